@@ -1,0 +1,133 @@
+//! `[agent]`: the learner's settings, with SERL / HIL-SERL defaults.
+
+use super::Validator;
+use serde::{Deserialize, Serialize};
+
+/// Image encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderKind {
+    /// A small CNN trained from scratch (default).
+    #[default]
+    SmallCnn,
+    /// ResNet-10, optionally initialised from pretrained weights.
+    Resnet10,
+}
+
+/// `[agent.encoder]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncoderConfig {
+    /// Architecture.
+    pub kind: EncoderKind,
+    /// Pretrained weights (safetensors), for `resnet10`.
+    pub pretrained: Option<String>,
+    /// Keep the pretrained weights frozen.
+    pub frozen: bool,
+    /// Feature size per camera after the encoder's projection.
+    pub features: u64,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        Self { kind: EncoderKind::SmallCnn, pretrained: None, frozen: true, features: 64 }
+    }
+}
+
+/// `[agent]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Use the cameras' images as observations (otherwise state only).
+    pub use_images: bool,
+    /// Learning rate of every optimiser.
+    pub lr: f64,
+    /// Batch size (half demo, half online: RLPD).
+    pub batch_size: u64,
+    /// Critic updates per actor update.
+    pub critic_actor_ratio: u64,
+    /// Critic ensemble size (SERL 10, HIL-SERL 2).
+    pub critic_ensemble: u64,
+    /// Critics sampled for the target (REDQ subset).
+    pub critic_subsample: u64,
+    /// Polyak coefficient of the target networks.
+    pub tau: f64,
+    /// Hidden layer sizes of the MLPs.
+    pub hidden: Vec<u64>,
+    /// Initial temperature.
+    pub init_temperature: f64,
+    /// Penalty added to the reward when the gripper changes state.
+    pub gripper_penalty: f64,
+    /// Environment steps collected with random actions before learning starts.
+    pub warmup_steps: u64,
+    /// Capacity of the online buffer, transitions (oldest segments evicted).
+    pub online_capacity: u64,
+    /// Flush interval of the replay store, ms (≤ 1000).
+    pub flush_interval_ms: u64,
+    /// Publish policy weights every this many updates.
+    pub publish_every: u64,
+    /// Checkpoint every this many updates.
+    pub checkpoint_every: u64,
+    /// Image encoder.
+    pub encoder: EncoderConfig,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            use_images: false,
+            lr: 3e-4,
+            batch_size: 256,
+            critic_actor_ratio: 4,
+            critic_ensemble: 2,
+            critic_subsample: 2,
+            tau: 0.005,
+            hidden: vec![256, 256],
+            init_temperature: 1e-2,
+            gripper_penalty: 0.0,
+            warmup_steps: 1000,
+            online_capacity: 200_000,
+            flush_interval_ms: 500,
+            publish_every: 50,
+            checkpoint_every: 2000,
+            encoder: EncoderConfig::default(),
+        }
+    }
+}
+
+impl AgentConfig {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.range("agent.lr", self.lr, 1e-7, 1.0, "");
+        v.range_u64("agent.batch_size", self.batch_size, 2, 65_536, "transitions");
+        v.range_u64("agent.critic_actor_ratio", self.critic_actor_ratio, 1, 100, "");
+        v.range_u64("agent.critic_ensemble", self.critic_ensemble, 1, 64, "critics");
+        v.range_u64(
+            "agent.critic_subsample",
+            self.critic_subsample,
+            1,
+            self.critic_ensemble.max(1),
+            "critics, at most agent.critic_ensemble",
+        );
+        v.range("agent.tau", self.tau, 0.0, 1.0, "");
+        if self.hidden.is_empty() {
+            v.push("agent.hidden", "[]".into(), "at least one hidden layer");
+        }
+        for (i, h) in self.hidden.iter().enumerate() {
+            v.range_u64(&format!("agent.hidden[{i}]"), *h, 1, 8192, "units");
+        }
+        v.range("agent.init_temperature", self.init_temperature, 1e-8, 100.0, "");
+        v.range("agent.gripper_penalty", self.gripper_penalty, 0.0, 10.0, "reward units");
+        v.range_u64("agent.online_capacity", self.online_capacity, 1000, 100_000_000, "transitions");
+        v.range_u64("agent.flush_interval_ms", self.flush_interval_ms, 1, 1000, "ms");
+        v.range_u64("agent.publish_every", self.publish_every, 1, 1_000_000, "updates");
+        v.range_u64("agent.checkpoint_every", self.checkpoint_every, 1, 10_000_000, "updates");
+        v.range_u64("agent.encoder.features", self.encoder.features, 1, 4096, "");
+        if self.encoder.kind == EncoderKind::SmallCnn && self.encoder.pretrained.is_some() {
+            v.push(
+                "agent.encoder.pretrained",
+                format!("{:?}", self.encoder.pretrained),
+                "only with agent.encoder.kind = \"resnet10\"",
+            );
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `[task]`: the skill being learned, its episode timing and its reward.
+
+use super::Validator;
+use serde::{Deserialize, Serialize};
+
+/// Which task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// Move the TCP to a random target position.
+    Reach,
+    /// Grasp the cube and lift it by `lift_height`.
+    PickCube,
+}
+
+/// `[task]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// Task.
+    pub kind: TaskKind,
+    /// Seed of the randomized resets.
+    #[serde(default)]
+    pub seed: u64,
+    /// Policy (environment step) rate, Hz.
+    pub policy_hz: f64,
+    /// Episode time limit, s.
+    pub episode_time_s: f64,
+    /// Discount factor of the return.
+    pub discount: f64,
+    /// `reach`: distance to the target counted as success, m.
+    #[serde(default = "default_tolerance")]
+    pub reach_tolerance: f64,
+    /// `pick_cube`: lift above the table counted as success, m.
+    #[serde(default = "default_lift")]
+    pub lift_height: f64,
+    /// Largest translation per policy step (action 1.0), m.
+    #[serde(default = "default_step_m")]
+    pub action_scale_m: f64,
+    /// Largest rotation per policy step (action 1.0), rad.
+    #[serde(default = "default_step_rad")]
+    pub action_scale_rad: f64,
+}
+
+fn default_tolerance() -> f64 {
+    0.02
+}
+fn default_lift() -> f64 {
+    0.05
+}
+fn default_step_m() -> f64 {
+    0.02
+}
+fn default_step_rad() -> f64 {
+    0.1
+}
+
+impl TaskConfig {
+    pub(crate) fn validate(&self, v: &mut Validator) {
+        v.range("task.policy_hz", self.policy_hz, 0.5, 100.0, "Hz");
+        v.range("task.episode_time_s", self.episode_time_s, 0.5, 3600.0, "s");
+        v.range("task.discount", self.discount, 0.0, 1.0, "");
+        v.range("task.reach_tolerance", self.reach_tolerance, 0.001, 0.2, "m");
+        v.range("task.lift_height", self.lift_height, 0.005, 0.5, "m");
+        v.range("task.action_scale_m", self.action_scale_m, 0.0005, 0.2, "m per step");
+        v.range("task.action_scale_rad", self.action_scale_rad, 0.0, 1.0, "rad per step");
+    }
+    /// Environment steps per episode.
+    pub fn episode_steps(&self) -> u64 {
+        (self.episode_time_s * self.policy_hz).round().max(1.0) as u64
+    }
+}

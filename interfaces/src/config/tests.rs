@@ -1,0 +1,102 @@
+use super::*;
+
+const DEFAULT: &str = include_str!("../../../hardware_configs/sim_panda.toml");
+const FILE: &str = "hardware_configs/sim_panda.toml";
+
+fn load(text: &str) -> Result<CellConfig, ConfigError> {
+    CellConfig::from_toml_str(text, FILE)
+}
+
+#[test]
+fn the_default_cell_is_valid() {
+    let cfg = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.cell.name, "sim_panda");
+    assert_eq!(cfg.robot.dof(), 7);
+    assert_eq!(cfg.cameras.len(), 2);
+    assert_eq!(cfg.task.episode_steps(), 100);
+    assert!(matches!(cfg.driver, DriverConfig::Sim { .. }));
+}
+
+#[test]
+fn unknown_key_names_file_key_and_line() {
+    let text = DEFAULT.replace("watchdog_ms = 200.0", "watchdog_ms = 200.0\nwatchdog_sec = 0.2");
+    let err = load(&text).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(FILE), "{msg}");
+    assert!(msg.contains("watchdog_sec"), "{msg}");
+    assert!(msg.contains("controller"), "{msg}");
+    let ConfigError::Schema { line, .. } = err else { panic!("expected a schema error, got {err:?}") };
+    let expected_line = text.lines().position(|l| l.starts_with("watchdog_sec")).unwrap() + 1;
+    assert_eq!(line, expected_line);
+}
+
+#[test]
+fn wrong_type_names_the_key_path() {
+    let text = DEFAULT.replace("rate_hz = 1000.0", "rate_hz = \"fast\"");
+    let msg = load(&text).unwrap_err().to_string();
+    assert!(msg.contains("controller.rate_hz"), "{msg}");
+    assert!(msg.contains("string") || msg.contains("invalid type"), "{msg}");
+}
+
+#[test]
+fn out_of_range_gain_names_key_value_and_range() {
+    let text = DEFAULT.replace(
+        "translational_stiffness = [2000.0, 2000.0, 2000.0]",
+        "translational_stiffness = [2000.0, 90000.0, 2000.0]",
+    );
+    let err = load(&text).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(FILE), "{msg}");
+    assert!(msg.contains("controller.gains.translational_stiffness[1]"), "{msg}");
+    assert!(msg.contains("90000"), "{msg}");
+    assert!(msg.contains("0 ≤ value ≤ 5000"), "{msg}");
+    let ConfigError::Invalid { problems, .. } = err else { panic!() };
+    assert_eq!(problems.len(), 1, "only the bad value is reported: {problems:?}");
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let text = DEFAULT
+        .replace("rate_hz = 1000.0", "rate_hz = 5.0")
+        .replace("min = [0.25, -0.35, 0.005]", "min = [0.8, -0.35, 0.005]")
+        .replace("name = \"sim_panda\"", "name = \"sim/panda\"");
+    let ConfigError::Invalid { problems, .. } = load(&text).unwrap_err() else { panic!() };
+    let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert!(keys.contains(&"controller.rate_hz"), "{keys:?}");
+    assert!(keys.contains(&"workspace.max[0]"), "{keys:?}");
+    assert!(keys.contains(&"cell.name"), "{keys:?}");
+}
+
+#[test]
+fn posture_outside_joint_limits_is_rejected() {
+    let text =
+        DEFAULT.replace("nullspace_posture = [0.0, -0.785, 0.0, -2.356", "nullspace_posture = [0.0, -0.785, 0.0, 0.5");
+    let msg = load(&text).unwrap_err().to_string();
+    assert!(msg.contains("controller.nullspace_posture[3]"), "{msg}");
+}
+
+#[test]
+fn malformed_toml_reports_position() {
+    let err = load("[cell\nname = 1").unwrap_err();
+    let ConfigError::Schema { line, file, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(file, FILE);
+    assert_eq!(*line, 1);
+}
+
+#[test]
+fn runtime_gain_check_uses_the_same_ranges() {
+    let cfg = load(DEFAULT).unwrap();
+    let mut g = cfg.controller.gains;
+    assert!(check_gains(&g, "gains").is_empty());
+    g.rotational_clip[2] = f64::NAN;
+    let p = check_gains(&g, "gains");
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].key, "gains.rotational_clip[2]");
+}
+
+#[test]
+fn camera_crop_must_fit_the_capture() {
+    let text = DEFAULT.replacen("fps = 30.0", "fps = 30.0\ncrop = { x = 100, y = 0, width = 64, height = 64 }", 1);
+    let msg = load(&text).unwrap_err().to_string();
+    assert!(msg.contains("cameras[0].crop"), "{msg}");
+}
