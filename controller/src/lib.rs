@@ -1,0 +1,14 @@
+//! # controller
+//!
+//! The arm side of corrigo: the rigid-body [`model`] built from the cell config, the Cartesian impedance [`law`],
+//! the safety [`envelope`] (decorators around any [`interfaces::drivers::ArmDriver`]), the synchronous
+//! [`core::ControllerCore`] and the real-time loop in [`rt`] with its non-RT [`rt::ControllerHandle`], the
+//! [`gripper`] command shaping, and the [`bench`] figures.
+//!
+//! Units are SI; poses and twists are in the robot's base frame; joint vectors are fixed
+//! [`interfaces::drivers::JointVec`] arrays. What runs in the 1 kHz loop never allocates.
+
+pub mod model;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
