@@ -1,0 +1,350 @@
+//! The controller stepped one cycle at a time: read the arm, run the target stages and the law, write through
+//! the envelope. The real-time loop ([`crate::rt`]) calls [`ControllerCore::step`] at the control rate; tests and
+//! the simulator call it directly with a mock clock (deterministic, faster than real time).
+
+use crate::envelope::{self, EStopLatch, Envelope, SafetyStage, Watchdog, WorkspaceClamp};
+use crate::law::{ImpedanceLaw, LawOutput, ValidatedGains};
+use crate::model::{ModelError, RobotModel};
+use interfaces::CellConfig;
+use interfaces::Stamp;
+use interfaces::drivers::{ArmDriver, DriverError, JointVec, MAX_DOF};
+use interfaces::msg::{ControllerMode, GripperState, LimitCounters, Pose};
+use nalgebra::Isometry3;
+use thiserror::Error;
+
+/// Why a controller could not be built.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum BuildError {
+    /// The robot model is unusable.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The config's gains are out of range.
+    #[error(transparent)]
+    Gains(#[from] crate::law::GainsError),
+    /// The driver's joint count differs from the config's.
+    #[error("driver `{driver}` has {driver_dof} joints, robot.joints has {config_dof}")]
+    DofMismatch {
+        /// Driver name.
+        driver: String,
+        /// Joints of the driver.
+        driver_dof: usize,
+        /// Joints in the config.
+        config_dof: usize,
+    },
+}
+
+/// Why a pose target was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TargetError {
+    /// Not finite, or the quaternion is not of unit norm.
+    #[error("pose target is invalid (non-finite or non-unit quaternion)")]
+    Invalid,
+    /// The controller is e-stopped or faulted: targets are ignored until reset.
+    #[error("pose target ignored in mode {mode:?} (reset first)")]
+    Ignored {
+        /// Mode at the time.
+        mode: ControllerMode,
+    },
+}
+
+/// The controller's state after a cycle. Plain `Copy` data, real-time safe to produce and to pass through a
+/// latest-value cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ControllerStatus {
+    /// Stamp of the joint measurement.
+    pub stamp: Stamp,
+    /// Mode.
+    pub mode: ControllerMode,
+    /// Joints used.
+    pub dof: usize,
+    /// Joint positions, rad.
+    pub q: JointVec,
+    /// Joint velocities, rad/s.
+    pub dq: JointVec,
+    /// Torque sent to the driver after the envelope, N·m.
+    pub tau: JointVec,
+    /// TCP pose, base frame.
+    pub ee_pose: Pose,
+    /// TCP twist, m/s then rad/s, base frame.
+    pub ee_twist: [f64; 6],
+    /// Target in force (after the workspace clamp), base frame.
+    pub pose_target: Pose,
+    /// Pose error before clipping: m then rad (rotation vector), base frame.
+    pub pose_error: [f64; 6],
+    /// Gripper state (filled by the loop that owns the gripper).
+    pub gripper: GripperState,
+    /// E-stop latched.
+    pub estop: bool,
+    /// Limit-hit counters.
+    pub limits: LimitCounters,
+    /// Deadline misses (filled by the real-time loop).
+    pub deadline_misses: u64,
+    /// Cycles run.
+    pub cycles: u64,
+}
+
+impl Default for ControllerStatus {
+    fn default() -> Self {
+        Self {
+            stamp: Stamp(0),
+            mode: ControllerMode::Idle,
+            dof: 0,
+            q: [0.0; MAX_DOF],
+            dq: [0.0; MAX_DOF],
+            tau: [0.0; MAX_DOF],
+            ee_pose: Pose::default(),
+            ee_twist: [0.0; 6],
+            pose_target: Pose::default(),
+            pose_error: [0.0; 6],
+            gripper: GripperState::default(),
+            estop: false,
+            limits: LimitCounters::default(),
+            deadline_misses: 0,
+            cycles: 0,
+        }
+    }
+}
+
+impl ControllerStatus {
+    /// As the bus message (allocates: call off the real-time thread). `seq` goes into the header.
+    pub fn to_arm_state(&self, seq: u64) -> interfaces::msg::ArmState {
+        interfaces::msg::ArmState {
+            header: interfaces::msg::Header { seq, stamp_ns: self.stamp },
+            mode: self.mode,
+            q: self.q[..self.dof].to_vec(),
+            dq: self.dq[..self.dof].to_vec(),
+            tau: self.tau[..self.dof].to_vec(),
+            ee_pose: self.ee_pose,
+            ee_twist: self.ee_twist,
+            pose_target: self.pose_target,
+            gripper: self.gripper,
+            estop: self.estop,
+            limits: self.limits,
+            deadline_misses: self.deadline_misses,
+            cycles: self.cycles,
+        }
+    }
+}
+
+/// The synchronous controller around a driver `D` (wrapped in the full [`Envelope`]).
+#[derive(Debug)]
+pub struct ControllerCore<D: ArmDriver> {
+    model: RobotModel,
+    law: ImpedanceLaw,
+    workspace: WorkspaceClamp,
+    watchdog: Watchdog,
+    stack: Envelope<D>,
+    mode: ControllerMode,
+    target: Option<Isometry3<f64>>,
+    pending: Option<Isometry3<f64>>,
+    error_clips: u64,
+    status: ControllerStatus,
+    last_fault: Option<DriverError>,
+}
+
+impl<D: ArmDriver> ControllerCore<D> {
+    /// A controller for `driver` with the robot, gains, limits and workspace of `cfg`. Adds `g(q)` when the
+    /// driver's [`interfaces::drivers::ArmInfo::gravity_compensated`] is false.
+    pub fn new(cfg: &CellConfig, driver: D) -> Result<Self, BuildError> {
+        let model = RobotModel::from_config(&cfg.robot)?;
+        if driver.info().dof != model.dof() {
+            return Err(BuildError::DofMismatch {
+                driver: driver.info().name.clone(),
+                driver_dof: driver.info().dof,
+                config_dof: model.dof(),
+            });
+        }
+        let gains = ValidatedGains::new(cfg.controller.gains)?;
+        let mut posture = [0.0; MAX_DOF];
+        for (p, v) in posture.iter_mut().zip(&cfg.controller.nullspace_posture) {
+            *p = *v;
+        }
+        let law = ImpedanceLaw::new(gains, posture, !driver.info().gravity_compensated);
+        let stack = envelope::wrap(driver, &model, &cfg.controller);
+        let status = ControllerStatus { dof: model.dof(), ..ControllerStatus::default() };
+        Ok(Self {
+            model,
+            law,
+            workspace: WorkspaceClamp::new(cfg.workspace),
+            watchdog: Watchdog::new(cfg.controller.watchdog_ms),
+            stack,
+            mode: ControllerMode::Idle,
+            target: None,
+            pending: None,
+            error_clips: 0,
+            status,
+            last_fault: None,
+        })
+    }
+
+    /// Takes a new pose target (base frame), applied at the next [`step`](Self::step). Real-time safe.
+    pub fn set_target(&mut self, pose: &Pose) -> Result<(), TargetError> {
+        if !pose.is_valid() {
+            return Err(TargetError::Invalid);
+        }
+        match self.mode {
+            ControllerMode::EStopped | ControllerMode::Fault => Err(TargetError::Ignored { mode: self.mode }),
+            _ => {
+                self.pending = Some(pose.to_isometry());
+                Ok(())
+            }
+        }
+    }
+
+    /// Latches the e-stop: the arm goes to the driver's safe state and targets are ignored until
+    /// [`reset_estop`](Self::reset_estop).
+    pub fn estop(&mut self) {
+        self.stack.trip();
+        self.pending = None;
+        if self.mode != ControllerMode::Fault {
+            self.mode = ControllerMode::EStopped;
+        }
+    }
+
+    /// Clears a latched e-stop or a fault (deliberate operator action). The controller then holds the pose it
+    /// measures at the next cycle until a new target arrives.
+    pub fn reset_estop(&mut self) {
+        self.stack.reset();
+        self.mode = ControllerMode::Idle;
+        self.target = None;
+        self.pending = None;
+        self.watchdog.disarm();
+        self.last_fault = None;
+    }
+
+    /// Replaces the impedance gains (validated by [`ValidatedGains::new`]). Real-time safe.
+    pub fn set_gains(&mut self, g: ValidatedGains) {
+        self.law.set_gains(g);
+    }
+
+    /// Records deadline misses counted by the loop, reported in the status.
+    pub fn set_deadline_misses(&mut self, misses: u64) {
+        self.status.deadline_misses = misses;
+    }
+    /// Records the gripper state, reported in the status.
+    pub fn set_gripper_state(&mut self, g: GripperState) {
+        self.status.gripper = g;
+    }
+
+    /// Runs one control cycle at time `now` (the controller's clock). Real-time safe on success. On a driver
+    /// error the arm is brought to its safe state, the mode becomes [`ControllerMode::Fault`] (latched until
+    /// [`reset_estop`](Self::reset_estop)) and the error is returned.
+    pub fn step(&mut self, now: Stamp) -> Result<&ControllerStatus, DriverError> {
+        self.status.cycles += 1;
+        if self.mode == ControllerMode::Fault {
+            let _ = self.stack.safe_stop();
+            return match self.stack.read_state() {
+                Ok(s) => {
+                    self.status.stamp = s.stamp;
+                    self.status.q = s.q;
+                    self.status.dq = s.dq;
+                    Ok(&self.status)
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let state = match self.stack.read_state() {
+            Ok(s) => s,
+            Err(e) => return Err(self.fault(e)),
+        };
+        let kin = self.model.kinematics(&state.q);
+        if self.stack.is_latched() {
+            self.mode = ControllerMode::EStopped;
+        } else if let Some(p) = self.pending.take() {
+            self.target = Some(self.workspace.apply(&p));
+            self.watchdog.feed(now);
+            self.mode = ControllerMode::Tracking;
+        } else if self.mode == ControllerMode::Tracking && self.watchdog.check(now) {
+            self.target = Some(self.workspace.apply(&kin.tcp));
+            self.mode = ControllerMode::WatchdogHold;
+        }
+        let target = match self.target {
+            Some(t) => t,
+            None => {
+                let t = self.workspace.apply(&kin.tcp);
+                self.target = Some(t);
+                t
+            }
+        };
+        let out: LawOutput = self.law.compute(&self.model, &kin, &state.q, &state.dq, &target);
+        if self.mode != ControllerMode::EStopped {
+            self.error_clips += u64::from(out.clipped);
+        }
+        if let Err(e) = self.stack.write_torque(&out.tau) {
+            return Err(self.fault(e));
+        }
+        let limits = self.counters();
+        let tau = self.stack.applied_torque();
+        let estop = self.stack.is_latched();
+        let s = &mut self.status;
+        s.stamp = state.stamp;
+        s.mode = self.mode;
+        s.q = state.q;
+        s.dq = state.dq;
+        s.tau = tau;
+        s.ee_pose = Pose::from_isometry(&kin.tcp);
+        s.ee_twist = out.twist;
+        s.pose_target = Pose::from_isometry(&target);
+        s.pose_error = out.error;
+        s.estop = estop;
+        s.limits = limits;
+        Ok(&self.status)
+    }
+
+    fn fault(&mut self, e: DriverError) -> DriverError {
+        let _ = self.stack.safe_stop();
+        self.mode = ControllerMode::Fault;
+        self.status.mode = ControllerMode::Fault;
+        self.last_fault = Some(e.clone());
+        e
+    }
+
+    /// All limit counters.
+    pub fn counters(&self) -> LimitCounters {
+        let mut c = LimitCounters {
+            workspace_clamps: self.workspace.hits(),
+            error_clips: self.error_clips,
+            watchdog_trips: self.watchdog.trips(),
+            ..LimitCounters::default()
+        };
+        self.stack.add_counts(&mut c);
+        c
+    }
+
+    /// Status after the last cycle.
+    pub fn status(&self) -> &ControllerStatus {
+        &self.status
+    }
+    /// Mode.
+    pub fn mode(&self) -> ControllerMode {
+        self.mode
+    }
+    /// The model.
+    pub fn model(&self) -> &RobotModel {
+        &self.model
+    }
+    /// The law (gains in force).
+    pub fn law(&self) -> &ImpedanceLaw {
+        &self.law
+    }
+    /// The driver error that caused the current fault, if any.
+    pub fn last_fault(&self) -> Option<&DriverError> {
+        self.last_fault.as_ref()
+    }
+    /// The envelope around the driver.
+    pub fn envelope(&self) -> &EStopLatch<impl SafetyStage<Base = D>> {
+        &self.stack
+    }
+    /// The unprotected driver (e.g. the simulator, to read or reset its world).
+    pub fn driver(&self) -> &D {
+        self.stack.base()
+    }
+    /// The unprotected driver, mutable (scene resets and tests; bypasses the envelope).
+    pub fn driver_mut(&mut self) -> &mut D {
+        self.stack.base_mut()
+    }
+    /// Gives the driver back.
+    pub fn into_driver(self) -> Envelope<D> {
+        self.stack
+    }
+}
