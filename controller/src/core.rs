@@ -8,7 +8,7 @@ use crate::model::{ModelError, RobotModel};
 use interfaces::CellConfig;
 use interfaces::Stamp;
 use interfaces::drivers::{ArmDriver, DriverError, JointVec, MAX_DOF};
-use interfaces::msg::{ControllerMode, GripperState, LimitCounters, Pose};
+use interfaces::msg::{ControllerMode, GripperState, ImpedanceGains, LimitCounters, Pose};
 use nalgebra::Isometry3;
 use thiserror::Error;
 
@@ -81,6 +81,8 @@ pub struct ControllerStatus {
     pub deadline_misses: u64,
     /// Cycles run.
     pub cycles: u64,
+    /// Impedance gains in force.
+    pub gains: ImpedanceGains,
 }
 
 impl Default for ControllerStatus {
@@ -101,6 +103,15 @@ impl Default for ControllerStatus {
             limits: LimitCounters::default(),
             deadline_misses: 0,
             cycles: 0,
+            gains: ImpedanceGains {
+                translational_stiffness: [0.0; 3],
+                rotational_stiffness: [0.0; 3],
+                translational_damping: [0.0; 3],
+                rotational_damping: [0.0; 3],
+                translational_clip: [0.0; 3],
+                rotational_clip: [0.0; 3],
+                nullspace_stiffness: 0.0,
+            },
         }
     }
 }
@@ -161,7 +172,7 @@ impl<D: ArmDriver> ControllerCore<D> {
         }
         let law = ImpedanceLaw::new(gains, posture, !driver.info().gravity_compensated);
         let stack = envelope::wrap(driver, &model, &cfg.controller);
-        let status = ControllerStatus { dof: model.dof(), ..ControllerStatus::default() };
+        let status = ControllerStatus { dof: model.dof(), gains: *law.gains(), ..ControllerStatus::default() };
         Ok(Self {
             model,
             law,
@@ -215,6 +226,7 @@ impl<D: ArmDriver> ControllerCore<D> {
     /// Replaces the impedance gains (validated by [`ValidatedGains::new`]). Real-time safe.
     pub fn set_gains(&mut self, g: ValidatedGains) {
         self.law.set_gains(g);
+        self.status.gains = *g.get();
     }
 
     /// Records deadline misses counted by the loop, reported in the status.

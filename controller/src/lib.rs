@@ -10,8 +10,10 @@
 
 pub mod core;
 pub mod envelope;
+pub mod gripper;
 pub mod law;
 pub mod model;
+pub mod rt;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

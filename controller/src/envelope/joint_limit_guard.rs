@@ -52,6 +52,8 @@ impl<S: SafetyStage> ArmDriver for JointLimitGuard<S> {
         self.dq = s.dq;
         Ok(s)
     }
+    // Per-joint loop over several parallel arrays (limits, state, torque).
+    #[allow(clippy::needless_range_loop)]
     fn write_torque(&mut self, tau: &JointVec) -> Result<(), DriverError> {
         let mut out = *tau;
         let mut acted = false;

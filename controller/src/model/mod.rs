@@ -55,11 +55,7 @@ impl LinkInertia {
     /// From the config's [`Inertial`] (`[ixx, iyy, izz, ixy, ixz, iyz]`).
     pub fn from_inertial(i: &Inertial) -> Self {
         let [xx, yy, zz, xy, xz, yz] = i.inertia;
-        Self {
-            mass: i.mass,
-            com: Vector3::from(i.com),
-            inertia: Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz),
-        }
+        Self { mass: i.mass, com: Vector3::from(i.com), inertia: Matrix3::new(xx, xy, xz, xy, yy, yz, xz, yz, zz) }
     }
 
     /// The rigid union of two bodies expressed in the same frame (parallel-axis theorem).
@@ -98,8 +94,10 @@ pub struct RobotModel {
 
 /// The fixed transform of a modified-DH joint at `q = 0`.
 pub fn dh_origin(a: f64, d: f64, alpha: f64, theta_offset: f64) -> Isometry3<f64> {
-    let rot = Rotation3::from_axis_angle(&Vector3::x_axis(), alpha) * Rotation3::from_axis_angle(&Vector3::z_axis(), theta_offset);
-    let pos = Vector3::new(a, 0.0, 0.0) + Rotation3::from_axis_angle(&Vector3::x_axis(), alpha) * Vector3::new(0.0, 0.0, d);
+    let rot = Rotation3::from_axis_angle(&Vector3::x_axis(), alpha)
+        * Rotation3::from_axis_angle(&Vector3::z_axis(), theta_offset);
+    let pos =
+        Vector3::new(a, 0.0, 0.0) + Rotation3::from_axis_angle(&Vector3::x_axis(), alpha) * Vector3::new(0.0, 0.0, d);
     Isometry3::from_parts(Translation3::from(pos), UnitQuaternion::from_rotation_matrix(&rot))
 }
 

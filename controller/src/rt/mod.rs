@@ -1,0 +1,403 @@
+//! The real-time control loop and its non-real-time handle.
+//!
+//! [`spawn`] moves a [`ControllerCore`] (and optionally a gripper) onto a named thread that runs one control
+//! cycle per period. Inside the loop nothing allocates, locks, logs or touches the bus: the thread exchanges data
+//! with the rest of the process only through
+//! - a wait-free latest-value cell (triple buffer) for the newest pose target,
+//! - a lock-free single-producer/single-consumer ring for operator commands (reset, gains, gripper),
+//! - an atomic flag for the e-stop (never lost to a full queue),
+//! - a latest-value cell carrying the [`ControllerStatus`] out after every cycle.
+//!
+//! The [`ControllerHandle`] is the non-real-time side (for the bus bridge): it validates what comes in (gains
+//! through [`interfaces::config::check_gains`], gripper commands through [`GripperCommands`]), and turns the
+//! status into [`interfaces::msg::ArmState`] messages. Its mutexes guard the producer ends only and are never
+//! touched by the real-time thread.
+
+pub mod sched;
+pub mod timer;
+
+pub use sched::{SchedPolicy, SchedulingReport, make_current_thread_realtime};
+pub use timer::PeriodicTimer;
+
+use crate::core::{ControllerCore, ControllerStatus};
+use crate::gripper::{GripperCommands, GripperError};
+use crate::law::{GainsError, ValidatedGains};
+use interfaces::config::GripperConfig;
+use interfaces::drivers::{ArmDriver, GripperDriver};
+use interfaces::msg::{ArmState, Command, GripperCommand, Pose, PoseTarget};
+use interfaces::{CellConfig, Clock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use thiserror::Error;
+
+/// Capacity of the command ring.
+const COMMAND_CAPACITY: usize = 64;
+/// The gripper is read every this many cycles (100 Hz at 1 kHz).
+const GRIPPER_READ_EVERY: u64 = 10;
+
+/// How the loop is paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// One cycle per period of the host's monotonic clock (real arms; the simulator in real time).
+    WallClock,
+    /// Cycles back to back (the simulator faster than real time; its mock clock gives the time).
+    AsFastAsPossible,
+}
+
+/// Settings of the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopOptions {
+    /// Control rate, Hz.
+    pub rate_hz: f64,
+    /// A cycle starting later than this is a deadline miss, µs.
+    pub deadline_miss_us: f64,
+    /// Ask for SCHED_FIFO and mlockall.
+    pub realtime: bool,
+    /// SCHED_FIFO priority.
+    pub priority: i32,
+    /// Pacing.
+    pub pacing: Pacing,
+    /// Thread name.
+    pub thread_name: String,
+}
+
+impl LoopOptions {
+    /// From `[controller]`, wall-clock pacing unless the driver is a simulator with `realtime = false`.
+    pub fn from_config(cfg: &CellConfig) -> Self {
+        let pacing = match cfg.driver {
+            interfaces::config::DriverConfig::Sim { realtime: false, .. } => Pacing::AsFastAsPossible,
+            _ => Pacing::WallClock,
+        };
+        Self {
+            rate_hz: cfg.controller.rate_hz,
+            deadline_miss_us: cfg.controller.deadline_miss_us,
+            realtime: cfg.controller.realtime,
+            priority: cfg.controller.rt_priority.min(99) as i32,
+            pacing,
+            thread_name: "controller-rt".into(),
+        }
+    }
+}
+
+/// Why the loop could not start.
+#[derive(Debug, Error)]
+pub enum SpawnError {
+    /// The OS refused the thread.
+    #[error("cannot start thread `{name}`: {source}")]
+    Thread {
+        /// Thread name.
+        name: String,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// The thread ended before reporting its scheduling.
+    #[error("thread `{name}` ended during start-up")]
+    StartUp {
+        /// Thread name.
+        name: String,
+    },
+}
+
+/// Why an operator command was not taken.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum CommandError {
+    /// Gains out of range; the gains in force are unchanged.
+    #[error(transparent)]
+    Gains(#[from] GainsError),
+    /// A gripper command out of range.
+    #[error(transparent)]
+    Gripper(#[from] GripperError),
+    /// The command is for another node (episode control, labels).
+    #[error("command {command} is not for the controller")]
+    NotForController {
+        /// The command's name.
+        command: &'static str,
+    },
+    /// The command ring is full (the loop is not running or is stalled).
+    #[error("controller command queue full ({capacity} pending)")]
+    QueueFull {
+        /// Ring capacity.
+        capacity: usize,
+    },
+    /// The loop has stopped.
+    #[error("controller loop is not running")]
+    Stopped,
+}
+
+/// A target as it crosses to the real-time thread.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct TargetSlot {
+    seq: u64,
+    pose: Pose,
+    gripper: Option<GripperCommand>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RtCommand {
+    ResetEStop,
+    SetGains(ValidatedGains),
+    Gripper(GripperCommand),
+}
+
+/// What the loop did, returned by [`ControllerHandle::stop`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopSummary {
+    /// Cycles run.
+    pub cycles: u64,
+    /// Deadline misses.
+    pub deadline_misses: u64,
+    /// Largest wake-up lateness, ns (0 when not paced by the wall clock).
+    pub max_lateness_ns: u64,
+    /// Targets refused (invalid, or received while e-stopped).
+    pub rejected_targets: u64,
+    /// Status after the last cycle.
+    pub last: ControllerStatus,
+}
+
+/// The non-real-time side of a running controller loop. `Sync`: share it behind an `Arc`.
+#[derive(Debug)]
+pub struct ControllerHandle {
+    targets: Mutex<triple_buffer::Input<TargetSlot>>,
+    commands: Mutex<rtrb::Producer<RtCommand>>,
+    status: Mutex<triple_buffer::Output<ControllerStatus>>,
+    estop: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    target_seq: AtomicU64,
+    state_seq: AtomicU64,
+    gripper: GripperCommands,
+    scheduling: SchedulingReport,
+    thread: Mutex<Option<JoinHandle<LoopSummary>>>,
+}
+
+/// Starts the loop on a named thread. `clock` is the controller's time source (the simulator's mock clock, or
+/// [`interfaces::MonotonicClock`]); pacing uses the host's monotonic clock. Scheduling warnings are logged once,
+/// before the loop starts, and kept in [`ControllerHandle::scheduling`].
+pub fn spawn<D, G, C>(
+    core: ControllerCore<D>,
+    gripper: Option<G>,
+    gripper_limits: GripperConfig,
+    clock: C,
+    opts: LoopOptions,
+) -> Result<ControllerHandle, SpawnError>
+where
+    D: ArmDriver + 'static,
+    G: GripperDriver + 'static,
+    C: Clock + 'static,
+{
+    let (t_in, t_out) = triple_buffer::triple_buffer(&TargetSlot::default());
+    let (s_in, s_out) = triple_buffer::triple_buffer(core.status());
+    let (c_in, c_out) = rtrb::RingBuffer::new(COMMAND_CAPACITY);
+    let estop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<SchedulingReport>(1);
+    let rt = RtSide {
+        core,
+        gripper,
+        clock,
+        targets: t_out,
+        status: s_in,
+        commands: c_out,
+        estop: estop.clone(),
+        stop: stop.clone(),
+        opts: opts.clone(),
+    };
+    let name = opts.thread_name.clone();
+    let thread = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let report = if rt.opts.realtime {
+                make_current_thread_realtime(rt.opts.priority)
+            } else {
+                SchedulingReport { policy: sched::current_policy(), memory_locked: false, warnings: Vec::new() }
+            };
+            for w in &report.warnings {
+                tracing::warn!(thread = %rt.opts.thread_name, "{w}");
+            }
+            let _ = ready_tx.send(report);
+            rt.run()
+        })
+        .map_err(|source| SpawnError::Thread { name: name.clone(), source })?;
+    let scheduling = ready_rx.recv().map_err(|_| SpawnError::StartUp { name })?;
+    Ok(ControllerHandle {
+        targets: Mutex::new(t_in),
+        commands: Mutex::new(c_in),
+        status: Mutex::new(s_out),
+        estop,
+        stop,
+        target_seq: AtomicU64::new(0),
+        state_seq: AtomicU64::new(0),
+        gripper: GripperCommands::new(gripper_limits),
+        scheduling,
+        thread: Mutex::new(Some(thread)),
+    })
+}
+
+impl ControllerHandle {
+    /// Sends a pose target (and its optional gripper command) to the loop; the newest one wins. The pose is
+    /// checked by the loop (invalid ones and those sent while e-stopped are counted in
+    /// [`LoopSummary::rejected_targets`]); the gripper command is validated and clamped here.
+    pub fn set_target(&self, target: &PoseTarget) -> Result<(), CommandError> {
+        let gripper = target.gripper.map(|g| self.gripper.check(g)).transpose()?;
+        let seq = self.target_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        self.targets.lock().unwrap_or_else(PoisonError::into_inner).write(TargetSlot {
+            seq,
+            pose: target.pose,
+            gripper,
+        });
+        Ok(())
+    }
+
+    /// Applies an operator command: `EStop` (latched, immediate), `ResetEStop`, `SetGains` (validated here:
+    /// rejected gains return an error and the gains in force stay). Episode commands are refused.
+    pub fn command(&self, command: &Command) -> Result<(), CommandError> {
+        match command {
+            Command::EStop => {
+                self.estop.store(true, Ordering::Release);
+                Ok(())
+            }
+            Command::ResetEStop => self.push(RtCommand::ResetEStop),
+            Command::SetGains(g) => {
+                let g = ValidatedGains::new(*g)?;
+                self.push(RtCommand::SetGains(g))
+            }
+            Command::StartEpisode => Err(CommandError::NotForController { command: "StartEpisode" }),
+            Command::StopEpisode => Err(CommandError::NotForController { command: "StopEpisode" }),
+            Command::ResetEpisode => Err(CommandError::NotForController { command: "ResetEpisode" }),
+            Command::Label(_) => Err(CommandError::NotForController { command: "Label" }),
+        }
+    }
+
+    /// Sends a gripper command (validated and clamped to `[gripper]`).
+    pub fn gripper(&self, command: GripperCommand) -> Result<(), CommandError> {
+        let c = self.gripper.check(command)?;
+        self.push(RtCommand::Gripper(c))
+    }
+
+    /// The gripper command shaper of this cell (open / close / width).
+    pub fn gripper_commands(&self) -> &GripperCommands {
+        &self.gripper
+    }
+
+    fn push(&self, c: RtCommand) -> Result<(), CommandError> {
+        if self.stop.load(Ordering::Acquire) {
+            return Err(CommandError::Stopped);
+        }
+        self.commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(c)
+            .map_err(|_| CommandError::QueueFull { capacity: COMMAND_CAPACITY })
+    }
+
+    /// The newest status (plain data).
+    pub fn latest_status(&self) -> ControllerStatus {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner).read()
+    }
+
+    /// The newest status as a bus message, with a fresh sequence number.
+    pub fn latest_state(&self) -> ArmState {
+        let seq = self.state_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        self.latest_status().to_arm_state(seq)
+    }
+
+    /// The scheduling the loop obtained.
+    pub fn scheduling(&self) -> &SchedulingReport {
+        &self.scheduling
+    }
+
+    /// True while the loop thread runs.
+    pub fn is_running(&self) -> bool {
+        self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the loop (the driver is brought to its safe state) and returns its summary; `None` when it was
+    /// already stopped or its thread panicked.
+    pub fn stop(&self) -> Option<LoopSummary> {
+        self.stop.store(true, Ordering::Release);
+        let t = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+        t.join().ok()
+    }
+}
+
+impl Drop for ControllerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+struct RtSide<D: ArmDriver, G, C> {
+    core: ControllerCore<D>,
+    gripper: Option<G>,
+    clock: C,
+    targets: triple_buffer::Output<TargetSlot>,
+    status: triple_buffer::Input<ControllerStatus>,
+    commands: rtrb::Consumer<RtCommand>,
+    estop: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    opts: LoopOptions,
+}
+
+impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
+    /// The loop. Nothing below allocates, locks or logs.
+    fn run(mut self) -> LoopSummary {
+        let period_ns = (1e9 / self.opts.rate_hz).round() as u64;
+        let miss_ns = (self.opts.deadline_miss_us * 1e3) as u64;
+        let mut timer = PeriodicTimer::new(period_ns, timer::DEFAULT_SPIN_NS);
+        let (mut misses, mut max_late, mut rejected, mut last_seq, mut cycle) = (0u64, 0u64, 0u64, 0u64, 0u64);
+        while !self.stop.load(Ordering::Acquire) {
+            if self.opts.pacing == Pacing::WallClock {
+                let late = timer.wait();
+                max_late = max_late.max(late);
+                misses += u64::from(late > miss_ns);
+            }
+            if self.estop.swap(false, Ordering::AcqRel) {
+                self.core.estop();
+            }
+            while let Ok(c) = self.commands.pop() {
+                match c {
+                    RtCommand::ResetEStop => self.core.reset_estop(),
+                    RtCommand::SetGains(g) => self.core.set_gains(g),
+                    RtCommand::Gripper(g) => {
+                        if let Some(gr) = self.gripper.as_mut() {
+                            let _ = gr.command(g);
+                        }
+                    }
+                }
+            }
+            if self.targets.update() {
+                let t = *self.targets.output_buffer();
+                if t.seq != last_seq {
+                    last_seq = t.seq;
+                    rejected += u64::from(self.core.set_target(&t.pose).is_err());
+                    if let (Some(g), Some(gr)) = (t.gripper, self.gripper.as_mut()) {
+                        let _ = gr.command(g);
+                    }
+                }
+            }
+            if cycle.is_multiple_of(GRIPPER_READ_EVERY)
+                && let Some(gr) = self.gripper.as_mut()
+                && let Ok(s) = gr.read()
+            {
+                self.core.set_gripper_state(s);
+            }
+            cycle += 1;
+            self.core.set_deadline_misses(misses);
+            let now = self.clock.now();
+            // A driver error faults the core (safe stop, latched); the status says so.
+            let _ = self.core.step(now);
+            self.status.write(*self.core.status());
+        }
+        let _ = self.core.driver_mut().safe_stop();
+        LoopSummary {
+            cycles: self.core.status().cycles,
+            deadline_misses: misses,
+            max_lateness_ns: max_late,
+            rejected_targets: rejected,
+            last: *self.core.status(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
