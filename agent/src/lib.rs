@@ -1,0 +1,21 @@
+//! # agent
+//!
+//! corrigo's learner library: the replay store ([`replay`]), networks on libtorch ([`nn`]), SAC with RLPD and the
+//! discrete gripper critic ([`sac`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]) and the
+//! learner benchmark ([`bench`]).
+//!
+//! Conventions: tensors are f32 unless noted; images are uint8 `[B, H, W, 3]` (RGB, HWC) in storage and float
+//! `[B, 3, H, W]` in `[0, 1]` inside the networks; continuous actions are in `[-1, 1]`; the device is chosen by the
+//! caller (normally [`default_device`]), and everything a model owns lives on that one device and one thread.
+
+pub mod error;
+pub mod replay;
+pub mod spec;
+
+pub use error::{AgentError, Result};
+pub use spec::{CameraSpec, ObsSpec};
+
+/// CUDA device 0 when libtorch sees a GPU, else the CPU.
+pub fn default_device() -> tch::Device {
+    tch::Device::cuda_if_available()
+}

@@ -1,0 +1,241 @@
+//! One buffer (online or demo): a directory of append-only segment files and their transitions in memory.
+
+use crate::error::{AgentError, Result, io_err};
+use crate::replay::framing;
+use crate::replay::record::{self, RecordRef};
+use crate::replay::segment::{Segment, SegmentData, file_name, parse_file_name};
+use crate::replay::transition::Transition;
+use crate::spec::ObsSpec;
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What [`Buffer::open`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Transitions read back.
+    pub transitions: usize,
+    /// Segment files read.
+    pub segments: usize,
+    /// Torn or corrupt tails truncated: `(file, offset, bytes dropped)`.
+    pub truncated: Vec<(PathBuf, u64, u64)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Buffer {
+    pub name: &'static str,
+    dir: PathBuf,
+    spec: ObsSpec,
+    /// Evict the oldest segments above this many transitions (`None`: never evict).
+    capacity: Option<usize>,
+    segment_transitions: usize,
+    flush_interval: Duration,
+    pub segments: VecDeque<Segment>,
+    /// Start index of each segment in the concatenation of all segments.
+    pub starts: Vec<usize>,
+    pub total: usize,
+    file: Option<File>,
+    flushed_len: u64,
+    pending: Vec<u8>,
+    pending_records: usize,
+    last_flush: Instant,
+    scratch: Vec<u8>,
+}
+
+impl Buffer {
+    pub fn open(
+        name: &'static str,
+        dir: &Path,
+        spec: &ObsSpec,
+        capacity: Option<usize>,
+        segment_transitions: usize,
+        flush_interval: Duration,
+    ) -> Result<(Self, Recovery)> {
+        std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        let mut numbers = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err("list", dir))? {
+            let entry = entry.map_err(io_err("list", dir))?;
+            if let Some(n) = entry.file_name().to_str().and_then(parse_file_name) {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        let mut rec = Recovery::default();
+        let mut segments = VecDeque::new();
+        for n in numbers {
+            let path = dir.join(file_name(n));
+            let bytes = std::fs::read(&path).map_err(io_err("read", &path))?;
+            let scan = framing::scan(&bytes);
+            let mut data = SegmentData::new(spec);
+            let mut valid_len = scan.valid_len;
+            let mut reason = scan.torn.map(str::to_string);
+            for (offset, range) in &scan.records {
+                let decoded = record::decode(&bytes[range.clone()]).and_then(|r| data.push_view(&r, spec));
+                if let Err(why) = decoded {
+                    // A record that passed its checksum but does not decode: stop here like a torn tail.
+                    valid_len = *offset;
+                    reason = Some(why);
+                    break;
+                }
+            }
+            if let Some(reason) = reason {
+                let dropped = bytes.len() as u64 - valid_len;
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = valid_len,
+                    dropped_bytes = dropped,
+                    %reason,
+                    "replay segment has a torn or corrupt tail: truncating it, every record before it is kept"
+                );
+                let f = OpenOptions::new().write(true).open(&path).map_err(io_err("open", &path))?;
+                f.set_len(valid_len).map_err(io_err("truncate", &path))?;
+                f.sync_all().map_err(io_err("flush", &path))?;
+                rec.truncated.push((path.clone(), valid_len, dropped));
+            }
+            if data.len == 0 {
+                // An empty segment (created just before a crash): nothing to keep.
+                std::fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                continue;
+            }
+            rec.transitions += data.len;
+            rec.segments += 1;
+            segments.push_back(Segment { number: n, path, data });
+        }
+        let mut b = Buffer {
+            name,
+            dir: dir.to_path_buf(),
+            spec: spec.clone(),
+            capacity,
+            segment_transitions: segment_transitions.max(1),
+            flush_interval,
+            segments,
+            starts: Vec::new(),
+            total: 0,
+            file: None,
+            flushed_len: 0,
+            pending: Vec::new(),
+            pending_records: 0,
+            last_flush: Instant::now(),
+            scratch: Vec::new(),
+        };
+        // Never append to a recovered segment: start a fresh one (keeps every segment self-contained).
+        b.start_segment()?;
+        b.evict()?;
+        b.reindex();
+        Ok((b, rec))
+    }
+
+    fn reindex(&mut self) {
+        self.starts.clear();
+        let mut s = 0;
+        for seg in &self.segments {
+            self.starts.push(s);
+            s += seg.data.len;
+        }
+        self.total = s;
+    }
+
+    fn start_segment(&mut self) -> Result<()> {
+        let number = self.segments.back().map_or(0, |s| s.number + 1);
+        let path = self.dir.join(file_name(number));
+        let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err("create", &path))?;
+        // Make the new file's directory entry durable too.
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        self.file = Some(file);
+        self.flushed_len = 0;
+        self.segments.push_back(Segment { number, path, data: SegmentData::new(&self.spec) });
+        Ok(())
+    }
+
+    fn evict(&mut self) -> Result<()> {
+        let Some(cap) = self.capacity else { return Ok(()) };
+        let mut total: usize = self.segments.iter().map(|s| s.data.len).sum();
+        while total + self.segment_transitions > cap && self.segments.len() > 1 {
+            if let Some(old) = self.segments.pop_front() {
+                total -= old.data.len;
+                std::fs::remove_file(&old.path).map_err(io_err("remove", &old.path))?;
+                tracing::debug!(buffer = self.name, file = %old.path.display(), transitions = old.data.len, "evicted replay segment");
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the next append starts a new segment (and so flushes this buffer first).
+    pub fn needs_rollover(&self) -> bool {
+        self.segments.back().is_none_or(|s| s.data.len >= self.segment_transitions)
+    }
+
+    /// Appends a checked transition: in memory at once, on disk at the next flush (the owner decides when; a
+    /// segment rollover flushes first).
+    pub fn append(&mut self, t: &Transition) -> Result<()> {
+        let full = self.needs_rollover();
+        if full {
+            self.flush()?;
+            self.start_segment()?;
+            self.evict()?;
+        }
+        let Some(seg) = self.segments.back_mut() else {
+            return Err(AgentError::Io {
+                op: "append",
+                file: self.dir.clone(),
+                source: std::io::Error::other("no open segment"),
+            });
+        };
+        let reuse = seg.data.continues(t, &self.spec);
+        self.scratch.clear();
+        record::encode(&RecordRef { t, with_obs_frames: !reuse && !t.obs.images.is_empty() }, &mut self.scratch);
+        framing::frame_into(&mut self.pending, &self.scratch);
+        self.pending_records += 1;
+        seg.data.push(t, reuse);
+        if full {
+            self.reindex();
+        } else {
+            self.total += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes pending records to the segment file and syncs it. On error the file is cut back to its last good
+    /// length (best effort) and the records stay pending, so a later flush can retry.
+    pub fn flush(&mut self) -> Result<()> {
+        self.last_flush = Instant::now();
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let path = match self.segments.back() {
+            Some(s) => s.path.clone(),
+            None => self.dir.clone(),
+        };
+        let Some(file) = self.file.as_mut() else {
+            return Err(AgentError::Io { op: "flush", file: path, source: std::io::Error::other("no open segment") });
+        };
+        let res = file.write_all(&self.pending).and_then(|_| file.sync_data());
+        if let Err(e) = res {
+            let _ = file.set_len(self.flushed_len);
+            return Err(AgentError::Io { op: "flush", file: path, source: e });
+        }
+        self.flushed_len += self.pending.len() as u64;
+        self.pending.clear();
+        self.pending_records = 0;
+        Ok(())
+    }
+
+    /// True when the flush interval has passed since the last flush.
+    pub fn flush_due(&self) -> bool {
+        self.last_flush.elapsed() >= self.flush_interval
+    }
+
+    pub fn pending_records(&self) -> usize {
+        self.pending_records
+    }
+
+    /// `(segment, row)` of global index `i < total`.
+    pub fn locate(&self, i: usize) -> (&SegmentData, usize) {
+        let s = self.starts.partition_point(|&st| st <= i) - 1;
+        (&self.segments[s].data, i - self.starts[s])
+    }
+}

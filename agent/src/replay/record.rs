@@ -1,0 +1,171 @@
+//! The payload of one transition record (inside the framing of [`super::framing`]).
+//!
+//! Layout, little-endian:
+//! ```text
+//! u8  version (= 1)
+//! u8  flags: bit0 done, bit1 truncated, bit2 intervention, bit3 gripper_changed, bit4 obs frames present
+//! u8  gripper action index (0 close, 1 stay, 2 open)
+//! u64 episode, u64 obs_stamp_ns, u64 next_stamp_ns
+//! f32 reward
+//! u16 proprio_dim, u16 action_dim, u8 cameras
+//! f32 × action_dim, f32 × proprio_dim (obs), f32 × proprio_dim (next_obs)
+//! [obs frames, when flagged] per camera: u32 byte length, bytes
+//! next_obs frames: per camera: u32 byte length, bytes
+//! ```
+//! The obs frames are left out when they are the previous record's next_obs frames in the same segment: each frame
+//! is stored once.
+
+use crate::replay::transition::GripperAction;
+
+pub(crate) const VERSION: u8 = 1;
+const DONE: u8 = 1;
+const TRUNCATED: u8 = 2;
+const INTERVENTION: u8 = 4;
+const GRIPPER_CHANGED: u8 = 8;
+const OBS_FRAMES: u8 = 16;
+
+/// A decoded record borrowing its payload.
+#[derive(Debug)]
+pub(crate) struct RecordView<'a> {
+    pub done: bool,
+    pub truncated: bool,
+    pub intervention: bool,
+    pub gripper_changed: bool,
+    pub gripper: GripperAction,
+    pub episode: u64,
+    pub obs_stamp_ns: u64,
+    pub next_stamp_ns: u64,
+    pub reward: f32,
+    pub action: Vec<f32>,
+    pub proprio: Vec<f32>,
+    pub next_proprio: Vec<f32>,
+    /// Present when the record carries its own obs frames.
+    pub obs_frames: Option<Vec<&'a [u8]>>,
+    pub next_frames: Vec<&'a [u8]>,
+}
+
+/// Fields of a transition to encode (frames by reference).
+pub(crate) struct RecordRef<'a> {
+    pub t: &'a crate::replay::Transition,
+    pub with_obs_frames: bool,
+}
+
+pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
+    let t = r.t;
+    let flags = (t.done as u8) * DONE
+        | (t.truncated as u8) * TRUNCATED
+        | (t.intervention as u8) * INTERVENTION
+        | (t.gripper_changed as u8) * GRIPPER_CHANGED
+        | (r.with_obs_frames as u8) * OBS_FRAMES;
+    out.push(VERSION);
+    out.push(flags);
+    out.push(t.action.gripper.index() as u8);
+    out.extend_from_slice(&t.episode.to_le_bytes());
+    out.extend_from_slice(&t.obs_stamp_ns.to_le_bytes());
+    out.extend_from_slice(&t.next_stamp_ns.to_le_bytes());
+    out.extend_from_slice(&t.reward.to_le_bytes());
+    out.extend_from_slice(&(t.obs.proprio.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(t.action.continuous.len() as u16).to_le_bytes());
+    out.push(t.next_obs.images.len() as u8);
+    for v in t.action.continuous.iter().chain(&t.obs.proprio).chain(&t.next_obs.proprio) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    if r.with_obs_frames {
+        for f in &t.obs.images {
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(f);
+        }
+    }
+    for f in &t.next_obs.images {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.b.len() - self.pos < n {
+            return Err(format!("payload ends at byte {} while {} more were expected", self.b.len(), n));
+        }
+        let s = &self.b[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, String> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        let s = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
+        let s = self.take(n * 4)?;
+        Ok(s.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+    fn frames(&mut self, n: usize) -> Result<Vec<&'a [u8]>, String> {
+        (0..n)
+            .map(|_| {
+                let len = self.u32()? as usize;
+                self.take(len)
+            })
+            .collect()
+    }
+}
+
+/// Decodes a payload; the error says what is wrong.
+pub(crate) fn decode(payload: &[u8]) -> Result<RecordView<'_>, String> {
+    let mut c = Cursor { b: payload, pos: 0 };
+    let version = c.u8()?;
+    if version != VERSION {
+        return Err(format!("record version {version}, this build reads version {VERSION}"));
+    }
+    let flags = c.u8()?;
+    let g = c.u8()?;
+    let gripper = GripperAction::from_index(g.into()).ok_or_else(|| format!("gripper action index {g}"))?;
+    let episode = c.u64()?;
+    let obs_stamp_ns = c.u64()?;
+    let next_stamp_ns = c.u64()?;
+    let reward = f32::from_le_bytes(c.u32()?.to_le_bytes());
+    let p = c.u16()? as usize;
+    let a = c.u16()? as usize;
+    let cams = c.u8()? as usize;
+    let action = c.f32s(a)?;
+    let proprio = c.f32s(p)?;
+    let next_proprio = c.f32s(p)?;
+    let obs_frames = if flags & OBS_FRAMES != 0 { Some(c.frames(cams)?) } else { None };
+    let next_frames = c.frames(cams)?;
+    if c.pos != payload.len() {
+        return Err(format!("{} trailing bytes", payload.len() - c.pos));
+    }
+    Ok(RecordView {
+        done: flags & DONE != 0,
+        truncated: flags & TRUNCATED != 0,
+        intervention: flags & INTERVENTION != 0,
+        gripper_changed: flags & GRIPPER_CHANGED != 0,
+        gripper,
+        episode,
+        obs_stamp_ns,
+        next_stamp_ns,
+        reward,
+        action,
+        proprio,
+        next_proprio,
+        obs_frames,
+        next_frames,
+    })
+}

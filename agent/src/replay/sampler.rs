@@ -1,0 +1,249 @@
+//! RLPD batches: half demo, half online, uniform within each buffer, gathered column-wise into host tensors
+//! (pinned when the learner is on CUDA) and moved to the learner's device.
+
+use crate::error::{AgentError, Result};
+use crate::replay::buffer::Buffer;
+use crate::replay::host_tensor::HostTensor;
+use crate::replay::store::ReplayStore;
+use crate::spec::ObsSpec;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tch::{Device, Tensor};
+
+/// A batch on the learner's device. `B` = batch size, `P` = proprio dim, `A` = action dim.
+#[derive(Debug)]
+pub struct Batch {
+    /// `[B, P]` f32.
+    pub proprio: Tensor,
+    /// `[B, P]` f32.
+    pub next_proprio: Tensor,
+    /// `[B, A]` f32, in `[-1, 1]`.
+    pub action: Tensor,
+    /// `[B]` i64: gripper action index (0 close, 1 stay, 2 open).
+    pub gripper: Tensor,
+    /// `[B]` f32.
+    pub reward: Tensor,
+    /// `[B]` f32: 1 where the transition is terminal (no bootstrap), else 0.
+    pub done: Tensor,
+    /// `[B]` f32: 1 where the gripper changed state.
+    pub gripper_changed: Tensor,
+    /// Per camera `[B, H, W, 3]` u8.
+    pub images: Vec<Tensor>,
+    /// Per camera `[B, H, W, 3]` u8.
+    pub next_images: Vec<Tensor>,
+}
+
+impl Batch {
+    /// Rows `range` of every field (views, no copy).
+    pub fn narrow(&self, start: i64, len: i64) -> Batch {
+        let n = |t: &Tensor| t.narrow(0, start, len);
+        Batch {
+            proprio: n(&self.proprio),
+            next_proprio: n(&self.next_proprio),
+            action: n(&self.action),
+            gripper: n(&self.gripper),
+            reward: n(&self.reward),
+            done: n(&self.done),
+            gripper_changed: n(&self.gripper_changed),
+            images: self.images.iter().map(n).collect(),
+            next_images: self.next_images.iter().map(n).collect(),
+        }
+    }
+
+    /// Builds a batch from host data (tests, BC datasets): shapes as documented on the fields.
+    pub fn to_device(&self, device: Device) -> Batch {
+        let d = |t: &Tensor| t.to_device(device);
+        Batch {
+            proprio: d(&self.proprio),
+            next_proprio: d(&self.next_proprio),
+            action: d(&self.action),
+            gripper: d(&self.gripper),
+            reward: d(&self.reward),
+            done: d(&self.done),
+            gripper_changed: d(&self.gripper_changed),
+            images: self.images.iter().map(d).collect(),
+            next_images: self.next_images.iter().map(d).collect(),
+        }
+    }
+}
+
+struct HostBatch {
+    proprio: HostTensor,
+    next_proprio: HostTensor,
+    action: HostTensor,
+    gripper: HostTensor,
+    reward: HostTensor,
+    done: HostTensor,
+    gripper_changed: HostTensor,
+    images: Vec<HostTensor>,
+    next_images: Vec<HostTensor>,
+}
+
+impl HostBatch {
+    fn new(spec: &ObsSpec, b: i64, device: Device) -> Self {
+        let (p, a) = (spec.proprio_dim as i64, spec.action_dim as i64);
+        let img = |c: &crate::spec::CameraSpec| HostTensor::new::<u8>(&[b, c.height as i64, c.width as i64, 3], device);
+        Self {
+            proprio: HostTensor::new::<f32>(&[b, p], device),
+            next_proprio: HostTensor::new::<f32>(&[b, p], device),
+            action: HostTensor::new::<f32>(&[b, a], device),
+            gripper: HostTensor::new::<i64>(&[b], device),
+            reward: HostTensor::new::<f32>(&[b], device),
+            done: HostTensor::new::<f32>(&[b], device),
+            gripper_changed: HostTensor::new::<f32>(&[b], device),
+            images: spec.cameras.iter().map(img).collect(),
+            next_images: spec.cameras.iter().map(img).collect(),
+        }
+    }
+
+    fn fill(&mut self, spec: &ObsSpec, rows: &[(&Buffer, usize)]) {
+        let (p, a) = (spec.proprio_dim, spec.action_dim);
+        {
+            let (pr, np, ac) =
+                (self.proprio.slice_mut::<f32>(), self.next_proprio.slice_mut::<f32>(), self.action.slice_mut::<f32>());
+            for (k, (b, i)) in rows.iter().enumerate() {
+                let (d, r) = b.locate(*i);
+                pr[k * p..(k + 1) * p].copy_from_slice(&d.proprio[r * p..(r + 1) * p]);
+                np[k * p..(k + 1) * p].copy_from_slice(&d.next_proprio[r * p..(r + 1) * p]);
+                ac[k * a..(k + 1) * a].copy_from_slice(&d.action[r * a..(r + 1) * a]);
+            }
+        }
+        let gr = self.gripper.slice_mut::<i64>();
+        for (k, (b, i)) in rows.iter().enumerate() {
+            let (d, r) = b.locate(*i);
+            gr[k] = d.gripper[r].into();
+        }
+        let rw = self.reward.slice_mut::<f32>();
+        for (k, (b, i)) in rows.iter().enumerate() {
+            let (d, r) = b.locate(*i);
+            rw[k] = d.reward[r];
+        }
+        let dn = self.done.slice_mut::<f32>();
+        for (k, (b, i)) in rows.iter().enumerate() {
+            let (d, r) = b.locate(*i);
+            dn[k] = if d.done[r] { 1.0 } else { 0.0 };
+        }
+        let gc = self.gripper_changed.slice_mut::<f32>();
+        for (k, (b, i)) in rows.iter().enumerate() {
+            let (d, r) = b.locate(*i);
+            gc[k] = if d.gripper_changed[r] { 1.0 } else { 0.0 };
+        }
+        for (c, cam) in spec.cameras.iter().enumerate() {
+            let n = cam.frame_bytes();
+            for (dst, next) in [(&mut self.images[c], false), (&mut self.next_images[c], true)] {
+                let out = dst.slice_mut::<u8>();
+                for (k, (b, i)) in rows.iter().enumerate() {
+                    let (d, r) = b.locate(*i);
+                    let f = if next { d.next_frame[r] } else { d.obs_frame[r] } as usize;
+                    out[k * n..(k + 1) * n].copy_from_slice(&d.frames[c][f * n..(f + 1) * n]);
+                }
+            }
+        }
+    }
+}
+
+/// Draws RLPD batches from a [`ReplayStore`] onto `device`.
+pub struct BatchSampler {
+    spec: ObsSpec,
+    batch_size: usize,
+    device: Device,
+    rng: ChaCha8Rng,
+    /// Reused pinned staging buffers (CUDA only; on the CPU every batch gets fresh tensors it owns).
+    staging: Option<HostBatch>,
+}
+
+impl std::fmt::Debug for BatchSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSampler").field("batch_size", &self.batch_size).field("device", &self.device).finish()
+    }
+}
+
+impl BatchSampler {
+    /// A sampler of `batch_size` transitions for `device`, with its own seeded RNG.
+    pub fn new(spec: &ObsSpec, batch_size: usize, device: Device, seed: u64) -> Self {
+        Self { spec: spec.clone(), batch_size, device, rng: ChaCha8Rng::seed_from_u64(seed), staging: None }
+    }
+
+    /// Batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The RNG state (for checkpoints): the ChaCha8 seed and word position.
+    pub fn rng_state(&self) -> ([u8; 32], u128) {
+        (self.rng.get_seed(), self.rng.get_word_pos())
+    }
+
+    /// Restores [`BatchSampler::rng_state`].
+    pub fn set_rng_state(&mut self, seed: [u8; 32], word_pos: u128) {
+        self.rng = ChaCha8Rng::from_seed(seed);
+        self.rng.set_word_pos(word_pos);
+    }
+
+    /// Samples `n` batches' worth of rows in one gather: `n × batch_size` transitions, each consecutive
+    /// `batch_size` rows half demo, half online (RLPD). When one buffer is empty all rows come from the other.
+    /// Errors: [`AgentError::EmptyBuffer`] when both are empty.
+    pub fn sample_many(&mut self, store: &ReplayStore, n: usize) -> Result<Batch> {
+        let (on, de) = (&store.online, &store.demo);
+        if on.total == 0 && de.total == 0 {
+            return Err(AgentError::EmptyBuffer { buffer: "online" });
+        }
+        let b = self.batch_size;
+        let half = b / 2;
+        let mut rows = Vec::with_capacity(n * b);
+        for _ in 0..n {
+            for k in 0..b {
+                let from_demo = if de.total == 0 {
+                    false
+                } else if on.total == 0 {
+                    true
+                } else {
+                    k < half
+                };
+                let buf = if from_demo { de } else { on };
+                rows.push((buf, self.rng.random_range(0..buf.total)));
+            }
+        }
+        let total = (n * b) as i64;
+        if self.device.is_cuda() {
+            let reuse = self.staging.as_ref().is_some_and(|s| s.reward.numel() == total as usize);
+            if !reuse {
+                self.staging = None;
+            }
+            let (spec, device) = (&self.spec, self.device);
+            let h = self.staging.get_or_insert_with(|| HostBatch::new(spec, total, device));
+            h.fill(&self.spec, &rows);
+            let d = self.device;
+            Ok(Batch {
+                proprio: h.proprio.to_device(d),
+                next_proprio: h.next_proprio.to_device(d),
+                action: h.action.to_device(d),
+                gripper: h.gripper.to_device(d),
+                reward: h.reward.to_device(d),
+                done: h.done.to_device(d),
+                gripper_changed: h.gripper_changed.to_device(d),
+                images: h.images.iter().map(|t| t.to_device(d)).collect(),
+                next_images: h.next_images.iter().map(|t| t.to_device(d)).collect(),
+            })
+        } else {
+            let mut h = HostBatch::new(&self.spec, total, Device::Cpu);
+            h.fill(&self.spec, &rows);
+            Ok(Batch {
+                proprio: h.proprio.into_tensor(),
+                next_proprio: h.next_proprio.into_tensor(),
+                action: h.action.into_tensor(),
+                gripper: h.gripper.into_tensor(),
+                reward: h.reward.into_tensor(),
+                done: h.done.into_tensor(),
+                gripper_changed: h.gripper_changed.into_tensor(),
+                images: h.images.into_iter().map(HostTensor::into_tensor).collect(),
+                next_images: h.next_images.into_iter().map(HostTensor::into_tensor).collect(),
+            })
+        }
+    }
+
+    /// One RLPD batch of `batch_size`.
+    pub fn sample(&mut self, store: &ReplayStore) -> Result<Batch> {
+        self.sample_many(store, 1)
+    }
+}

@@ -1,0 +1,101 @@
+//! One environment step as the actor hands it to the store.
+
+use crate::error::{AgentError, Result};
+use crate::spec::ObsSpec;
+
+/// The discrete gripper action (HIL-SERL's three grasp actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GripperAction {
+    /// Close the fingers.
+    Close,
+    /// Keep the gripper as it is.
+    #[default]
+    Stay,
+    /// Open the fingers.
+    Open,
+}
+
+impl GripperAction {
+    /// Index used by the gripper critic: close = 0, stay = 1, open = 2.
+    pub fn index(self) -> i64 {
+        match self {
+            GripperAction::Close => 0,
+            GripperAction::Stay => 1,
+            GripperAction::Open => 2,
+        }
+    }
+    /// Inverse of [`GripperAction::index`]; `None` outside `0..=2`.
+    pub fn from_index(i: i64) -> Option<Self> {
+        match i {
+            0 => Some(GripperAction::Close),
+            1 => Some(GripperAction::Stay),
+            2 => Some(GripperAction::Open),
+            _ => None,
+        }
+    }
+}
+
+/// An observation: proprio vector and one uint8 frame per camera (`height × width × 3`, HWC, RGB).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observation {
+    /// Proprioceptive state, `ObsSpec::proprio_dim` values.
+    pub proprio: Vec<f32>,
+    /// One frame per camera, in `ObsSpec::cameras` order.
+    pub images: Vec<Vec<u8>>,
+}
+
+/// An action: continuous part in `[-1, 1]^action_dim` and the discrete gripper command.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Action {
+    /// Continuous part (e.g. a 6-DoF Cartesian delta, scaled by the task's action scale).
+    pub continuous: Vec<f32>,
+    /// Gripper command (`Stay` when the spec has no gripper).
+    pub gripper: GripperAction,
+}
+
+/// One step `(s, a, r, s')` with its flags.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Transition {
+    /// `s`.
+    pub obs: Observation,
+    /// The executed action (the human's when `intervention`).
+    pub action: Action,
+    /// Reward `r`.
+    pub reward: f32,
+    /// `s'`.
+    pub next_obs: Observation,
+    /// Terminal: the return does not continue past `s'` (no bootstrap).
+    pub done: bool,
+    /// Episode cut by the time limit (the learner still bootstraps).
+    pub truncated: bool,
+    /// The action came from the human (intervention): stored in the online **and** the demo buffer.
+    pub intervention: bool,
+    /// The gripper action changed the gripper's open/closed state (the gripper critic is charged
+    /// `AgentConfig::gripper_penalty` for it).
+    pub gripper_changed: bool,
+    /// Episode id.
+    pub episode: u64,
+    /// Monotonic time of `s`, ns.
+    pub obs_stamp_ns: u64,
+    /// Monotonic time of `s'`, ns.
+    pub next_stamp_ns: u64,
+}
+
+impl Transition {
+    /// Checks every size against `spec`.
+    pub fn check(&self, spec: &ObsSpec) -> Result<()> {
+        let eq = |field: String, expected: usize, got: usize| {
+            if expected == got { Ok(()) } else { Err(AgentError::SpecMismatch { field, expected, got }) }
+        };
+        eq("obs.proprio".into(), spec.proprio_dim, self.obs.proprio.len())?;
+        eq("next_obs.proprio".into(), spec.proprio_dim, self.next_obs.proprio.len())?;
+        eq("action.continuous".into(), spec.action_dim, self.action.continuous.len())?;
+        eq("obs.images".into(), spec.cameras.len(), self.obs.images.len())?;
+        eq("next_obs.images".into(), spec.cameras.len(), self.next_obs.images.len())?;
+        for (c, cam) in spec.cameras.iter().enumerate() {
+            eq(format!("obs.images[{}]", cam.name), cam.frame_bytes(), self.obs.images[c].len())?;
+            eq(format!("next_obs.images[{}]", cam.name), cam.frame_bytes(), self.next_obs.images[c].len())?;
+        }
+        Ok(())
+    }
+}

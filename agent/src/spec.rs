@@ -1,0 +1,41 @@
+//! What an observation and an action look like: sizes of the proprio vector, the cameras and the action.
+
+use serde::{Deserialize, Serialize};
+
+/// One camera's policy image: `height × width × 3` bytes, RGB, row-major (HWC), uint8.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CameraSpec {
+    /// Camera name (as in the cell config).
+    pub name: String,
+    /// Rows, pixels.
+    pub height: usize,
+    /// Columns, pixels.
+    pub width: usize,
+}
+
+impl CameraSpec {
+    /// Bytes of one frame (`height · width · 3`).
+    pub fn frame_bytes(&self) -> usize {
+        self.height * self.width * 3
+    }
+}
+
+/// Sizes of the observation and action of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObsSpec {
+    /// Length of the proprioceptive vector (f32).
+    pub proprio_dim: usize,
+    /// Cameras, in a fixed order (empty for a state-only agent).
+    pub cameras: Vec<CameraSpec>,
+    /// Continuous action dimension (6 for a Cartesian 6-DoF delta), each in `[-1, 1]`.
+    pub action_dim: usize,
+    /// The agent also decides the gripper (discrete close/stay/open, HIL-SERL's grasp critic).
+    pub gripper: bool,
+}
+
+impl ObsSpec {
+    /// A state-only spec without gripper.
+    pub fn state(proprio_dim: usize, action_dim: usize) -> Self {
+        Self { proprio_dim, cameras: Vec::new(), action_dim, gripper: false }
+    }
+}
