@@ -1,0 +1,127 @@
+//! Tasks of the simulated cell: randomized reset from a seed, reward and success.
+//!
+//! - `reach`: move the TCP to a random goal position; success when within `task.reach_tolerance`.
+//! - `pick_cube`: grasp the cube and lift it `task.lift_height` above its resting height.
+//!
+//! The reward is sparse, as in SERL: `1.0` on success, `0.0` otherwise; [`Task::shaped_reward`] gives a dense
+//! alternative in `[0, 1]`.
+
+use crate::mjcf::CUBE_SIZE;
+use crate::world::SimWorld;
+use interfaces::config::{TaskConfig, TaskKind, WorkspaceBox};
+use interfaces::drivers::MAX_DOF;
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Region of the table the cube is reset into, base frame `[x_min, x_max, y_min, y_max]`, m.
+pub const CUBE_REGION: [f64; 4] = [0.42, 0.58, -0.12, 0.12];
+/// Largest random offset added to each home joint angle at reset, rad.
+pub const HOME_NOISE_RAD: f64 = 0.05;
+
+/// A task instance: its config and the current episode's randomized goal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    cfg: TaskConfig,
+    workspace: WorkspaceBox,
+    goal: Vector3<f64>,
+    cube_rest_z: f64,
+}
+
+/// What a reset produced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResetInfo {
+    /// `reach`: the goal position; `pick_cube`: the cube's start position. Base frame, m.
+    pub goal: [f64; 3],
+    /// Cube pose after the reset.
+    pub cube: Isometry3<f64>,
+}
+
+impl Task {
+    /// A task from `[task]`; goals are drawn inside `workspace`.
+    pub fn new(cfg: &TaskConfig, workspace: &WorkspaceBox) -> Self {
+        Self { cfg: cfg.clone(), workspace: *workspace, goal: Vector3::zeros(), cube_rest_z: CUBE_SIZE / 2.0 }
+    }
+
+    /// Which task.
+    pub fn kind(&self) -> TaskKind {
+        self.cfg.kind
+    }
+
+    /// Starts an episode: the arm at home plus uniform noise of ±[`HOME_NOISE_RAD`] per joint, gripper open, the
+    /// cube at a random position in [`CUBE_REGION`] with a random yaw, and (for `reach`) a random goal in the
+    /// workspace box above the table. Same seed → same scene.
+    pub fn reset(&mut self, world: &mut SimWorld, seed: u64) -> ResetInfo {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut q = *world.home();
+        for qi in q.iter_mut().take(world.dof().min(MAX_DOF)) {
+            *qi += rng.random_range(-HOME_NOISE_RAD..HOME_NOISE_RAD);
+        }
+        world.set_arm_q(&q);
+        world.set_gripper_width(world.gripper_state().target_width.max(0.0));
+        let x = rng.random_range(CUBE_REGION[0]..CUBE_REGION[1]);
+        let y = rng.random_range(CUBE_REGION[2]..CUBE_REGION[3]);
+        let yaw = rng.random_range(-std::f64::consts::FRAC_PI_4..std::f64::consts::FRAC_PI_4);
+        let cube = Isometry3::from_parts(
+            Translation3::new(x, y, CUBE_SIZE / 2.0),
+            UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
+        );
+        world.set_cube_pose(&cube);
+        self.cube_rest_z = CUBE_SIZE / 2.0;
+        self.goal = match self.cfg.kind {
+            TaskKind::Reach => {
+                let (lo, hi) = (self.workspace.min, self.workspace.max);
+                let z_lo = lo[2].max(0.1);
+                Vector3::new(
+                    rng.random_range(lo[0] + 0.05..hi[0] - 0.05),
+                    rng.random_range(lo[1] + 0.05..hi[1] - 0.05),
+                    rng.random_range(z_lo..hi[2].max(z_lo + 0.01)),
+                )
+            }
+            TaskKind::PickCube => cube.translation.vector,
+        };
+        ResetInfo { goal: [self.goal.x, self.goal.y, self.goal.z], cube }
+    }
+
+    /// `reach`: the goal; `pick_cube`: the cube's start position. Base frame, m.
+    pub fn goal(&self) -> [f64; 3] {
+        [self.goal.x, self.goal.y, self.goal.z]
+    }
+
+    /// The cube's pose now, base frame.
+    pub fn object_pose(&self, world: &SimWorld) -> Isometry3<f64> {
+        world.cube_pose()
+    }
+
+    /// Height of the cube above its resting height, m.
+    pub fn lift(&self, world: &SimWorld) -> f64 {
+        world.cube_pose().translation.z - self.cube_rest_z
+    }
+
+    /// True when the episode's goal is met (`reach`: TCP within the tolerance of the goal; `pick_cube`: cube
+    /// lifted by at least `lift_height`).
+    pub fn success(&self, world: &SimWorld) -> bool {
+        match self.cfg.kind {
+            TaskKind::Reach => (world.tcp_pose().translation.vector - self.goal).norm() <= self.cfg.reach_tolerance,
+            TaskKind::PickCube => self.lift(world) >= self.cfg.lift_height,
+        }
+    }
+
+    /// Sparse reward: 1 on success, 0 otherwise.
+    pub fn reward(&self, world: &SimWorld) -> f64 {
+        if self.success(world) { 1.0 } else { 0.0 }
+    }
+
+    /// Dense reward in `[0, 1]`: `reach`: `1 − tanh(10·d)`; `pick_cube`: `0.5·(1 − tanh(10·d_tcp→cube)) +
+    /// 0.5·clamp(lift / lift_height, 0, 1)`.
+    pub fn shaped_reward(&self, world: &SimWorld) -> f64 {
+        let tcp = world.tcp_pose().translation.vector;
+        match self.cfg.kind {
+            TaskKind::Reach => 1.0 - (10.0 * (tcp - self.goal).norm()).tanh(),
+            TaskKind::PickCube => {
+                let d = (tcp - world.cube_pose().translation.vector).norm();
+                0.5 * (1.0 - (10.0 * d).tanh()) + 0.5 * (self.lift(world) / self.cfg.lift_height).clamp(0.0, 1.0)
+            }
+        }
+    }
+}
