@@ -19,6 +19,12 @@ pub const CUBE_SIZE: f64 = 0.045;
 pub const CUBE_MASS: f64 = 0.07;
 /// Mass of each finger, kg.
 pub const FINGER_MASS: f64 = 0.02;
+/// Viscous damping of each finger joint, N·s/m (sets the closing speed: force / damping).
+pub const FINGER_DAMPING: f64 = 100.0;
+/// Reflected inertia of each finger's drive, kg. MuJoCo's soft constraints are scaled by the effective mass, so
+/// a light finger pushed by tens of newtons would sink into the cube; the drive's armature gives the finger
+/// joint a realistic effective mass without changing the arm's dynamics.
+pub const FINGER_ARMATURE: f64 = 0.5;
 /// Distance from the last link's frame to the flange along its z axis, m (Franka: 0.107).
 pub const FLANGE_OFFSET: f64 = 0.107;
 /// Finger travel (half the opening), m; set from `gripper.max_width / 2`.
@@ -208,10 +214,12 @@ fn arm_bodies(x: &mut String, cfg: &CellConfig, scene: Scene) {
             let fi = FINGER_MASS * 1e-4;
             let _ = writeln!(
                 x,
-                r#"{indent}    <body name="{name}" pos="0 0 {}"><joint name="{name}" type="slide" axis="0 {} 0" range="0 {}" damping="2"/><inertial pos="0 {} 0.03" mass="{}" diaginertia="{} {} {}"/><geom name="{name}_pad" type="box" pos="0 {} 0.03" size="0.01 0.004 0.025" rgba="0.25 0.25 0.25 1" contype="1" conaffinity="1" condim="4" friction="1.5 0.005 0.0001" solref="0.01 1"/></body>"#,
+                r#"{indent}    <body name="{name}" pos="0 0 {}"><joint name="{name}" type="slide" axis="0 {} 0" range="0 {}" damping="{}" armature="{}" solreflimit="0.005 1"/><inertial pos="0 {} 0.03" mass="{}" diaginertia="{} {} {}"/><geom name="{name}_pad" type="box" pos="0 {} 0.03" size="0.01 0.004 0.025" rgba="0.25 0.25 0.25 1" contype="1" conaffinity="1" condim="4" friction="1.5 0.005 0.0001" solref="0.005 1"/></body>"#,
                 f(FINGER_BASE),
                 f(sign),
                 f(travel),
+                f(FINGER_DAMPING),
+                f(FINGER_ARMATURE),
                 f(sign * 0.004),
                 f(FINGER_MASS),
                 f(fi),
