@@ -11,6 +11,9 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 TORCH_VERSION=2.11.0
 MUJOCO_VERSION=3.17.0
+# Python packages of .venv: the two native libraries, plus what the cross-language bus test and the Python
+# reference benchmarks use.
+PY_PACKAGES=("torch==$TORCH_VERSION" "mujoco==$MUJOCO_VERSION" "cbor2==6.3.0" "eclipse-zenoh==1.10.2")
 APT_PACKAGES=(libopencv-dev clang libclang-dev libudev-dev pkg-config libegl1 libegl-mesa0 libgl1-mesa-dri
   libgles2 libxkbcommon-dev mesa-vulkan-drivers libvulkan1 python3-venv)
 
@@ -34,15 +37,18 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $($PY --version)"
   $PY -m venv .venv
 fi
-if ! .venv/bin/python - <<PYEOF 2>/dev/null
+if ! .venv/bin/python - "${PY_PACKAGES[@]}" <<'PYEOF' 2>/dev/null
 import importlib.metadata as m, sys
-sys.exit(0 if m.version("torch").split("+")[0] == "$TORCH_VERSION" and m.version("mujoco") == "$MUJOCO_VERSION" else 1)
+for spec in sys.argv[1:]:
+    name, version = spec.split("==")
+    if m.version(name).split("+")[0] != version:
+        sys.exit(1)
 PYEOF
 then
-  say "installing torch==$TORCH_VERSION and mujoco==$MUJOCO_VERSION into .venv (first time only; large download)"
-  .venv/bin/pip install --disable-pip-version-check -q "torch==$TORCH_VERSION" "mujoco==$MUJOCO_VERSION"
+  say "installing ${PY_PACKAGES[*]} into .venv (first time only; torch is a large download)"
+  .venv/bin/pip install --disable-pip-version-check -q "${PY_PACKAGES[@]}"
 else
-  say "torch $TORCH_VERSION and mujoco $MUJOCO_VERSION: present in .venv"
+  say "Python packages present in .venv: ${PY_PACKAGES[*]}"
 fi
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 

@@ -70,6 +70,10 @@ pub struct AgentConfig {
     pub checkpoint_every: u64,
     /// Image encoder.
     pub encoder: EncoderConfig,
+    /// Seed of the learner's random streams (initial weights, batches, policy noise, augmentation).
+    pub seed: u64,
+    /// Subtract `α · log π(a'|s')` in the critic's target (standard SAC; RLPD keeps it).
+    pub backup_entropy: bool,
 }
 
 impl Default for AgentConfig {
@@ -91,6 +95,8 @@ impl Default for AgentConfig {
             publish_every: 50,
             checkpoint_every: 2000,
             encoder: EncoderConfig::default(),
+            seed: 0,
+            backup_entropy: true,
         }
     }
 }

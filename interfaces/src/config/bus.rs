@@ -48,7 +48,7 @@ impl Default for BusConfig {
 /// Checks that an endpoint looks like `<proto>/<address>` with a known protocol.
 pub fn endpoint_ok(e: &str) -> bool {
     match e.split_once('/') {
-        Some((proto, addr)) => matches!(proto, "tcp" | "udp" | "quic" | "tls" | "unixsock-stream") && !addr.is_empty(),
+        Some((proto, addr)) => matches!(proto, "tcp" | "udp") && !addr.is_empty(),
         None => false,
     }
 }

@@ -1,0 +1,3 @@
+//! Benchmark programs behind `corrigo bench …`. Each prints its figures; none asserts on timing.
+
+pub mod bus;

@@ -1,0 +1,7 @@
+//! The `corrigo` binary's building blocks: config-file loading, node wiring and the benchmark programs.
+//! The binary itself (`src/main.rs`) only parses the command line and dispatches here.
+
+pub mod bench;
+pub mod config_file;
+pub mod exit;
+pub mod stats;

@@ -1,0 +1,139 @@
+use crate::presence::{NodeToken, Presence};
+use crate::publisher::Publisher;
+use crate::subscriber::Subscriber;
+use crate::{BusError, qos};
+use interfaces::config::{BusConfig, BusMode};
+use interfaces::keys::Topic;
+use interfaces::msg::Message;
+use std::net::TcpListener;
+use zenoh::Wait;
+
+/// A zenoh session of one cell. Cheap to clone; all nodes of a process normally share one.
+#[derive(Clone)]
+pub struct Bus {
+    session: zenoh::Session,
+    cell: String,
+    listening: Vec<String>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus").field("cell", &self.cell).field("zid", &self.session.zid()).finish()
+    }
+}
+
+/// True when a TCP endpoint (`tcp/host:port`, port ≠ 0) is already bound by another process on this machine.
+fn tcp_endpoint_taken(endpoint: &str) -> bool {
+    let Some(addr) = endpoint.strip_prefix("tcp/") else { return false };
+    let addr = addr.split('#').next().unwrap_or(addr);
+    if addr.ends_with(":0") {
+        return false;
+    }
+    matches!(TcpListener::bind(addr), Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
+}
+
+fn json_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+impl Bus {
+    /// Opens a session for `cell` from its `[bus]` config.
+    ///
+    /// In peer mode, a TCP listen endpoint already bound by another process on this machine is skipped (that
+    /// process is the local hub and this one joins it through `connect`), and a connect endpoint this process
+    /// listens on itself is skipped. Errors name the mode and endpoints.
+    pub fn open(cfg: &BusConfig, cell: &str) -> Result<Bus, BusError> {
+        let mut listen: Vec<String> = cfg.listen.clone();
+        let mut connect: Vec<String> = cfg.connect.clone();
+        let mode = match cfg.mode {
+            BusMode::Peer => "peer",
+            BusMode::Client => "client",
+        };
+        if cfg.mode == BusMode::Peer {
+            listen.retain(|e| {
+                let taken = tcp_endpoint_taken(e);
+                if taken {
+                    tracing::info!(endpoint = %e, "bus endpoint already hosted by another local node; joining it");
+                }
+                !taken
+            });
+            connect.retain(|e| !listen.contains(e));
+        } else {
+            listen.clear();
+        }
+        Self::open_raw(mode, &listen, &connect, cfg.multicast_scouting, cell)
+    }
+
+    pub(crate) fn open_raw(
+        mode: &str,
+        listen: &[String],
+        connect: &[String],
+        multicast: bool,
+        cell: &str,
+    ) -> Result<Bus, BusError> {
+        let err = |reason: String| BusError::Open {
+            mode: mode.to_string(),
+            listen: listen.to_vec(),
+            connect: connect.to_vec(),
+            reason,
+        };
+        let mut config = zenoh::Config::default();
+        let settings = [
+            ("mode", format!("{mode:?}")),
+            ("listen/endpoints", json_list(listen)),
+            ("connect/endpoints", json_list(connect)),
+            ("scouting/multicast/enabled", multicast.to_string()),
+            ("listen/exit_on_failure", "false".to_string()),
+            ("connect/exit_on_failure", "false".to_string()),
+        ];
+        for (key, value) in settings {
+            config.insert_json5(key, &value).map_err(|e| err(format!("config {key} = {value}: {e}")))?;
+        }
+        let session = zenoh::open(config).wait().map_err(|e| err(e.to_string()))?;
+        Ok(Bus { session, cell: cell.to_string(), listening: listen.to_vec() })
+    }
+
+    /// The cell this session belongs to.
+    pub fn cell(&self) -> &str {
+        &self.cell
+    }
+
+    /// Endpoints this session listens on (after skipping those hosted by another local node).
+    pub fn listening(&self) -> &[String] {
+        &self.listening
+    }
+
+    /// The underlying zenoh session (for advanced uses such as the router's admin queries).
+    pub fn session(&self) -> &zenoh::Session {
+        &self.session
+    }
+
+    /// Key of `topic` in this cell, with `instance` filling its placeholder if it has one.
+    pub fn key(&self, topic: Topic, instance: Option<&str>) -> String {
+        match instance {
+            Some(i) => topic.key_for(&self.cell, i),
+            None => topic.key(&self.cell),
+        }
+    }
+
+    /// Declares a typed publisher on `topic` (with its class's QoS).
+    pub fn publisher<T: Message>(&self, topic: Topic, instance: Option<&str>) -> Result<Publisher<T>, BusError> {
+        Publisher::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class))
+    }
+
+    /// Subscribes to `topic`; `instance = Some("*")` receives every instance (e.g. every camera).
+    pub fn subscribe<T: Message>(&self, topic: Topic, instance: Option<&str>) -> Result<Subscriber<T>, BusError> {
+        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class))
+    }
+
+    /// Announces that `node` is alive (a liveliness token, withdrawn when dropped or when the process dies).
+    pub fn announce(&self, node: &str) -> Result<NodeToken, BusError> {
+        NodeToken::declare(&self.session, &self.cell, node)
+    }
+
+    /// Tracks which nodes of the cell are alive.
+    pub fn presence(&self) -> Result<Presence, BusError> {
+        Presence::declare(&self.session, &self.cell)
+    }
+}
