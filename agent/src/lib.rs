@@ -8,8 +8,12 @@
 //! `[B, 3, H, W]` in `[0, 1]` inside the networks; continuous actions are in `[-1, 1]`; the device is chosen by the
 //! caller (normally [`default_device`]), and everything a model owns lives on that one device and one thread.
 
+pub mod bc;
+pub mod classifier;
 pub mod error;
+pub mod nn;
 pub mod replay;
+pub mod sac;
 pub mod spec;
 
 pub use error::{AgentError, Result};

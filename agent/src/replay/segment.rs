@@ -69,7 +69,8 @@ impl SegmentData {
         } else {
             self.push_frames(t.obs.images.iter().map(|f| &f[..]))
         };
-        let next = if t.next_obs.images.is_empty() { 0 } else { self.push_frames(t.next_obs.images.iter().map(|f| &f[..])) };
+        let next =
+            if t.next_obs.images.is_empty() { 0 } else { self.push_frames(t.next_obs.images.iter().map(|f| &f[..])) };
         self.obs_frame.push(obs);
         self.next_frame.push(next);
         self.push_flags(t.done, t.truncated, t.intervention, t.gripper_changed, t.episode);

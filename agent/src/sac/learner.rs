@@ -1,0 +1,277 @@
+//! [`Learner`]: SAC with RLPD on one device and one thread — critic ensemble with REDQ target subset, actor,
+//! auto-tuned temperature, discrete gripper critic, DrQ augmentation, soft target updates.
+
+use crate::error::Result;
+use crate::nn::augment::random_shift;
+use crate::nn::params::Init;
+use crate::nn::{Adam, ParamBuilder, ParamGroup, Rng};
+use crate::replay::{Batch, BatchSampler, ReplayStore};
+use crate::sac::losses;
+use crate::sac::model::{self, Params, Structure};
+use crate::spec::ObsSpec;
+use interfaces::config::AgentConfig;
+use tch::{Device, Kind, Tensor};
+
+/// DrQ padding, pixels.
+pub const DRQ_PAD: i64 = 4;
+
+/// Scalars of one update cycle (the last critic step and the actor step).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UpdateMetrics {
+    /// Critic loss (mean squared TD error over critics and batch).
+    pub critic_loss: f64,
+    /// Actor loss.
+    pub actor_loss: f64,
+    /// Temperature loss.
+    pub temperature_loss: f64,
+    /// Temperature α after the update.
+    pub temperature: f64,
+    /// Policy entropy estimate `−mean log π`.
+    pub entropy: f64,
+    /// Mean Q of the batch's actions.
+    pub q_mean: f64,
+    /// Gripper critic loss (0 without gripper).
+    pub gripper_loss: f64,
+    /// Update cycles done so far (after this one).
+    pub updates: u64,
+}
+
+/// The learner: owns the networks, their targets, the optimisers, the RNG and the batch sampler.
+/// Not `Send`-shared: one learner per thread.
+#[derive(Debug)]
+pub struct Learner {
+    pub(crate) cfg: AgentConfig,
+    pub(crate) discount: f64,
+    pub(crate) spec: ObsSpec,
+    pub(crate) device: Device,
+    pub(crate) s: Structure,
+    pub(crate) p: Params,
+    pub(crate) critic_target: ParamGroup,
+    pub(crate) gripper_target: Option<ParamGroup>,
+    pub(crate) log_alpha: ParamGroup,
+    pub(crate) opt_critic: Adam,
+    pub(crate) opt_actor: Adam,
+    pub(crate) opt_alpha: Adam,
+    pub(crate) opt_gripper: Option<Adam>,
+    pub(crate) rng: Rng,
+    pub(crate) sampler: BatchSampler,
+    pub(crate) updates: u64,
+}
+
+impl Learner {
+    /// A fresh learner for `spec` on `device` (see [`crate::default_device`]); `discount` comes from the task.
+    /// Weights are initialised from `cfg.seed`; a pretrained ResNet-10 is loaded when configured.
+    pub fn new(cfg: &AgentConfig, discount: f64, spec: &ObsSpec, device: Device) -> Result<Self> {
+        let mut rng = Rng::new(cfg.seed);
+        let (s, p) = model::build(cfg, spec, device, &mut rng)?;
+        let critic_target = p.critic.duplicate(false);
+        let gripper_target = p.gripper.as_ref().map(|g| g.duplicate(false));
+        let mut pb = ParamBuilder::default();
+        pb.add("log_alpha", &[1], Init::Const(cfg.init_temperature.ln() as f32));
+        let log_alpha = pb.build(device, &mut rng, true);
+        let lr = cfg.lr;
+        Ok(Self {
+            opt_critic: Adam::new(&p.critic, lr),
+            opt_actor: Adam::new(&p.actor, lr),
+            opt_alpha: Adam::new(&log_alpha, lr),
+            opt_gripper: p.gripper.as_ref().map(|g| Adam::new(g, lr)),
+            sampler: BatchSampler::new(spec, cfg.batch_size as usize, device, cfg.seed ^ SAMPLER_SEED_MIX),
+            cfg: cfg.clone(),
+            discount,
+            spec: spec.clone(),
+            device,
+            s,
+            p,
+            critic_target,
+            gripper_target,
+            log_alpha,
+            rng,
+            updates: 0,
+        })
+    }
+
+    /// The device the model lives on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Update cycles done.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// Current temperature α.
+    pub fn temperature(&self) -> f64 {
+        self.log_alpha.flat().exp().double_value(&[0])
+    }
+
+    /// Target entropy `−|A|/2`.
+    pub fn target_entropy(&self) -> f64 {
+        -(self.spec.action_dim as f64) / 2.0
+    }
+
+    /// One update cycle from the store: samples `critic_actor_ratio` RLPD batches in one gather, does that many
+    /// critic (and gripper critic) steps and one actor + temperature step. Errors when both buffers are empty.
+    pub fn update(&mut self, store: &ReplayStore) -> Result<UpdateMetrics> {
+        let batch = self.sampler.sample_many(store, self.cfg.critic_actor_ratio as usize)?;
+        Ok(self.update_with(&batch))
+    }
+
+    /// One update cycle on `batch`, which holds `critic_actor_ratio × batch_size` rows on the learner's device
+    /// (consecutive `batch_size` rows per critic step; the actor uses the last ones).
+    pub fn update_with(&mut self, batch: &Batch) -> UpdateMetrics {
+        let b = self.cfg.batch_size as i64;
+        let ratio = self.cfg.critic_actor_ratio as i64;
+        let mut critic = (Tensor::new(), Tensor::new(), Tensor::new());
+        let mut last = None;
+        for k in 0..ratio {
+            let mb = batch.narrow(k * b, b);
+            let aug = self.augment(&mb);
+            critic = self.critic_step(&mb, &aug);
+            last = Some((mb, aug));
+        }
+        let (actor_loss, temp_loss, logp) = match &last {
+            Some((mb, aug)) => self.actor_step(mb, &aug.0),
+            None => (Tensor::new(), Tensor::new(), Tensor::new()),
+        };
+        self.updates += 1;
+        let scalar = |t: &Tensor| if t.defined() { t.double_value(&[]) } else { 0.0 };
+        UpdateMetrics {
+            critic_loss: scalar(&critic.0),
+            actor_loss: scalar(&actor_loss),
+            temperature_loss: scalar(&temp_loss),
+            temperature: self.temperature(),
+            entropy: if logp.defined() { -logp.mean(Kind::Float).double_value(&[]) } else { 0.0 },
+            q_mean: scalar(&critic.1),
+            gripper_loss: scalar(&critic.2),
+            updates: self.updates,
+        }
+    }
+
+    /// DrQ-shifted copies of the batch's images (obs, next_obs).
+    fn augment(&mut self, mb: &Batch) -> (Vec<Tensor>, Vec<Tensor>) {
+        let obs = mb.images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
+        let next = mb.next_images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
+        (obs, next)
+    }
+
+    fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
+        let (mean, log_std) = self.s.actor_head(&self.p.actor, feats);
+        let eps = self.rng.normal(&mean.size(), self.device);
+        losses::squashed_gaussian(&mean, &log_std, &eps)
+    }
+
+    /// One critic step; returns (critic loss, mean Q, gripper loss) as tensors.
+    fn critic_step(&mut self, mb: &Batch, aug: &(Vec<Tensor>, Vec<Tensor>)) -> (Tensor, Tensor, Tensor) {
+        let alpha = self.temperature();
+        let e = self.cfg.critic_ensemble as usize;
+        let m = self.cfg.critic_subsample as usize;
+        let (y, f_next_online, f_next_target) = {
+            let _no_grad = tch::no_grad_guard();
+            let frozen = self.p.frozen.as_ref();
+            let f_next_online = self.s.features(&self.p.critic, frozen, &aug.1, &mb.next_proprio);
+            let f_next_target = if self.s.encoders.is_some() {
+                self.s.features(&self.critic_target, frozen, &aug.1, &mb.next_proprio)
+            } else {
+                f_next_online.shallow_clone()
+            };
+            let (a_next, logp_next) = self.sample_action(&f_next_online);
+            let subset = (m < e).then(|| Tensor::from_slice(&self.rng.subset(e, m)).to_device(self.device));
+            let q_next = self.s.ensemble.forward(
+                &self.critic_target,
+                &Tensor::cat(&[&f_next_target, &a_next], 1),
+                subset.as_ref(),
+            );
+            let y = losses::critic_target(
+                &mb.reward,
+                &mb.done,
+                self.discount,
+                &q_next,
+                &logp_next,
+                alpha,
+                self.cfg.backup_entropy,
+            );
+            (y, f_next_online, f_next_target)
+        };
+        let f = self.s.features(&self.p.critic, self.p.frozen.as_ref(), &aug.0, &mb.proprio);
+        let q = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None);
+        let loss = losses::critic_loss(&q, &y);
+        let g = self.p.critic.flat_grad(&loss);
+        self.opt_critic.step(&self.p.critic, &g);
+        self.critic_target.soft_update_from(&self.p.critic, self.cfg.tau);
+        let mut grip_loss = Tensor::new();
+        if let (Some(net), Some(gp), Some(gt), Some(opt)) =
+            (&self.s.gripper, &self.p.gripper, &self.gripper_target, self.opt_gripper.as_mut())
+        {
+            let y = tch::no_grad(|| {
+                losses::gripper_target(
+                    &mb.reward,
+                    &mb.done,
+                    &mb.gripper_changed,
+                    self.cfg.gripper_penalty,
+                    self.discount,
+                    &net.forward(gp, &f_next_online),
+                    &net.forward(gt, &f_next_target),
+                )
+            });
+            let q = net.forward(gp, &f.detach());
+            let l = losses::gripper_loss(&q, &mb.gripper, &y);
+            let g = gp.flat_grad(&l);
+            opt.step(gp, &g);
+            gt.soft_update_from(gp, self.cfg.tau);
+            grip_loss = l.detach();
+        }
+        (loss.detach(), q.detach().mean(Kind::Float), grip_loss)
+    }
+
+    /// Actor and temperature step on the encoder's (gradient-stopped) features of `obs_images`.
+    fn actor_step(&mut self, mb: &Batch, obs_images: &[Tensor]) -> (Tensor, Tensor, Tensor) {
+        let alpha = self.temperature();
+        let f = tch::no_grad(|| self.s.features(&self.p.critic, self.p.frozen.as_ref(), obs_images, &mb.proprio));
+        let (a, logp) = self.sample_action(&f);
+        let q = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &a], 1), None);
+        let loss = losses::actor_loss(&q, &logp, alpha);
+        let g = self.p.actor.flat_grad(&loss);
+        self.opt_actor.step(&self.p.actor, &g);
+        let t_loss = losses::temperature_loss(self.log_alpha.get(0), &logp, self.target_entropy());
+        let g = self.log_alpha.flat_grad(&t_loss);
+        self.opt_alpha.step(&self.log_alpha, &g);
+        (loss.detach(), t_loss.detach(), logp.detach())
+    }
+
+    /// The acting policy's weights (encoder, frozen backbone, actor, gripper critic) as safetensors bytes, for
+    /// publishing to actors ([`crate::sac::Policy::load_weights`]).
+    pub fn policy_weights(&self) -> Result<Vec<u8>> {
+        let mut named: Vec<(String, Tensor)> =
+            self.p.critic.named("").into_iter().filter(|(n, _)| n.starts_with("encoder.")).collect();
+        if let Some(f) = &self.p.frozen {
+            named.extend(f.named(""));
+        }
+        named.extend(self.p.actor.named(""));
+        if let Some(g) = &self.p.gripper {
+            named.extend(g.named(""));
+        }
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("updates".into(), self.updates.to_string());
+        crate::nn::weights::to_bytes(&named, meta)
+    }
+}
+
+/// Mixed into the config seed for the sampler's stream (independent of the learner's).
+const SAMPLER_SEED_MIX: u64 = 0x5eed_5a3f_1e00_0001;
+
+impl Learner {
+    /// Initialises the actor, the encoder and the gripper critic from policy-layout weights (e.g. a BC run's
+    /// [`crate::bc::BcTrainer::policy_weights`]); the critic's target copy of the encoder follows.
+    pub fn warm_start(&mut self, bytes: &[u8]) -> Result<()> {
+        let l = crate::nn::weights::from_bytes(bytes, "<warm start weights>")?;
+        let look = |k: &str| l.get(k);
+        self.p.critic.load_subset("encoder.", "<warm start weights>", &|k: &str| look(&format!("encoder.{k}")))?;
+        self.p.actor.load("", "<warm start weights>", &look)?;
+        if let Some(g) = &self.p.gripper {
+            g.load("", "<warm start weights>", &look)?;
+        }
+        self.critic_target.copy_from(&self.p.critic);
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! SAC with RLPD: losses, the learner (critic ensemble, actor, temperature, gripper critic), checkpoints, and
+//! the acting policy.
+
+pub mod checkpoint;
+mod learner;
+pub mod losses;
+pub mod model;
+mod policy;
+
+pub use learner::{DRQ_PAD, Learner, UpdateMetrics};
+pub use policy::Policy;

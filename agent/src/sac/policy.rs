@@ -1,0 +1,130 @@
+//! [`Policy`]: the acting side — encoder + actor (+ gripper critic), loaded from the learner's published weights.
+
+use crate::error::{AgentError, Result};
+use crate::nn::{Encoders, Mlp, ParamBuilder, ParamGroup, Rng};
+use crate::replay::{Action, GripperAction, Observation};
+use crate::sac::losses::{LOG_STD_MAX, LOG_STD_MIN};
+use crate::sac::model::GRIPPER_ACTIONS;
+use crate::spec::ObsSpec;
+use interfaces::config::AgentConfig;
+use tch::{Device, Kind, Tensor};
+
+/// The policy an actor runs: `act(observation) → action` at batch 1, on its own device and thread.
+#[derive(Debug)]
+pub struct Policy {
+    spec: ObsSpec,
+    device: Device,
+    encoders: Option<Encoders>,
+    enc: ParamGroup,
+    frozen: Option<ParamGroup>,
+    actor_net: Mlp,
+    actor: ParamGroup,
+    gripper: Option<(Mlp, ParamGroup)>,
+    rng: Rng,
+    version: u64,
+}
+
+impl Policy {
+    /// A policy with freshly initialised weights (normally replaced by [`Policy::load_weights`]).
+    pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
+        let mut rng = Rng::new(cfg.seed ^ 0xac70);
+        let hidden: Vec<i64> = cfg.hidden.iter().map(|&h| h as i64).collect();
+        let (mut enc_pb, mut frozen_pb) = (ParamBuilder::default(), ParamBuilder::default());
+        let encoders = Encoders::declare(&mut enc_pb, &mut frozen_pb, spec, &cfg.encoder);
+        let feat = encoders.as_ref().map_or(0, |e| e.out_dim) + spec.proprio_dim as i64;
+        let mut actor_pb = ParamBuilder::default();
+        let actor_net = Mlp::declare(&mut actor_pb, "pi.", feat, &hidden, Some(2 * spec.action_dim as i64));
+        let mut grip_pb = ParamBuilder::default();
+        let grip_net = spec.gripper.then(|| Mlp::declare(&mut grip_pb, "grip.", feat, &hidden, Some(GRIPPER_ACTIONS)));
+        let frozen = encoders.as_ref().filter(|e| e.is_frozen()).map(|_| frozen_pb.build(device, &mut rng, false));
+        Ok(Self {
+            spec: spec.clone(),
+            device,
+            enc: enc_pb.build(device, &mut rng, false),
+            frozen,
+            encoders,
+            actor: actor_pb.build(device, &mut rng, false),
+            actor_net,
+            gripper: grip_net.map(|n| (n, grip_pb.build(device, &mut rng, false))),
+            rng,
+            version: 0,
+        })
+    }
+
+    /// Loads weights published by [`crate::sac::Learner::policy_weights`]. Errors name the missing or mismatched
+    /// tensor; on error the previous weights may be partly replaced.
+    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<()> {
+        let l = crate::nn::weights::from_bytes(bytes, "<policy weights>")?;
+        let look = |k: &str| l.get(k);
+        self.enc.load("", "<policy weights>", &look)?;
+        if let Some(f) = &self.frozen {
+            f.load("", "<policy weights>", &look)?;
+        }
+        self.actor.load("", "<policy weights>", &look)?;
+        if let Some((_, g)) = &self.gripper {
+            g.load("", "<policy weights>", &look)?;
+        }
+        self.version = l.meta("<policy weights>", "updates").unwrap_or(0);
+        Ok(())
+    }
+
+    /// Learner updates the loaded weights come from.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Chooses an action for one observation: `tanh(μ)` when `deterministic`, else a sample of the squashed
+    /// Gaussian; the gripper action is the gripper critic's argmax. Errors when the observation does not match
+    /// the spec.
+    pub fn act(&mut self, obs: &Observation, deterministic: bool) -> Result<Action> {
+        if obs.proprio.len() != self.spec.proprio_dim {
+            return Err(AgentError::SpecMismatch {
+                field: "proprio".into(),
+                expected: self.spec.proprio_dim,
+                got: obs.proprio.len(),
+            });
+        }
+        let mut images = Vec::with_capacity(self.spec.cameras.len());
+        for (i, cam) in self.spec.cameras.iter().enumerate() {
+            let img = obs.images.get(i).ok_or_else(|| AgentError::SpecMismatch {
+                field: "images".into(),
+                expected: self.spec.cameras.len(),
+                got: obs.images.len(),
+            })?;
+            if img.len() != cam.frame_bytes() {
+                return Err(AgentError::SpecMismatch {
+                    field: format!("images[{}]", cam.name),
+                    expected: cam.frame_bytes(),
+                    got: img.len(),
+                });
+            }
+            let t = Tensor::from_slice(img).view([1, cam.height as i64, cam.width as i64, 3]);
+            images.push(t.to_device(self.device));
+        }
+        let _g = tch::no_grad_guard();
+        let proprio = Tensor::from_slice(&obs.proprio).view([1, -1]).to_device(self.device);
+        let f = match &self.encoders {
+            Some(e) => Tensor::cat(&[e.forward(&self.enc, self.frozen.as_ref(), &images), proprio], 1),
+            None => proprio,
+        };
+        let out = self.actor_net.forward(&self.actor, &f);
+        let a = self.spec.action_dim as i64;
+        let mean = out.narrow(1, 0, a);
+        let act = if deterministic {
+            mean.tanh()
+        } else {
+            let log_std = out.narrow(1, a, a).clamp(LOG_STD_MIN, LOG_STD_MAX);
+            let eps = self.rng.normal(&[1, a], self.device);
+            (mean + log_std.exp() * eps).tanh()
+        };
+        let continuous: Vec<f32> = Vec::try_from(act.to_device(Device::Cpu).to_kind(Kind::Float).reshape([-1]))?;
+        let gripper = match &self.gripper {
+            Some((net, g)) => {
+                let i = net.forward(g, &f).argmax(-1, false).int64_value(&[0]);
+                GripperAction::from_index(i).unwrap_or_default()
+            }
+            None => GripperAction::Stay,
+        };
+        Ok(Action { continuous, gripper })
+    }
+}
