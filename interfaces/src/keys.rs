@@ -37,9 +37,11 @@ pub const OPERATOR_COMMAND: Topic = Topic { node: "operator", name: "command", c
 pub const FRAME: Topic = Topic { node: "camera", name: "{}/frame", class: TopicClass::Frames };
 /// Replies of nodes to operator commands and other notable events ([`crate::msg::Event`]).
 pub const EVENT: Topic = Topic { node: "{}", name: "event", class: TopicClass::Reliable };
+/// Learning progress from the learner ([`crate::msg::LearnerMetrics`]).
+pub const LEARNER_METRICS: Topic = Topic { node: "learner", name: "metrics", class: TopicClass::Telemetry };
 
 /// Every topic, in documentation order.
-pub const ALL_TOPICS: &[Topic] = &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT];
+pub const ALL_TOPICS: &[Topic] = &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.
 pub fn cell_prefix(cell: &str) -> String {

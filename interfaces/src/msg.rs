@@ -30,7 +30,7 @@ pub trait Message: Serialize + for<'de> Deserialize<'de> + Send + 'static {
     fn header_mut(&mut self) -> &mut Header;
 }
 
-macro_rules! message {
+macro_rules! impl_message {
     ($t:ty, $name:literal) => {
         impl Message for $t {
             const TYPE: &'static str = $name;
@@ -43,6 +43,12 @@ macro_rules! message {
         }
     };
 }
+pub(crate) use impl_message;
+use impl_message as message;
+
+#[path = "msg_learning.rs"]
+mod learning;
+pub use learning::LearnerMetrics;
 
 /// A rigid pose: position in metres, orientation as a unit quaternion `[w, x, y, z]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,52 @@
+//! Messages of the learner, for the operator: progress of training (learning curves).
+
+use super::{Header, Message};
+use serde::{Deserialize, Serialize};
+
+/// Progress of the learner, published periodically (about 1 Hz) on `learner/metrics`.
+///
+/// Statistics that do not exist yet (no gradient update, no finished episode) are `None`. Episode statistics are
+/// over the learner's recent window of finished episodes (its size is the learner's choice, stated in its docs).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LearnerMetrics {
+    /// Stamp = when the figures were taken.
+    pub header: Header,
+    /// Environment steps (transitions) received so far.
+    pub step: u64,
+    /// Gradient updates of the critic done so far.
+    pub updates: u64,
+    /// Critic updates per second over the last reporting period.
+    pub updates_per_s: f64,
+    /// Mean critic (TD) loss over the last reporting period.
+    pub critic_loss: Option<f64>,
+    /// Mean actor loss over the last reporting period.
+    pub actor_loss: Option<f64>,
+    /// Current SAC temperature α (entropy coefficient).
+    pub temperature: Option<f64>,
+    /// Mean Q value of the sampled batches over the last reporting period.
+    pub q_mean: Option<f64>,
+    /// Transitions in the online replay buffer.
+    pub online_size: u64,
+    /// Transitions in the demo + intervention buffer.
+    pub demo_size: u64,
+    /// Fraction of recent episodes labelled a success, 0–1.
+    pub success_rate: Option<f64>,
+    /// Half-width of the 95 % confidence interval of `success_rate` (Wilson), 0–1.
+    pub success_ci95: Option<f64>,
+    /// Mean undiscounted return of recent episodes.
+    pub episode_return: Option<f64>,
+    /// Fraction of recent steps whose action came from a human intervention, 0–1.
+    pub intervention_rate: Option<f64>,
+    /// Version of the policy weights last published to the actor (+1 per publication).
+    pub policy_version: u64,
+}
+
+impl Message for LearnerMetrics {
+    const TYPE: &'static str = "LearnerMetrics";
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn header_mut(&mut self) -> &mut Header {
+        &mut self.header
+    }
+}
