@@ -8,6 +8,7 @@
 //! Units are SI; poses and twists are in the robot's base frame; joint vectors are fixed
 //! [`interfaces::drivers::JointVec`] arrays. What runs in the 1 kHz loop never allocates.
 
+pub mod bench;
 pub mod core;
 pub mod envelope;
 pub mod gripper;

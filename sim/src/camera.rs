@@ -40,7 +40,10 @@ impl CameraRenderer {
         let nq = self.data.qpos().len().min(snap.nq);
         self.data.qpos_mut()[..nq].copy_from_slice(&snap.qpos[..nq]);
         self.data.fwd_position();
-        let err = |e: mujoco_rs::renderer::RendererError| SimError::Render { camera: self.name.clone(), detail: e.to_string() };
+        let err = |e: mujoco_rs::renderer::RendererError| SimError::Render {
+            camera: self.name.clone(),
+            detail: e.to_string(),
+        };
         self.renderer.sync_data(&mut self.data).map_err(err)?;
         self.renderer.render().map_err(|e| SimError::Render { camera: self.name.clone(), detail: e.to_string() })?;
         self.renderer
@@ -115,7 +118,10 @@ impl SimCamera {
                     }
                 }
             })
-            .map_err(|e| SimError::Render { camera: camera.to_string(), detail: format!("cannot start thread: {e}") })?;
+            .map_err(|e| SimError::Render {
+                camera: camera.to_string(),
+                detail: format!("cannot start thread: {e}"),
+            })?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(Self { name: name.to_string(), requests: req_tx, replies: rep_rx }),
             Ok(Err(e)) => Err(e),
@@ -129,11 +135,18 @@ impl Camera for SimCamera {
         &self.name
     }
     fn grab(&mut self) -> Result<Image, DriverError> {
-        let gone = || DriverError::Disconnected { device: format!("sim-camera:{}", self.name), detail: "render thread ended".into() };
+        let gone = || DriverError::Disconnected {
+            device: format!("sim-camera:{}", self.name),
+            detail: "render thread ended".into(),
+        };
         self.requests.send(()).map_err(|_| gone())?;
         match self.replies.recv() {
             Ok(Ok(img)) => Ok(img),
-            Ok(Err(detail)) => Err(DriverError::HardwareFault { device: format!("sim-camera:{}", self.name), unit: "renderer".into(), detail }),
+            Ok(Err(detail)) => Err(DriverError::HardwareFault {
+                device: format!("sim-camera:{}", self.name),
+                unit: "renderer".into(),
+                detail,
+            }),
             Err(_) => Err(gone()),
         }
     }

@@ -75,9 +75,10 @@ pub fn mjcf(cfg: &CellConfig, scene: Scene) -> String {
     let timestep = match cfg.driver {
         DriverConfig::Sim { timestep, .. } => timestep,
     };
-    let (offw, offh) = cfg.cameras.iter().fold((640, 480), |(w, h), c| {
-        (w.max(c.capture_width.max(c.width)), h.max(c.capture_height.max(c.height)))
-    });
+    let (offw, offh) = cfg
+        .cameras
+        .iter()
+        .fold((640, 480), |(w, h), c| (w.max(c.capture_width.max(c.width)), h.max(c.capture_height.max(c.height))));
     let g = Vector3::from(cfg.robot.gravity);
     let mut x = String::new();
     let _ = writeln!(x, r#"<mujoco model="corrigo_{}">"#, cfg.cell.name);
@@ -173,11 +174,7 @@ fn arm_bodies(x: &mut String, cfg: &CellConfig, scene: Scene) {
             Vector3::new(0.0, 0.0, FLANGE_OFFSET)
         };
         if next.norm() > 1e-6 {
-            let _ = writeln!(
-                x,
-                r#"{indent}  <geom type="capsule" fromto="0 0 0 {}" size="0.045"/>"#,
-                v3(&next)
-            );
+            let _ = writeln!(x, r#"{indent}  <geom type="capsule" fromto="0 0 0 {}" size="0.045"/>"#, v3(&next));
         } else {
             let _ = writeln!(x, r#"{indent}  <geom type="sphere" size="0.055"/>"#);
         }

@@ -5,9 +5,9 @@
 //! plus a margin) → `Done` (hold). A phase ends when the TCP is within tolerance of its waypoint and the gripper
 //! has settled, or after its time limit.
 
+use interfaces::Stamp;
 use interfaces::config::{GripperConfig, TaskConfig};
 use interfaces::msg::{GripperCommand, GripperState, Pose};
-use interfaces::Stamp;
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 
 /// Height above the cube the approach waypoint is placed at, m.
@@ -92,7 +92,8 @@ impl PickScript {
         let open = GripperCommand { width: self.grip.max_width, force: self.grip.default_force };
         let closed = GripperCommand { width: 0.0, force: self.grip.default_force };
         let at = |p: Vector3<f64>, r: UnitQuaternion<f64>| Isometry3::from_parts(p.into(), r);
-        let reached = |t: &Isometry3<f64>| (t.translation.vector - ee_iso.translation.vector).norm() < POSITION_TOLERANCE;
+        let reached =
+            |t: &Isometry3<f64>| (t.translation.vector - ee_iso.translation.vector).norm() < POSITION_TOLERANCE;
         let (target, cmd, next) = match self.phase {
             PickPhase::Open => {
                 let t = ee_iso;

@@ -1,5 +1,8 @@
 //! The simulated cell: a MuJoCo model and its state, stepped at the physics rate, with the mock clock it drives.
 
+// Joint loops index MuJoCo's address tables and the joint vectors in parallel.
+#![allow(clippy::needless_range_loop)]
+
 use crate::mjcf::{self, Scene};
 use controller::model::RobotModel;
 use interfaces::config::DriverConfig;
