@@ -39,9 +39,11 @@ pub const FRAME: Topic = Topic { node: "camera", name: "{}/frame", class: TopicC
 pub const EVENT: Topic = Topic { node: "{}", name: "event", class: TopicClass::Reliable };
 /// Learning progress from the learner ([`crate::msg::LearnerMetrics`]).
 pub const LEARNER_METRICS: Topic = Topic { node: "learner", name: "metrics", class: TopicClass::Telemetry };
+/// Teleoperation input from any device, to the intervention arbiter ([`crate::msg::TeleopCommand`]).
+pub const TELEOP_COMMAND: Topic = Topic { node: "teleop", name: "command", class: TopicClass::Control };
 
 /// Every topic, in documentation order.
-pub const ALL_TOPICS: &[Topic] = &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS];
+pub const ALL_TOPICS: &[Topic] = &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS, TELEOP_COMMAND];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.
 pub fn cell_prefix(cell: &str) -> String {

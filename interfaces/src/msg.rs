@@ -49,6 +49,9 @@ use impl_message as message;
 #[path = "msg_learning.rs"]
 mod learning;
 pub use learning::LearnerMetrics;
+#[path = "msg_teleop.rs"]
+mod teleop;
+pub use teleop::TeleopCommand;
 
 /// A rigid pose: position in metres, orientation as a unit quaternion `[w, x, y, z]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
