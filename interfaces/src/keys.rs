@@ -43,7 +43,8 @@ pub const LEARNER_METRICS: Topic = Topic { node: "learner", name: "metrics", cla
 pub const TELEOP_COMMAND: Topic = Topic { node: "teleop", name: "command", class: TopicClass::Control };
 
 /// Every topic, in documentation order.
-pub const ALL_TOPICS: &[Topic] = &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS, TELEOP_COMMAND];
+pub const ALL_TOPICS: &[Topic] =
+    &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS, TELEOP_COMMAND];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.
 pub fn cell_prefix(cell: &str) -> String {

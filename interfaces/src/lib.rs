@@ -17,6 +17,7 @@ pub mod config;
 pub mod drivers;
 pub mod keys;
 pub mod msg;
+pub mod msg_training;
 pub mod time;
 
 pub use config::{CellConfig, ConfigError};

@@ -61,10 +61,30 @@ pub struct CameraConfig {
     /// Policy image height after resizing, pixels.
     #[serde(default = "default_policy_size")]
     pub height: u32,
+    /// Requested pixel format as a V4L2 FOURCC (e.g. `MJPG`, `YUYV`); the driver's default when absent.
+    #[serde(default)]
+    pub pixel_format: Option<String>,
+    /// Rate of the full (uncropped, unresized) frames for the operator panel, Hz (at most `fps`); 0 publishes none.
+    #[serde(default = "default_full_frame_hz")]
+    pub full_frame_hz: f64,
+    /// JPEG quality (1–100) of published frames, for subscribers on other machines; raw RGB8 when absent.
+    #[serde(default)]
+    pub jpeg_quality: Option<u8>,
+    /// A camera with no new frame for this long is reported stale and reopened, milliseconds.
+    #[serde(default = "default_stale_ms")]
+    pub stale_ms: f64,
 }
 
 fn default_policy_size() -> u32 {
     128
+}
+
+fn default_full_frame_hz() -> f64 {
+    5.0
+}
+
+fn default_stale_ms() -> f64 {
+    1000.0
 }
 
 impl CameraConfig {
@@ -77,6 +97,20 @@ impl CameraConfig {
         v.range(&format!("{key}.fps"), self.fps, 0.1, 500.0, "Hz");
         v.range_u64(&format!("{key}.width"), self.width.into(), 8, 1024, "pixels");
         v.range_u64(&format!("{key}.height"), self.height.into(), 8, 1024, "pixels");
+        if let Some(f) = &self.pixel_format
+            && !(f.len() == 4 && f.chars().all(|c| c.is_ascii_alphanumeric() || c == ' '))
+        {
+            v.push(
+                &format!("{key}.pixel_format"),
+                format!("{f:?}"),
+                "a four-character code such as \"MJPG\" or \"YUYV\"",
+            );
+        }
+        v.range(&format!("{key}.full_frame_hz"), self.full_frame_hz, 0.0, 500.0, "Hz (capped at fps)");
+        if let Some(q) = self.jpeg_quality {
+            v.range_u64(&format!("{key}.jpeg_quality"), q.into(), 1, 100, "JPEG quality");
+        }
+        v.range(&format!("{key}.stale_ms"), self.stale_ms, 10.0, 60_000.0, "ms");
         if let Some(c) = self.crop
             && (c.width == 0
                 || c.height == 0
@@ -88,6 +122,29 @@ impl CameraConfig {
                 format!("{c:?}"),
                 &format!("a non-empty rectangle inside the {}×{} capture", self.capture_width, self.capture_height),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::CellConfig;
+
+    const DEFAULT: &str = include_str!("../../../hardware_configs/sim_panda.toml");
+
+    #[test]
+    fn capture_options_default_and_are_range_checked() {
+        let cfg = CellConfig::from_toml_str(DEFAULT, "cell.toml").unwrap_or_else(|e| panic!("{e}"));
+        let c = &cfg.cameras[0];
+        assert_eq!((c.pixel_format.as_deref(), c.full_frame_hz, c.jpeg_quality, c.stale_ms), (None, 5.0, None, 1000.0));
+        let text = DEFAULT.replacen(
+            "fps = 30.0",
+            "fps = 30.0\npixel_format = \"MJPEG\"\njpeg_quality = 0\nfull_frame_hz = -1.0\nstale_ms = 1.0",
+            1,
+        );
+        let msg = CellConfig::from_toml_str(&text, "cell.toml").unwrap_err().to_string();
+        for key in ["pixel_format", "jpeg_quality", "full_frame_hz", "stale_ms"] {
+            assert!(msg.contains(&format!("cameras[0].{key}")), "{key} not reported: {msg}");
         }
     }
 }
