@@ -32,12 +32,12 @@ pub trait Message: Serialize + for<'de> Deserialize<'de> + Send + 'static {
 
 macro_rules! impl_message {
     ($t:ty, $name:literal) => {
-        impl Message for $t {
+        impl $crate::msg::Message for $t {
             const TYPE: &'static str = $name;
-            fn header(&self) -> &Header {
+            fn header(&self) -> &$crate::msg::Header {
                 &self.header
             }
-            fn header_mut(&mut self) -> &mut Header {
+            fn header_mut(&mut self) -> &mut $crate::msg::Header {
                 &mut self.header
             }
         }
