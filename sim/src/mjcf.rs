@@ -104,7 +104,8 @@ pub fn mjcf(cfg: &CellConfig, scene: Scene) -> String {
     <geom name="floor" type="plane" pos="0 0 -0.75" size="3 3 0.1" rgba="0.3 0.32 0.35 1"/>
     <geom name="table" type="box" pos="0.45 0 -0.025" size="0.55 0.7 0.025" rgba="0.62 0.52 0.4 1" contype="1" conaffinity="1" friction="0.8 0.005 0.0001"/>
     <geom name="pedestal" type="cylinder" pos="0 0 0.005" size="0.09 0.005" rgba="0.2 0.2 0.2 1"/>
-    <camera name="front" pos="1.25 0 0.55" xyaxes="0 1 0 -0.45 0 0.893" fovy="50"/>
+    <geom name="link0" type="capsule" fromto="0 0 0 0 0 0.28" size="0.06"/>
+    <camera name="front" pos="1.35 0 0.8" xyaxes="0 1 0 -0.447 0 0.894" fovy="60"/>
 "#,
         );
     }
