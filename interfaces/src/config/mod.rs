@@ -16,7 +16,10 @@ pub use agent::{AgentConfig, EncoderConfig, EncoderKind};
 pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
-pub use robot::{DriverConfig, Inertial, JointConfig, RobotConfig, TcpConfig};
+pub use robot::{
+    DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, Inertial, JointConfig, RobotConfig, SafeStopKind,
+    ServoSeries, TcpConfig, UrRtdeConfig,
+};
 pub use task::{TaskConfig, TaskKind};
 pub use validate::{Problem, Validator};
 
@@ -132,7 +135,7 @@ impl CellConfig {
         }
         self.bus.validate(&mut v);
         self.robot.validate(&mut v);
-        self.driver.validate(&mut v);
+        self.driver.validate(&mut v, self.robot.dof());
         self.controller.validate(&mut v, &self.robot);
         self.workspace.validate(&mut v);
         self.gripper.validate(&mut v);

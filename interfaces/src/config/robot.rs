@@ -140,16 +140,190 @@ pub enum DriverConfig {
         #[serde(default = "default_true")]
         realtime: bool,
     },
+    /// A chain of Dynamixel servos on one RS-485/TTL bus, Protocol 2.0, current-based torque control.
+    Dynamixel(DynamixelConfig),
+    /// A Universal Robots e-Series arm over RTDE (TCP 30004), torques applied by the shipped URScript.
+    UrRtde(UrRtdeConfig),
 }
+
+/// Which control table the servos use (addresses and units differ between families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServoSeries {
+    /// X series (XM430, XM540, XH…): 4096 counts/rev, 0.229 rpm, 2.69 mA units.
+    X,
+    /// Dynamixel-P / PRO+ series (PH54, PM54, …): 1 003 846 counts/rev, 0.01 rpm, 1 mA units.
+    P,
+}
+
+/// What a driver does to the arm after a fault it cannot recover from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafeStopKind {
+    /// Hold the measured position (servo position loop with a current limit).
+    Hold,
+    /// Disable torque: the arm goes limp (use only where it cannot fall onto anything).
+    TorqueOff,
+}
+
+/// `[driver] kind = "dynamixel"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamixelConfig {
+    /// Serial port (e.g. `/dev/ttyUSB0`, or a `/dev/serial/by-id/…` path).
+    pub port: String,
+    /// Bus baud rate, bit/s (one the servos support: 57 600 … 4 500 000).
+    pub baud: u32,
+    /// Control-table family of every servo on the bus.
+    pub series: ServoSeries,
+    /// Servo ID of each joint, base to tip (one per `[[robot.joints]]`).
+    pub ids: Vec<u8>,
+    /// Torque constant of each joint at the joint (gear ratio included), N·m/A: `τ = k · current`.
+    pub torque_constant: Vec<f64>,
+    /// Joint angle when the servo reads its zero count, rad, per joint (default 0).
+    #[serde(default)]
+    pub zero_offset: Vec<f64>,
+    /// Joints whose servo turns opposite to the model's joint axis (default none).
+    #[serde(default)]
+    pub inverted: Vec<bool>,
+    /// Return Delay Time written to every servo, µs (multiples of 2, ≤ 508; 0 for the fastest bus).
+    #[serde(default)]
+    pub return_delay_us: u32,
+    /// How long to wait for a status packet, ms.
+    #[serde(default = "default_dxl_timeout_ms")]
+    pub timeout_ms: f64,
+    /// Retries of a failed transaction before the driver gives up and stops the arm safely.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// What the safe stop does.
+    #[serde(default = "default_safe_stop")]
+    pub safe_stop: SafeStopKind,
+    /// Current limit while holding after a safe stop, A.
+    #[serde(default = "default_hold_current")]
+    pub hold_current_limit: f64,
+    /// The USB-serial adapter's latency timer the cell expects, ms (FTDI default 16; set 1). The driver warns
+    /// when the adapter's setting is larger.
+    #[serde(default = "default_latency_timer")]
+    pub latency_timer_ms: u32,
+}
+
+/// `[driver] kind = "ur_rtde"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrRtdeConfig {
+    /// Controller address (IP or host name).
+    pub host: String,
+    /// RTDE port.
+    #[serde(default = "default_rtde_port")]
+    pub port: u16,
+    /// Output (robot → client) frequency, Hz (e-Series: ≤ 500).
+    #[serde(default = "default_rtde_hz")]
+    pub frequency_hz: f64,
+    /// Longest wait for a data package before the link counts as lost, ms.
+    #[serde(default = "default_rtde_timeout_ms")]
+    pub timeout_ms: f64,
+    /// Consecutive late or missing packages tolerated before a safe stop.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+}
+
+/// Physics step used when the simulator backs a device emulator (the driver config is then not `sim`), s.
+pub const EMULATOR_TIMESTEP: f64 = 0.001;
 
 fn default_true() -> bool {
     true
 }
+fn default_dxl_timeout_ms() -> f64 {
+    10.0
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_safe_stop() -> SafeStopKind {
+    SafeStopKind::Hold
+}
+fn default_hold_current() -> f64 {
+    1.0
+}
+fn default_latency_timer() -> u32 {
+    1
+}
+fn default_rtde_port() -> u16 {
+    30004
+}
+fn default_rtde_hz() -> f64 {
+    500.0
+}
+fn default_rtde_timeout_ms() -> f64 {
+    20.0
+}
+
+/// Baud rates a Dynamixel Protocol 2.0 bus runs at.
+pub const DYNAMIXEL_BAUDS: [u32; 8] = [9_600, 57_600, 115_200, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 4_500_000];
 
 impl DriverConfig {
-    pub(crate) fn validate(&self, v: &mut Validator) {
+    /// The physics step of the simulator: the `sim` driver's, or [`EMULATOR_TIMESTEP`] when the simulator backs
+    /// an emulated device.
+    pub fn sim_timestep(&self) -> f64 {
+        match self {
+            DriverConfig::Sim { timestep, .. } => *timestep,
+            _ => EMULATOR_TIMESTEP,
+        }
+    }
+
+    pub(crate) fn validate(&self, v: &mut Validator, dof: usize) {
         match self {
             DriverConfig::Sim { timestep, .. } => v.range("driver.timestep", *timestep, 1e-5, 0.01, "s"),
+            DriverConfig::Dynamixel(d) => d.validate(v, dof),
+            DriverConfig::UrRtde(u) => {
+                if u.host.trim().is_empty() {
+                    v.push("driver.host", format!("{:?}", u.host), "a host name or IP address");
+                }
+                v.range_u64("driver.port", u64::from(u.port), 1, 65_535, "TCP port");
+                v.range("driver.frequency_hz", u.frequency_hz, 1.0, 500.0, "Hz");
+                v.range("driver.timeout_ms", u.timeout_ms, 1.0, 1000.0, "ms");
+                v.range_u64("driver.max_retries", u64::from(u.max_retries), 0, 100, "retries");
+                if dof != 6 {
+                    v.push("robot.joints", format!("{dof} joints"), "6 joints for a UR arm");
+                }
+            }
         }
+    }
+}
+
+impl DynamixelConfig {
+    fn validate(&self, v: &mut Validator, dof: usize) {
+        if self.port.trim().is_empty() {
+            v.push("driver.port", format!("{:?}", self.port), "a serial device path such as /dev/ttyUSB0");
+        }
+        if !DYNAMIXEL_BAUDS.contains(&self.baud) {
+            v.push("driver.baud", self.baud.to_string(), &format!("one of {DYNAMIXEL_BAUDS:?} (bit/s)"));
+        }
+        let per_joint = |v: &mut Validator, key: &str, len: usize, optional: bool| {
+            if len != dof && !(optional && len == 0) {
+                let allowed = if optional { format!("0 or {dof} entries") } else { format!("{dof} entries") };
+                v.push(key, format!("{len} entries"), &format!("{allowed} (one per robot.joints)"));
+            }
+        };
+        per_joint(v, "driver.ids", self.ids.len(), false);
+        per_joint(v, "driver.torque_constant", self.torque_constant.len(), false);
+        per_joint(v, "driver.zero_offset", self.zero_offset.len(), true);
+        per_joint(v, "driver.inverted", self.inverted.len(), true);
+        let mut seen = [false; 256];
+        for (i, &id) in self.ids.iter().enumerate() {
+            v.range_u64(&format!("driver.ids[{i}]"), u64::from(id), 0, 252, "servo ID (253–255 are reserved)");
+            if std::mem::replace(&mut seen[usize::from(id)], true) {
+                v.push(&format!("driver.ids[{i}]"), id.to_string(), "an ID not used by another joint");
+            }
+        }
+        v.range_each("driver.torque_constant", &self.torque_constant, 1e-3, 100.0, "N·m/A");
+        v.range_each("driver.zero_offset", &self.zero_offset, -6.3, 6.3, "rad");
+        if self.return_delay_us > 508 || self.return_delay_us % 2 != 0 {
+            v.push("driver.return_delay_us", self.return_delay_us.to_string(), "0 ≤ value ≤ 508, even (µs)");
+        }
+        v.range("driver.timeout_ms", self.timeout_ms, 0.5, 1000.0, "ms");
+        v.range_u64("driver.max_retries", u64::from(self.max_retries), 0, 20, "retries");
+        v.range("driver.hold_current_limit", self.hold_current_limit, 0.01, 20.0, "A");
+        v.range_u64("driver.latency_timer_ms", u64::from(self.latency_timer_ms), 1, 16, "ms");
     }
 }

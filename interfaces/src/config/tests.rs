@@ -100,3 +100,52 @@ fn camera_crop_must_fit_the_capture() {
     let msg = load(&text).unwrap_err().to_string();
     assert!(msg.contains("cameras[0].crop"), "{msg}");
 }
+
+fn with_driver(driver: &str) -> String {
+    let start = DEFAULT.find("[driver]").unwrap();
+    let end = DEFAULT.find("[controller]").unwrap();
+    format!("{}{driver}\n{}", &DEFAULT[..start], &DEFAULT[end..])
+}
+
+const DXL: &str = r#"[driver]
+kind = "dynamixel"
+port = "/dev/ttyUSB0"
+baud = 4000000
+series = "p"
+ids = [1, 2, 3, 4, 5, 6, 7]
+torque_constant = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+"#;
+
+#[test]
+fn a_dynamixel_driver_loads_with_defaults() {
+    let cfg = load(&with_driver(DXL)).unwrap_or_else(|e| panic!("{e}"));
+    let DriverConfig::Dynamixel(d) = &cfg.driver else { panic!("expected dynamixel, got {:?}", cfg.driver) };
+    assert_eq!(d.ids, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(d.safe_stop, SafeStopKind::Hold);
+    assert_eq!(d.max_retries, 3);
+    assert_eq!(cfg.driver.sim_timestep(), EMULATOR_TIMESTEP);
+}
+
+#[test]
+fn dynamixel_problems_name_key_value_and_range() {
+    let bad = DXL
+        .replace("baud = 4000000", "baud = 1500000\nreturn_delay_us = 3")
+        .replace("ids = [1, 2, 3, 4, 5, 6, 7]", "ids = [1, 2, 3, 4, 5, 6, 6]")
+        .replace("torque_constant = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]", "torque_constant = [1.0]");
+    let ConfigError::Invalid { problems, .. } = load(&with_driver(&bad)).unwrap_err() else {
+        panic!("expected range problems")
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for k in ["driver.baud", "driver.return_delay_us", "driver.ids[6]", "driver.torque_constant"] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    let msg = load(&with_driver(&DXL.replace("port", "prot"))).unwrap_err().to_string();
+    assert!(msg.contains("prot"), "{msg}");
+}
+
+#[test]
+fn a_ur_rtde_driver_needs_six_joints() {
+    let ur = "[driver]\nkind = \"ur_rtde\"\nhost = \"192.168.1.10\"\n";
+    let ConfigError::Invalid { problems, .. } = load(&with_driver(ur)).unwrap_err() else { panic!("expected") };
+    assert!(problems.iter().any(|p| p.key == "robot.joints" && p.allowed.contains('6')), "{problems:?}");
+}
