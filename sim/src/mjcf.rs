@@ -9,7 +9,7 @@
 
 use controller::model::{dh_origin, tcp_transform};
 use interfaces::CellConfig;
-use interfaces::config::{DriverConfig, Inertial, RobotConfig};
+use interfaces::config::{Inertial, RobotConfig};
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use std::fmt::Write as _;
 
@@ -72,9 +72,7 @@ fn inertial(i: &Inertial) -> String {
 
 /// The cell's MJCF text.
 pub fn mjcf(cfg: &CellConfig, scene: Scene) -> String {
-    let timestep = match cfg.driver {
-        DriverConfig::Sim { timestep, .. } => timestep,
-    };
+    let timestep = cfg.driver.sim_timestep();
     let (offw, offh) = cfg
         .cameras
         .iter()

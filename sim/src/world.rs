@@ -5,7 +5,6 @@
 
 use crate::mjcf::{self, Scene};
 use controller::model::RobotModel;
-use interfaces::config::DriverConfig;
 use interfaces::drivers::{JointState, JointVec, MAX_DOF};
 use interfaces::msg::{GripperCommand, GripperState};
 use interfaces::{CellConfig, Clock, MockClock, Stamp};
@@ -190,9 +189,7 @@ impl SimWorld {
             adr.finger_act[k] = id(&model, MjtObjBase::mjOBJ_ACTUATOR, "actuator", n)?;
         }
         (adr.cube_qpos, adr.cube_dof) = jq("cube")?;
-        let timestep = match cfg.driver {
-            DriverConfig::Sim { timestep, .. } => timestep,
-        };
+        let timestep = cfg.driver.sim_timestep();
         let data = MjData::new(model.clone());
         let mut home = [0.0; MAX_DOF];
         home[..cfg.controller.nullspace_posture.len()].copy_from_slice(&cfg.controller.nullspace_posture);

@@ -1,0 +1,246 @@
+//! The environment over the simulated cell, stepped synchronously: the real controller (impedance law and
+//! safety envelope) drives the MuJoCo arm cycle by cycle on the world's mock clock, so an episode runs as fast as
+//! the CPU allows and the same seed gives the same episode. Used for training in the simulator, demonstrations,
+//! evaluation and benchmarks; on a real cell the bus-backed environment takes its place.
+
+use super::env::{ACTION_DIM, Env, PROPRIO_DIM, Step, obs_spec};
+use agent::ObsSpec;
+use agent::replay::{Action, GripperAction, Observation};
+use anyhow::{Context, Result, bail};
+use controller::core::ControllerCore;
+use interfaces::CellConfig;
+use interfaces::config::{RewardKind, TaskKind};
+use interfaces::msg::{GripperCommand, Pose};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use sim::scripted::PickScript;
+use sim::{CameraRenderer, SimArm, SimWorld, Task};
+
+/// Simulated settling time after a reset before the first observation, s.
+const SETTLE_S: f64 = 0.1;
+
+/// The simulated environment.
+pub struct SimEnv {
+    cfg: CellConfig,
+    spec: ObsSpec,
+    core: ControllerCore<SimArm>,
+    task: Task,
+    renderers: Vec<CameraRenderer>,
+    substeps: u64,
+    seed: u64,
+    episode: u64,
+    steps: u64,
+    start: Isometry3<f64>,
+    gripper_closed: bool,
+    script: PickScript,
+}
+
+impl std::fmt::Debug for SimEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimEnv").field("task", &self.task.kind()).field("episode", &self.episode).finish()
+    }
+}
+
+impl SimEnv {
+    /// An environment for the cell `cfg`; episode `k` is reset with seed `seed + k`. Renders the cameras of
+    /// `[[cameras]]` when `agent.use_images` (the renderers live on the calling thread).
+    pub fn new(cfg: &CellConfig, seed: u64) -> Result<Self> {
+        let timestep = cfg.driver.sim_timestep();
+        let substeps = (1.0 / (timestep * cfg.task.policy_hz)).round().max(1.0) as u64;
+        let world = SimWorld::new(cfg).context("building the simulated cell")?;
+        let mut renderers = Vec::new();
+        let spec = obs_spec(cfg);
+        for cam in &spec.cameras {
+            let c = cfg.cameras.iter().find(|c| c.name == cam.name).context("camera in [[cameras]]")?;
+            let model_cam = match &c.source {
+                interfaces::config::CameraSource::Sim { camera } => camera.clone(),
+                other => bail!("camera `{}`: the simulated cell renders only sim cameras, not {other:?}", c.name),
+            };
+            renderers.push(
+                CameraRenderer::new(world.model().clone(), &model_cam, c.width, c.height)
+                    .with_context(|| format!("starting the renderer of camera `{}`", c.name))?,
+            );
+        }
+        let core = ControllerCore::new(cfg, SimArm::new(world)).context("building the controller")?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            spec,
+            core,
+            task: Task::new(&cfg.task, &cfg.workspace),
+            renderers,
+            substeps,
+            seed,
+            episode: 0,
+            steps: 0,
+            start: Isometry3::identity(),
+            gripper_closed: false,
+            script: PickScript::new(&cfg.gripper, &cfg.task),
+        })
+    }
+
+    fn world(&self) -> &SimWorld {
+        self.core.driver().world()
+    }
+
+    /// The task's success criterion now.
+    pub fn success(&self) -> bool {
+        self.task.success(self.world())
+    }
+
+    /// Episodes started so far.
+    pub fn episodes(&self) -> u64 {
+        self.episode
+    }
+
+    fn run_cycles(&mut self, n: u64) -> Result<()> {
+        for _ in 0..n {
+            let now = self.world().now();
+            if let Err(e) = self.core.step(now) {
+                bail!("simulated arm fault: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self) -> Result<(Observation, u64)> {
+        let world = self.core.driver().world();
+        let tcp = world.tcp_pose();
+        let rel_p = tcp.translation.vector - self.start.translation.vector;
+        let rel_r = (tcp.rotation * self.start.rotation.inverse()).scaled_axis();
+        let twist = self.core.status().ee_twist;
+        let object = match self.task.kind() {
+            TaskKind::Reach => Vector3::from(self.task.goal()),
+            TaskKind::PickCube => world.cube_pose().translation.vector,
+        };
+        let height = match self.task.kind() {
+            TaskKind::Reach => 0.0,
+            TaskKind::PickCube => self.task.lift(world),
+        };
+        let d = object - tcp.translation.vector;
+        let mut p = Vec::with_capacity(PROPRIO_DIM);
+        p.extend(rel_p.iter().chain(rel_r.iter()).map(|v| *v as f32));
+        p.extend(twist.iter().map(|v| *v as f32));
+        p.push(world.gripper_state().width as f32);
+        p.extend(d.iter().map(|v| *v as f32));
+        p.push(height as f32);
+        let stamp = world.now().0;
+        let snap = if self.renderers.is_empty() { None } else { Some(world.snapshot()) };
+        let mut images = Vec::with_capacity(self.renderers.len());
+        if let Some(snap) = snap {
+            for r in &mut self.renderers {
+                images.push(r.render(&snap).context("rendering a camera")?.to_vec());
+            }
+        }
+        Ok((Observation { proprio: p, images }, stamp))
+    }
+
+    fn command_gripper(&mut self, g: GripperAction) -> bool {
+        let close = match g {
+            GripperAction::Close => true,
+            GripperAction::Open => false,
+            GripperAction::Stay => return false,
+        };
+        let changed = close != self.gripper_closed;
+        self.gripper_closed = close;
+        let width = if close { 0.0 } else { self.cfg.gripper.max_width };
+        let force = self.cfg.gripper.default_force;
+        self.core.driver_mut().world_mut().command_gripper(GripperCommand { width, force });
+        changed
+    }
+
+    /// The pose target an action asks for: the TCP pose now moved by the scaled action (SERL's convention),
+    /// clamped into the workspace box.
+    fn target_for(&self, a: &[f32]) -> Isometry3<f64> {
+        let tcp = self.world().tcp_pose();
+        let s = self.cfg.task.action_scale_m;
+        let r = self.cfg.task.action_scale_rad;
+        let c = |i: usize| f64::from(a[i]).clamp(-1.0, 1.0);
+        let p = tcp.translation.vector + Vector3::new(c(0), c(1), c(2)) * s;
+        let p = self.cfg.workspace.clamp([p.x, p.y, p.z]);
+        let rot = UnitQuaternion::from_scaled_axis(Vector3::new(c(3), c(4), c(5)) * r) * tcp.rotation;
+        Isometry3::from_parts(Translation3::new(p[0], p[1], p[2]), rot)
+    }
+}
+
+fn to_action(target: &Isometry3<f64>, tcp: &Isometry3<f64>, scale_m: f64, scale_rad: f64) -> Vec<f32> {
+    let dp = (target.translation.vector - tcp.translation.vector) / scale_m;
+    let dr = (target.rotation * tcp.rotation.inverse()).scaled_axis() / scale_rad.max(1e-9);
+    dp.iter().chain(dr.iter()).map(|v| v.clamp(-1.0, 1.0) as f32).collect()
+}
+
+impl Env for SimEnv {
+    fn spec(&self) -> &ObsSpec {
+        &self.spec
+    }
+
+    fn reset(&mut self) -> Result<(Observation, u64)> {
+        let seed = self.seed.wrapping_add(self.episode);
+        self.episode += 1;
+        self.steps = 0;
+        let world = self.core.driver_mut().world_mut();
+        self.task.reset(world, seed);
+        self.gripper_closed = false;
+        let open = GripperCommand { width: self.cfg.gripper.max_width, force: self.cfg.gripper.default_force };
+        world.command_gripper(open);
+        let tcp = world.tcp_pose();
+        self.core.set_target(&Pose::from_isometry(&tcp)).context("holding the reset pose")?;
+        let settle = (SETTLE_S * self.cfg.task.policy_hz * self.substeps as f64).round() as u64;
+        self.run_cycles(settle)?;
+        self.start = self.world().tcp_pose();
+        self.script = PickScript::new(&self.cfg.gripper, &self.cfg.task);
+        self.observe()
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Step> {
+        if action.continuous.len() != ACTION_DIM {
+            bail!("action has {} continuous values, expected {ACTION_DIM}", action.continuous.len());
+        }
+        let target = self.target_for(&action.continuous);
+        let gripper_changed = self.spec.gripper && self.command_gripper(action.gripper);
+        self.core.set_target(&Pose::from_isometry(&target)).context("sending the pose target")?;
+        self.run_cycles(self.substeps)?;
+        self.steps += 1;
+        let success = self.success();
+        let reward = match self.cfg.task.reward {
+            RewardKind::Sparse => f32::from(u8::from(success)),
+            RewardKind::Shaped => {
+                if success {
+                    0.0
+                } else {
+                    (self.task.shaped_reward(self.world()) - 1.0) as f32
+                }
+            }
+        };
+        let (obs, stamp_ns) = self.observe()?;
+        Ok(Step {
+            obs,
+            reward,
+            done: success,
+            truncated: !success && self.steps >= self.cfg.task.episode_steps(),
+            success,
+            gripper_changed,
+            stamp_ns,
+        })
+    }
+
+    fn expert_action(&mut self) -> Option<Action> {
+        let world = self.core.driver().world();
+        let tcp = world.tcp_pose();
+        let (s, r) = (self.cfg.task.action_scale_m, self.cfg.task.action_scale_rad);
+        match self.task.kind() {
+            TaskKind::Reach => {
+                let goal = Vector3::from(self.task.goal());
+                let target = Isometry3::from_parts(goal.into(), self.start.rotation);
+                Some(Action { continuous: to_action(&target, &tcp, s, r), gripper: GripperAction::Stay })
+            }
+            TaskKind::PickCube => {
+                let cube = world.cube_pose();
+                let gripper = world.gripper_state();
+                let now = world.now();
+                let step = self.script.step(now, &Pose::from_isometry(&tcp), &gripper, &cube);
+                let close = step.gripper.width < self.cfg.gripper.max_width / 2.0;
+                let g = if close { GripperAction::Close } else { GripperAction::Open };
+                Some(Action { continuous: to_action(&step.target.to_isometry(), &tcp, s, r), gripper: g })
+            }
+        }
+    }
+}
