@@ -105,7 +105,7 @@ impl BcTrainer {
         let mut loss = squashed_nll(&out.narrow(1, 0, a), &out.narrow(1, a, a), &batch.action).mean(Kind::Float);
         if let Some((net, g)) = &self.gripper {
             let logits = net.forward(g, &f);
-            loss = loss + logits.cross_entropy_for_logits(&batch.gripper);
+            loss += logits.cross_entropy_for_logits(&batch.gripper);
         }
         let mut groups: Vec<&ParamGroup> = Vec::new();
         if self.encoders.is_some() {

@@ -9,6 +9,7 @@
 //! caller (normally [`default_device`]), and everything a model owns lives on that one device and one thread.
 
 pub mod bc;
+pub mod bench;
 pub mod classifier;
 pub mod error;
 pub mod nn;

@@ -31,8 +31,8 @@ impl PointMass {
         (self.p[0] * self.p[0] + self.p[1] * self.p[1]).sqrt()
     }
     fn step(&mut self, a: &[f32]) -> (f32, bool) {
-        for i in 0..2 {
-            self.p[i] = (self.p[i] + 0.15 * a[i].clamp(-1.0, 1.0)).clamp(-1.0, 1.0);
+        for (p, a) in self.p.iter_mut().zip(a) {
+            *p = (*p + 0.15 * a.clamp(-1.0, 1.0)).clamp(-1.0, 1.0);
         }
         self.t += 1;
         (-self.dist(), self.t >= Self::STEPS)
@@ -98,7 +98,7 @@ fn evaluate(policy: &mut Policy, seed: u64) -> f32 {
 
 #[test]
 fn sac_with_rlpd_solves_point_mass() {
-    let _ = tch::set_num_threads(1);
+    tch::set_num_threads(1);
     let tmp = tempfile::tempdir().expect("tempdir");
     let spec = ObsSpec::state(2, 2);
     let cfg = state_cfg();
@@ -156,7 +156,7 @@ fn sac_with_rlpd_solves_point_mass() {
 
 #[test]
 fn bc_imitates_the_scripted_expert() {
-    let _ = tch::set_num_threads(1);
+    tch::set_num_threads(1);
     let tmp = tempfile::tempdir().expect("tempdir");
     let spec = ObsSpec::state(2, 2);
     let cfg = state_cfg();
@@ -218,8 +218,8 @@ fn random_transition(rng: &mut ChaCha8Rng, spec: &ObsSpec, i: u64) -> Transition
         },
         reward: rng.random_range(-1.0..1.0),
         done: i % 9 == 8,
-        gripper_changed: i % 3 == 0,
-        intervention: i % 4 == 0,
+        gripper_changed: i.is_multiple_of(3),
+        intervention: i.is_multiple_of(4),
         episode: i / 9,
         ..Transition::default()
     }
@@ -301,7 +301,7 @@ fn resume_from_checkpoint_gives_bit_identical_updates() {
 fn labelled(rng: &mut ChaCha8Rng, n: usize) -> Vec<LabelledFrame> {
     (0..n)
         .map(|i| {
-            let success = i % 2 == 0;
+            let success = i.is_multiple_of(2);
             let mut img: Vec<u8> = (0..32 * 32 * 3).map(|_| rng.random_range(0..100)).collect();
             if success {
                 let (y0, x0) = (rng.random_range(4..20), rng.random_range(4..20));
@@ -320,7 +320,7 @@ fn labelled(rng: &mut ChaCha8Rng, n: usize) -> Vec<LabelledFrame> {
 
 #[test]
 fn reward_classifier_reports_precision_and_recall_on_held_out_frames() {
-    let _ = tch::set_num_threads(1);
+    tch::set_num_threads(1);
     let spec = ObsSpec {
         proprio_dim: 0,
         cameras: vec![CameraSpec { name: "front".into(), height: 32, width: 32 }],

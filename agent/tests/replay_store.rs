@@ -47,8 +47,8 @@ fn transition(i: u64, s: &ObsSpec) -> Transition {
         next_obs: obs(o + 1, s),
         done: i % 10 == 9,
         truncated: i % 10 == 4,
-        intervention: i % 7 == 0,
-        gripper_changed: i % 4 == 0,
+        intervention: i.is_multiple_of(7),
+        gripper_changed: i.is_multiple_of(4),
         episode: ep,
         obs_stamp_ns: 1_000 * i,
         next_stamp_ns: 1_000 * i + 100,
@@ -78,8 +78,8 @@ fn reopen_returns_every_transition_and_stores_frames_once() {
     }
     let st = ReplayStore::open(tmp.path(), &s, &opts(16)).expect("reopen");
     assert_eq!(st.online_len(), 45);
-    // interventions (i % 7 == 0) went to the demo buffer too, after the demonstration
-    assert_eq!(st.demo_len(), 1 + (0..45).filter(|i| i % 7 == 0).count());
+    // interventions (i.is_multiple_of(7)) went to the demo buffer too, after the demonstration
+    assert_eq!(st.demo_len(), 1 + (0u64..45).filter(|i| i.is_multiple_of(7)).count());
     for i in 0..45 {
         assert_eq!(st.get(false, i as usize).expect("present"), transition(i, &s), "online transition {i}");
     }
@@ -188,7 +188,7 @@ fn crash_child() {
     loop {
         st.append(&transition(i, &s)).expect("child append");
         i += 1;
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             st.flush().expect("child flush");
             println!("flushed {} {}", st.online_len(), st.demo_len());
         }

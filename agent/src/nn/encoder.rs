@@ -119,11 +119,7 @@ impl Encoders {
                     .tanh()
             })
             .collect();
-        if feats.len() == 1 {
-            feats.into_iter().next().unwrap_or_else(|| Tensor::new())
-        } else {
-            Tensor::cat(&feats, 1)
-        }
+        if feats.len() == 1 { feats.into_iter().next().unwrap_or_default() } else { Tensor::cat(&feats, 1) }
     }
 
     /// True when the backbone is frozen.

@@ -104,9 +104,18 @@ impl EnsembleMlp {
         };
         let e = subset.and_then(|s| s.size1().ok()).unwrap_or(self.members);
         let size = x.size();
-        let mut h = x.unsqueeze(0).expand([e, size[0], size[1]], false);
-        for d in &self.layers {
-            h = sel(p.get(d.b)).baddbmm(&h, &sel(p.get(d.w)), 1.0, 1.0);
+        let (b, fan) = (size[0], size[1]);
+        let mut h = Tensor::new();
+        for (i, d) in self.layers.iter().enumerate() {
+            h = if i == 0 {
+                // Shared input: one GEMM `[B, in] × [in, E·out]` instead of E small ones on a broadcast input.
+                let w = sel(p.get(d.w));
+                let out = w.size()[2];
+                let wide = w.permute([1, 0, 2]).reshape([fan, e * out]);
+                x.matmul(&wide).view([b, e, out]).transpose(0, 1) + sel(p.get(d.b))
+            } else {
+                sel(p.get(d.b)).baddbmm(&h, &sel(p.get(d.w)), 1.0, 1.0)
+            };
             if let Some((g, be)) = d.ln {
                 let n = h.size().last().copied().unwrap_or(1);
                 h = sel(p.get(be))

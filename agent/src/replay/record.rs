@@ -52,11 +52,12 @@ pub(crate) struct RecordRef<'a> {
 
 pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
     let t = r.t;
-    let flags = (t.done as u8) * DONE
-        | (t.truncated as u8) * TRUNCATED
-        | (t.intervention as u8) * INTERVENTION
-        | (t.gripper_changed as u8) * GRIPPER_CHANGED
-        | (r.with_obs_frames as u8) * OBS_FRAMES;
+    let bit = |on: bool, flag: u8| if on { flag } else { 0 };
+    let flags = bit(t.done, DONE)
+        | bit(t.truncated, TRUNCATED)
+        | bit(t.intervention, INTERVENTION)
+        | bit(t.gripper_changed, GRIPPER_CHANGED)
+        | bit(r.with_obs_frames, OBS_FRAMES);
     out.push(VERSION);
     out.push(flags);
     out.push(t.action.gripper.index() as u8);

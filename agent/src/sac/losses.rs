@@ -22,7 +22,7 @@ pub fn critic_target(
 ) -> Tensor {
     let mut v = next_q.amin([0i64].as_slice(), false);
     if backup_entropy {
-        v = v - next_logp * alpha;
+        v -= next_logp * alpha;
     }
     reward + (1.0 - done) * v * discount
 }

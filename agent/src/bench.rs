@@ -1,0 +1,271 @@
+//! The learner benchmark (`corrigo bench learner`): gradient update cycles per second (one cycle = the configured
+//! number of critic steps + one actor/temperature step, batches sampled from a replay store) for a state-only and a
+//! two-camera (128×128) + state agent, critic ensembles 2 and 10/2, on the CPU and on CUDA when present, beside the
+//! same update written in PyTorch (`bench/reference/sac_update.py`, run with the project's virtualenv Python in the
+//! same command), and the actor's inference latency at batch 1 (two cameras + state).
+
+use crate::error::{Result, io_err};
+use crate::replay::{Action, GripperAction, Observation, ReplayStore, StoreOptions, Transition};
+use crate::sac::{Learner, Policy};
+use crate::spec::{CameraSpec, ObsSpec};
+use interfaces::config::AgentConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tch::Device;
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Intra-op threads for both libtorch (here) and PyTorch (the reference).
+    pub threads: i32,
+    /// Measured cycles per state-only row.
+    pub iters_state: usize,
+    /// Measured cycles per image row.
+    pub iters_images: usize,
+    /// Critic steps per actor step.
+    pub ratio: u64,
+    /// Python interpreter for the reference (`None`: skip it).
+    pub python: Option<PathBuf>,
+    /// The reference script.
+    pub reference: PathBuf,
+    /// Also run on CUDA when available.
+    pub cuda: bool,
+    /// Skip the image rows.
+    pub state_only: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get() as i32),
+            iters_state: 50,
+            iters_images: 3,
+            ratio: AgentConfig::default().critic_actor_ratio,
+            python: std::env::var_os("CORRIGO_VENV_PYTHON").map(PathBuf::from),
+            reference: root.join("bench/reference/sac_update.py"),
+            cuda: true,
+            state_only: false,
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchRow {
+    /// `cpu` or `cuda`.
+    pub device: String,
+    /// `state` or `2cam128+state`.
+    pub obs: String,
+    /// Ensemble size / target subset.
+    pub ensemble: (u64, u64),
+    /// Update cycles per second, this library.
+    pub rust: f64,
+    /// Update cycles per second, the PyTorch reference (`None` when it could not run).
+    pub python: Option<f64>,
+}
+
+/// Inference latency at batch 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+const PROPRIO: usize = 19;
+const ACTION: usize = 6;
+const HW: usize = 128;
+
+fn spec(cams: usize) -> ObsSpec {
+    ObsSpec {
+        proprio_dim: PROPRIO,
+        cameras: (0..cams).map(|c| CameraSpec { name: format!("cam{c}"), height: HW, width: HW }).collect(),
+        action_dim: ACTION,
+        gripper: false,
+    }
+}
+
+fn random_obs(rng: &mut ChaCha8Rng, spec: &ObsSpec) -> Observation {
+    Observation {
+        proprio: (0..spec.proprio_dim).map(|_| rng.random_range(-1.0..1.0)).collect(),
+        images: spec
+            .cameras
+            .iter()
+            .map(|c| {
+                let mut v = vec![0u8; c.frame_bytes()];
+                rng.fill(&mut v[..]);
+                v
+            })
+            .collect(),
+    }
+}
+
+fn fill_store(dir: &std::path::Path, spec: &ObsSpec, n: u64) -> Result<ReplayStore> {
+    let opts =
+        StoreOptions { online_capacity: 1_000_000, segment_transitions: 4096, flush_interval: Duration::from_secs(1) };
+    let mut store = ReplayStore::open(dir, spec, &opts)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut obs = random_obs(&mut rng, spec);
+    for i in 0..n {
+        let next = random_obs(&mut rng, spec);
+        let t = Transition {
+            obs: obs.clone(),
+            action: Action {
+                continuous: (0..spec.action_dim).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                gripper: GripperAction::Stay,
+            },
+            reward: rng.random_range(-1.0..1.0),
+            next_obs: next.clone(),
+            done: i % 50 == 49,
+            episode: i / 50,
+            ..Transition::default()
+        };
+        if i.is_multiple_of(2) {
+            store.append_demo(&t)?
+        } else {
+            store.append(&t)?
+        }
+        obs = if t.done { random_obs(&mut rng, spec) } else { next };
+    }
+    store.flush()?;
+    Ok(store)
+}
+
+fn cfg(ensemble: (u64, u64), ratio: u64, images: bool) -> AgentConfig {
+    AgentConfig {
+        use_images: images,
+        critic_ensemble: ensemble.0,
+        critic_subsample: ensemble.1,
+        critic_actor_ratio: ratio,
+        ..AgentConfig::default()
+    }
+}
+
+fn rust_rate(store: &ReplayStore, c: &AgentConfig, device: Device, iters: usize) -> Result<f64> {
+    let mut learner = Learner::new(c, 0.95, store.spec(), device)?;
+    for _ in 0..2 {
+        learner.update(store)?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        learner.update(store)?;
+    }
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+    Ok(iters as f64 / t0.elapsed().as_secs_f64())
+}
+
+fn python_rate(o: &BenchOptions, cams: usize, ensemble: (u64, u64), device: Device, iters: usize) -> Option<f64> {
+    let py = o.python.as_ref()?;
+    let out = std::process::Command::new(py)
+        .arg(&o.reference)
+        .args(["--cams", &cams.to_string(), "--hw", &HW.to_string(), "--proprio", &PROPRIO.to_string()])
+        .args(["--action", &ACTION.to_string(), "--ratio", &o.ratio.to_string()])
+        .args(["--ensemble", &ensemble.0.to_string(), "--subsample", &ensemble.1.to_string()])
+        .args(["--iters", &iters.to_string(), "--warmup", "2", "--threads", &o.threads.to_string()])
+        .args(["--device", if device.is_cuda() { "cuda" } else { "cpu" }])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        tracing::warn!(stderr = %String::from_utf8_lossy(&out.stderr), "reference run failed");
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.trim_start().starts_with('{'))?;
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    v.get("updates_per_s")?.as_f64()
+}
+
+/// Actor inference latency at batch 1 with two 128×128 cameras + state on `device`.
+pub fn inference_latency(device: Device, samples: usize) -> Result<Latency> {
+    let s = spec(2);
+    let mut policy = Policy::new(&AgentConfig { use_images: true, ..AgentConfig::default() }, &s, device)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let obs = random_obs(&mut rng, &s);
+    for _ in 0..10 {
+        policy.act(&obs, false)?;
+    }
+    let mut ms: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t0 = Instant::now();
+            policy.act(&obs, false).map(|_| t0.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect::<Result<_>>()?;
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    Ok(Latency { p50_ms: q(0.5), p99_ms: q(0.99) })
+}
+
+/// Runs the benchmark, printing the table to `out` as rows complete; returns the rows and the CPU latency.
+pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<BenchRow>, Latency)> {
+    tch::set_num_threads(o.threads);
+    let w = |out: &mut dyn Write, s: String| out.write_all(s.as_bytes()).map_err(io_err("write", "<output>"));
+    w(
+        out,
+        format!(
+            "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads)\n{:<6} {:<14} {:<9} {:>10} {:>10} {:>7}\n",
+            o.ratio, o.threads, "device", "observation", "ensemble", "corrigo", "pytorch", "ratio"
+        ),
+    )?;
+    let tmp = std::env::temp_dir().join(format!("corrigo-bench-{}", std::process::id()));
+    let mut devices = vec![Device::Cpu];
+    if o.cuda && tch::Cuda::is_available() {
+        devices.push(Device::Cuda(0));
+    }
+    let mut rows = Vec::new();
+    let modes: &[usize] = if o.state_only { &[0] } else { &[0, 2] };
+    for &cams in modes {
+        let s = spec(cams);
+        let dir = tmp.join(format!("store-{cams}"));
+        let store = fill_store(&dir, &s, if cams == 0 { 20_000 } else { 600 })?;
+        for &device in &devices {
+            for ensemble in [(2, 2), (10, 2)] {
+                let iters = if cams == 0 { o.iters_state } else { o.iters_images };
+                let rust = rust_rate(&store, &cfg(ensemble, o.ratio, cams > 0), device, iters)?;
+                let python = python_rate(o, cams, ensemble, device, iters);
+                let row = BenchRow {
+                    device: if device.is_cuda() { "cuda".into() } else { "cpu".into() },
+                    obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },
+                    ensemble,
+                    rust,
+                    python,
+                };
+                let (py, ratio) = match python {
+                    Some(p) => (format!("{p:10.2}"), format!("{:6.2}x", rust / p)),
+                    None => (format!("{:>10}", "n/a"), format!("{:>7}", "n/a")),
+                };
+                w(
+                    out,
+                    format!(
+                        "{:<6} {:<14} {:<9} {:>10.2} {} {}\n",
+                        row.device,
+                        row.obs,
+                        format!("{}/{}", ensemble.0, ensemble.1),
+                        rust,
+                        py,
+                        ratio
+                    ),
+                )?;
+                rows.push(row);
+            }
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let lat = inference_latency(Device::Cpu, 300)?;
+    w(
+        out,
+        format!(
+            "actor inference, batch 1, 2 cameras 128x128 + state, cpu: p50 {:.2} ms, p99 {:.2} ms (target p99 <= 5 ms)\n",
+            lat.p50_ms, lat.p99_ms
+        ),
+    )?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok((rows, lat))
+}
