@@ -25,6 +25,7 @@
 pub mod bench;
 pub mod camera;
 pub mod drivers;
+pub mod emulators;
 pub mod mjcf;
 pub mod scripted;
 pub mod task;

@@ -318,7 +318,7 @@ impl DynamixelConfig {
         }
         v.range_each("driver.torque_constant", &self.torque_constant, 1e-3, 100.0, "N·m/A");
         v.range_each("driver.zero_offset", &self.zero_offset, -6.3, 6.3, "rad");
-        if self.return_delay_us > 508 || self.return_delay_us % 2 != 0 {
+        if self.return_delay_us > 508 || !self.return_delay_us.is_multiple_of(2) {
             v.push("driver.return_delay_us", self.return_delay_us.to_string(), "0 ≤ value ≤ 508, even (µs)");
         }
         v.range("driver.timeout_ms", self.timeout_ms, 0.5, 1000.0, "ms");

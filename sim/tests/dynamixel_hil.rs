@@ -1,0 +1,162 @@
+//! Hardware-in-the-loop without hardware: the controller drives the simulated arm through the real Dynamixel
+//! serial code path (codec, bus, driver, serial port) and an emulated servo chain on a pseudo-terminal.
+
+use controller::core::ControllerCore;
+use controller::drivers::dynamixel::DynamixelArm;
+use controller::testing::panda_config;
+use interfaces::config::{DriverConfig, SafeStopKind};
+use interfaces::drivers::{ArmDriver, DriverError};
+use interfaces::msg::{ControllerMode, Pose};
+use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use serialport::TTYPort;
+use sim::SimWorld;
+use sim::emulators::dynamixel::{DynamixelEmulator, EmulatorOptions};
+use std::sync::Arc;
+
+type Core = ControllerCore<DynamixelArm<TTYPort>>;
+
+fn rig(safe_stop: SafeStopKind) -> (DynamixelEmulator, Core) {
+    let mut cfg = panda_config();
+    let world = SimWorld::new(&cfg).expect("world");
+    let (emu, _observer) = DynamixelEmulator::spawn(world, EmulatorOptions::for_dof(7)).expect("emulator");
+    let dxl = emu.driver_config(4_000_000, safe_stop);
+    cfg.driver = DriverConfig::Dynamixel(dxl.clone());
+    let arm = DynamixelArm::open(&dxl, 7, Arc::new(emu.clock())).expect("driver opens the emulated bus");
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    (emu, core)
+}
+
+fn cycle(c: &mut Core, emu: &DynamixelEmulator) -> Result<(), DriverError> {
+    c.step(emu.clock().now_stamp()).map(|_| ())
+}
+
+trait NowStamp {
+    fn now_stamp(&self) -> interfaces::Stamp;
+}
+impl NowStamp for interfaces::MockClock {
+    fn now_stamp(&self) -> interfaces::Stamp {
+        interfaces::Clock::now(self)
+    }
+}
+
+fn run(c: &mut Core, emu: &DynamixelEmulator, n: usize) {
+    for k in 0..n {
+        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+    }
+}
+
+/// Waits (≤ 2 s) until the emulator has applied what the driver sent: sync writes have no reply, so the
+/// emulator thread may still be working through them when the driver returns.
+fn wait_for(emu: &DynamixelEmulator, what: &str, ok: impl Fn(&[sim::emulators::ServoView]) -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !ok(&emu.servos()) {
+        assert!(std::time::Instant::now() < until, "{what}: {:?}", emu.servos());
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn tcp(c: &Core) -> Isometry3<f64> {
+    c.status().ee_pose.to_isometry()
+}
+
+#[test]
+fn step_response_through_the_emulated_bus_reaches_5cm_and_0_2rad_within_1_5s() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 300);
+    let start = tcp(&c);
+    let clip = c.law().gains().translational_clip[0];
+    let goal = Isometry3::from_parts(
+        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
+        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
+    );
+    let mut over = f64::NEG_INFINITY;
+    for k in 0..1500 {
+        if k % 50 == 0 {
+            c.set_target(&Pose::from_isometry(&goal)).expect("target");
+        }
+        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        over = over.max(tcp(&c).translation.x - goal.translation.x);
+    }
+    let end = tcp(&c);
+    let pos_err = (end.translation.vector - goal.translation.vector).norm();
+    let rot_err = end.rotation.angle_to(&goal.rotation);
+    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
+    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
+    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
+    assert_eq!(c.mode(), ControllerMode::Tracking);
+    assert_eq!(emu.steps(), 1800, "one physics step per control cycle");
+    let h = c.driver().health();
+    assert_eq!(h.snapshot(), [0; 5], "a clean bus has no faults");
+}
+
+#[test]
+fn a_few_corrupt_or_dropped_replies_are_retried_and_counted() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 20);
+    emu.faults().corrupt_replies.store(1, std::sync::atomic::Ordering::Release);
+    run(&mut c, &emu, 5);
+    emu.faults().drop_replies.store(2, std::sync::atomic::Ordering::Release);
+    run(&mut c, &emu, 5);
+    let [timeouts, corrupt, _, retries, _] = c.driver().health().snapshot();
+    assert!(corrupt >= 1 && timeouts >= 1 && retries >= 2, "counted: {:?}", c.driver().health().snapshot());
+    assert_eq!(c.mode(), ControllerMode::Idle);
+}
+
+#[test]
+fn dropped_replies_beyond_the_retries_stop_the_arm_holding_with_an_error_naming_port_and_id() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 50);
+    let held_q = c.status().q;
+    emu.faults().mute_id.store(3, std::sync::atomic::Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("a servo that never answers faults the controller");
+    let msg = err.to_string();
+    assert!(matches!(err, DriverError::Timeout { .. }), "{err:?}");
+    assert!(msg.contains(emu.port()) && msg.contains("ID 3"), "{msg}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "holding", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 5));
+    // The bus comes back; the arm keeps holding where it stopped, the fault stays latched.
+    emu.faults().mute_id.store(0, std::sync::atomic::Ordering::Release);
+    run(&mut c, &emu, 300);
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    let drift = (0..7).map(|j| (c.status().q[j] - held_q[j]).abs()).fold(0.0, f64::max);
+    assert!(drift < 0.05, "hold drift {drift} rad");
+}
+
+#[test]
+fn persistent_corruption_turns_torque_off_when_so_configured() {
+    let (emu, mut c) = rig(SafeStopKind::TorqueOff);
+    run(&mut c, &emu, 20);
+    wait_for(&emu, "current mode", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 0));
+    emu.faults().corrupt_replies.store(1000, std::sync::atomic::Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("corruption beyond the retries faults");
+    assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(emu.port()), "{err}");
+    wait_for(&emu, "torque off", |s| s.iter().all(|s| !s.torque_enabled));
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn a_hardware_error_is_a_typed_fault_naming_the_servo_and_its_cause() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 20);
+    emu.faults().hardware_error.store((5 << 8) | 0b0010_0000, std::sync::atomic::Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("hardware error");
+    let DriverError::HardwareFault { device, unit, detail } = &err else { panic!("{err:?}") };
+    assert_eq!(device, emu.port());
+    assert_eq!(unit, "ID 5 (joint 5)");
+    assert_eq!(detail, "overload");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn an_unplugged_port_is_a_disconnection_naming_the_port() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 20);
+    emu.faults().unplug.store(true, std::sync::atomic::Ordering::Release);
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let err = (0..10).find_map(|_| cycle(&mut c, &emu).err()).expect("the pulled cable is noticed");
+    assert!(matches!(err, DriverError::Disconnected { .. } | DriverError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains(emu.port()), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    assert!(c.driver_mut().safe_stop().is_err(), "nothing to stop on a pulled cable: the error says so");
+}
