@@ -2,6 +2,7 @@
 //!
 //! - [`dynamixel`]: a Dynamixel Protocol 2.0 servo chain on a pseudo-terminal.
 
+pub mod bench;
 pub mod dynamixel;
 
 pub use dynamixel::{DynamixelEmulator, EmulatorOptions, FaultInjection, ServoView};

@@ -58,7 +58,7 @@ pub struct BusTiming {
     pub cycle_bytes: usize,
     /// Time those bytes take on the wire at `baud` plus the servos' return delays, µs (computed, not measured).
     pub cycle_wire_us: f64,
-    /// Estimated time of one control cycle on this bus: the measured probe round trip (p99) plus the wire time
+    /// Estimated time of one control cycle on this bus: the measured probe round trip (median) plus the wire time
     /// of the cycle's extra bytes, µs.
     pub cycle_estimate_us: f64,
     /// The highest control rate this bus sustains with 20 % headroom, Hz.
@@ -310,7 +310,7 @@ impl<L: SerialLink> DynamixelArm<L> {
         let cycle_wire_us = (protocol::wire_time_s(cycle_bytes, self.cfg.baud) + delays) * 1e6;
         let probe = Percentiles::of(&mut rtt);
         let extra_us = protocol::wire_time_s(cycle_bytes.saturating_sub(probe_bytes), self.cfg.baud) * 1e6;
-        let cycle_estimate_us = probe.p99.max(0.0) + extra_us;
+        let cycle_estimate_us = probe.p50.max(0.0) + extra_us;
         let timing = BusTiming {
             baud: self.cfg.baud,
             probe_round_trip_us: probe,

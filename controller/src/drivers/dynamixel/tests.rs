@@ -77,3 +77,19 @@ fn hardware_error_bits_are_named() {
     assert!(StatusError(0x80).alert() && StatusError(0x80).code() == 0);
     assert_eq!(StatusError(0x03).describe(), "CRC error (at the servo)");
 }
+
+#[test]
+fn the_shipped_dynamixel_arm_config_is_valid_and_its_model_builds() {
+    let file = "hardware_configs/dynamixel_xm_arm6.toml";
+    let text = include_str!("../../../../hardware_configs/dynamixel_xm_arm6.toml");
+    let cfg = interfaces::CellConfig::from_toml_str(text, file).unwrap_or_else(|e| panic!("{e}"));
+    let interfaces::config::DriverConfig::Dynamixel(d) = &cfg.driver else { panic!("{:?}", cfg.driver) };
+    assert_eq!((d.ids.len(), cfg.robot.dof()), (6, 6));
+    assert_eq!(d.series, interfaces::config::ServoSeries::X);
+    let m = crate::model::RobotModel::from_config(&cfg.robot).expect("model");
+    let mut q = [0.0; interfaces::drivers::MAX_DOF];
+    q[..6].copy_from_slice(&cfg.controller.nullspace_posture);
+    let tcp = m.kinematics(&q).tcp.translation.vector;
+    let ws = cfg.workspace;
+    assert!(ws.contains([tcp.x, tcp.y, tcp.z]), "home TCP {tcp:?} outside the workspace {ws:?}");
+}
