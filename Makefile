@@ -30,3 +30,9 @@ bench: setup
 
 fmt:
 	$(CARGO) fmt --all
+
+# Fuzz every driver packet parser (stable Rust, seeded): FUZZ_ITERS iterations per target, FUZZ_SEED to replay.
+FUZZ_ITERS ?= 2000000
+FUZZ_SEED  ?= $(shell date +%s)
+fuzz:
+	CORRIGO_FUZZ_ITERS=$(FUZZ_ITERS) CORRIGO_FUZZ_SEED=$(FUZZ_SEED) $(CARGO) test --release -p controller --test fuzz_parsers -- --nocapture
