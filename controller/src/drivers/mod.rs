@@ -1,6 +1,5 @@
 //! Drivers for real arms, one module per protocol, each with its byte-level codec separate from its I/O:
-//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port) and [`ur_rtde`] (Universal Robots e-Series over
-//! RTDE).
+//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port).
 //!
 //! [`open_arm`] opens the arm a cell config names; the controller then wraps it in the safety envelope like any
 //! other [`ArmDriver`]:
@@ -104,10 +103,6 @@ pub fn open_arm(cfg: &CellConfig) -> Result<OpenedArm, DriverError> {
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, sustained, &d.port);
             Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health })
         }
-        DriverConfig::UrRtde(u) => Err(DriverError::InvalidCommand {
-            device: u.host.clone(),
-            detail: "the UR RTDE driver is not part of this build yet".into(),
-        }),
     }
 }
 

@@ -142,8 +142,6 @@ pub enum DriverConfig {
     },
     /// A chain of Dynamixel servos on one RS-485/TTL bus, Protocol 2.0, current-based torque control.
     Dynamixel(DynamixelConfig),
-    /// A Universal Robots e-Series arm over RTDE (TCP 30004), torques applied by the shipped URScript.
-    UrRtde(UrRtdeConfig),
 }
 
 /// Which control table the servos use (addresses and units differ between families).
@@ -207,26 +205,6 @@ pub struct DynamixelConfig {
     pub latency_timer_ms: u32,
 }
 
-/// `[driver] kind = "ur_rtde"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UrRtdeConfig {
-    /// Controller address (IP or host name).
-    pub host: String,
-    /// RTDE port.
-    #[serde(default = "default_rtde_port")]
-    pub port: u16,
-    /// Output (robot → client) frequency, Hz (e-Series: ≤ 500).
-    #[serde(default = "default_rtde_hz")]
-    pub frequency_hz: f64,
-    /// Longest wait for a data package before the link counts as lost, ms.
-    #[serde(default = "default_rtde_timeout_ms")]
-    pub timeout_ms: f64,
-    /// Consecutive late or missing packages tolerated before a safe stop.
-    #[serde(default = "default_retries")]
-    pub max_retries: u32,
-}
-
 /// Physics step used when the simulator backs a device emulator (the driver config is then not `sim`), s.
 pub const EMULATOR_TIMESTEP: f64 = 0.001;
 
@@ -248,15 +226,6 @@ fn default_hold_current() -> f64 {
 fn default_latency_timer() -> u32 {
     1
 }
-fn default_rtde_port() -> u16 {
-    30004
-}
-fn default_rtde_hz() -> f64 {
-    500.0
-}
-fn default_rtde_timeout_ms() -> f64 {
-    20.0
-}
 
 /// Baud rates a Dynamixel Protocol 2.0 bus runs at.
 pub const DYNAMIXEL_BAUDS: [u32; 8] = [9_600, 57_600, 115_200, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 4_500_000];
@@ -275,18 +244,6 @@ impl DriverConfig {
         match self {
             DriverConfig::Sim { timestep, .. } => v.range("driver.timestep", *timestep, 1e-5, 0.01, "s"),
             DriverConfig::Dynamixel(d) => d.validate(v, dof),
-            DriverConfig::UrRtde(u) => {
-                if u.host.trim().is_empty() {
-                    v.push("driver.host", format!("{:?}", u.host), "a host name or IP address");
-                }
-                v.range_u64("driver.port", u64::from(u.port), 1, 65_535, "TCP port");
-                v.range("driver.frequency_hz", u.frequency_hz, 1.0, 500.0, "Hz");
-                v.range("driver.timeout_ms", u.timeout_ms, 1.0, 1000.0, "ms");
-                v.range_u64("driver.max_retries", u64::from(u.max_retries), 0, 100, "retries");
-                if dof != 6 {
-                    v.push("robot.joints", format!("{dof} joints"), "6 joints for a UR arm");
-                }
-            }
         }
     }
 }

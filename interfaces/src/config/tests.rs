@@ -142,10 +142,3 @@ fn dynamixel_problems_name_key_value_and_range() {
     let msg = load(&with_driver(&DXL.replace("port", "prot"))).unwrap_err().to_string();
     assert!(msg.contains("prot"), "{msg}");
 }
-
-#[test]
-fn a_ur_rtde_driver_needs_six_joints() {
-    let ur = "[driver]\nkind = \"ur_rtde\"\nhost = \"192.168.1.10\"\n";
-    let ConfigError::Invalid { problems, .. } = load(&with_driver(ur)).unwrap_err() else { panic!("expected") };
-    assert!(problems.iter().any(|p| p.key == "robot.joints" && p.allowed.contains('6')), "{problems:?}");
-}
