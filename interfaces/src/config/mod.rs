@@ -17,8 +17,8 @@ pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
 pub use robot::{
-    DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, Inertial, JointConfig, RobotConfig, SafeStopKind,
-    ServoSeries, TcpConfig, UrRtdeConfig,
+    DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, Inertial, JointConfig, RobotConfig,
+    SafeStopKind, ServoSeries, TcpConfig,
 };
 pub use task::{TaskConfig, TaskKind};
 pub use validate::{Problem, Validator};
