@@ -10,6 +10,7 @@ mod cameras;
 mod controller;
 mod robot;
 mod task;
+mod teleop;
 mod validate;
 
 pub use agent::{AgentConfig, EncoderConfig, EncoderKind};
@@ -21,6 +22,9 @@ pub use robot::{
     SafeStopKind, ServoSeries, TcpConfig,
 };
 pub use task::{TaskConfig, TaskKind};
+pub use teleop::{
+    AxisMapping, ButtonBindings, GamepadConfig, KeyboardConfig, SpaceMouseConfig, TeleopConfig, TeleopFrameKind,
+};
 pub use validate::{Problem, Validator};
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +57,9 @@ pub struct CellConfig {
     /// Learning settings.
     #[serde(default)]
     pub agent: AgentConfig,
+    /// Teleoperation devices and the intervention arbiter.
+    #[serde(default)]
+    pub teleop: TeleopConfig,
 }
 
 /// `[cell]`: identity of the cell.
@@ -148,6 +155,7 @@ impl CellConfig {
         }
         self.task.validate(&mut v);
         self.agent.validate(&mut v);
+        self.teleop.validate(&mut v);
         v.into_problems()
     }
 }
