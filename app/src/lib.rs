@@ -4,4 +4,8 @@
 pub mod bench;
 pub mod config_file;
 pub mod exit;
+pub mod nodes;
+pub mod run_scripted;
+pub mod run_training;
 pub mod stats;
+pub mod training;

@@ -4,6 +4,15 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use corrigo_app::{bench, config_file, exit};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The project's virtualenv Python next to the binary's workspace (for the Python reference benchmarks).
+fn venv_python() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    p.exists().then_some(p)
+}
 use tracing_subscriber::EnvFilter;
 
 const DEFAULT_CONFIG: &str = "hardware_configs/sim_panda.toml";
@@ -28,6 +37,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Run the simulated cell learning its task in one process: demos (first run), actor and learner.
+    Run(RunArgs),
+    /// The learner: the headless training daemon (stores transitions, trains, publishes weights, checkpoints).
+    Learner(LearnerArgs),
+    /// The actor: runs the newest policy in the simulated cell and streams transitions to the learner.
+    Actor(ActorArgs),
+    /// Record scripted demonstrations into a run directory's demo buffer.
+    Record(RecordArgs),
     /// Check a cell config.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -55,6 +72,85 @@ struct ConfigArg {
 }
 
 #[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Instead of learning: drive the arm through the 1 kHz real-time loop with the scripted pick, printing
+    /// tracking error and loop statistics.
+    #[arg(long)]
+    scripted: bool,
+    /// Run directory (replay store, checkpoint).
+    #[arg(long, default_value = "runs/sim_panda")]
+    run_dir: PathBuf,
+    /// Scripted demonstrations recorded on the first run.
+    #[arg(long, default_value_t = 20)]
+    demos: usize,
+    /// Stop after this many environment steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Stop after this many seconds (scripted mode).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Run the simulation as fast as the CPU allows instead of at the policy rate.
+    #[arg(long)]
+    fast: bool,
+}
+
+#[derive(Args, Debug)]
+struct LearnerArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Run directory (replay store, checkpoint, acknowledgement marks).
+    #[arg(long, default_value = "runs/sim_panda")]
+    run_dir: PathBuf,
+    /// Stop after this many update cycles.
+    #[arg(long)]
+    max_updates: Option<u64>,
+    /// Update cycles per stored online transition, at most.
+    #[arg(long, default_value_t = 1.0)]
+    ratio: f64,
+    /// Progress line period, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    progress: f64,
+    /// Bus endpoints to connect to (overrides the config's bus.connect).
+    #[arg(long)]
+    connect: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ActorArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Identity of this actor on the bus.
+    #[arg(long, default_value = "actor-0")]
+    id: String,
+    /// Stop after this many environment steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Run the simulation as fast as the CPU allows instead of at the policy rate.
+    #[arg(long)]
+    fast: bool,
+    /// Bus endpoints to connect to (overrides the config's bus.connect).
+    #[arg(long)]
+    connect: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct RecordArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Use the simulator's scripted expert (with noise); only successful episodes are kept.
+    #[arg(long, required = true)]
+    scripted: bool,
+    /// Demonstrations to record.
+    #[arg(long, default_value_t = 20)]
+    episodes: usize,
+    /// Run directory whose demo buffer receives them (no learner may have it open).
+    #[arg(long, default_value = "runs/sim_panda")]
+    run_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
 struct RouterArgs {
     #[command(flatten)]
     cfg: ConfigArg,
@@ -71,6 +167,49 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// Controller compute time, 1 kHz loop lateness, sim real-time factor and camera fps (vs MuJoCo's Python).
+    Controller {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Seconds of the 1 kHz lateness measurement.
+        #[arg(long, default_value_t = 20.0)]
+        loop_seconds: f64,
+    },
+    /// Learning curves of pick_cube from 20 scripted demos, state-based and image-based.
+    Learning {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Environment steps per variant.
+        #[arg(long, default_value_t = 30_000)]
+        steps: u64,
+        /// Evaluate every this many environment steps.
+        #[arg(long, default_value_t = 2_500)]
+        eval_every: u64,
+        /// Episodes per evaluation.
+        #[arg(long, default_value_t = 20)]
+        eval_episodes: u64,
+        /// Wall-clock budget of the image-based variant, minutes.
+        #[arg(long, default_value_t = 30.0)]
+        image_minutes: f64,
+        /// Only the state-based variant.
+        #[arg(long, conflicts_with = "images_only")]
+        state_only: bool,
+        /// Only the image-based variant.
+        #[arg(long)]
+        images_only: bool,
+    },
+    /// Learner update cycles/s beside the same update in PyTorch, and actor inference latency.
+    Learner {
+        /// Intra-op threads for both sides.
+        #[arg(long, default_value_t = 1)]
+        threads: i32,
+        /// Measured cycles per state-only row.
+        #[arg(long, default_value_t = 30)]
+        iters_state: usize,
+        /// Measured cycles per image row.
+        #[arg(long, default_value_t = 2)]
+        iters_images: usize,
+    },
     /// The publishing side of `bench bus` (started by it).
     #[command(hide = true)]
     BusPublisher {
@@ -81,7 +220,14 @@ enum BenchCmd {
     },
 }
 
+static JSON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+fn json_output() -> bool {
+    JSON.get().copied().unwrap_or(false)
+}
+
 fn init_logging(json: bool, verbose: u8) {
+    let _ = JSON.set(json);
     let default = match verbose {
         0 => "info,zenoh=warn",
         1 => "debug,zenoh=info",
@@ -116,8 +262,89 @@ fn main() {
     std::process::exit(code);
 }
 
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    ctrlc::set_handler(move || {
+        eprintln!("stopping (Ctrl-C again to force)");
+        if s.swap(true, Ordering::AcqRel) {
+            std::process::exit(exit::FAILURE);
+        }
+    })?;
+    Ok(stop)
+}
+
 fn run(cmd: Cmd) -> Result<i32> {
     match cmd {
+        Cmd::Run(args) => {
+            let cfg = config_file::load(&args.cfg.config)?;
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            if args.scripted {
+                let timeout = Duration::from_secs_f64(args.seconds.unwrap_or(60.0));
+                let out = corrigo_app::run_scripted::run(&cfg, &bus, stop, Duration::from_secs(2), timeout)?;
+                return Ok(if out.lifted { exit::OK } else { exit::FAILURE });
+            }
+            let opts = corrigo_app::run_training::RunOptions {
+                run_dir: args.run_dir,
+                demos: args.demos,
+                max_steps: args.steps,
+                realtime: !args.fast,
+            };
+            corrigo_app::run_training::run(&cfg, &bus, &opts, stop)?;
+            Ok(exit::OK)
+        }
+        Cmd::Learner(args) => {
+            let mut cfg = config_file::load(&args.cfg.config)?;
+            if !args.connect.is_empty() {
+                cfg.bus.connect = args.connect;
+            }
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let spec = corrigo_app::training::env::obs_spec(&cfg);
+            let opts = corrigo_app::nodes::learner_node::LearnerOptions {
+                run_dir: args.run_dir,
+                max_updates_per_transition: args.ratio,
+                max_updates: args.max_updates,
+                progress_every: Some(Duration::from_secs_f64(args.progress.max(0.1))),
+                json: json_output(),
+            };
+            let s = corrigo_app::nodes::learner_node::run(&bus, &cfg, &spec, &opts, stop)?;
+            println!(
+                "learner: stored {} transitions ({} duplicates dropped), {} update cycles, weights v{}",
+                s.stored, s.duplicates, s.updates, s.version
+            );
+            Ok(exit::OK)
+        }
+        Cmd::Actor(args) => {
+            let mut cfg = config_file::load(&args.cfg.config)?;
+            if !args.connect.is_empty() {
+                cfg.bus.connect = args.connect;
+            }
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let opts = corrigo_app::nodes::actor_node::ActorOptions {
+                actor_id: args.id,
+                seed: cfg.task.seed,
+                realtime: !args.fast,
+                max_steps: args.steps,
+                max_outbox: 5000,
+                resend_after: Duration::from_secs(2),
+                random_steps: 0,
+            };
+            let s = corrigo_app::nodes::actor_node::run(&bus, &cfg, &opts, stop)?;
+            println!(
+                "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
+                s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version
+            );
+            Ok(if s.acked == s.steps { exit::OK } else { exit::FAILURE })
+        }
+        Cmd::Record(args) => {
+            let cfg = config_file::load(&args.cfg.config)?;
+            let n = corrigo_app::run_training::ensure_demos(&cfg, &args.run_dir, args.episodes, cfg.task.seed)?;
+            println!("{}: {n} demonstration transitions in the demo buffer", args.run_dir.display());
+            Ok(exit::OK)
+        }
         Cmd::Config(ConfigCmd::Check { file }) => match config_file::load(&file) {
             Ok(_) => {
                 println!("ok");
@@ -143,6 +370,45 @@ fn run(cmd: Cmd) -> Result<i32> {
         }
         Cmd::Bench(BenchCmd::Bus { seconds }) => {
             bench::bus::run(seconds)?;
+            Ok(exit::OK)
+        }
+        Cmd::Bench(BenchCmd::Controller { cfg, loop_seconds }) => {
+            let cfg = config_file::load(&cfg.config)?;
+            let mut opts = sim::bench::BenchOptions::standard();
+            opts.loop_seconds = loop_seconds;
+            opts.python = std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python);
+            println!("{}", sim::bench::run(&cfg, &opts)?);
+            Ok(exit::OK)
+        }
+        Cmd::Bench(BenchCmd::Learning {
+            cfg,
+            steps,
+            eval_every,
+            eval_episodes,
+            image_minutes,
+            state_only,
+            images_only,
+        }) => {
+            let cfg = config_file::load(&cfg.config)?;
+            let b = bench::learning::LearningBench {
+                env_steps: steps,
+                eval_every,
+                eval_episodes,
+                image_budget: Duration::from_secs_f64(image_minutes * 60.0),
+                state: !images_only,
+                images: !state_only,
+            };
+            bench::learning::run(&cfg, &b)?;
+            Ok(exit::OK)
+        }
+        Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images }) => {
+            let mut o = agent::bench::BenchOptions::default();
+            o.threads = threads;
+            o.iters_state = iters_state;
+            o.iters_images = iters_images;
+            o.python = std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python);
+            o.reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/sac_update.py");
+            agent::bench::run_learner_bench(&o, &mut std::io::stdout())?;
             Ok(exit::OK)
         }
         Cmd::Bench(BenchCmd::BusPublisher { connect, seconds }) => {

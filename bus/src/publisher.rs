@@ -51,6 +51,14 @@ impl<T: Message> Publisher<T> {
         Ok(self.seq)
     }
 
+    /// Publishes `msg` with its header exactly as given (for messages whose sequence number has a meaning of
+    /// its own, such as an actor's transition numbers that the learner acknowledges).
+    pub fn publish_as_is(&self, msg: &T) -> Result<(), BusError> {
+        let bytes =
+            codec::encode(msg).map_err(|reason| BusError::Encode { ty: T::TYPE, key: self.key.clone(), reason })?;
+        self.put_raw(bytes)
+    }
+
     /// Sends already-encoded bytes on this publisher's key (used by tests to inject garbage).
     pub fn put_raw(&self, bytes: Vec<u8>) -> Result<(), BusError> {
         self.inner.put(bytes).wait().map_err(|e| BusError::Publish { key: self.key.clone(), reason: e.to_string() })

@@ -42,9 +42,29 @@ pub const LEARNER_METRICS: Topic = Topic { node: "learner", name: "metrics", cla
 /// Teleoperation input from any device, to the intervention arbiter ([`crate::msg::TeleopCommand`]).
 pub const TELEOP_COMMAND: Topic = Topic { node: "teleop", name: "command", class: TopicClass::Control };
 
+/// Transitions from an actor to the learner ([`crate::msg_training::TransitionMsg`]).
+pub const TRANSITIONS: Topic = Topic { node: "actor", name: "transitions", class: TopicClass::Reliable };
+/// The learner's acknowledgements of stored transitions ([`crate::msg_training::TransitionAck`]).
+pub const TRANSITION_ACK: Topic = Topic { node: "learner", name: "ack", class: TopicClass::Reliable };
+/// Policy weights from the learner ([`crate::msg_training::PolicyWeights`]).
+pub const POLICY_WEIGHTS: Topic = Topic { node: "learner", name: "weights", class: TopicClass::Reliable };
+/// Episode reports from the actor ([`crate::msg_training::EpisodeReport`]).
+pub const EPISODES: Topic = Topic { node: "actor", name: "episodes", class: TopicClass::Reliable };
+
 /// Every topic, in documentation order.
-pub const ALL_TOPICS: &[Topic] =
-    &[ARM_STATE, POSE_TARGET, OPERATOR_COMMAND, FRAME, EVENT, LEARNER_METRICS, TELEOP_COMMAND];
+pub const ALL_TOPICS: &[Topic] = &[
+    ARM_STATE,
+    POSE_TARGET,
+    OPERATOR_COMMAND,
+    FRAME,
+    EVENT,
+    LEARNER_METRICS,
+    TELEOP_COMMAND,
+    TRANSITIONS,
+    TRANSITION_ACK,
+    POLICY_WEIGHTS,
+    EPISODES,
+];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.
 pub fn cell_prefix(cell: &str) -> String {

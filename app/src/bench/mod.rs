@@ -1,3 +1,4 @@
 //! Benchmark programs behind `corrigo bench …`. Each prints its figures; none asserts on timing.
 
 pub mod bus;
+pub mod learning;

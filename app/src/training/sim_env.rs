@@ -7,9 +7,11 @@ use super::env::{ACTION_DIM, Env, PROPRIO_DIM, Step, obs_spec};
 use agent::ObsSpec;
 use agent::replay::{Action, GripperAction, Observation};
 use anyhow::{Context, Result, bail};
-use controller::core::ControllerCore;
+use controller::core::{ControllerCore, TargetError};
+use controller::law::ValidatedGains;
 use interfaces::CellConfig;
 use interfaces::config::{RewardKind, TaskKind};
+use interfaces::msg::{ArmState, ControllerMode};
 use interfaces::msg::{GripperCommand, Pose};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use sim::scripted::PickScript;
@@ -84,6 +86,33 @@ impl SimEnv {
     /// The task's success criterion now.
     pub fn success(&self) -> bool {
         self.task.success(self.world())
+    }
+
+    /// Latches the e-stop: the arm holds on its brakes and actions are ignored until [`SimEnv::reset_estop`].
+    pub fn estop(&mut self) {
+        self.core.estop();
+    }
+
+    /// Clears a latched e-stop.
+    pub fn reset_estop(&mut self) {
+        self.core.reset_estop();
+    }
+
+    /// True while the e-stop is latched.
+    pub fn estopped(&self) -> bool {
+        matches!(self.core.mode(), ControllerMode::EStopped | ControllerMode::Fault)
+    }
+
+    /// Replaces the impedance gains (already validated).
+    pub fn set_gains(&mut self, g: ValidatedGains) {
+        self.core.set_gains(g);
+    }
+
+    /// The controller's state as the bus message the panel shows.
+    pub fn arm_state(&self) -> ArmState {
+        let mut s = *self.core.status();
+        s.gripper = self.world().gripper_state();
+        s.to_arm_state(0)
     }
 
     /// Episodes started so far.
@@ -196,7 +225,10 @@ impl Env for SimEnv {
         }
         let target = self.target_for(&action.continuous);
         let gripper_changed = self.spec.gripper && self.command_gripper(action.gripper);
-        self.core.set_target(&Pose::from_isometry(&target)).context("sending the pose target")?;
+        match self.core.set_target(&Pose::from_isometry(&target)) {
+            Ok(()) | Err(TargetError::Ignored { .. }) => {}
+            Err(e) => bail!("pose target {target:?}: {e}"),
+        }
         self.run_cycles(self.substeps)?;
         self.steps += 1;
         let success = self.success();

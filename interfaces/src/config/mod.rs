@@ -21,7 +21,7 @@ pub use robot::{
     DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, Inertial, JointConfig, RobotConfig,
     SafeStopKind, ServoSeries, TcpConfig,
 };
-pub use task::{TaskConfig, TaskKind};
+pub use task::{RewardKind, TaskConfig, TaskKind};
 pub use teleop::{
     AxisMapping, ButtonBindings, GamepadConfig, KeyboardConfig, SpaceMouseConfig, TeleopConfig, TeleopFrameKind,
 };

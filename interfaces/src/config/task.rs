@@ -13,6 +13,18 @@ pub enum TaskKind {
     PickCube,
 }
 
+/// How the environment computes its reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    /// 1 on success (which ends the episode), 0 otherwise.
+    Sparse,
+    /// The task's dense reward minus 1 (in [-1, 0]) every step, 0 on success (which ends the episode): ending
+    /// the episode early by succeeding is always better than lingering.
+    #[default]
+    Shaped,
+}
+
 /// `[task]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +46,9 @@ pub struct TaskConfig {
     /// `pick_cube`: lift above the table counted as success, m.
     #[serde(default = "default_lift")]
     pub lift_height: f64,
+    /// Reward.
+    #[serde(default)]
+    pub reward: RewardKind,
     /// Largest translation per policy step (action 1.0), m.
     #[serde(default = "default_step_m")]
     pub action_scale_m: f64,

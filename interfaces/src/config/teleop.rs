@@ -92,7 +92,11 @@ fn validate_mapping(v: &mut Validator, key: &str, m: &AxisMapping, device_axes: 
     v.range(&format!("{key}.deadzone"), m.deadzone, 0.0, 0.9, "fraction of full deflection");
     for (i, &a) in m.axes.iter().enumerate() {
         if a >= device_axes {
-            v.push(&format!("{key}.axes[{i}]"), a.to_string(), &format!("0 ≤ value ≤ {} (device axis)", device_axes - 1));
+            v.push(
+                &format!("{key}.axes[{i}]"),
+                a.to_string(),
+                &format!("0 ≤ value ≤ {} (device axis)", device_axes - 1),
+            );
         }
     }
     v.range_each(&format!("{key}.signs"), &m.signs, -1.0, 1.0, "");

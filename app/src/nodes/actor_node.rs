@@ -1,0 +1,242 @@
+//! The actor node (`corrigo actor`, and a thread of `corrigo run`): runs the newest policy it has received in
+//! the simulated cell's environment, streams every transition to the learner and reports every episode.
+//!
+//! Delivery: each transition is numbered and kept in an outbox until the learner acknowledges it
+//! (`learner/ack`); unacknowledged transitions are sent again after a pause, so a learner restart or a brief
+//! disconnect loses nothing (the learner drops numbers it already stored). When the outbox holds
+//! `max_outbox` transitions the actor waits (backpressure) instead of piling up more.
+//! Operator commands: `EStop` latches the controller's e-stop and pauses the episode; `ResetEStop` clears it and
+//! starts a new episode; `StopEpisode`/`ResetEpisode` end the episode; `Label(bool)` overrides the success label
+//! of the current episode; `SetGains` changes the impedance gains (validated; rejected gains are reported).
+
+use crate::training::env::Env;
+use crate::training::sim_env::SimEnv;
+use crate::training::wire;
+use agent::replay::{Action, GripperAction, Transition};
+use agent::sac::Policy;
+use anyhow::{Context, Result};
+use bus::Bus;
+use controller::law::ValidatedGains;
+use interfaces::CellConfig;
+use interfaces::keys::{ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand};
+use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Settings of the actor.
+#[derive(Debug, Clone)]
+pub struct ActorOptions {
+    /// Identity on the bus (several actors may feed one learner).
+    pub actor_id: String,
+    /// Seed of the episodes and the exploration.
+    pub seed: u64,
+    /// Pace the environment at the policy rate (a real cell's pace); otherwise as fast as possible.
+    pub realtime: bool,
+    /// Stop after this many environment steps (`None`: until stopped).
+    pub max_steps: Option<u64>,
+    /// Unacknowledged transitions at which the actor waits.
+    pub max_outbox: usize,
+    /// Resend unacknowledged transitions after this long.
+    pub resend_after: Duration,
+    /// Act randomly for this many steps when no weights have arrived yet.
+    pub random_steps: u64,
+}
+
+/// What the actor did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActorSummary {
+    /// Environment steps (transitions produced).
+    pub steps: u64,
+    /// Episodes finished.
+    pub episodes: u64,
+    /// Successful episodes.
+    pub successes: u64,
+    /// Transitions the learner acknowledged.
+    pub acked: u64,
+    /// Transitions sent more than once.
+    pub resent: u64,
+    /// Newest weights version received.
+    pub policy_version: u64,
+}
+
+/// Runs the actor until `stop` is set or `max_steps` is reached and every transition is acknowledged (waiting at
+/// most 10 s for the acknowledgements at the end).
+pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBool>) -> Result<ActorSummary> {
+    let mut env = SimEnv::new(cfg, opts.seed)?;
+    let spec = env.spec().clone();
+    let device = tch::Device::Cpu;
+    let mut policy = Policy::new(&cfg.agent, &spec, device)?;
+    let _token = bus.announce("actor")?;
+    let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
+    let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
+    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    let out = bus.publisher::<TransitionMsg>(TRANSITIONS, None)?;
+    let mut episodes_pub = bus.publisher::<EpisodeReport>(EPISODES, None)?;
+    let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
+    let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
+    let mut outbox: VecDeque<(u64, TransitionMsg)> = VecDeque::new();
+    let mut last_send = Instant::now();
+    let mut seq = 0u64;
+    let mut summary = ActorSummary::default();
+    let mut version = 0u64;
+    let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
+    let mut episode = 0u64;
+    let mut report = |level: Level, text: String| {
+        let mut e = Event { header: Header::default(), node: "actor".into(), level, text };
+        let _ = events.publish(&mut e);
+    };
+    'episodes: while !stop.load(Ordering::Acquire) && opts.max_steps.is_none_or(|m| summary.steps < m) {
+        let (mut obs, mut stamp) = env.reset()?;
+        episode = episode.max(env.episodes()) + (opts.seed << 32);
+        let (mut ret, mut len, mut label) = (0.0f64, 0u64, None::<bool>);
+        let mut success = false;
+        let mut cycle_total = 0.0;
+        loop {
+            let tick = Instant::now();
+            if let Some(w) = weights.latest()
+                && w.msg.version > version
+            {
+                match policy.load_weights(&w.msg.safetensors) {
+                    Ok(()) => version = w.msg.version,
+                    Err(e) => report(Level::Error, format!("weights v{} rejected: {e}", w.msg.version)),
+                }
+            }
+            while let Some(a) = acks.try_recv() {
+                if a.msg.actor == opts.actor_id {
+                    while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
+                        outbox.pop_front();
+                        summary.acked += 1;
+                    }
+                }
+            }
+            let mut end_episode = false;
+            while let Some(c) = commands.try_recv() {
+                match c.msg.command {
+                    Command::EStop => env.estop(),
+                    Command::ResetEStop => {
+                        env.reset_estop();
+                        end_episode = true;
+                    }
+                    Command::StopEpisode | Command::ResetEpisode => end_episode = true,
+                    Command::Label(b) => label = Some(b),
+                    Command::SetGains(g) => match ValidatedGains::new(g) {
+                        Ok(v) => env.set_gains(v),
+                        Err(e) => report(Level::Error, format!("gains rejected, the old gains stay: {e}")),
+                    },
+                    Command::StartEpisode => {}
+                }
+            }
+            if !outbox.is_empty() && last_send.elapsed() > opts.resend_after {
+                for (_, m) in &outbox {
+                    out.publish_as_is(m).context("resending a transition")?;
+                    summary.resent += 1;
+                }
+                last_send = Instant::now();
+            }
+            if stop.load(Ordering::Acquire) || opts.max_steps.is_some_and(|m| summary.steps >= m) {
+                break 'episodes;
+            }
+            if outbox.len() >= opts.max_outbox || env.estopped() {
+                std::thread::sleep(Duration::from_millis(10));
+                if env.estopped() {
+                    let mut s = env.arm_state();
+                    state_pub.publish(&mut s)?;
+                }
+                continue;
+            }
+            if end_episode {
+                break;
+            }
+            let action = if version == 0 && summary.steps < opts.random_steps {
+                Action {
+                    continuous: (0..spec.action_dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+                    gripper: [GripperAction::Close, GripperAction::Stay, GripperAction::Open][rng.random_range(0..3)],
+                }
+            } else {
+                policy.act(&obs, false)?
+            };
+            let s = env.step(&action)?;
+            let t = Transition {
+                obs: obs.clone(),
+                action,
+                reward: s.reward,
+                next_obs: s.obs.clone(),
+                done: s.done,
+                truncated: s.truncated,
+                intervention: false,
+                gripper_changed: s.gripper_changed,
+                episode,
+                obs_stamp_ns: stamp,
+                next_stamp_ns: s.stamp_ns,
+            };
+            seq += 1;
+            let m = wire::to_msg(&t, &opts.actor_id, seq, false);
+            out.publish_as_is(&m).context("sending a transition")?;
+            outbox.push_back((seq, m));
+            if outbox.len() == 1 {
+                last_send = Instant::now();
+            }
+            summary.steps += 1;
+            ret += f64::from(s.reward);
+            len += 1;
+            success |= s.success;
+            let mut st = env.arm_state();
+            state_pub.publish(&mut st)?;
+            obs = s.obs;
+            stamp = s.stamp_ns;
+            cycle_total += tick.elapsed().as_secs_f64();
+            if opts.realtime {
+                let el = tick.elapsed();
+                if el < period {
+                    std::thread::sleep(period - el);
+                }
+            }
+            if s.done || s.truncated {
+                break;
+            }
+        }
+        summary.episodes += 1;
+        let ok = label.unwrap_or(success);
+        summary.successes += u64::from(ok);
+        let mut r = EpisodeReport {
+            header: Header::default(),
+            episode,
+            episode_return: ret,
+            success: ok,
+            length: len,
+            interventions: 0,
+            intervention_steps: 0,
+            policy_version: version,
+            cycle_ms: 1000.0 * cycle_total / len.max(1) as f64,
+            eval: false,
+        };
+        episodes_pub.publish(&mut r)?;
+    }
+    // Wait for the learner to acknowledge what is still in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !outbox.is_empty() && Instant::now() < deadline {
+        if let Some(a) = acks.recv_timeout(Duration::from_millis(200))
+            && a.msg.actor == opts.actor_id
+        {
+            while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
+                outbox.pop_front();
+                summary.acked += 1;
+            }
+        }
+        if !outbox.is_empty() && last_send.elapsed() > opts.resend_after {
+            for (_, m) in &outbox {
+                out.publish_as_is(m)?;
+                summary.resent += 1;
+            }
+            last_send = Instant::now();
+        }
+    }
+    summary.policy_version = version;
+    Ok(summary)
+}

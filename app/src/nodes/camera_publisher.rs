@@ -1,0 +1,68 @@
+//! Publishes the simulated cell's cameras on the bus (`camera/<name>/frame`), one named thread per camera at
+//! the camera's configured rate. Frames carry the simulated capture time and a per-camera sequence number.
+
+use anyhow::{Context, Result};
+use bus::Bus;
+use interfaces::CellConfig;
+use interfaces::config::CameraSource;
+use interfaces::drivers::Camera;
+use interfaces::keys::FRAME;
+use interfaces::msg::{Frame, Header, PixelEncoding};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Starts one publisher thread per `sim` camera of `cfg`.
+pub fn spawn_sim_cameras(
+    bus: &Bus,
+    cfg: &CellConfig,
+    cell: &mut sim::SimCell,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<()>>> {
+    let mut threads = Vec::new();
+    for c in cfg.cameras.iter().filter(|c| matches!(c.source, CameraSource::Sim { .. })) {
+        let mut cam = cell.camera(&c.name).with_context(|| format!("starting sim camera `{}`", c.name))?;
+        let mut publisher = bus.publisher::<Frame>(FRAME, Some(&c.name))?;
+        let period = Duration::from_secs_f64(1.0 / c.fps);
+        let stop = stop.clone();
+        let name = c.name.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("publish-{name}"))
+                .spawn(move || {
+                    let mut next = Instant::now();
+                    while !stop.load(Ordering::Acquire) {
+                        match cam.grab() {
+                            Ok(img) => {
+                                let mut f = Frame {
+                                    header: Header { seq: 0, stamp_ns: img.stamp },
+                                    camera: name.clone(),
+                                    width: img.width,
+                                    height: img.height,
+                                    encoding: PixelEncoding::Rgb8,
+                                    data: img.rgb,
+                                };
+                                if let Err(e) = publisher.publish(&mut f) {
+                                    tracing::warn!(camera = %name, "cannot publish frame: {e}");
+                                }
+                            }
+                            Err(e) => {
+                                tracing::error!(camera = %name, "camera failed: {e}");
+                                return;
+                            }
+                        }
+                        next += period;
+                        let now = Instant::now();
+                        if next > now {
+                            std::thread::sleep(next - now);
+                        } else {
+                            next = now;
+                        }
+                    }
+                })
+                .context("starting a camera thread")?,
+        );
+    }
+    Ok(threads)
+}

@@ -1,0 +1,288 @@
+//! The learner node (`corrigo learner`, and a thread of `corrigo run`): the headless training daemon.
+//!
+//! It stores every transition that arrives on `actor/transitions` in the replay store (demonstrations in the demo
+//! buffer, interventions in both), acknowledges them once flushed (`learner/ack`), trains SAC with RLPD, publishes
+//! policy weights every `agent.publish_every` updates (`learner/weights`, versioned) and metrics
+//! (`learner/metrics`), and checkpoints every `agent.checkpoint_every` updates and when it stops (SIGINT/SIGTERM).
+//! After a crash or restart it resumes from the store and the checkpoint; the per-actor acknowledgement marks are
+//! kept in `acks.json` so that transitions resent by an actor are stored once.
+
+use crate::training::eval::SuccessRate;
+use crate::training::wire;
+use agent::ObsSpec;
+use agent::replay::{ReplayStore, StoreOptions};
+use agent::sac::Learner;
+use anyhow::{Context, Result};
+use bus::Bus;
+use interfaces::CellConfig;
+use interfaces::keys::{EPISODES, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
+use interfaces::msg::{Header, LearnerMetrics};
+use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Settings of the learner node.
+#[derive(Debug, Clone)]
+pub struct LearnerOptions {
+    /// Run directory (`replay/`, `checkpoint.safetensors`, `acks.json`).
+    pub run_dir: PathBuf,
+    /// Most update cycles per stored online transition (keeps a shared CPU for the actor).
+    pub max_updates_per_transition: f64,
+    /// Stop after this many update cycles (`None`: run until stopped).
+    pub max_updates: Option<u64>,
+    /// Print a progress line every this often (`None`: no progress line).
+    pub progress_every: Option<Duration>,
+    /// Progress as JSON lines instead of text.
+    pub json: bool,
+}
+
+/// What the learner did, returned when it stops.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LearnerSummary {
+    /// Transitions stored in this run (duplicates excluded).
+    pub stored: u64,
+    /// Duplicate transitions dropped.
+    pub duplicates: u64,
+    /// Update cycles in total (including before a resume).
+    pub updates: u64,
+    /// Weights versions published in total.
+    pub version: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Marks {
+    acked: BTreeMap<String, u64>,
+    version: u64,
+}
+
+fn load_marks(path: &Path) -> Result<Marks> {
+    match std::fs::read(path) {
+        Ok(b) => {
+            serde_json::from_slice(&b).with_context(|| format!("{}: corrupt acknowledgement marks", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Marks::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn save_marks(path: &Path, m: &Marks) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(m)?).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Runs the learner until `stop` is set (or `max_updates` is reached); checkpoints before returning.
+pub fn run(
+    bus: &Bus,
+    cfg: &CellConfig,
+    spec: &ObsSpec,
+    opts: &LearnerOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<LearnerSummary> {
+    std::fs::create_dir_all(&opts.run_dir).with_context(|| format!("creating {}", opts.run_dir.display()))?;
+    let mut store = ReplayStore::open(opts.run_dir.join("replay"), spec, &StoreOptions::from_config(&cfg.agent))?;
+    let ckpt = opts.run_dir.join("checkpoint.safetensors");
+    let marks_path = opts.run_dir.join("acks.json");
+    let mut marks = load_marks(&marks_path)?;
+    let mut learner = Learner::new(&cfg.agent, cfg.task.discount, spec, agent::default_device())?;
+    if ckpt.exists() {
+        learner.load_checkpoint(&ckpt)?;
+        tracing::info!(
+            updates = learner.updates(),
+            online = store.online_len(),
+            demo = store.demo_len(),
+            "resumed from {}",
+            ckpt.display()
+        );
+    }
+    let _token = bus.announce("learner")?;
+    let transitions = bus.subscribe::<TransitionMsg>(TRANSITIONS, None)?;
+    let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None)?;
+    let mut acks = bus.publisher::<TransitionAck>(TRANSITION_ACK, None)?;
+    let mut weights = bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?;
+    let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
+    let mut summary = LearnerSummary::default();
+    let mut pending: BTreeMap<String, u64> = BTreeMap::new();
+    let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();
+    let mut last = agent::sac::UpdateMetrics::default();
+    let started = Instant::now();
+    let updates_at_start = learner.updates();
+    let mut last_progress = Instant::now();
+    let mut last_ack = Instant::now();
+    let mut budget = 0.0f64;
+    let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
+    let publish = |weights: &mut bus::Publisher<PolicyWeights>, learner: &Learner, marks: &mut Marks| -> Result<()> {
+        marks.version += 1;
+        let mut w = PolicyWeights {
+            header: Header::default(),
+            version: marks.version,
+            updates: learner.updates(),
+            safetensors: learner.policy_weights()?,
+        };
+        weights.publish(&mut w)?;
+        Ok(())
+    };
+    publish(&mut weights, &learner, &mut marks)?;
+    let mut last_weights = Instant::now();
+    loop {
+        let stopping = stop.load(Ordering::Acquire) || opts.max_updates.is_some_and(|m| learner.updates() >= m);
+        let mut got = 0;
+        while let Some(r) = transitions.try_recv() {
+            got += 1;
+            let m = r.msg;
+            let seq = m.header.seq;
+            let actor = m.actor.clone();
+            let mark = marks.acked.get(&actor).copied().unwrap_or(0).max(pending.get(&actor).copied().unwrap_or(0));
+            if seq <= mark {
+                summary.duplicates += 1;
+                continue;
+            }
+            let demo = m.demo;
+            let Some(t) = wire::from_msg(m) else {
+                tracing::warn!(actor = %actor, seq, "transition with an invalid gripper action dropped");
+                continue;
+            };
+            if let Err(e) = t.check(spec) {
+                tracing::warn!(actor = %actor, seq, "transition does not match the task's spec, dropped: {e}");
+                continue;
+            }
+            if demo {
+                store.append_demo(&t)?
+            } else {
+                store.append(&t)?
+            }
+            pending.insert(actor, seq);
+            summary.stored += 1;
+            budget += opts.max_updates_per_transition;
+            if got > 512 {
+                break;
+            }
+        }
+        while let Some(e) = episodes.try_recv() {
+            if !e.msg.eval {
+                recent.push_back((e.msg.success, e.msg.episode_return, e.msg.intervention_steps, e.msg.length));
+                if recent.len() > 20 {
+                    recent.pop_front();
+                }
+            }
+        }
+        if !pending.is_empty() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
+            store.flush()?;
+            for (actor, seq) in std::mem::take(&mut pending) {
+                marks.acked.insert(actor.clone(), seq);
+                let mut a = TransitionAck { header: Header::default(), actor, upto: seq };
+                acks.publish(&mut a)?;
+            }
+            save_marks(&marks_path, &marks)?;
+            last_ack = Instant::now();
+        } else if pending.is_empty() {
+            // Re-announce the marks now and then, for actors that missed an acknowledgement.
+            if last_ack.elapsed() > Duration::from_secs(1) {
+                for (actor, seq) in &marks.acked {
+                    acks.publish(&mut TransitionAck { header: Header::default(), actor: actor.clone(), upto: *seq })?;
+                }
+                last_ack = Instant::now();
+            }
+        }
+        if stopping {
+            break;
+        }
+        let can_learn = store.online_len() + store.demo_len() >= min_batch && store.online_len() > 0;
+        if can_learn && budget >= 1.0 {
+            budget -= 1.0;
+            last = learner.update(&store)?;
+            if learner.updates() % cfg.agent.publish_every == 0 {
+                publish(&mut weights, &learner, &mut marks)?;
+                last_weights = Instant::now();
+            }
+            if learner.updates() % cfg.agent.checkpoint_every == 0 {
+                store.flush()?;
+                learner.save_checkpoint(&ckpt)?;
+                save_marks(&marks_path, &marks)?;
+            }
+        } else if got == 0 {
+            store.flush_if_due()?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if last_weights.elapsed() > Duration::from_secs(2) {
+            // Late-joining actors get the current weights without waiting for the next publication.
+            publish(&mut weights, &learner, &mut marks)?;
+            last_weights = Instant::now();
+        }
+        if let Some(every) = opts.progress_every
+            && last_progress.elapsed() >= every
+        {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let ups = (learner.updates() - updates_at_start) as f64 / secs;
+            let successes = recent.iter().filter(|r| r.0).count() as u64;
+            let rate = SuccessRate::new(successes, recent.len() as u64);
+            let steps: u64 = recent.iter().map(|r| r.3).sum();
+            let human: u64 = recent.iter().map(|r| r.2).sum();
+            let mut m = LearnerMetrics {
+                header: Header::default(),
+                step: store.online_len() as u64,
+                updates: learner.updates(),
+                updates_per_s: ups,
+                critic_loss: Some(last.critic_loss),
+                actor_loss: Some(last.actor_loss),
+                temperature: Some(last.temperature),
+                q_mean: Some(last.q_mean),
+                online_size: store.online_len() as u64,
+                demo_size: store.demo_len() as u64,
+                success_rate: (!recent.is_empty()).then(|| rate.rate()),
+                success_ci95: (!recent.is_empty()).then(|| (rate.hi - rate.lo) / 2.0),
+                episode_return: (!recent.is_empty())
+                    .then(|| recent.iter().map(|r| r.1).sum::<f64>() / recent.len() as f64),
+                intervention_rate: (steps > 0).then(|| human as f64 / steps as f64),
+                policy_version: marks.version,
+            };
+            metrics_pub.publish(&mut m)?;
+            if opts.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "online": m.online_size, "demo": m.demo_size, "updates": m.updates, "updates_per_s": ups,
+                        "success_rate": m.success_rate, "success_ci95": m.success_ci95, "critic_loss": last.critic_loss,
+                        "temperature": last.temperature, "policy_version": m.policy_version,
+                    })
+                );
+            } else {
+                let eta = opts
+                    .max_updates
+                    .filter(|_| ups > 0.0)
+                    .map(|mx| format!(", ETA {:.0} s", (mx.saturating_sub(learner.updates())) as f64 / ups))
+                    .unwrap_or_default();
+                println!(
+                    "learner: transitions {} (+{} demo), updates {} ({:.1}/s), success (last {} episodes) {}, α {:.3}, critic loss {:.4}, weights v{}{}",
+                    m.online_size,
+                    m.demo_size,
+                    m.updates,
+                    ups,
+                    recent.len(),
+                    rate,
+                    last.temperature,
+                    last.critic_loss,
+                    marks.version,
+                    eta
+                );
+            }
+            last_progress = Instant::now();
+        }
+    }
+    store.flush()?;
+    learner.save_checkpoint(&ckpt)?;
+    save_marks(&marks_path, &marks)?;
+    summary.updates = learner.updates();
+    summary.version = marks.version;
+    tracing::info!(
+        updates = summary.updates,
+        stored = summary.stored,
+        "learner stopped; checkpoint written to {}",
+        ckpt.display()
+    );
+    Ok(summary)
+}

@@ -1,0 +1,99 @@
+//! `corrigo run`: the simulated cell learning its task in one process — scripted demonstrations on the first
+//! run, then the actor and the learner as threads on one bus session (the same nodes `corrigo actor` and
+//! `corrigo learner` run as separate processes), with progress lines on the terminal.
+
+use crate::nodes::{actor_node, learner_node};
+use crate::training::env::obs_spec;
+use crate::training::expert::scripted_demos;
+use crate::training::sim_env::SimEnv;
+use agent::replay::{ReplayStore, StoreOptions};
+use anyhow::{Context, Result};
+use bus::Bus;
+use interfaces::CellConfig;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Records `n` scripted demonstrations into the demo buffer of the store in `run_dir` unless it already holds
+/// some. Returns the number of demo transitions in the store. Must not run while a learner has the store open.
+pub fn ensure_demos(cfg: &CellConfig, run_dir: &Path, n: usize, seed: u64) -> Result<usize> {
+    let spec = obs_spec(cfg);
+    let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
+    if store.demo_len() > 0 || n == 0 {
+        return Ok(store.demo_len());
+    }
+    println!("recording {n} scripted demonstrations of {:?} (first run only)…", cfg.task.kind);
+    let mut env = SimEnv::new(cfg, seed ^ 0xde70)?;
+    let demos = scripted_demos(&mut env, n, 0.1, seed)?;
+    for (i, ep) in demos.iter().enumerate() {
+        for t in &ep.transitions {
+            store.append_demo(t)?;
+        }
+        println!("  demo {:>2}/{n}: {} steps, return {:.2}", i + 1, ep.transitions.len(), ep.episode_return);
+    }
+    store.flush()?;
+    Ok(store.demo_len())
+}
+
+/// Settings of `corrigo run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run directory.
+    pub run_dir: std::path::PathBuf,
+    /// Scripted demonstrations recorded on the first run.
+    pub demos: usize,
+    /// Stop after this many environment steps.
+    pub max_steps: Option<u64>,
+    /// Pace the simulated cell at the policy rate.
+    pub realtime: bool,
+}
+
+/// Runs demos (first run), learner and actor until `stop` is set or `max_steps` is reached.
+pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>) -> Result<()> {
+    std::fs::create_dir_all(&opts.run_dir).with_context(|| format!("creating {}", opts.run_dir.display()))?;
+    let demos = ensure_demos(cfg, &opts.run_dir, opts.demos, cfg.task.seed)?;
+    println!("run directory {} ({demos} demo transitions); Ctrl-C stops and checkpoints", opts.run_dir.display());
+    let spec = obs_spec(cfg);
+    let learner_stop = Arc::new(AtomicBool::new(false));
+    let learner = {
+        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), learner_stop.clone());
+        let lo = learner_node::LearnerOptions {
+            run_dir: opts.run_dir.clone(),
+            max_updates_per_transition: 1.0,
+            max_updates: None,
+            progress_every: Some(Duration::from_secs(5)),
+            json: false,
+        };
+        std::thread::Builder::new()
+            .name("learner".into())
+            .spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop))
+            .context("starting the learner thread")?
+    };
+    let ao = actor_node::ActorOptions {
+        actor_id: "actor-0".into(),
+        seed: cfg.task.seed,
+        realtime: opts.realtime,
+        max_steps: opts.max_steps,
+        max_outbox: 5000,
+        resend_after: Duration::from_secs(2),
+        random_steps: 0,
+    };
+    let actor = {
+        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("actor".into())
+            .spawn(move || actor_node::run(&bus, &cfg, &ao, stop))
+            .context("starting the actor thread")?
+    };
+    let actor_result = actor.join().map_err(|_| anyhow::anyhow!("the actor thread panicked"))?;
+    learner_stop.store(true, Ordering::Release);
+    let learner_result = learner.join().map_err(|_| anyhow::anyhow!("the learner thread panicked"))?;
+    let a = actor_result?;
+    let l = learner_result?;
+    println!(
+        "stopped: {} env steps in {} episodes ({} successful), {} update cycles, weights v{}",
+        a.steps, a.episodes, a.successes, l.updates, l.version
+    );
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Training in one thread against the simulated environment: demonstrations (recorded on first run), then
+//! SAC with RLPD interleaving one environment step with `updates_per_step` update cycles, periodic evaluation
+//! with confidence intervals, checkpoints, and resumption from the replay store + checkpoint.
+//!
+//! This is the loop behind `corrigo bench learning` and the end-to-end learning test; the actor and learner nodes
+//! run the same pieces across the bus.
+
+use super::env::Env;
+use super::eval::{SuccessRate, evaluate};
+use super::expert::scripted_demos;
+use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
+use agent::sac::{Learner, Policy};
+use anyhow::{Context, Result};
+use interfaces::CellConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Settings of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Environment steps to run (in total, counting those of an earlier run that is resumed).
+    pub env_steps: u64,
+    /// Scripted demonstrations to record when the demo buffer is empty.
+    pub demos: usize,
+    /// Standard deviation of the noise added to the expert's actions.
+    pub demo_noise: f64,
+    /// Evaluate every this many environment steps (0: only at the end).
+    pub eval_every: u64,
+    /// Episodes per evaluation.
+    pub eval_episodes: u64,
+    /// Update cycles per environment step once learning has started.
+    pub updates_per_step: u64,
+    /// Run directory: `replay/` and `checkpoint.safetensors` live here.
+    pub run_dir: PathBuf,
+    /// Seed of the environment's episodes and the exploration.
+    pub seed: u64,
+    /// Stop early once an evaluation reaches this success rate (point estimate).
+    pub stop_at_success: Option<f64>,
+    /// Stop (after a final evaluation) once this much wall-clock time has passed.
+    pub max_wall: Option<std::time::Duration>,
+}
+
+/// One evaluation point of the learning curve.
+#[derive(Debug, Clone, Copy)]
+pub struct CurvePoint {
+    /// Environment steps so far.
+    pub env_steps: u64,
+    /// Update cycles so far.
+    pub updates: u64,
+    /// Evaluation success rate.
+    pub success: SuccessRate,
+    /// Mean evaluation return.
+    pub eval_return: f64,
+    /// Wall-clock seconds since the start of this run.
+    pub wall_s: f64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    /// The learning curve.
+    pub curve: Vec<CurvePoint>,
+    /// Environment steps done.
+    pub env_steps: u64,
+}
+
+/// Trains on `env`, evaluating on `eval_env`; `on_point` is called with each evaluation (for progress output).
+pub fn train(
+    cfg: &CellConfig,
+    opts: &TrainOptions,
+    env: &mut dyn Env,
+    eval_env: &mut dyn Env,
+    mut on_point: impl FnMut(&CurvePoint),
+) -> Result<TrainReport> {
+    let spec = env.spec().clone();
+    std::fs::create_dir_all(&opts.run_dir).with_context(|| format!("creating {}", opts.run_dir.display()))?;
+    let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
+    if store.demo_len() == 0 && opts.demos > 0 {
+        let demos = scripted_demos(env, opts.demos, opts.demo_noise, opts.seed ^ 0xde70)?;
+        for ep in &demos {
+            for t in &ep.transitions {
+                store.append_demo(t)?;
+            }
+        }
+        store.flush()?;
+        tracing::info!(episodes = demos.len(), transitions = store.demo_len(), "recorded scripted demonstrations");
+    }
+    let device = agent::default_device();
+    let mut learner = Learner::new(&cfg.agent, cfg.task.discount, &spec, device)?;
+    let ckpt = opts.run_dir.join("checkpoint.safetensors");
+    if ckpt.exists() {
+        learner.load_checkpoint(&ckpt)?;
+        tracing::info!(updates = learner.updates(), "resumed from {}", ckpt.display());
+    }
+    let mut policy = Policy::new(&cfg.agent, &spec, device)?;
+    policy.load_weights(&learner.policy_weights()?)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed);
+    let start = Instant::now();
+    let mut steps = store.online_len() as u64;
+    let mut curve = Vec::new();
+    let (mut obs, mut stamp) = env.reset()?;
+    let mut episode = 1_000_000 + steps;
+    let warmup = if store.demo_len() > 0 { 0 } else { cfg.agent.warmup_steps };
+    let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
+    let mut next_eval = if opts.eval_every == 0 { opts.env_steps } else { steps + opts.eval_every };
+    let mut last_eval_at = u64::MAX;
+    while steps < opts.env_steps {
+        let out_of_time = opts.max_wall.is_some_and(|m| start.elapsed() > m);
+        let action = if steps < warmup {
+            Action {
+                continuous: (0..spec.action_dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+                gripper: [GripperAction::Close, GripperAction::Stay, GripperAction::Open][rng.random_range(0..3)],
+            }
+        } else {
+            policy.act(&obs, false)?
+        };
+        let s = env.step(&action)?;
+        store.append(&Transition {
+            obs: obs.clone(),
+            action,
+            reward: s.reward,
+            next_obs: s.obs.clone(),
+            done: s.done,
+            truncated: s.truncated,
+            intervention: false,
+            gripper_changed: s.gripper_changed,
+            episode,
+            obs_stamp_ns: stamp,
+            next_stamp_ns: s.stamp_ns,
+        })?;
+        steps += 1;
+        if s.done || s.truncated {
+            (obs, stamp) = env.reset()?;
+            episode += 1;
+        } else {
+            obs = s.obs;
+            stamp = s.stamp_ns;
+        }
+        if steps >= warmup && store.online_len() >= min_batch {
+            for _ in 0..opts.updates_per_step {
+                learner.update(&store)?;
+            }
+            if learner.updates() % cfg.agent.publish_every == 0 {
+                policy.load_weights(&learner.policy_weights()?)?;
+            }
+            if learner.updates() % cfg.agent.checkpoint_every == 0 {
+                store.flush()?;
+                learner.save_checkpoint(&ckpt)?;
+            }
+        }
+        if steps >= next_eval || steps >= opts.env_steps || out_of_time {
+            last_eval_at = steps;
+            next_eval += opts.eval_every.max(1);
+            policy.load_weights(&learner.policy_weights()?)?;
+            let (success, eval_return) = evaluate(eval_env, &mut policy, opts.eval_episodes)?;
+            let p = CurvePoint {
+                env_steps: steps,
+                updates: learner.updates(),
+                success,
+                eval_return,
+                wall_s: start.elapsed().as_secs_f64(),
+            };
+            on_point(&p);
+            curve.push(p);
+            if out_of_time || opts.stop_at_success.is_some_and(|t| success.rate() >= t) {
+                break;
+            }
+        }
+    }
+    if last_eval_at != steps {
+        policy.load_weights(&learner.policy_weights()?)?;
+        let (success, eval_return) = evaluate(eval_env, &mut policy, opts.eval_episodes)?;
+        let p = CurvePoint {
+            env_steps: steps,
+            updates: learner.updates(),
+            success,
+            eval_return,
+            wall_s: start.elapsed().as_secs_f64(),
+        };
+        on_point(&p);
+        curve.push(p);
+    }
+    store.flush()?;
+    learner.save_checkpoint(&ckpt)?;
+    Ok(TrainReport { curve, env_steps: steps })
+}

@@ -1,0 +1,113 @@
+//! Actor and learner as two processes over loopback: weights arrive at the actor, every transition arrives at
+//! the learner, and killing and restarting the learner loses no transition while training resumes from its
+//! checkpoint.
+
+use agent::replay::{ReplayStore, StoreOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_corrigo");
+
+fn cell_config(dir: &Path, port: u16) -> PathBuf {
+    let base =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/sim_panda.toml"))
+            .unwrap();
+    let ep = format!("\"tcp/127.0.0.1:{port}\"");
+    let text = base
+        .replace("listen = [\"tcp/127.0.0.1:7447\"]", &format!("listen = [{ep}]"))
+        .replace("connect = [\"tcp/127.0.0.1:7447\"]", &format!("connect = [{ep}]"))
+        .replace("kind = \"pick_cube\"", "kind = \"reach\"")
+        .replace("episode_time_s = 10.0", "episode_time_s = 3.0")
+        .replace("realtime = true\n\n[controller]", "realtime = false\n\n[controller]")
+        .replace("batch_size = 256", "batch_size = 32\nhidden = [32, 32]\npublish_every = 5\ncheckpoint_every = 10");
+    let path = dir.join("cell.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn corrigo(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args).env("RUST_LOG", "info,zenoh=warn");
+    c
+}
+
+fn start_learner(cfg: &Path, run: &Path, log: &Path) -> Child {
+    let err = std::fs::File::create(log).unwrap();
+    corrigo(&["learner", "--config", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap(), "--progress", "1"])
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("start the learner")
+}
+
+#[test]
+fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = cell_config(dir.path(), port);
+    let run = dir.path().join("run");
+    let status = corrigo(&[
+        "record",
+        "--scripted",
+        "--episodes",
+        "2",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ])
+    .status()
+    .unwrap();
+    assert!(status.success(), "recording demos");
+
+    let mut learner = start_learner(&cfg, &run, &dir.path().join("learner1.log"));
+    let steps = 300;
+    let mut actor = corrigo(&["actor", "--config", cfg.to_str().unwrap(), "--steps", &steps.to_string(), "--fast"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the actor");
+    // Let training start and a checkpoint be written, then crash the learner.
+    let ckpt = run.join("checkpoint.safetensors");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ckpt.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ckpt.exists(), "the learner wrote a checkpoint");
+    learner.kill().unwrap();
+    learner.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut learner = start_learner(&cfg, &run, &dir.path().join("learner2.log"));
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let actor_status = loop {
+        if let Some(s) = actor.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the actor finished");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    actor.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let _ = Command::new("kill").args(["-INT", &learner.id().to_string()]).status();
+    let learner_status = learner.wait().unwrap();
+    assert!(learner_status.success(), "the learner stops cleanly on SIGINT");
+    assert!(actor_status.success(), "every transition acknowledged: {out}");
+    assert!(out.contains(&format!("actor: {steps} steps")), "{out}");
+    assert!(out.contains(&format!("{steps} acknowledged")), "{out}");
+    let version: u64 = out.rsplit("weights v").next().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    assert!(version >= 1, "policy weights arrived at the actor: {out}");
+
+    let log2 = std::fs::read_to_string(dir.path().join("learner2.log")).unwrap();
+    assert!(log2.contains("resumed from"), "the restarted learner resumes from its checkpoint:\n{log2}");
+
+    let cfg_text = std::fs::read_to_string(&cfg).unwrap();
+    let cell = interfaces::CellConfig::from_toml_str(&cfg_text, "cell.toml").unwrap();
+    let spec = corrigo_app::training::env::obs_spec(&cell);
+    let store = ReplayStore::open(run.join("replay"), &spec, &StoreOptions::from_config(&cell.agent)).unwrap();
+    assert!(store.online_len() >= steps, "no transition lost: {} stored of {steps}", store.online_len());
+    assert!(store.online_len() <= steps + 64, "resent transitions are stored once: {}", store.online_len());
+    assert!(store.demo_len() > 0);
+}
