@@ -11,8 +11,9 @@ CARGO  ?= cargo
 setup:
 	@./scripts/setup.sh
 
+# The dev profile (dependencies optimised) shares its build with `make test`.
 demo: setup
-	$(CARGO) run --release -p corrigo -- run --config $(CONFIG)
+	$(CARGO) run -p corrigo -- run --config $(CONFIG)
 
 # One cargo invocation builds and runs every test of the workspace.
 test: setup
@@ -26,7 +27,10 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench: setup
-	$(CARGO) run --release -p corrigo -- bench all --config $(CONFIG)
+	$(CARGO) run --release -p corrigo -- bench bus
+	$(CARGO) run --release -p corrigo -- bench controller --config $(CONFIG)
+	$(CARGO) run --release -p corrigo -- bench learner
+	$(CARGO) run --release -p corrigo -- bench learning --config $(CONFIG)
 
 fmt:
 	$(CARGO) fmt --all

@@ -16,7 +16,7 @@ fn reach_config() -> interfaces::CellConfig {
     cfg.driver = DriverConfig::Sim { timestep: 0.001, realtime: false };
     cfg.agent.use_images = false;
     cfg.agent.batch_size = 128;
-    cfg.agent.critic_actor_ratio = 2;
+    cfg.agent.critic_actor_ratio = 4;
     cfg.agent.hidden = vec![128, 128];
     cfg.agent.publish_every = 10;
     cfg.agent.checkpoint_every = 100_000;
@@ -44,12 +44,12 @@ fn reach_learns_to_90_percent_success_from_state() {
     let mut env = SimEnv::new(&cfg, 1).expect("simulated env");
     let mut eval_env = SimEnv::new(&cfg, 50_000).expect("simulated eval env");
     let opts = TrainOptions {
-        env_steps: 3000,
-        demos: 5,
+        env_steps: 4000,
+        demos: 10,
         demo_noise: 0.2,
         eval_every: 500,
         eval_episodes: 20,
-        updates_per_step: 1,
+        updates_per_step: 2,
         run_dir: dir.path().to_path_buf(),
         seed: 3,
         stop_at_success: Some(0.95),

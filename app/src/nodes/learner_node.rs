@@ -88,6 +88,10 @@ pub fn run(
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
     let mut marks = load_marks(&marks_path)?;
+    if spec.cameras.is_empty() {
+        // Small state-only networks: one intra-op thread (OpenMP teams spin at barriers on a shared CPU).
+        tch::set_num_threads(1);
+    }
     let mut learner = Learner::new(&cfg.agent, cfg.task.discount, spec, agent::default_device())?;
     if ckpt.exists() {
         learner.load_checkpoint(&ckpt)?;

@@ -17,6 +17,9 @@ use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use sim::scripted::PickScript;
 use sim::{CameraRenderer, SimArm, SimWorld, Task};
 
+/// `reach`'s shaped reward is `−min(d / this, 1)`, d the TCP–goal distance in m.
+const REACH_REWARD_SCALE_M: f64 = 0.25;
+
 /// Simulated settling time after a reset before the first observation, s.
 const SETTLE_S: f64 = 0.1;
 
@@ -238,7 +241,15 @@ impl Env for SimEnv {
                 if success {
                     0.0
                 } else {
-                    (self.task.shaped_reward(self.world()) - 1.0) as f32
+                    match self.task.kind() {
+                        // Linear in the distance up to 25 cm, so the reward still slopes far from the goal.
+                        TaskKind::Reach => {
+                            let d =
+                                (Vector3::from(self.task.goal()) - self.world().tcp_pose().translation.vector).norm();
+                            -(d / REACH_REWARD_SCALE_M).min(1.0) as f32
+                        }
+                        TaskKind::PickCube => (self.task.shaped_reward(self.world()) - 1.0) as f32,
+                    }
                 }
             }
         };

@@ -88,6 +88,11 @@ pub fn train(
         tracing::info!(episodes = demos.len(), transitions = store.demo_len(), "recorded scripted demonstrations");
     }
     let device = agent::default_device();
+    if spec.cameras.is_empty() {
+        // State-only networks are small: one intra-op thread beats a team of OpenMP threads that spin at every
+        // barrier (and leaves the other core to the simulator).
+        tch::set_num_threads(1);
+    }
     let mut learner = Learner::new(&cfg.agent, cfg.task.discount, &spec, device)?;
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     if ckpt.exists() {
