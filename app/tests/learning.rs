@@ -44,15 +44,15 @@ fn reach_learns_to_90_percent_success_from_state() {
     let mut env = SimEnv::new(&cfg, 1).expect("simulated env");
     let mut eval_env = SimEnv::new(&cfg, 50_000).expect("simulated eval env");
     let opts = TrainOptions {
-        env_steps: 4000,
+        env_steps: 6000,
         demos: 10,
         demo_noise: 0.2,
-        eval_every: 500,
+        eval_every: 1000,
         eval_episodes: 20,
         updates_per_step: 2,
         run_dir: dir.path().to_path_buf(),
         seed: 3,
-        stop_at_success: Some(0.95),
+        stop_at_success: Some(0.9),
         max_wall: None,
     };
     let report = train(&cfg, &opts, &mut env, &mut eval_env, |p| {
