@@ -1,0 +1,44 @@
+//! # perception
+//!
+//! corrigo's camera node: camera sources, the image pipeline, frame publishing, and the observation assembly the
+//! actor builds on.
+//!
+//! - **Sources** ([`source`]): OpenCV `VideoCapture` for V4L2 devices (by index or `/dev/video*` path, with the
+//!   requested size, rate and pixel format), video files and RTSP/HTTP streams ([`VideoSource`]); the MuJoCo
+//!   camera of the simulated cell, or any [`interfaces::drivers::Camera`] ([`CameraAdapter`]).
+//!   [`list_video_devices`] lists the V4L2 devices present with their modes.
+//! - **Pipeline** ([`Pipeline`]): crop to the configured region → resize with area interpolation to the policy
+//!   size (default 128×128) → RGB8, or JPEG when `jpeg_quality` is set (for subscribers on other machines).
+//! - **Node** ([`run_camera_node`]): one thread per camera (`camera-<name>`) publishing on
+//!   `corrigo/<cell>/camera/<name>/frame` every new capture, stamped with its capture time (monotonic, taken at
+//!   grab), and the whole image on `corrigo/<cell>/camera/<name>/full` ([`FULL_FRAME`]) at `full_frame_hz`.
+//!   A camera that stalls is reported stale, one that fails is reopened with backoff, and an image is never
+//!   published twice ([`CameraStatus`], events on `corrigo/<cell>/camera/event`).
+//! - **Observations** ([`ObservationAssembler`]): the newest frame of each camera and the newest arm state,
+//!   paired within a [`ObservationTolerance`], or an [`AssemblyError`] that reports each input's age.
+//! - **Benchmark** ([`bench`]): grab → another process latency and CPU cost (`corrigo bench perception`).
+//!
+//! Pixel layout everywhere: row-major, 3 bytes per pixel R, G, B, no padding (`len = width·height·3`).
+
+pub mod bench;
+mod decode;
+mod devices;
+mod error;
+mod node;
+mod observation;
+pub mod pattern;
+mod pipeline;
+pub mod source;
+mod topics;
+
+pub use decode::to_rgb8;
+pub use devices::{CaptureMode, VideoDevice, format_device_list, list_video_devices, list_video_devices_in};
+pub use error::{AssemblyError, InputAge, PerceptionError, SourceError};
+pub use node::{
+    CameraHealth, CameraNode, CameraNodeBuilder, CameraState, CameraStatus, INITIAL_BACKOFF, MAX_BACKOFF, NODE,
+    run_camera_node,
+};
+pub use observation::{Observation, ObservationAssembler, ObservationTolerance};
+pub use pipeline::Pipeline;
+pub use source::{CameraAdapter, Captured, ChannelOrder, FrameSource, SourceOpener, VideoKind, VideoSource, opener_for};
+pub use topics::FULL_FRAME;
