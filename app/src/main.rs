@@ -402,12 +402,14 @@ fn run(cmd: Cmd) -> Result<i32> {
             Ok(exit::OK)
         }
         Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images }) => {
-            let mut o = agent::bench::BenchOptions::default();
-            o.threads = threads;
-            o.iters_state = iters_state;
-            o.iters_images = iters_images;
-            o.python = std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python);
-            o.reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/sac_update.py");
+            let o = agent::bench::BenchOptions {
+                threads,
+                iters_state,
+                iters_images,
+                python: std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python),
+                reference: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/sac_update.py"),
+                ..Default::default()
+            };
             agent::bench::run_learner_bench(&o, &mut std::io::stdout())?;
             Ok(exit::OK)
         }

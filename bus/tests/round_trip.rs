@@ -211,7 +211,7 @@ fn a_second_local_peer_joins_the_first_instead_of_failing() {
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let cfg = bus_config(vec![endpoint.clone()], vec![endpoint.clone()]);
     let first = Bus::open(&cfg, "hub").unwrap();
-    assert_eq!(first.listening(), &[endpoint.clone()]);
+    assert_eq!(first.listening(), std::slice::from_ref(&endpoint));
     let second = Bus::open(&cfg, "hub").expect("the second peer joins");
     assert!(second.listening().is_empty(), "the taken endpoint is skipped: {:?}", second.listening());
     let mut p = second.publisher::<ArmState>(ARM_STATE, None).unwrap();
