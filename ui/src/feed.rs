@@ -1,0 +1,63 @@
+//! Feeds a [`PanelState`] from the bus: subscribers to every topic the panel shows and the cell's liveliness,
+//! drained on the UI thread once per frame (zenoh decodes on its own threads and queues; draining is a few
+//! channel reads).
+
+use crate::UiError;
+use crate::state::{FrameKind, PanelState};
+use bus::{Bus, NodeToken, Presence, Subscriber};
+use interfaces::keys::{ARM_STATE, EVENT, FRAME, LEARNER_METRICS, Topic, TopicClass};
+use interfaces::msg::{ArmState, Event, Frame, LearnerMetrics};
+
+/// Full (uncropped) camera images for the panel, `corrigo/<cell>/camera/<camera>/full`; the same key the camera
+/// node publishes them on.
+pub const FULL_FRAME: Topic = Topic { node: "camera", name: "{}/full", class: TopicClass::Frames };
+
+/// Most messages taken from one queue per drain, so a flood cannot stall a frame.
+const MAX_PER_DRAIN: usize = 4096;
+
+/// The panel's subscriptions on one cell.
+#[derive(Debug)]
+pub struct BusFeed {
+    arm: Subscriber<ArmState>,
+    frames: Subscriber<Frame>,
+    full_frames: Subscriber<Frame>,
+    metrics: Subscriber<LearnerMetrics>,
+    events: Subscriber<Event>,
+    presence: Presence,
+    _token: NodeToken,
+}
+
+impl BusFeed {
+    /// Subscribes to arm state, both camera streams of every camera, learner metrics and every node's events,
+    /// tracks liveliness, and announces the panel as the `panel` node.
+    pub fn open(bus: &Bus) -> Result<Self, UiError> {
+        Ok(Self {
+            arm: bus.subscribe(ARM_STATE, None)?,
+            frames: bus.subscribe(FRAME, Some("*"))?,
+            full_frames: bus.subscribe(FULL_FRAME, Some("*"))?,
+            metrics: bus.subscribe(LEARNER_METRICS, None)?,
+            events: bus.subscribe(EVENT, Some("*"))?,
+            presence: bus.presence()?,
+            _token: bus.announce("panel")?,
+        })
+    }
+
+    /// Moves everything queued since the last call into `state`.
+    pub fn drain_into(&self, state: &mut PanelState) {
+        for r in std::iter::from_fn(|| self.arm.try_recv()).take(MAX_PER_DRAIN) {
+            state.apply_arm_state(r.msg, r.received);
+        }
+        for (sub, kind) in [(&self.frames, FrameKind::Policy), (&self.full_frames, FrameKind::Full)] {
+            for r in std::iter::from_fn(|| sub.try_recv()).take(MAX_PER_DRAIN) {
+                state.apply_frame(kind, r.msg, r.received);
+            }
+        }
+        for r in std::iter::from_fn(|| self.metrics.try_recv()).take(MAX_PER_DRAIN) {
+            state.apply_metrics(r.msg, r.received);
+        }
+        for r in std::iter::from_fn(|| self.events.try_recv()).take(MAX_PER_DRAIN) {
+            state.apply_event(r.msg, r.received);
+        }
+        state.set_alive(self.presence.alive());
+    }
+}

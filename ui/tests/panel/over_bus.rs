@@ -1,0 +1,74 @@
+//! The panel on a real bus (zenoh on loopback): its commands are published, and the feed fills its state.
+
+use crate::fixtures::{arm_state, camera_image, cell, panel_on};
+use bus::Bus;
+use egui::vec2;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use interfaces::config::BusConfig;
+use interfaces::keys::{ARM_STATE, FRAME, LEARNER_METRICS, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::msg::{Command, ControllerMode, Frame, LearnerMetrics, OperatorCommand, TeleopCommand};
+use interfaces::{Clock, MonotonicClock, Stamp};
+use std::time::{Duration, Instant};
+use ui::feed::FULL_FRAME;
+use ui::panel::ESTOP_LABEL;
+use ui::state::{FrameKind, PanelState, StaleLimits};
+use ui::{BusFeed, BusSink, Panel};
+
+fn loopback_bus(cell: &str) -> Bus {
+    let cfg = BusConfig { listen: vec!["tcp/127.0.0.1:0".into()], connect: vec![], ..BusConfig::default() };
+    Bus::open(&cfg, cell).expect("open a bus on loopback")
+}
+
+#[test]
+fn clicking_estop_publishes_the_estop_command_on_the_bus() {
+    let bus = loopback_bus("ui_estop");
+    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None).expect("subscribe");
+    let teleop = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None).expect("subscribe");
+    let (p, _clock) = panel_on(Box::new(BusSink::new(&bus).expect("sink")));
+    let mut h = Harness::builder().with_size(vec2(1600.0, 1000.0)).build_state(|ctx, p: &mut Panel| p.show(ctx), p);
+    h.run();
+    h.get_by_label(ESTOP_LABEL).click();
+    h.run();
+    let got = commands.recv_timeout(Duration::from_secs(5)).expect("e-stop delivered on operator/command");
+    assert_eq!(got.msg.command, Command::EStop);
+    assert_eq!(got.key, "corrigo/ui_estop/operator/command");
+    assert!(got.msg.header.seq >= 1 && got.msg.header.stamp_ns > Stamp(0), "{:?}", got.msg.header);
+    assert!(commands.try_recv().is_none(), "exactly one command");
+    assert!(teleop.try_recv().is_none(), "no joystick sample without a takeover");
+}
+
+#[test]
+fn the_feed_fills_the_state_from_the_bus() {
+    let bus = loopback_bus("ui_feed");
+    let peer = bus.clone();
+    let feed = BusFeed::open(&bus).expect("feed");
+    let mut arm = peer.publisher(ARM_STATE, None).expect("publisher");
+    let mut frames = peer.publisher::<Frame>(FRAME, Some("front")).expect("publisher");
+    let mut full = peer.publisher::<Frame>(FULL_FRAME, Some("front")).expect("publisher");
+    let mut metrics = peer.publisher(LEARNER_METRICS, None).expect("publisher");
+    let _controller = peer.announce("controller").expect("token");
+    let mut state = PanelState::new(cell().cameras.iter().map(|c| c.name.clone()), StaleLimits::default());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let complete = |s: &PanelState| {
+        s.arm.is_some()
+            && s.metrics.is_some()
+            && s.cameras["front"].slot(FrameKind::Policy).is_some()
+            && s.cameras["front"].slot(FrameKind::Full).is_some()
+            && s.alive.contains("controller")
+            && s.alive.contains("panel")
+    };
+    while !complete(&state) && Instant::now() < deadline {
+        arm.publish(&mut arm_state(ControllerMode::Tracking, false)).expect("publish");
+        frames.publish(&mut camera_image("front", 16, 16)).expect("publish");
+        full.publish(&mut camera_image("front", 32, 24)).expect("publish");
+        metrics.publish(&mut LearnerMetrics { policy_version: 7, ..Default::default() }).expect("publish");
+        std::thread::sleep(Duration::from_millis(20));
+        feed.drain_into(&mut state);
+    }
+    assert!(complete(&state), "state after 10 s: {state:?}");
+    assert_eq!(state.metrics.as_ref().map(|m| m.msg.policy_version), Some(7));
+    assert_eq!(state.cameras["front"].full.as_ref().map(|f| f.frame.width), Some(32));
+    let age = MonotonicClock.now().secs_since(state.arm.as_ref().map(|a| a.received).unwrap_or_default());
+    assert!((0.0..5.0).contains(&age), "receipt stamps are on the monotonic clock: {age}");
+}
