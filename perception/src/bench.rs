@@ -184,10 +184,7 @@ pub fn run(options: &BenchOptions, mut receiver: Command) -> Result<BenchReport,
         })?;
         cameras.push(camera_config(&format!("bench{c}"), &path, &o));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(bench_err)?
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(bench_err)?.port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let cell = "bench_perception";
     let bus = Bus::open(&BusConfig { listen: vec![endpoint.clone()], connect: vec![], ..BusConfig::default() }, cell)?;
@@ -217,10 +214,8 @@ pub fn run(options: &BenchOptions, mut receiver: Command) -> Result<BenchReport,
     let mut builder = CameraNode::builder(&bus, stop.clone());
     for c in &cameras {
         let cfg = c.clone();
-        builder = builder.camera(
-            c.clone(),
-            Box::new(move || VideoSource::open(&cfg).map(|s| Box::new(s) as Box<dyn FrameSource>)),
-        );
+        builder = builder
+            .camera(c.clone(), Box::new(move || VideoSource::open(&cfg).map(|s| Box::new(s) as Box<dyn FrameSource>)));
     }
     let (cpu0, t0) = (process_cpu(), Instant::now());
     let node = builder.spawn()?;
@@ -278,7 +273,8 @@ pub fn run(options: &BenchOptions, mut receiver: Command) -> Result<BenchReport,
 /// The receiving side of [`run`]: connects to `endpoint`, subscribes to every camera's frames of `cell`, prints
 /// `READY`, and when its standard input closes prints one `RESULT key=value …` line and returns.
 pub fn run_receiver(endpoint: &str, cell: &str) -> Result<(), PerceptionError> {
-    let bus = Bus::open(&BusConfig { listen: vec![], connect: vec![endpoint.to_string()], ..BusConfig::default() }, cell)?;
+    let bus =
+        Bus::open(&BusConfig { listen: vec![], connect: vec![endpoint.to_string()], ..BusConfig::default() }, cell)?;
     let sub = bus.subscribe::<Frame>(FRAME, Some("*"))?;
     let done = Arc::new(AtomicBool::new(false));
     let d = done.clone();
@@ -305,9 +301,8 @@ pub fn run_receiver(endpoint: &str, cell: &str) -> Result<(), PerceptionError> {
         let e = per_camera.entry(r.msg.camera.clone()).or_insert((0, s, s));
         *e = (e.0 + 1, e.1, s);
     }
-    let cpu_cores = t0
-        .map(|(t, c)| (process_cpu() - c).as_secs_f64() / t.elapsed().as_secs_f64().max(1e-9))
-        .unwrap_or(0.0);
+    let cpu_cores =
+        t0.map(|(t, c)| (process_cpu() - c).as_secs_f64() / t.elapsed().as_secs_f64().max(1e-9)).unwrap_or(0.0);
     latencies.sort_unstable();
     let pct = |p: f64| -> f64 {
         if latencies.is_empty() {

@@ -166,7 +166,11 @@ pub fn format_device_list(devices: &[VideoDevice]) -> String {
         }
         s.push('\n');
         for m in &d.modes {
-            let rates: Vec<String> = m.fps.iter().map(|f| format!("{f:.4}").trim_end_matches('0').trim_end_matches('.').to_string()).collect();
+            let rates: Vec<String> = m
+                .fps
+                .iter()
+                .map(|f| format!("{f:.4}").trim_end_matches('0').trim_end_matches('.').to_string())
+                .collect();
             let _ = writeln!(
                 s,
                 "    {} {}×{} @ {} Hz  ({})",

@@ -40,5 +40,7 @@ pub use node::{
 };
 pub use observation::{Observation, ObservationAssembler, ObservationTolerance};
 pub use pipeline::Pipeline;
-pub use source::{CameraAdapter, Captured, ChannelOrder, FrameSource, SourceOpener, VideoKind, VideoSource, opener_for};
+pub use source::{
+    CameraAdapter, Captured, ChannelOrder, FrameSource, SourceOpener, VideoKind, VideoSource, opener_for,
+};
 pub use topics::FULL_FRAME;

@@ -296,8 +296,13 @@ mod tests {
 
         a.offer_frame(frame("wrist", 940)); // 60 ms old > max_age 50 ms
         a.offer_arm_state(arm(995));
-        let Err(AssemblyError::OutOfTolerance { ages, skew, .. }) = a.assemble() else { panic!("accepted a stale input") };
-        assert_eq!(ages.iter().map(|a| a.age.map(|d| d.as_millis())).collect::<Vec<_>>(), [Some(10), Some(60), Some(5)]);
+        let Err(AssemblyError::OutOfTolerance { ages, skew, .. }) = a.assemble() else {
+            panic!("accepted a stale input")
+        };
+        assert_eq!(
+            ages.iter().map(|a| a.age.map(|d| d.as_millis())).collect::<Vec<_>>(),
+            [Some(10), Some(60), Some(5)]
+        );
         assert_eq!(skew, Duration::from_millis(55));
 
         a.offer_frame(frame("wrist", 960)); // 40 ms old: fresh enough, but 35 ms from the arm state > max_skew 30 ms

@@ -24,7 +24,8 @@ pub fn write_video(
     let fourcc = VideoWriter::fourcc('M', 'J', 'P', 'G').map_err(err)?;
     let file = path.to_string_lossy();
     let size = Size::new(width as i32, height as i32);
-    let mut w = VideoWriter::new_with_backend(&file, videoio::CAP_OPENCV_MJPEG, fourcc, fps, size, true).map_err(err)?;
+    let mut w =
+        VideoWriter::new_with_backend(&file, videoio::CAP_OPENCV_MJPEG, fourcc, fps, size, true).map_err(err)?;
     if !w.is_opened().map_err(err)? {
         return Err(PerceptionError::OpenCv {
             camera: file.into_owned(),
@@ -33,7 +34,8 @@ pub fn write_video(
         });
     }
     w.set(videoio::VIDEOWRITER_PROP_QUALITY, 100.0).map_err(err)?;
-    let mut img = Mat::new_rows_cols_with_default(height as i32, width as i32, CV_8UC3, Scalar::all(0.0)).map_err(err)?;
+    let mut img =
+        Mat::new_rows_cols_with_default(height as i32, width as i32, CV_8UC3, Scalar::all(0.0)).map_err(err)?;
     for i in 0..frames {
         fill(i, img.data_bytes_mut().map_err(err)?);
         w.write(&img).map_err(err)?;

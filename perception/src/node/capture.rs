@@ -174,7 +174,7 @@ impl CaptureLoop {
     /// A pipeline or publish failure: counted and logged (first and every 100th), the camera goes on.
     fn soft_error(&self, text: String) {
         let n = self.health.status().errors + 1;
-        if n == 1 || n % 100 == 0 {
+        if n == 1 || n.is_multiple_of(100) {
             tracing::warn!(camera = %self.cfg.name, count = n, "frame not published: {text}");
         }
         self.health.error(text);

@@ -149,11 +149,8 @@ impl CameraHealth {
         let state = self.state();
         let frames = self.frames.load(Ordering::Acquire);
         let last = self.last_frame_ns.load(Ordering::Acquire);
-        let since = Duration::from_nanos(MonotonicClock.now().0.saturating_sub(if last == 0 {
-            self.started_ns
-        } else {
-            last
-        }));
+        let since =
+            Duration::from_nanos(MonotonicClock.now().0.saturating_sub(if last == 0 { self.started_ns } else { last }));
         let total = self.pipeline_ns_total.load(Ordering::Relaxed);
         CameraStatus {
             name: self.name.clone(),

@@ -58,7 +58,9 @@ impl<C: Camera + 'static> FrameSource for CameraAdapter<C> {
 
     fn grab(&mut self) -> Result<Captured<'_>, SourceError> {
         let img = self.camera.grab().map_err(|e| driver_error(self.camera.name(), &self.source, e))?;
-        if img.width != self.width || img.height != self.height || img.rgb.len() != (img.width * img.height * 3) as usize
+        if img.width != self.width
+            || img.height != self.height
+            || img.rgb.len() != (img.width * img.height * 3) as usize
         {
             return Err(SourceError::WrongSize {
                 camera: self.camera.name().to_string(),
@@ -75,8 +77,9 @@ impl<C: Camera + 'static> FrameSource for CameraAdapter<C> {
             reason: e.to_string(),
         };
         if self.image.rows() != self.height as i32 || self.image.cols() != self.width as i32 {
-            self.image = Mat::new_rows_cols_with_default(self.height as i32, self.width as i32, CV_8UC3, Scalar::all(0.0))
-                .map_err(cv)?;
+            self.image =
+                Mat::new_rows_cols_with_default(self.height as i32, self.width as i32, CV_8UC3, Scalar::all(0.0))
+                    .map_err(cv)?;
         }
         self.image.data_bytes_mut().map_err(cv)?.copy_from_slice(&img.rgb);
         Ok(Captured { stamp: img.stamp, image: &self.image, order: ChannelOrder::Rgb })

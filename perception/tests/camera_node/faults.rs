@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy)]
 enum Behaviour {
     /// Closes (a grab error, as a network stream that ends) after this many frames.
-    EndsAfter(u32),
+    Ends(u32),
     /// Blocks in one grab for the duration after this many frames, then goes on.
-    StallsAfter(u32, Duration),
+    Stalls(u32, Duration),
     /// Delivers the same image (same stamp) again and again after this many frames.
-    RepeatsAfter(u32),
+    Repeats(u32),
 }
 
 struct Scripted {
@@ -38,15 +38,15 @@ impl FrameSource for Scripted {
     fn grab(&mut self) -> Result<Captured<'_>, SourceError> {
         self.grabs += 1;
         match self.behaviour {
-            Behaviour::EndsAfter(n) if self.grabs > n => {
+            Behaviour::Ends(n) if self.grabs > n => {
                 return Err(SourceError::Grab {
                     camera: "cam".into(),
                     device: "scripted://test".into(),
                     reason: "no frame: the stream closed or timed out".into(),
                 });
             }
-            Behaviour::StallsAfter(n, d) if self.grabs == n + 1 => std::thread::sleep(d),
-            Behaviour::RepeatsAfter(n) if self.grabs > n => {
+            Behaviour::Stalls(n, d) if self.grabs == n + 1 => std::thread::sleep(d),
+            Behaviour::Repeats(n) if self.grabs > n => {
                 return Ok(Captured { stamp: self.last, image: &self.image, order: ChannelOrder::Rgb });
             }
             _ => {}
@@ -79,7 +79,7 @@ fn a_stream_that_ends_is_reopened_and_stamps_keep_increasing() {
     let events = events(&bus);
     let opens = Arc::new(AtomicU32::new(0));
     let node = CameraNode::builder(&bus, Arc::new(AtomicBool::new(false)))
-        .camera(cam(1000.0), scripted(Behaviour::EndsAfter(4), opens.clone()))
+        .camera(cam(1000.0), scripted(Behaviour::Ends(4), opens.clone()))
         .spawn()
         .unwrap();
     let mut got: Vec<Frame> = Vec::new();
@@ -108,7 +108,7 @@ fn a_camera_that_stalls_is_flagged_stale_and_fresh_again_when_it_recovers() {
     let events = events(&bus);
     let opens = Arc::new(AtomicU32::new(0));
     let node = CameraNode::builder(&bus, Arc::new(AtomicBool::new(false)))
-        .camera(cam(150.0), scripted(Behaviour::StallsAfter(3, Duration::from_millis(700)), opens.clone()))
+        .camera(cam(150.0), scripted(Behaviour::Stalls(3, Duration::from_millis(700)), opens.clone()))
         .spawn()
         .unwrap();
     assert!(wait_for(&node, Duration::from_secs(5), |n| n.status()[0].stale), "{:?}", node.status());
@@ -128,7 +128,7 @@ fn repeated_images_are_never_published_as_new_frames() {
     let frames = bus.subscribe::<Frame>(FRAME, Some("cam")).unwrap();
     let opens = Arc::new(AtomicU32::new(0));
     let node = CameraNode::builder(&bus, Arc::new(AtomicBool::new(false)))
-        .camera(cam(100.0), scripted(Behaviour::RepeatsAfter(2), opens))
+        .camera(cam(100.0), scripted(Behaviour::Repeats(2), opens))
         .spawn()
         .unwrap();
     assert!(wait_for(&node, Duration::from_secs(5), |n| n.status()[0].repeats >= 10 && n.status()[0].stale));

@@ -36,7 +36,9 @@ fn sim_camera_frames_are_published_with_sim_stamps_and_assembled_with_the_arm_st
         assert_eq!(now, Stamp(round * 40_000_000));
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline
-            && !["front", "wrist"].iter().all(|c| seen.get(*c).is_some_and(|v| v.last().is_some_and(|f| f.header.stamp_ns == now)))
+            && !["front", "wrist"]
+                .iter()
+                .all(|c| seen.get(*c).is_some_and(|v| v.last().is_some_and(|f| f.header.stamp_ns == now)))
         {
             if let Some(r) = frames.recv_timeout(Duration::from_millis(20)) {
                 seen.entry(r.msg.camera.clone()).or_default().push(r.msg);

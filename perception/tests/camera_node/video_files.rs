@@ -122,7 +122,7 @@ fn a_written_video_is_read_back_in_order_with_exact_crop_and_area_resize() {
                     let px = |x: u32, y: u32| u32::from(whole.data[((y * W + x) * 3 + c) as usize]);
                     let (x, y) = (CROP.x + 2 * ox, CROP.y + 2 * oy);
                     let sum = px(x, y) + px(x + 1, y) + px(x, y + 1) + px(x + 1, y + 1);
-                    let got = u32::from(f.data[((oy * 128 + ox) * 3 + c as u32) as usize]);
+                    let got = u32::from(f.data[((oy * 128 + ox) * 3 + c) as usize]);
                     assert_eq!(got, (sum + 2) / 4, "pixel ({ox}, {oy}) channel {c} of frame {}", frame_index(f));
                 }
             }
@@ -179,10 +179,7 @@ fn missing_devices_unreadable_files_and_wrong_sizes_are_clear_errors() {
     let video = dir.path().join("small.avi");
     write_video(&video, 64, 48, FPS, 2, |_, bgr| bgr.fill(90)).unwrap();
     let e = open(uri(&video), W, H);
-    assert!(
-        matches!(e, SourceError::WrongSize { got_width: 64, got_height: 48, width: W, height: H, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, SourceError::WrongSize { got_width: 64, got_height: 48, width: W, height: H, .. }), "{e}");
 }
 
 #[test]
