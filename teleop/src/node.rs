@@ -1,0 +1,214 @@
+//! The teleop node (`corrigo teleop`): reads one device at a fixed rate and publishes [`TeleopCommand`]s on
+//! `teleop/command` and episode controls as [`OperatorCommand`]s on `operator/command`.
+//!
+//! Each tick (`teleop.rate_hz`): sample the device; express its twist in the base frame (for
+//! `teleop.frame = "end_effector"` with the TCP orientation of the newest `controller/arm_state`); publish it
+//! stamped with the node's clock. A device that is missing or goes away is reported (log and an [`Event`] on
+//! `teleop/event` naming it) and re-opened every `teleop.reopen_ms`; the node and the rest of the cell keep
+//! running meanwhile. The node returns when `stop` is set, or on a bus error.
+
+use crate::controls::EpisodeControl;
+use crate::error::TeleopError;
+use crate::frame::twist_in_base;
+use crate::gamepad::Gamepad;
+use crate::keyboard::TerminalKeyboard;
+use crate::source::TeleopSource;
+use crate::spacemouse::SpaceMouse;
+use bus::{Bus, Publisher};
+use interfaces::config::{TeleopConfig, TeleopFrameKind};
+use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::msg::{ArmState, Event, Header, Level, OperatorCommand, TeleopCommand};
+use interfaces::time::{Clock, MonotonicClock, Stamp};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Which device the node reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// A 3Dconnexion SpaceMouse (`[teleop.spacemouse]`).
+    SpaceMouse,
+    /// The first gamepad (`[teleop.gamepad]`).
+    Gamepad,
+    /// The keyboard of the terminal the node runs in (`[teleop.keyboard]`).
+    Keyboard,
+}
+
+impl DeviceChoice {
+    /// Device name as on the command line and in messages: `spacemouse`, `gamepad`, `keyboard`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceChoice::SpaceMouse => "spacemouse",
+            DeviceChoice::Gamepad => "gamepad",
+            DeviceChoice::Keyboard => "keyboard",
+        }
+    }
+
+    /// Parses [`DeviceChoice::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Self> {
+        [DeviceChoice::SpaceMouse, DeviceChoice::Gamepad, DeviceChoice::Keyboard].into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// Opens the device.
+    pub fn open(self, cfg: &TeleopConfig) -> Result<Box<dyn TeleopSource>, TeleopError> {
+        Ok(match self {
+            DeviceChoice::SpaceMouse => Box::new(SpaceMouse::open(&cfg.spacemouse)?),
+            DeviceChoice::Gamepad => Box::new(Gamepad::open(&cfg.gamepad)?),
+            DeviceChoice::Keyboard => Box::new(TerminalKeyboard::open(&cfg.keyboard)?),
+        })
+    }
+}
+
+/// What a node run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TeleopNodeReport {
+    /// Teleop commands published.
+    pub commands: u64,
+    /// Episode controls published.
+    pub controls: u64,
+    /// Times the device was missing or went away.
+    pub device_errors: u64,
+    /// Ticks skipped because the end-effector frame was configured and no arm state had arrived.
+    pub waiting_for_pose: u64,
+}
+
+/// Runs the teleop node on `bus` with `device` until `stop` is set (see the module docs). Errors only on bus
+/// failures; device problems are reported and retried.
+pub fn run_teleop_node(
+    bus: &Bus,
+    cfg: &TeleopConfig,
+    device: DeviceChoice,
+    stop: &AtomicBool,
+) -> Result<TeleopNodeReport, TeleopError> {
+    run_teleop_node_with(bus, cfg, device.as_str(), || device.open(cfg), &MonotonicClock, stop)
+}
+
+struct Outputs {
+    commands: Publisher<TeleopCommand>,
+    operator: Publisher<OperatorCommand>,
+    events: Publisher<Event>,
+}
+
+impl Outputs {
+    fn event(&mut self, clock: &dyn Clock, level: Level, text: String) -> Result<(), TeleopError> {
+        match level {
+            Level::Error | Level::Warn => tracing::warn!("{text}"),
+            Level::Info => tracing::info!("{text}"),
+        }
+        let mut e = Event { header: Header { seq: 0, stamp_ns: clock.now() }, node: "teleop".into(), level, text };
+        self.events.publish(&mut e)?;
+        Ok(())
+    }
+}
+
+/// [`run_teleop_node`] with an injected device opener and clock (tests, the sim, or a device other than the
+/// built-in ones). `device_name` names the device in messages before it is open.
+pub fn run_teleop_node_with<F>(
+    bus: &Bus,
+    cfg: &TeleopConfig,
+    device_name: &str,
+    mut open: F,
+    clock: &dyn Clock,
+    stop: &AtomicBool,
+) -> Result<TeleopNodeReport, TeleopError>
+where
+    F: FnMut() -> Result<Box<dyn TeleopSource>, TeleopError>,
+{
+    let _token = bus.announce("teleop")?;
+    let mut out = Outputs {
+        commands: bus.publisher(TELEOP_COMMAND, None)?,
+        operator: bus.publisher(OPERATOR_COMMAND, None)?,
+        events: bus.publisher(EVENT, Some("teleop"))?,
+    };
+    let arm = match cfg.frame {
+        TeleopFrameKind::EndEffector => Some(bus.subscribe::<ArmState>(ARM_STATE, None)?),
+        TeleopFrameKind::Base => None,
+    };
+    let period_ns = (1e9 / cfg.rate_hz).round().max(1.0) as u64;
+    let reopen_ns = cfg.reopen_ms * 1_000_000;
+    let mut report = TeleopNodeReport::default();
+    let mut source: Option<Box<dyn TeleopSource>> = None;
+    let mut next_open = clock.now();
+    let mut ee_pose = None;
+    let mut next_tick = clock.now();
+    let mut warned_pose = false;
+    while !stop.load(Ordering::Relaxed) {
+        let now = clock.now();
+        if now < next_tick {
+            std::thread::sleep(Duration::from_nanos((next_tick.0 - now.0).min(period_ns)));
+            continue;
+        }
+        next_tick = Stamp(next_tick.0.saturating_add(period_ns).max(now.0));
+        if let Some(arm) = &arm
+            && let Some(r) = arm.latest()
+        {
+            ee_pose = Some(r.msg.ee_pose);
+        }
+        if source.is_none() && now >= next_open {
+            match open() {
+                Ok(s) => {
+                    out.event(clock, Level::Info, format!("{}: in use for teleoperation", s.name()))?;
+                    source = Some(s);
+                }
+                Err(e) => {
+                    report.device_errors += 1;
+                    next_open = now.plus_ns(reopen_ns);
+                    if report.device_errors == 1 || reopen_ns >= 5_000_000_000 {
+                        out.event(
+                            clock,
+                            Level::Error,
+                            format!("{e}; {device_name}: retrying every {} ms", cfg.reopen_ms),
+                        )?;
+                    }
+                }
+            }
+        }
+        let Some(dev) = source.as_mut() else { continue };
+        let sample = match dev.sample(now) {
+            Ok(s) => s,
+            Err(e) => {
+                report.device_errors += 1;
+                out.event(clock, Level::Error, format!("{e}; retrying every {} ms", cfg.reopen_ms))?;
+                source = None;
+                next_open = now.plus_ns(reopen_ns);
+                continue;
+            }
+        };
+        for c in &sample.controls {
+            publish_control(&mut out.operator, clock, *c)?;
+            report.controls += 1;
+        }
+        let Some(twist) = twist_in_base(sample.reading.twist, cfg.frame, ee_pose.as_ref()) else {
+            report.waiting_for_pose += 1;
+            if !warned_pose {
+                warned_pose = true;
+                out.event(
+                    clock,
+                    Level::Warn,
+                    "teleop.frame = \"end_effector\" but no controller/arm_state yet: commands held back".into(),
+                )?;
+            }
+            continue;
+        };
+        let mut msg = TeleopCommand {
+            header: Header { seq: 0, stamp_ns: sample.reading.stamp },
+            device: dev.name().split(' ').next().unwrap_or(device_name).to_string(),
+            twist,
+            gripper_close: sample.reading.gripper_close,
+            takeover: sample.reading.takeover,
+        };
+        out.commands.publish(&mut msg)?;
+        report.commands += 1;
+    }
+    Ok(report)
+}
+
+fn publish_control(
+    p: &mut Publisher<OperatorCommand>,
+    clock: &dyn Clock,
+    c: EpisodeControl,
+) -> Result<(), TeleopError> {
+    tracing::info!(control = ?c, "episode control from the teleop device");
+    let mut m = OperatorCommand { header: Header { seq: 0, stamp_ns: clock.now() }, command: c.command() };
+    p.publish(&mut m)?;
+    Ok(())
+}
