@@ -11,8 +11,9 @@
 
 use crate::training::env::Env;
 use crate::training::sim_env::SimEnv;
+use crate::training::trainer::random_action;
 use crate::training::wire;
-use agent::replay::{Action, GripperAction, Transition};
+use agent::replay::Transition;
 use agent::sac::Policy;
 use anyhow::{Context, Result};
 use bus::Bus;
@@ -21,7 +22,7 @@ use interfaces::CellConfig;
 use interfaces::keys::{ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
 use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -154,10 +155,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
                 break;
             }
             let action = if version == 0 && summary.steps < opts.random_steps {
-                Action {
-                    continuous: (0..spec.action_dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
-                    gripper: [GripperAction::Close, GripperAction::Stay, GripperAction::Open][rng.random_range(0..3)],
-                }
+                random_action(spec.action_dim, &mut rng)
             } else {
                 policy.act(&obs, false)?
             };

@@ -113,14 +113,7 @@ pub fn train(
     let mut last_eval_at = u64::MAX;
     while steps < opts.env_steps {
         let out_of_time = opts.max_wall.is_some_and(|m| start.elapsed() > m);
-        let action = if steps < warmup {
-            Action {
-                continuous: (0..spec.action_dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
-                gripper: [GripperAction::Close, GripperAction::Stay, GripperAction::Open][rng.random_range(0..3)],
-            }
-        } else {
-            policy.act(&obs, false)?
-        };
+        let action = if steps < warmup { random_action(spec.action_dim, &mut rng) } else { policy.act(&obs, false)? };
         let s = env.step(&action)?;
         store.append(&Transition {
             obs: obs.clone(),
@@ -158,36 +151,49 @@ pub fn train(
         if steps >= next_eval || steps >= opts.env_steps || out_of_time {
             last_eval_at = steps;
             next_eval += opts.eval_every.max(1);
-            policy.load_weights(&learner.policy_weights()?)?;
-            let (success, eval_return) = evaluate(eval_env, &mut policy, opts.eval_episodes)?;
-            let p = CurvePoint {
-                env_steps: steps,
-                updates: learner.updates(),
-                success,
-                eval_return,
-                wall_s: start.elapsed().as_secs_f64(),
-            };
+            let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, steps, start)?;
             on_point(&p);
             curve.push(p);
+            let success = p.success;
             if out_of_time || opts.stop_at_success.is_some_and(|t| success.rate() >= t) {
                 break;
             }
         }
     }
     if last_eval_at != steps {
-        policy.load_weights(&learner.policy_weights()?)?;
-        let (success, eval_return) = evaluate(eval_env, &mut policy, opts.eval_episodes)?;
-        let p = CurvePoint {
-            env_steps: steps,
-            updates: learner.updates(),
-            success,
-            eval_return,
-            wall_s: start.elapsed().as_secs_f64(),
-        };
+        let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, steps, start)?;
         on_point(&p);
         curve.push(p);
     }
     store.flush()?;
     learner.save_checkpoint(&ckpt)?;
     Ok(TrainReport { curve, env_steps: steps })
+}
+
+/// Evaluates the learner's current policy and returns the curve point.
+fn eval_point(
+    learner: &Learner,
+    policy: &mut Policy,
+    eval_env: &mut dyn Env,
+    episodes: u64,
+    env_steps: u64,
+    start: Instant,
+) -> Result<CurvePoint> {
+    policy.load_weights(&learner.policy_weights()?)?;
+    let (success, eval_return) = evaluate(eval_env, policy, episodes)?;
+    Ok(CurvePoint {
+        env_steps,
+        updates: learner.updates(),
+        success,
+        eval_return,
+        wall_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A uniformly random action: continuous part in [-1, 1], gripper close / stay / open.
+pub fn random_action(action_dim: usize, rng: &mut impl Rng) -> Action {
+    Action {
+        continuous: (0..action_dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+        gripper: [GripperAction::Close, GripperAction::Stay, GripperAction::Open][rng.random_range(0..3)],
+    }
 }
