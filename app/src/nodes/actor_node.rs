@@ -68,6 +68,12 @@ pub struct ActorSummary {
 /// Runs the actor until `stop` is set or `max_steps` is reached and every transition is acknowledged (waiting at
 /// most 10 s for the acknowledgements at the end).
 pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBool>) -> Result<ActorSummary> {
+    // Transition numbers restart with every actor process: the session tag keeps the learner's marks apart.
+    let session = format!(
+        "{}@{}",
+        opts.actor_id,
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    );
     let mut env = SimEnv::new(cfg, opts.seed)?;
     let spec = env.spec().clone();
     let device = tch::Device::Cpu;
@@ -109,7 +115,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
                 }
             }
             while let Some(a) = acks.try_recv() {
-                if a.msg.actor == opts.actor_id {
+                if a.msg.actor == session {
                     while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
                         outbox.pop_front();
                         summary.acked += 1;
@@ -174,7 +180,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
                 next_stamp_ns: s.stamp_ns,
             };
             seq += 1;
-            let m = wire::to_msg(&t, &opts.actor_id, seq, false);
+            let m = wire::to_msg(&t, &session, seq, false);
             out.publish_as_is(&m).context("sending a transition")?;
             outbox.push_back((seq, m));
             if outbox.len() == 1 {
@@ -220,7 +226,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
     let deadline = Instant::now() + Duration::from_secs(10);
     while !outbox.is_empty() && Instant::now() < deadline {
         if let Some(a) = acks.recv_timeout(Duration::from_millis(200))
-            && a.msg.actor == opts.actor_id
+            && a.msg.actor == session
         {
             while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
                 outbox.pop_front();

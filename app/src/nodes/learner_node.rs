@@ -5,7 +5,9 @@
 //! policy weights every `agent.publish_every` updates (`learner/weights`, versioned) and metrics
 //! (`learner/metrics`), and checkpoints every `agent.checkpoint_every` updates and when it stops (SIGINT/SIGTERM).
 //! After a crash or restart it resumes from the store and the checkpoint; the per-actor acknowledgement marks are
-//! kept in `acks.json` so that transitions resent by an actor are stored once.
+//! kept in `acks.json` so that transitions resent by an actor are stored once. Per actor session, only the
+//! contiguous sequence is stored (go-back-N): a transition past a gap waits for the actor's in-order resend, so an
+//! acknowledgement never covers a transition that is not on disk.
 
 use crate::training::eval::SuccessRate;
 use crate::training::wire;
@@ -46,6 +48,8 @@ pub struct LearnerSummary {
     pub stored: u64,
     /// Duplicate transitions dropped.
     pub duplicates: u64,
+    /// Transitions that arrived ahead of a gap and were left for the actor to resend in order.
+    pub out_of_order: u64,
     /// Update cycles in total (including before a resume).
     pub updates: u64,
     /// Weights versions published in total.
@@ -140,9 +144,16 @@ pub fn run(
             let m = r.msg;
             let seq = m.header.seq;
             let actor = m.actor.clone();
-            let mark = marks.acked.get(&actor).copied().unwrap_or(0).max(pending.get(&actor).copied().unwrap_or(0));
+            let mark = pending.get(&actor).or(marks.acked.get(&actor)).copied().unwrap_or(0);
             if seq <= mark {
                 summary.duplicates += 1;
+                continue;
+            }
+            if seq != mark + 1 {
+                // A gap (the actor is resending what an earlier learner never stored): keep only the contiguous
+                // prefix, so the cumulative acknowledgement never covers a transition that is not stored. The
+                // actor resends everything unacknowledged, in order.
+                summary.out_of_order += 1;
                 continue;
             }
             let demo = m.demo;
