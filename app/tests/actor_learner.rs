@@ -63,7 +63,7 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
     assert!(status.success(), "recording demos");
 
     let mut learner = start_learner(&cfg, &run, &dir.path().join("learner1.log"));
-    let steps = 300;
+    let steps = 600;
     let mut actor = corrigo(&["actor", "--config", cfg.to_str().unwrap(), "--steps", &steps.to_string(), "--fast"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -91,16 +91,24 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
     };
     let mut out = String::new();
     actor.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    // SIGINT only once the restarted learner is up (its handler installed and its store open).
+    let log_path = dir.path().join("learner2.log");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("resumed from") && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     let _ = Command::new("kill").args(["-INT", &learner.id().to_string()]).status();
     let learner_status = learner.wait().unwrap();
-    assert!(learner_status.success(), "the learner stops cleanly on SIGINT");
+    let log2 = std::fs::read_to_string(dir.path().join("learner2.log")).unwrap_or_default();
+    assert!(learner_status.success(), "the learner stops cleanly on SIGINT ({learner_status}):\n{log2}");
     assert!(actor_status.success(), "every transition acknowledged: {out}");
     assert!(out.contains(&format!("actor: {steps} steps")), "{out}");
     assert!(out.contains(&format!("{steps} acknowledged")), "{out}");
     let version: u64 = out.rsplit("weights v").next().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     assert!(version >= 1, "policy weights arrived at the actor: {out}");
 
-    let log2 = std::fs::read_to_string(dir.path().join("learner2.log")).unwrap();
     assert!(log2.contains("resumed from"), "the restarted learner resumes from its checkpoint:\n{log2}");
 
     let cfg_text = std::fs::read_to_string(&cfg).unwrap();
