@@ -48,7 +48,11 @@ pub(super) fn show(state: &PanelState, model: &ArmModel, ui: &mut Ui, now: Stamp
                 badge(ui, text, color);
                 ui.end_row();
                 ui.label("e-stop");
-                if s.estop { badge(ui, "LATCHED", BAD) } else { badge(ui, "clear", OK) };
+                if s.estop {
+                    badge(ui, "LATCHED", BAD)
+                } else {
+                    badge(ui, "clear", OK)
+                };
                 ui.end_row();
                 let p = s.ee_pose.position;
                 ui.label("TCP position");
@@ -93,6 +97,10 @@ pub(super) fn show(state: &PanelState, model: &ArmModel, ui: &mut Ui, now: Stamp
                 badge(ui, count(s.deadline_misses), if s.deadline_misses > 0 { WARN } else { OK });
                 ui.end_row();
             });
+        });
+        ui.add_space(16.0);
+        ui.vertical(|ui| {
+            joints(ui, model, s);
             ui.add_space(6.0);
             ui.label(RichText::new("limit hits since start").strong());
             let l = &s.limits;
@@ -105,18 +113,16 @@ pub(super) fn show(state: &PanelState, model: &ArmModel, ui: &mut Ui, now: Stamp
                 ("velocity guards", l.velocity_guards),
                 ("watchdog trips", l.watchdog_trips),
             ];
-            Grid::new("limit_counters").num_columns(4).spacing(vec2(12.0, 2.0)).show(ui, |ui| {
+            Grid::new("limit_counters").num_columns(6).spacing(vec2(12.0, 2.0)).show(ui, |ui| {
                 for (i, (name, n)) in counters.iter().enumerate() {
                     ui.label(*name);
                     badge(ui, count(*n), if *n > 0 { WARN } else { MUTED });
-                    if i % 2 == 1 {
+                    if i % 3 == 2 {
                         ui.end_row();
                     }
                 }
             });
         });
-        ui.separator();
-        ui.vertical(|ui| joints(ui, model, s));
     });
 }
 
@@ -194,9 +200,6 @@ fn torque_bar(ui: &mut Ui, frac: f64, color: Color32) {
     let x = cx + rect.width() * 0.5 * frac as f32;
     let bar = egui::Rect::from_x_y_ranges(cx.min(x)..=cx.max(x), rect.y_range());
     p.rect_filled(bar, 1.0, color);
-    p.line_segment(
-        [egui::pos2(cx, rect.min.y), egui::pos2(cx, rect.max.y)],
-        Stroke::new(1.0, Color32::from_gray(120)),
-    );
+    p.line_segment([egui::pos2(cx, rect.min.y), egui::pos2(cx, rect.max.y)], Stroke::new(1.0, Color32::from_gray(120)));
     p.rect_stroke(rect, 2.0, Stroke::new(1.0, Color32::from_gray(70)), StrokeKind::Inside);
 }

@@ -8,8 +8,8 @@ use interfaces::msg::{Frame, PixelEncoding};
 use std::collections::HashMap;
 
 /// Box each stream is drawn into, points.
-const POLICY_BOX: Vec2 = vec2(150.0, 150.0);
-const FULL_BOX: Vec2 = vec2(200.0, 150.0);
+const POLICY_BOX: Vec2 = vec2(130.0, 130.0);
+const FULL_BOX: Vec2 = vec2(174.0, 130.0);
 
 /// GPU textures of the shown frames, re-uploaded only when a stream's generation changes.
 #[derive(Default)]
@@ -91,10 +91,10 @@ fn stream(
             ui.label(RichText::new(kind.name()).color(MUTED).small());
             return;
         };
-        let shown = textures.map.entry((camera.to_string(), kind)).or_insert(Shown {
-            generation: 0,
-            image: Err(String::new()),
-        });
+        let shown = textures
+            .map
+            .entry((camera.to_string(), kind))
+            .or_insert(Shown { generation: 0, image: Err(String::new()) });
         if shown.generation != slot.generation {
             shown.generation = slot.generation;
             let previous = std::mem::replace(&mut shown.image, Err(String::new()));
@@ -128,13 +128,7 @@ fn stream(
         }
         let age_s = now.secs_since(slot.received);
         let fps = slot.rate.hz(now).map(|hz| format!("{hz:.1} fps")).unwrap_or_else(|| "– fps".into());
-        let caption = format!(
-            "{} {}×{} · {fps} · {}",
-            kind.name(),
-            slot.frame.width,
-            slot.frame.height,
-            age(age_s)
-        );
+        let caption = format!("{} {}×{} · {fps} · {}", kind.name(), slot.frame.width, slot.frame.height, age(age_s));
         let color = if age_s > limit_s { BAD } else { ui.visuals().text_color() };
         ui.label(RichText::new(caption).color(color).small());
     });

@@ -96,21 +96,21 @@ pub(super) fn confirm_estop_reset(p: &mut Panel, ctx: &egui::Context) {
         .resizable(false)
         .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
         .show(ctx, |ui| {
-        ui.set_width(380.0);
-        ui.label("The controller will accept pose targets again and the arm may move.");
-        ui.label("Make sure the cell is clear and the cause of the stop is fixed.");
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            let confirm = Button::new(RichText::new(labels::ESTOP_RESET_CONFIRM).strong().color(Color32::WHITE))
-                .fill(Color32::from_rgb(170, 110, 0));
-            if ui.add(confirm).clicked() {
-                confirmed = true;
-            }
-            if ui.button(labels::ESTOP_RESET_CANCEL).clicked() {
-                cancelled = true;
-            }
+            ui.set_width(380.0);
+            ui.label("The controller will accept pose targets again and the arm may move.");
+            ui.label("Make sure the cell is clear and the cause of the stop is fixed.");
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let confirm = Button::new(RichText::new(labels::ESTOP_RESET_CONFIRM).strong().color(Color32::WHITE))
+                    .fill(Color32::from_rgb(170, 110, 0));
+                if ui.add(confirm).clicked() {
+                    confirmed = true;
+                }
+                if ui.button(labels::ESTOP_RESET_CANCEL).clicked() {
+                    cancelled = true;
+                }
+            });
         });
-    });
     if confirmed {
         p.send(Command::ResetEStop);
     }

@@ -26,26 +26,28 @@ pub(super) fn show(p: &mut Panel, ui: &mut Ui, now: Stamp) {
     ui.horizontal(|ui| {
         ui.vertical(|ui| {
             ui.label(RichText::new(format!("corrigo · {}", p.cell)).size(20.0).strong());
-            ui.horizontal(|ui| {
-                match &p.state.arm {
-                    Some(a) => {
-                        let (text, color) = mode_badge(a.msg.mode);
-                        ui.label("controller");
-                        badge(ui, text, color);
-                        ui.separator();
-                        ui.label("e-stop");
-                        if a.msg.estop { badge(ui, "LATCHED", BAD) } else { badge(ui, "clear", OK) };
-                        ui.separator();
-                        ui.label("watchdog");
-                        if a.msg.mode == ControllerMode::WatchdogHold {
-                            badge(ui, "holding (no fresh target)", WARN)
-                        } else {
-                            badge(ui, "ok", OK)
-                        };
-                    }
-                    None => {
-                        badge(ui, "no arm state received", WARN);
-                    }
+            ui.horizontal(|ui| match &p.state.arm {
+                Some(a) => {
+                    let (text, color) = mode_badge(a.msg.mode);
+                    ui.label("controller");
+                    badge(ui, text, color);
+                    ui.separator();
+                    ui.label("e-stop");
+                    if a.msg.estop {
+                        badge(ui, "LATCHED", BAD)
+                    } else {
+                        badge(ui, "clear", OK)
+                    };
+                    ui.separator();
+                    ui.label("watchdog");
+                    if a.msg.mode == ControllerMode::WatchdogHold {
+                        badge(ui, "holding (no fresh target)", WARN)
+                    } else {
+                        badge(ui, "ok", OK)
+                    };
+                }
+                None => {
+                    badge(ui, "no arm state received", WARN);
                 }
             });
             ui.horizontal(|ui| {
@@ -56,8 +58,11 @@ pub(super) fn show(p: &mut Panel, ui: &mut Ui, now: Stamp) {
                     let alive = p.state.alive.contains(node);
                     let color = if alive { OK } else { MUTED };
                     dot(ui, color, alive);
-                    badge(ui, node, color)
-                        .on_hover_text(if alive { "alive" } else { "not running (no liveliness token)" });
+                    badge(ui, node, color).on_hover_text(if alive {
+                        "alive"
+                    } else {
+                        "not running (no liveliness token)"
+                    });
                 }
             });
         });

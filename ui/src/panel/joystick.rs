@@ -30,8 +30,8 @@ pub mod labels {
     pub const OPEN: &str = "Open gripper";
 }
 
-const PAD: Vec2 = vec2(170.0, 170.0);
-const STRIP: Vec2 = vec2(34.0, 170.0);
+const PAD: Vec2 = vec2(150.0, 150.0);
+const STRIP: Vec2 = vec2(30.0, 150.0);
 
 /// The joystick's settings and what it sent last.
 #[derive(Debug, Clone)]
@@ -105,19 +105,22 @@ pub(super) fn show(p: &mut Panel, ui: &mut Ui) {
         };
         draw_pad(ui, rect, [j.strip as f32, 0.0], "z");
         ui.vertical(|ui| {
-            ui.add(egui::Slider::new(&mut j.max_linear, 0.005..=0.25).text("m/s max").max_decimals(3));
-            ui.add(egui::Slider::new(&mut j.max_angular, 0.05..=1.0).text("rad/s max").max_decimals(2));
             if ui.button(labels::CLOSE).clicked() {
                 j.gripper_request = Some(true);
             }
             if ui.button(labels::OPEN).clicked() {
                 j.gripper_request = Some(false);
             }
+            ui.add_space(8.0);
             let t = j.last_twist;
+            ui.label(RichText::new("twist sent (m/s, rad/s)").color(MUTED).small());
             ui.monospace(format!("v {:+.3} {:+.3} {:+.3}", t[0], t[1], t[2]));
             ui.monospace(format!("w {:+.2} {:+.2} {:+.2}", t[3], t[4], t[5]));
         });
     });
+    ui.spacing_mut().slider_width = 180.0;
+    ui.add(egui::Slider::new(&mut j.max_linear, 0.005..=0.25).text("max linear speed, m/s").max_decimals(3));
+    ui.add(egui::Slider::new(&mut j.max_angular, 0.05..=1.0).text("max angular speed, rad/s").max_decimals(2));
 }
 
 /// Reads the keyboard (when enabled and no text field has focus), then sends this frame's sample if the operator
@@ -174,10 +177,8 @@ fn draw_pad(ui: &Ui, rect: egui::Rect, deflection: [f32; 2], label: &str) {
     let grid = Stroke::new(1.0, Color32::from_gray(60));
     painter.line_segment([egui::pos2(rect.min.x, c.y), egui::pos2(rect.max.x, c.y)], grid);
     painter.line_segment([egui::pos2(c.x, rect.min.y), egui::pos2(c.x, rect.max.y)], grid);
-    let knob = egui::pos2(
-        c.x - deflection[1] * rect.width() * 0.5 * 0.85,
-        c.y - deflection[0] * rect.height() * 0.5 * 0.85,
-    );
+    let knob =
+        egui::pos2(c.x - deflection[1] * rect.width() * 0.5 * 0.85, c.y - deflection[0] * rect.height() * 0.5 * 0.85);
     let active = deflection != [0.0, 0.0];
     let color = if active { Color32::from_rgb(235, 170, 40) } else { Color32::from_gray(150) };
     painter.circle_filled(knob, 11.0_f32.min(rect.width() * 0.35), color);

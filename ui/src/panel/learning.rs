@@ -3,7 +3,7 @@
 use super::style::{BAD, INFO, MUTED, OK, WARN, age, badge, count, section};
 use crate::state::{Curve, PanelState};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{AxisHints, Corner, Legend, Line, LineStyle, Plot, PlotPoints};
 use interfaces::Stamp;
 
 /// One plot: its title, curves (with colours), and the y range it always shows.
@@ -11,6 +11,7 @@ struct PlotSpec {
     title: &'static str,
     curves: &'static [(Curve, Color32, bool)],
     y_range: Option<(f64, f64)>,
+    legend: Corner,
 }
 
 const ORANGE: Color32 = Color32::from_rgb(240, 140, 60);
@@ -27,19 +28,37 @@ const PLOTS: [PlotSpec; 6] = [
             (Curve::InterventionRate, ORANGE, false),
         ],
         y_range: Some((0.0, 1.0)),
+        legend: Corner::LeftTop,
     },
-    PlotSpec { title: "episode return", curves: &[(Curve::EpisodeReturn, INFO, false)], y_range: None },
+    PlotSpec {
+        title: "episode return",
+        curves: &[(Curve::EpisodeReturn, INFO, false)],
+        y_range: None,
+        legend: Corner::LeftTop,
+    },
     PlotSpec {
         title: "losses",
         curves: &[(Curve::CriticLoss, ORANGE, false), (Curve::ActorLoss, PURPLE, false)],
         y_range: None,
+        legend: Corner::LeftBottom,
     },
-    PlotSpec { title: "temperature α", curves: &[(Curve::Temperature, PURPLE, false)], y_range: None },
-    PlotSpec { title: "critic updates per second", curves: &[(Curve::UpdatesPerS, INFO, false)], y_range: None },
+    PlotSpec {
+        title: "temperature α",
+        curves: &[(Curve::Temperature, PURPLE, false)],
+        y_range: Some((0.0, 0.0)),
+        legend: Corner::RightTop,
+    },
+    PlotSpec {
+        title: "critic updates per second",
+        curves: &[(Curve::UpdatesPerS, INFO, false)],
+        y_range: Some((0.0, 0.0)),
+        legend: Corner::RightBottom,
+    },
     PlotSpec {
         title: "replay buffers (transitions)",
         curves: &[(Curve::OnlineSize, INFO, false), (Curve::DemoSize, ORANGE, false)],
         y_range: Some((0.0, 0.0)),
+        legend: Corner::LeftTop,
     },
 ];
 
@@ -99,10 +118,11 @@ pub(super) fn show(state: &PanelState, ui: &mut Ui, now: Stamp) {
 fn plot(ui: &mut Ui, state: &PanelState, spec: &PlotSpec, width: f32) {
     let mut p = Plot::new(spec.title)
         .width(width)
-        .height(125.0)
-        .legend(Legend::default())
+        .height(110.0)
+        .legend(Legend::default().position(spec.legend))
         .allow_scroll(false)
-        .x_axis_label("minutes");
+        // Denser x labels than the default (plots are narrow; ten-minute marks must stay readable).
+        .custom_x_axes(vec![AxisHints::new_x().label("minutes").label_spacing(24.0..=40.0)]);
     if let Some((lo, hi)) = spec.y_range {
         p = p.include_y(lo).include_y(hi);
     }
@@ -112,7 +132,9 @@ fn plot(ui: &mut Ui, state: &PanelState, spec: &PlotSpec, width: f32) {
             if pts.is_empty() {
                 continue;
             }
-            let mut line = Line::new(curve.name(), PlotPoints::from(pts.to_vec())).color(color);
+            // The interval bounds stay out of the legend (an empty name has no entry).
+            let name = if dashed { "" } else { curve.name() };
+            let mut line = Line::new(name, PlotPoints::from(pts.to_vec())).color(color);
             if dashed {
                 line = line.style(LineStyle::dashed_loose()).width(1.0);
             } else {

@@ -198,7 +198,8 @@ impl Panel {
 /// pressed.
 fn take_space(ctx: &egui::Context) -> bool {
     ctx.input_mut(|i| {
-        let pressed = i.events.iter().any(|e| matches!(e, Event::Key { key: Key::Space, pressed: true, repeat: false, .. }));
+        let pressed =
+            i.events.iter().any(|e| matches!(e, Event::Key { key: Key::Space, pressed: true, repeat: false, .. }));
         i.events.retain(|e| !matches!(e, Event::Key { key: Key::Space, .. }));
         pressed
     })

@@ -115,7 +115,7 @@ impl LearningHistory {
     /// Adds the figures of one metrics message received at `received`.
     pub fn push(&mut self, m: &LearnerMetrics, received: Stamp) {
         let origin = *self.origin.get_or_insert(received);
-        let t_min = received.secs_since(origin) / 60.0;
+        let t_min = (i128::from(received.0) - i128::from(origin.0)) as f64 / 60e9;
         for curve in Curve::ALL {
             if let Some(v) = curve.value(m) {
                 let s = &mut self.series[curve.index()];
@@ -151,7 +151,10 @@ mod tests {
         let mut h = LearningHistory::default();
         let m = LearnerMetrics { updates_per_s: 12.0, online_size: 100, ..Default::default() };
         h.push(&m, Stamp(0));
-        h.push(&LearnerMetrics { success_rate: Some(0.5), success_ci95: Some(0.7), ..m.clone() }, Stamp(60_000_000_000));
+        h.push(
+            &LearnerMetrics { success_rate: Some(0.5), success_ci95: Some(0.7), ..m.clone() },
+            Stamp(60_000_000_000),
+        );
         assert_eq!(h.points(Curve::UpdatesPerS), &[[0.0, 12.0], [1.0, 12.0]]);
         assert_eq!(h.points(Curve::SuccessRate), &[[1.0, 0.5]]);
         assert_eq!(h.points(Curve::SuccessLow), &[[1.0, 0.0]], "interval clipped to [0, 1]");

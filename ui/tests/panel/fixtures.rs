@@ -1,8 +1,8 @@
 //! Fixed, realistic data: the default sim cell about 90 minutes into training a pick.
 
 use interfaces::msg::{
-    ArmState, ControllerMode, Event, Frame, GripperState, Header, LearnerMetrics, Level, LimitCounters,
-    PixelEncoding, Pose,
+    ArmState, ControllerMode, Event, Frame, GripperState, Header, LearnerMetrics, Level, LimitCounters, PixelEncoding,
+    Pose,
 };
 use interfaces::{CellConfig, MockClock, Stamp};
 use std::sync::Arc;
@@ -149,7 +149,7 @@ pub fn metrics_at(minutes: f64, noise: &mut Noise) -> LearnerMetrics {
         header: Header::default(),
         step,
         updates,
-        updates_per_s: 9.6 + 0.4 * noise.next(),
+        updates_per_s: 9.6 - 0.8 * (-minutes / 3.0).exp() + 0.12 * noise.next(),
         critic_loss: Some(0.6 * (-minutes / 25.0).exp() + 0.08 + 0.03 * noise.next()),
         actor_loss: Some(-(0.5 + 3.0 * success) + 0.1 * noise.next()),
         temperature: Some(0.1 * (-minutes / 15.0).exp() + 0.004),

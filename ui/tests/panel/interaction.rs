@@ -1,9 +1,10 @@
 //! Commands the panel sends, captured by a recording sink.
 
 use crate::fixtures::{NOW_S, at, fill_training, panel};
+use egui::accesskit::Role;
 use egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use interfaces::config::check_gains;
 use interfaces::msg::{ArmState, Command, ControllerMode};
 use ui::Panel;
@@ -108,21 +109,32 @@ fn stale_state_shows_the_warning() {
     assert!(h.query_by_label_contains(STALE_LABEL).is_none(), "fresh data: no warning");
     clock.advance_ns(2_000_000_000);
     h.run();
-    let text = h.get_by_label_contains(STALE_LABEL).accesskit_node().label().unwrap_or_default();
-    assert!(text.contains("arm state 2.1 s old (limit 500 ms)"), "{text}");
+    let warning = h.get_by_label_contains(STALE_LABEL);
+    let shown = format!("{warning:?}");
+    assert!(shown.contains("arm state 2.1 s old (limit 500 ms)"), "{shown}");
 }
 
 /// Drags from `from` to `to` in a few steps, as a hand would.
 fn drag(h: &mut Harness<'static, Panel>, from: Pos2, to: Pos2) {
     h.event(Event::PointerMoved(from));
     h.run();
-    h.event(Event::PointerButton { pos: from, button: PointerButton::Primary, pressed: true, modifiers: Modifiers::NONE });
+    h.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
     h.run();
     for i in 1..=4 {
         h.event(Event::PointerMoved(from + (to - from) * (i as f32 / 4.0)));
         h.run();
     }
-    h.event(Event::PointerButton { pos: to, button: PointerButton::Primary, pressed: false, modifiers: Modifiers::NONE });
+    h.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
     h.run();
 }
 
@@ -135,15 +147,14 @@ fn gain_sliders_cannot_leave_the_valid_range() {
     h.run();
     // Far past the right end of one slider and far past the left end of another.
     let stiff = gain_slider_label(0, Some(0));
-    let node = h.get_by_label(&stiff);
-    node.scroll_to_me();
+    h.get_by_role_and_label(Role::Slider, &stiff).scroll_to_me();
     h.run();
-    let r = h.get_by_label(&stiff).rect();
+    let r = h.get_by_role_and_label(Role::Slider, &stiff).rect();
     drag(&mut h, r.center(), r.center() + vec2(3000.0, 0.0));
     let clip = gain_slider_label(4, Some(1));
-    h.get_by_label(&clip).scroll_to_me();
+    h.get_by_role_and_label(Role::Slider, &clip).scroll_to_me();
     h.run();
-    let r = h.get_by_label(&clip).rect();
+    let r = h.get_by_role_and_label(Role::Slider, &clip).rect();
     drag(&mut h, r.center(), r.center() - vec2(3000.0, 0.0));
     h.get_by_label(gain_labels::APPLY).click();
     h.run();
