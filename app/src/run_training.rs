@@ -86,6 +86,10 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
             .spawn(move || actor_node::run(&bus, &cfg, &ao, stop))
             .context("starting the actor thread")?
     };
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    if !has_display {
+        println!("no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless; progress lines follow.");
+    }
     let actor_result = actor.join().map_err(|_| anyhow::anyhow!("the actor thread panicked"))?;
     learner_stop.store(true, Ordering::Release);
     let learner_result = learner.join().map_err(|_| anyhow::anyhow!("the learner thread panicked"))?;
