@@ -13,7 +13,6 @@ use crate::training::env::Env;
 use crate::training::sim_env::SimEnv;
 use crate::training::trainer::random_action;
 use crate::training::wire;
-use agent::replay::Transition;
 use agent::sac::Policy;
 use anyhow::{Context, Result};
 use bus::Bus;
@@ -166,19 +165,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
                 policy.act(&obs, false)?
             };
             let s = env.step(&action)?;
-            let t = Transition {
-                obs: obs.clone(),
-                action,
-                reward: s.reward,
-                next_obs: s.obs.clone(),
-                done: s.done,
-                truncated: s.truncated,
-                intervention: false,
-                gripper_changed: s.gripper_changed,
-                episode,
-                obs_stamp_ns: stamp,
-                next_stamp_ns: s.stamp_ns,
-            };
+            let t = s.transition(&obs, stamp, action, episode);
             seq += 1;
             let m = wire::to_msg(&t, &session, seq, false);
             out.publish_as_is(&m).context("sending a transition")?;

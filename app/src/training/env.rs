@@ -17,7 +17,7 @@
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
 //! (close / stay / open) for `pick_cube`.
 
-use agent::replay::{Action, Observation};
+use agent::replay::{Action, Observation, Transition};
 use agent::{CameraSpec, ObsSpec};
 use interfaces::CellConfig;
 use interfaces::config::TaskKind;
@@ -57,6 +57,26 @@ pub struct Step {
     pub gripper_changed: bool,
     /// Monotonic time of the observation, ns.
     pub stamp_ns: u64,
+}
+
+impl Step {
+    /// The transition `(obs, action) → self` of `episode` (policy-driven: not an intervention); `obs` is the
+    /// observation the action was taken in, `obs_stamp_ns` its time.
+    pub fn transition(&self, obs: &Observation, obs_stamp_ns: u64, action: Action, episode: u64) -> Transition {
+        Transition {
+            obs: obs.clone(),
+            action,
+            reward: self.reward,
+            next_obs: self.obs.clone(),
+            done: self.done,
+            truncated: self.truncated,
+            intervention: false,
+            gripper_changed: self.gripper_changed,
+            episode,
+            obs_stamp_ns,
+            next_stamp_ns: self.stamp_ns,
+        }
+    }
 }
 
 /// A gym-style environment.

@@ -8,7 +8,7 @@
 use super::env::Env;
 use super::eval::{SuccessRate, evaluate};
 use super::expert::scripted_demos;
-use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
+use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions};
 use agent::sac::{Learner, Policy};
 use anyhow::{Context, Result};
 use interfaces::CellConfig;
@@ -115,19 +115,7 @@ pub fn train(
         let out_of_time = opts.max_wall.is_some_and(|m| start.elapsed() > m);
         let action = if steps < warmup { random_action(spec.action_dim, &mut rng) } else { policy.act(&obs, false)? };
         let s = env.step(&action)?;
-        store.append(&Transition {
-            obs: obs.clone(),
-            action,
-            reward: s.reward,
-            next_obs: s.obs.clone(),
-            done: s.done,
-            truncated: s.truncated,
-            intervention: false,
-            gripper_changed: s.gripper_changed,
-            episode,
-            obs_stamp_ns: stamp,
-            next_stamp_ns: s.stamp_ns,
-        })?;
+        store.append(&s.transition(&obs, stamp, action, episode))?;
         steps += 1;
         if s.done || s.truncated {
             (obs, stamp) = env.reset()?;
