@@ -20,6 +20,30 @@
 //!   transition goes to the online **and** the demo buffer ([`Arbitration::routing`]).
 //! - **Counters** per episode: steps, separate interventions (rising edges of the flag), intervention steps, and
 //!   the rate `intervention_steps / steps`; [`InterventionArbiter::end_episode`] returns and resets them.
+//!
+//! # In the actor
+//! ```
+//! use interfaces::config::{TaskConfig, TaskKind, TeleopConfig};
+//! use interfaces::msg::TeleopCommand;
+//! use interfaces::time::Stamp;
+//! use teleop::{ArbiterConfig, EnvAction, GripperAction, InterventionArbiter, TeleopInput};
+//!
+//! # let task = TaskConfig { kind: TaskKind::Reach, seed: 0, policy_hz: 10.0, episode_time_s: 10.0,
+//! #     discount: 0.97, reach_tolerance: 0.02, lift_height: 0.05, reward: Default::default(),
+//! #     action_scale_m: 0.02, action_scale_rad: 0.1 };
+//! let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task));
+//! // Each step: the policy's action and the newest command from `teleop/command` (e.g. `Subscriber::latest`).
+//! let policy = EnvAction { continuous: [0.2; 6], gripper: GripperAction::Stay };
+//! let newest = TeleopCommand { twist: [0.1, 0.0, 0.0, 0.0, 0.0, 0.0], ..Default::default() };
+//! let now = Stamp(0); // the actor's clock
+//! let decision = arbiter.arbitrate(now, &policy, Some(TeleopInput::stamped(&newest)));
+//! // Execute and store `decision.executed`, flag the transition with `decision.intervention`.
+//! assert!(decision.intervention && decision.routing().demo);
+//! assert!((decision.executed.continuous[0] - 0.5).abs() < 1e-12); // 0.1 m/s · 0.1 s / 0.02 m
+//! // At the episode's end: counters for the episode report (`interventions`, `intervention_steps`).
+//! let stats = arbiter.end_episode();
+//! assert_eq!((stats.interventions, stats.intervention_steps, stats.rate()), (1, 1, 1.0));
+//! ```
 
 use interfaces::config::{TaskConfig, TeleopConfig};
 use interfaces::msg::TeleopCommand;

@@ -48,7 +48,7 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
     for step in 0..4u64 {
         let now = Stamp(step * 1_000_000_000);
         // The human corrects at step 1 only (the hold of 300 ms ends before step 2).
-        let input = (step == 1).then(|| TeleopInput { command: &human, stamp: now });
+        let input = (step == 1).then_some(TeleopInput { command: &human, stamp: now });
         let r = arb.arbitrate(now, &policy, input);
         assert_eq!(r.routing().demo, step == 1);
         let obs = Observation { proprio: vec![step as f32, 0.0], images: vec![] };
