@@ -141,7 +141,7 @@ fn joints(ui: &mut Ui, model: &ArmModel, s: &interfaces::msg::ArmState) {
             match q {
                 Some(q) => {
                     let frac = ((q - j.lower) / (j.upper - j.lower)).clamp(0.0, 1.0);
-                    let near = frac < NEAR_LIMIT || frac > 1.0 - NEAR_LIMIT;
+                    let near = !(NEAR_LIMIT..=1.0 - NEAR_LIMIT).contains(&frac);
                     position_bar(ui, frac, if near { BAD } else { OK });
                     ui.monospace(RichText::new(format!("{q:+.3}")).color(if near { BAD } else { Color32::GRAY }));
                 }

@@ -173,7 +173,7 @@ pub fn fill_training(panel: &mut Panel, mode: ControllerMode, estop: bool, arm_a
     }
     for cam in ["front", "wrist"] {
         for i in 0..10 {
-            st.apply_frame(FrameKind::Policy, camera_image(cam, 128, 128), at(NOW_S - 0.318 + i as f64 / 30.0));
+            st.apply_frame(FrameKind::Policy, camera_image(cam, 128, 128), at(NOW_S - 0.018 - (9 - i) as f64 / 30.0));
         }
         for i in 0..5 {
             st.apply_frame(FrameKind::Full, camera_image(cam, 320, 240), at(NOW_S - 0.45 + i as f64 * 0.1));
