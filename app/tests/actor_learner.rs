@@ -75,7 +75,12 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
     while !ckpt.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(ckpt.exists(), "the learner wrote a checkpoint");
+    if !ckpt.exists() {
+        let _ = actor.kill();
+        let _ = learner.kill();
+        let log1 = std::fs::read_to_string(dir.path().join("learner1.log")).unwrap_or_default();
+        panic!("the learner wrote no checkpoint in 120 s; its log:\n{log1}");
+    }
     learner.kill().unwrap();
     learner.wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));

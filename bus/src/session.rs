@@ -32,6 +32,30 @@ fn tcp_endpoint_taken(endpoint: &str) -> bool {
     matches!(TcpListener::bind(addr), Err(e) if e.kind() == std::io::ErrorKind::AddrInUse)
 }
 
+/// An advisory lock (`$TMPDIR/corrigo-bus-host.lock`) held while a node decides whether to host or join.
+struct HostLock(std::fs::File);
+
+impl HostLock {
+    /// `None` if the lock file cannot be opened or locked (the node then proceeds unserialised).
+    fn acquire() -> Option<HostLock> {
+        let path = std::env::temp_dir().join("corrigo-bus-host.lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path);
+        match file.and_then(|f| f.lock().map(|()| f)) {
+            Ok(f) => Some(HostLock(f)),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "bus host lock unavailable ({e}); starting unserialised");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for HostLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
 fn json_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
     format!("[{}]", quoted.join(","))
@@ -50,6 +74,10 @@ impl Bus {
             BusMode::Peer => "peer",
             BusMode::Client => "client",
         };
+        // Two nodes starting together could both find an endpoint free, both try to host it, and the loser
+        // would end up neither listening nor connecting. A lock file per machine serialises the probe and the
+        // bind between corrigo processes (held until the session listens).
+        let _guard = if cfg.mode == BusMode::Peer { HostLock::acquire() } else { None };
         if cfg.mode == BusMode::Peer {
             listen.retain(|e| {
                 let taken = tcp_endpoint_taken(e);

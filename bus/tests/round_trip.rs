@@ -218,3 +218,28 @@ fn a_second_local_peer_joins_the_first_instead_of_failing() {
     let s = first.subscribe::<ArmState>(ARM_STATE, None).unwrap();
     assert!(same_but_seq(&arm_state(), &exchange(&mut p, &s, &arm_state())));
 }
+
+#[test]
+fn peers_opened_at_the_same_instant_find_each_other() {
+    // Both probe the endpoint at once; exactly one must host it and the other join, never both trying to host.
+    for _ in 0..5 {
+        let port = free_port();
+        let endpoint = format!("tcp/127.0.0.1:{port}");
+        let cfg = bus_config(vec![endpoint.clone()], vec![endpoint]);
+        let barrier = std::sync::Barrier::new(2);
+        let (a, b) = std::thread::scope(|s| {
+            let open = || {
+                barrier.wait();
+                Bus::open(&cfg, "race").unwrap()
+            };
+            let a = s.spawn(open);
+            let b = s.spawn(open);
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let hosts = usize::from(!a.listening().is_empty()) + usize::from(!b.listening().is_empty());
+        assert_eq!(hosts, 1, "exactly one session hosts the endpoint");
+        let mut p = a.publisher::<ArmState>(ARM_STATE, None).unwrap();
+        let sub = b.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+        assert!(same_but_seq(&arm_state(), &exchange(&mut p, &sub, &arm_state())));
+    }
+}

@@ -48,7 +48,7 @@ pub enum BusError {
         /// What was wrong.
         error: ParseError,
     },
-    /// A valid status packet came from another servo than the one awaited (the awaited one did not answer).
+    /// Only other servos answered while `expected` was awaited, until the timeout.
     WrongId {
         /// Servo awaited.
         expected: u8,
@@ -108,6 +108,9 @@ impl BusError {
 
 const RX_CAPACITY: usize = 8192;
 
+/// Silence on the bus that ends a discard: longer than a USB-serial adapter's 1 ms latency timer.
+pub const QUIET_GAP: Duration = Duration::from_millis(3);
+
 /// A Dynamixel Protocol 2.0 bus over a [`SerialLink`].
 #[derive(Debug)]
 pub struct DynamixelBus<L> {
@@ -141,11 +144,28 @@ impl<L: SerialLink> DynamixelBus<L> {
         &mut self.link
     }
 
-    /// Drops everything received and not yet consumed (before a retry).
+    /// Drops everything received and not yet consumed (before a retry), then waits for the bus to fall quiet
+    /// (no byte for [`QUIET_GAP`], at most the status timeout) so that replies still on the wire from the failed
+    /// instruction are not taken for answers to the next one.
     pub fn discard_input(&mut self) -> Result<(), BusError> {
         self.rx_start = 0;
         self.rx_end = 0;
-        self.link.discard_input().map_err(|e| BusError::Io(e.kind()))
+        self.link.discard_input().map_err(|e| BusError::Io(e.kind()))?;
+        let deadline = Instant::now() + self.timeout;
+        let gap = QUIET_GAP.min(self.timeout);
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(());
+            }
+            match self.link.recv(&mut self.rx, gap.min(deadline - now)) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(BusError::Io(e.kind())),
+            }
+        }
     }
 
     fn send(&mut self, id: u8, instruction: u8, pieces: &[&[u8]]) -> Result<(), BusError> {
@@ -162,6 +182,7 @@ impl<L: SerialLink> DynamixelBus<L> {
     /// and copies its data into `out[..len]`. Returns the data length.
     fn receive_status(&mut self, id: u8, data_len: Option<usize>, out: &mut [u8]) -> Result<usize, BusError> {
         let deadline = Instant::now() + self.timeout;
+        let mut stray = None;
         loop {
             let avail = &self.rx[self.rx_start..self.rx_end];
             let skip = protocol::find_header(avail);
@@ -175,7 +196,11 @@ impl<L: SerialLink> DynamixelBus<L> {
                             continue; // an instruction on the bus (another master, or an echo): not ours
                         }
                         if p.id != id {
-                            return Err(BusError::WrongId { expected: id, got: p.id });
+                            // A late reply to an earlier instruction, or a servo further down a sync read
+                            // answering while the awaited one stays silent: not ours. Keep waiting for `id`
+                            // until the deadline, and name the stray servo if `id` never answers.
+                            stray = Some(p.id);
+                            continue;
                         }
                         let Some((err, data)) = p.status() else {
                             return Err(BusError::Unexpected { id, len: 0 });
@@ -212,7 +237,10 @@ impl<L: SerialLink> DynamixelBus<L> {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(BusError::Timeout { id });
+                return Err(match stray {
+                    Some(got) => BusError::WrongId { expected: id, got },
+                    None => BusError::Timeout { id },
+                });
             }
             match self.link.recv(&mut self.rx[self.rx_end..], deadline - now) {
                 Ok(n) => self.rx_end += n,
