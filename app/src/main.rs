@@ -45,6 +45,12 @@ enum Cmd {
     Actor(ActorArgs),
     /// Record scripted demonstrations into a run directory's demo buffer.
     Record(RecordArgs),
+    /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
+    Camera(CameraArgs),
+    /// The operator panel, connected to a running cell through the bus (needs a display).
+    Ui(UiArgs),
+    /// The teleop node: a SpaceMouse, gamepad or the keyboard publishes end-effector twists and episode controls.
+    Teleop(TeleopArgs),
     /// Check a cell config.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -136,6 +142,36 @@ struct ActorArgs {
 }
 
 #[derive(Args, Debug)]
+struct CameraArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// List the V4L2 devices present with their modes, then exit.
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(Args, Debug)]
+struct TeleopArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// The input device: spacemouse, gamepad or keyboard.
+    #[arg(long, default_value = "spacemouse")]
+    device: String,
+    /// Bus endpoints to connect to (overrides the config's bus.connect), e.g. the robot's machine.
+    #[arg(long)]
+    connect: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct UiArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Bus endpoints to connect to (overrides the config's bus.connect).
+    #[arg(long)]
+    connect: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 struct RecordArgs {
     #[command(flatten)]
     cfg: ConfigArg,
@@ -210,6 +246,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2)]
         iters_images: usize,
     },
+    /// Camera pipeline latency (grab → crop/resize → publish → received in another process), fps and CPU share.
+    Perception {
+        /// Measured seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The receiving side of `bench perception` (started by it).
+    #[command(hide = true)]
+    PerceptionReceiver { endpoint: String, cell: String },
     /// The publishing side of `bench bus` (started by it).
     #[command(hide = true)]
     BusPublisher {
@@ -339,6 +384,56 @@ fn run(cmd: Cmd) -> Result<i32> {
             );
             Ok(if s.acked == s.steps { exit::OK } else { exit::FAILURE })
         }
+        Cmd::Camera(args) => {
+            if args.list {
+                print!("{}", perception::format_device_list(&perception::list_video_devices()));
+                return Ok(exit::OK);
+            }
+            let cfg = config_file::load(&args.cfg.config)?;
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let needs_sim =
+                cfg.cameras.iter().any(|c| matches!(c.source, interfaces::config::CameraSource::Sim { .. }));
+            let mut cell = if needs_sim { Some(sim::SimCell::new(&cfg)?) } else { None };
+            let node = perception::run_camera_node(&bus, &cfg, stop.clone(), cell.as_mut())?;
+            tracing::info!("camera node running for {} camera(s); Ctrl-C to stop", cfg.cameras.len());
+            while !stop.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            drop(node);
+            Ok(exit::OK)
+        }
+        Cmd::Teleop(args) => {
+            let Some(device) = teleop::DeviceChoice::parse(&args.device) else {
+                eprintln!("error: unknown device {:?}: use spacemouse, gamepad or keyboard", args.device);
+                return Ok(exit::USAGE);
+            };
+            let mut cfg = config_file::load(&args.cfg.config)?;
+            if !args.connect.is_empty() {
+                cfg.bus.connect = args.connect;
+            }
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let r = teleop::run_teleop_node(&bus, &cfg.teleop, device, &stop)?;
+            println!(
+                "teleop: {} commands and {} episode controls published, device missing or lost {} times",
+                r.commands, r.controls, r.device_errors
+            );
+            Ok(exit::OK)
+        }
+        Cmd::Ui(args) => {
+            let mut cfg = config_file::load(&args.cfg.config)?;
+            if !args.connect.is_empty() {
+                cfg.bus.connect = args.connect;
+            }
+            if !ui::display_available() {
+                eprintln!("error: no display: set DISPLAY (X11) or WAYLAND_DISPLAY to open the operator panel");
+                return Ok(exit::FAILURE);
+            }
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            ui::run_panel(bus, cfg)?;
+            Ok(exit::OK)
+        }
         Cmd::Record(args) => {
             let cfg = config_file::load(&args.cfg.config)?;
             let n = corrigo_app::run_training::ensure_demos(&cfg, &args.run_dir, args.episodes, cfg.task.seed)?;
@@ -411,6 +506,17 @@ fn run(cmd: Cmd) -> Result<i32> {
                 ..Default::default()
             };
             agent::bench::run_learner_bench(&o, &mut std::io::stdout())?;
+            Ok(exit::OK)
+        }
+        Cmd::Bench(BenchCmd::Perception { seconds }) => {
+            let o = perception::bench::BenchOptions { seconds, ..Default::default() };
+            let mut receiver = std::process::Command::new(std::env::current_exe()?);
+            receiver.args(["bench", "perception-receiver"]);
+            println!("{}", perception::bench::run(&o, receiver)?);
+            Ok(exit::OK)
+        }
+        Cmd::Bench(BenchCmd::PerceptionReceiver { endpoint, cell }) => {
+            perception::bench::run_receiver(&endpoint, &cell)?;
             Ok(exit::OK)
         }
         Cmd::Bench(BenchCmd::BusPublisher { connect, seconds }) => {

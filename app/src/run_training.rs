@@ -86,9 +86,17 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
             .spawn(move || actor_node::run(&bus, &cfg, &ao, stop))
             .context("starting the actor thread")?
     };
-    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
-    if !has_display {
-        println!("no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless; progress lines follow.");
+    if ui::display_available() {
+        println!("operator panel: opening (closing the window stops the run)");
+        match ui::run_panel(bus.clone(), cfg.clone()) {
+            Ok(()) => stop.store(true, Ordering::Release),
+            Err(e) => eprintln!("operator panel failed: {e}; the run goes on headless (Ctrl-C stops it)"),
+        }
+    } else {
+        println!(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless. Watch it from a machine with a \
+             screen with `corrigo ui --connect tcp/<this-host>:7447`, or follow the progress lines here."
+        );
     }
     let actor_result = actor.join().map_err(|_| anyhow::anyhow!("the actor thread panicked"))?;
     learner_stop.store(true, Ordering::Release);

@@ -8,18 +8,28 @@
 //! Operator commands: `EStop` latches the controller's e-stop and pauses the episode; `ResetEStop` clears it and
 //! starts a new episode; `StopEpisode`/`ResetEpisode` end the episode; `Label(bool)` overrides the success label
 //! of the current episode; `SetGains` changes the impedance gains (validated; rejected gains are reported).
+//!
+//! Interventions: the newest `teleop/command` (from `corrigo teleop`, the panel's virtual joystick, or any bus
+//! client) goes through [`teleop::InterventionArbiter`] every step. When the human takes over, the human's action
+//! is executed and stored, the transition is flagged (the learner stores it in the online **and** the demo
+//! buffer), and the episode report carries the episode's interventions and intervention steps. Teleop commands
+//! are judged by the time this process received them, so the device may sit on another machine.
 
 use crate::training::env::Env;
 use crate::training::sim_env::SimEnv;
 use crate::training::trainer::random_action;
 use crate::training::wire;
+use agent::replay::{Action, GripperAction};
 use agent::sac::Policy;
 use anyhow::{Context, Result};
 use bus::Bus;
 use controller::law::ValidatedGains;
 use interfaces::CellConfig;
-use interfaces::keys::{ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
-use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand};
+use interfaces::Clock;
+use interfaces::keys::{
+    ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TELEOP_COMMAND, TRANSITION_ACK, TRANSITIONS,
+};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -27,6 +37,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use teleop::{ArbiterConfig, EnvAction, InterventionArbiter, TeleopInput};
 
 /// Settings of the actor.
 #[derive(Debug, Clone)]
@@ -60,6 +71,8 @@ pub struct ActorSummary {
     pub acked: u64,
     /// Transitions sent more than once.
     pub resent: u64,
+    /// Steps whose executed action was (partly) the human's.
+    pub intervention_steps: u64,
     /// Newest weights version received.
     pub policy_version: u64,
 }
@@ -81,6 +94,10 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
+    let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&cfg.teleop, &cfg.task));
+    let mut human: Option<(TeleopCommand, interfaces::Stamp)> = None;
+    let clock = interfaces::MonotonicClock;
     let out = bus.publisher::<TransitionMsg>(TRANSITIONS, None)?;
     let mut episodes_pub = bus.publisher::<EpisodeReport>(EPISODES, None)?;
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
@@ -159,13 +176,24 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             if end_episode {
                 break;
             }
-            let action = if version == 0 && summary.steps < opts.random_steps {
+            let proposed = if version == 0 && summary.steps < opts.random_steps {
                 random_action(spec.action_dim, &mut rng)
             } else {
                 policy.act(&obs, false)?
             };
+            if let Some(mut c) = teleop_sub.latest() {
+                if !spec.gripper {
+                    c.msg.gripper_close = None; // a task without a gripper: gripper buttons are no intervention
+                }
+                human = Some((c.msg, c.received));
+            }
+            let input = human.as_ref().map(|(command, stamp)| TeleopInput { command, stamp: *stamp });
+            let decision = arbiter.arbitrate(clock.now(), &to_env_action(&proposed), input);
+            let action = if decision.intervention { from_env_action(&decision.executed, &proposed) } else { proposed };
             let s = env.step(&action)?;
-            let t = s.transition(&obs, stamp, action, episode);
+            let mut t = s.transition(&obs, stamp, action, episode);
+            t.intervention = decision.intervention;
+            summary.intervention_steps += u64::from(decision.intervention);
             seq += 1;
             let m = wire::to_msg(&t, &session, seq, false);
             out.publish_as_is(&m).context("sending a transition")?;
@@ -193,6 +221,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             }
         }
         summary.episodes += 1;
+        let stats = arbiter.end_episode();
         let ok = label.unwrap_or(success);
         summary.successes += u64::from(ok);
         let mut r = EpisodeReport {
@@ -201,8 +230,8 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             episode_return: ret,
             success: ok,
             length: len,
-            interventions: 0,
-            intervention_steps: 0,
+            interventions: stats.interventions,
+            intervention_steps: stats.intervention_steps,
             policy_version: version,
             cycle_ms: 1000.0 * cycle_total / len.max(1) as f64,
             eval: false,
@@ -230,4 +259,38 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
     }
     summary.policy_version = version;
     Ok(summary)
+}
+
+/// The agent's action as the arbiter's (continuous part padded with zeros to 6).
+fn to_env_action(a: &Action) -> EnvAction {
+    let mut continuous = [0.0; 6];
+    for (c, v) in continuous.iter_mut().zip(&a.continuous) {
+        *c = f64::from(*v);
+    }
+    let gripper = teleop::GripperAction::from_index(a.gripper.index() as u8).unwrap_or_default();
+    EnvAction { continuous, gripper }
+}
+
+/// The arbiter's decision as the agent's action, with as many continuous components as `like`.
+fn from_env_action(e: &EnvAction, like: &Action) -> Action {
+    let continuous = e.continuous.iter().take(like.continuous.len()).map(|&v| v as f32).collect();
+    let gripper = GripperAction::from_index(i64::from(e.gripper.index())).unwrap_or_default();
+    Action { continuous, gripper }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_convert_both_ways_and_keep_the_action_size() {
+        let a = Action { continuous: vec![0.5, -0.25, 1.0], gripper: GripperAction::Close };
+        let e = to_env_action(&a);
+        assert_eq!(e.continuous, [0.5, -0.25, 1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(e.gripper, teleop::GripperAction::Close);
+        assert_eq!(from_env_action(&e, &a), a);
+        let open = EnvAction { continuous: [0.1; 6], gripper: teleop::GripperAction::Open };
+        let b = from_env_action(&open, &a);
+        assert_eq!((b.continuous.len(), b.gripper), (3, GripperAction::Open));
+    }
 }

@@ -1,0 +1,143 @@
+//! Human-in-the-loop corrections in the simulated cell: a scripted "human" publishes teleop commands on the bus
+//! while the actor trains against the learner. The corrected steps are executed, flagged, stored in the online
+//! and the demo buffer with the executed (human) action, counted in the episode reports, and the learner's
+//! metrics carry the intervention rate.
+
+use agent::replay::{ReplayStore, StoreOptions};
+use corrigo_app::nodes::{actor_node, learner_node};
+use interfaces::CellConfig;
+use interfaces::keys::{ARM_STATE, EPISODES, LEARNER_METRICS, TELEOP_COMMAND};
+use interfaces::msg::{ArmState, Header, LearnerMetrics, TeleopCommand};
+use interfaces::msg_training::EpisodeReport;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+fn cell(port: u16) -> CellConfig {
+    let base =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/sim_panda.toml"))
+            .unwrap();
+    let ep = format!("\"tcp/127.0.0.1:{port}\"");
+    let text = base
+        .replace("listen = [\"tcp/127.0.0.1:7447\"]", &format!("listen = [{ep}]"))
+        .replace("connect = [\"tcp/127.0.0.1:7447\"]", &format!("connect = [{ep}]"))
+        .replace("kind = \"pick_cube\"", "kind = \"reach\"")
+        .replace("episode_time_s = 10.0", "episode_time_s = 3.0")
+        .replace("realtime = true\n\n[controller]", "realtime = false\n\n[controller]")
+        .replace("batch_size = 256", "batch_size = 32\nhidden = [32, 32]\npublish_every = 5")
+        + "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n";
+    CellConfig::from_toml_str(&text, "cell.toml").expect("test config")
+}
+
+/// The human's push: 0.1 m/s along +x in the base frame, with the takeover button held.
+const PUSH: [f64; 6] = [0.1, 0.0, 0.0, 0.0, 0.0, 0.0];
+
+#[test]
+fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_in_both_buffers() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = cell(port);
+    let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let run_dir = dir.path().join("run");
+    let stop = Arc::new(AtomicBool::new(false));
+    let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None).unwrap();
+    let metrics = bus.subscribe::<LearnerMetrics>(LEARNER_METRICS, None).unwrap();
+
+    let learner = {
+        let (bus, cfg, spec, stop) = (bus.clone(), cfg.clone(), spec.clone(), stop.clone());
+        let lo = learner_node::LearnerOptions {
+            run_dir: run_dir.clone(),
+            max_updates_per_transition: 0.5,
+            max_updates: None,
+            progress_every: Some(Duration::from_millis(200)),
+            json: false,
+        };
+        std::thread::spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop))
+    };
+    // The human watches the arm (one state per actor step) and alternates: pushes for 10 steps, lets go (a zero
+    // twist, below the takeover threshold) for 10 steps.
+    let human_done = Arc::new(AtomicBool::new(false));
+    let human = {
+        let (bus, done) = (bus.clone(), human_done.clone());
+        std::thread::spawn(move || {
+            let mut p = bus.publisher::<TeleopCommand>(TELEOP_COMMAND, None).unwrap();
+            let states = bus.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+            let (mut seen, mut pushes) = (0u64, 0u64);
+            while !done.load(Ordering::Acquire) {
+                if states.recv_timeout(Duration::from_millis(20)).is_none() {
+                    continue;
+                }
+                seen += 1;
+                let on = (seen / 10) % 2 == 1;
+                let mut c = TeleopCommand {
+                    header: Header::default(),
+                    device: "scripted-human".into(),
+                    twist: if on { PUSH } else { [0.0; 6] },
+                    gripper_close: None,
+                    takeover: on,
+                };
+                p.publish(&mut c).unwrap();
+                pushes += u64::from(on);
+            }
+            pushes
+        })
+    };
+    let ao = actor_node::ActorOptions {
+        actor_id: "actor-hil".into(),
+        seed: 3,
+        realtime: false,
+        max_steps: Some(300),
+        max_outbox: 5000,
+        resend_after: Duration::from_secs(2),
+        random_steps: 0,
+    };
+    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone()).expect("actor");
+    human_done.store(true, Ordering::Release);
+    assert!(human.join().unwrap() > 0, "the human pushed");
+    // Let the learner publish metrics covering the finished episodes, then stop it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut rate = None;
+    while Instant::now() < deadline && rate.is_none_or(|r: f64| r <= 0.0) {
+        if let Some(m) = metrics.recv_timeout(Duration::from_millis(200)) {
+            rate = m.msg.intervention_rate;
+        }
+    }
+    stop.store(true, Ordering::Release);
+    learner.join().unwrap().expect("learner");
+
+    assert_eq!(summary.steps, 300);
+    assert_eq!(summary.acked, 300, "every transition acknowledged");
+    let flagged_steps = summary.intervention_steps;
+    assert!(flagged_steps > 0 && flagged_steps < 300, "some steps corrected, not all: {flagged_steps}");
+
+    let mut reported = (0u64, 0u64);
+    while let Some(e) = episodes.try_recv() {
+        reported.0 += e.msg.interventions;
+        reported.1 += e.msg.intervention_steps;
+    }
+    assert!(reported.0 >= 1, "episode reports count interventions: {reported:?}");
+    assert!(reported.1 <= flagged_steps && reported.1 > 0, "reported {reported:?} of {flagged_steps} flagged steps");
+    let rate = rate.expect("learner metrics with an intervention rate arrived");
+    assert!(rate > 0.0 && rate < 1.0, "intervention rate {rate}");
+
+    let store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
+    assert_eq!(store.online_len(), 300, "every step in the online buffer");
+    let push = teleop::ArbiterConfig::new(&cfg.teleop, &cfg.task).twist_to_action(&PUSH);
+    let push: Vec<f32> = push[..spec.action_dim].iter().map(|&v| v as f32).collect();
+    let online_flagged = (0..store.online_len()).filter(|&i| store.get(false, i).unwrap().intervention).count();
+    assert_eq!(online_flagged as u64, flagged_steps, "flagged transitions in the online buffer");
+    assert_eq!(store.demo_len() as u64, flagged_steps, "every correction also in the demo buffer");
+    let mut pushed = 0;
+    for i in 0..store.demo_len() {
+        let t = store.get(true, i).unwrap();
+        assert!(t.intervention, "demo transition {i} is flagged");
+        // The stored action is the executed one: the human's push, or (while the human lets go within the hold)
+        // the human's zero twist; never the policy's.
+        let zero = t.action.continuous.iter().all(|&v| v == 0.0);
+        assert!(zero || t.action.continuous == push, "demo transition {i}: {:?}", t.action.continuous);
+        pushed += usize::from(!zero);
+    }
+    assert!(pushed > 0, "the pushes are stored");
+}
