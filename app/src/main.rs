@@ -49,6 +49,8 @@ enum Cmd {
     Camera(CameraArgs),
     /// The operator panel, connected to a running cell through the bus (needs a display).
     Ui(UiArgs),
+    /// The controller node alone: drives the configured arm (real or simulated) from pose targets on the bus.
+    Controller(ControllerArgs),
     /// The teleop node: a SpaceMouse, gamepad or the keyboard publishes end-effector twists and episode controls.
     Teleop(TeleopArgs),
     /// Check a cell config.
@@ -148,6 +150,15 @@ struct CameraArgs {
     /// List the V4L2 devices present with their modes, then exit.
     #[arg(long)]
     list: bool,
+}
+
+#[derive(Args, Debug)]
+struct ControllerArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -402,6 +413,14 @@ fn run(cmd: Cmd) -> Result<i32> {
             }
             drop(node);
             Ok(exit::OK)
+        }
+        Cmd::Controller(args) => {
+            let cfg = config_file::load(&args.cfg.config)?;
+            let stop = stop_flag()?;
+            let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let duration = args.seconds.map(Duration::from_secs_f64);
+            let out = corrigo_app::run_controller::run(&cfg, &bus, stop, duration)?;
+            Ok(if out.faulted { exit::SAFETY_STOP } else { exit::OK })
         }
         Cmd::Teleop(args) => {
             let Some(device) = teleop::DeviceChoice::parse(&args.device) else {

@@ -1,5 +1,6 @@
 //! The controller's non-real-time bridge: moves pose targets and operator commands from the bus into the
-//! real-time loop (through [`ControllerHandle`]'s lock-free cells) and publishes the arm state.
+//! real-time loop (through [`ControllerHandle`]'s lock-free cells) and publishes the arm state. A driver fault
+//! (the loop holds the arm in its safe state) is published as an error [`Event`] naming the device.
 //!
 //! Runs on its own named thread; the 1 kHz loop never sees zenoh. A rejected command (gains out of range, a
 //! gripper command out of limits) is answered with an [`Event`] naming why; the gains in force stay.
@@ -56,6 +57,9 @@ pub fn spawn(
                         Err(CommandError::NotForController { .. }) => {}
                         Err(e) => report(Level::Error, format!("operator command rejected: {e}")),
                     }
+                }
+                while let Some(e) = handle.next_fault() {
+                    report(Level::Error, format!("controller fault, the arm is in its safe state: {e}"));
                 }
                 if let Some(t) = targets.latest()
                     && let Err(e) = handle.set_target(&t.msg)

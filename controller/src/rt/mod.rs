@@ -23,7 +23,7 @@ use crate::core::{ControllerCore, ControllerStatus};
 use crate::gripper::{GripperCommands, GripperError};
 use crate::law::{GainsError, ValidatedGains};
 use interfaces::config::GripperConfig;
-use interfaces::drivers::{ArmDriver, GripperDriver};
+use interfaces::drivers::{ArmDriver, DriverError, GripperDriver};
 use interfaces::msg::{ArmState, Command, GripperCommand, Pose, PoseTarget};
 use interfaces::{CellConfig, Clock};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,6 +33,8 @@ use thiserror::Error;
 
 /// Capacity of the command ring.
 const COMMAND_CAPACITY: usize = 64;
+/// Faults waiting for the non-real-time side (one per fault; more are dropped until it reads them).
+const FAULT_CAPACITY: usize = 8;
 /// The gripper is read every this many cycles (100 Hz at 1 kHz).
 const GRIPPER_READ_EVERY: u64 = 10;
 
@@ -160,6 +162,7 @@ pub struct LoopSummary {
 pub struct ControllerHandle {
     targets: Mutex<triple_buffer::Input<TargetSlot>>,
     commands: Mutex<rtrb::Producer<RtCommand>>,
+    faults: Mutex<rtrb::Consumer<DriverError>>,
     status: Mutex<triple_buffer::Output<ControllerStatus>>,
     estop: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -188,6 +191,7 @@ where
     let (t_in, t_out) = triple_buffer::triple_buffer(&TargetSlot::default());
     let (s_in, s_out) = triple_buffer::triple_buffer(core.status());
     let (c_in, c_out) = rtrb::RingBuffer::new(COMMAND_CAPACITY);
+    let (f_in, f_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
     let estop = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<SchedulingReport>(1);
@@ -198,6 +202,7 @@ where
         targets: t_out,
         status: s_in,
         commands: c_out,
+        faults: f_in,
         estop: estop.clone(),
         stop: stop.clone(),
         opts: opts.clone(),
@@ -222,6 +227,7 @@ where
     Ok(ControllerHandle {
         targets: Mutex::new(t_in),
         commands: Mutex::new(c_in),
+        faults: Mutex::new(f_out),
         status: Mutex::new(s_out),
         estop,
         stop,
@@ -306,6 +312,12 @@ impl ControllerHandle {
         &self.scheduling
     }
 
+    /// The next driver error that faulted the loop, oldest first (`None` when there is none to report). The loop
+    /// reports the error that moved it into [`interfaces::msg::ControllerMode::Fault`], once per fault.
+    pub fn next_fault(&self) -> Option<DriverError> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).pop().ok()
+    }
+
     /// True while the loop thread runs.
     pub fn is_running(&self) -> bool {
         self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|t| !t.is_finished())
@@ -333,6 +345,7 @@ struct RtSide<D: ArmDriver, G, C> {
     targets: triple_buffer::Output<TargetSlot>,
     status: triple_buffer::Input<ControllerStatus>,
     commands: rtrb::Consumer<RtCommand>,
+    faults: rtrb::Producer<DriverError>,
     estop: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     opts: LoopOptions,
@@ -384,8 +397,14 @@ impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
             cycle += 1;
             self.core.set_deadline_misses(misses);
             let now = self.clock.now();
-            // A driver error faults the core (safe stop, latched); the status says so.
-            let _ = self.core.step(now);
+            // A driver error faults the core (safe stop, latched); the status says so, and the error itself goes to
+            // the handle (moved, not copied: the allocation happened where the error was built).
+            let was_faulted = self.core.status().mode == interfaces::msg::ControllerMode::Fault;
+            if let Err(e) = self.core.step(now)
+                && !was_faulted
+            {
+                let _ = self.faults.push(e);
+            }
             self.status.write(*self.core.status());
         }
         let _ = self.core.driver_mut().safe_stop();
