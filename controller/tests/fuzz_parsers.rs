@@ -5,9 +5,15 @@
 
 use controller::drivers::dynamixel::protocol::{self, ParseError};
 use controller::drivers::dynamixel::{BusError, DynamixelBus, SerialLink};
+use controller::drivers::ur_rtde::UrRtdeArm;
+use controller::drivers::ur_rtde::protocol as rtde;
+use interfaces::config::UrRtdeConfig;
+use interfaces::drivers::{ArmDriver, DriverError};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::io;
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn iterations() -> usize {
@@ -142,4 +148,224 @@ fn a_bus_error_without_servo_is_only_a_port_or_encoding_error() {
     assert_eq!(BusError::Io(io::ErrorKind::BrokenPipe).id(), None);
     assert!(!BusError::Io(io::ErrorKind::BrokenPipe).is_transient());
     assert!(BusError::Corrupt { id: 1, error: ParseError::NoHeader }.is_transient());
+}
+
+/// Bytes biased towards RTDE's framing: small sizes and the package type letters.
+fn rtde_bytes(r: &mut ChaCha8Rng, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|_| match r.random_range(0..5) {
+            0 => 0x00,
+            1 => rtde::kind::ALL[r.random_range(0..rtde::kind::ALL.len())],
+            2 => r.random_range(0..8),
+            _ => r.random(),
+        })
+        .collect()
+}
+
+fn random_state(r: &mut ChaCha8Rng) -> rtde::RobotState {
+    let mut v6 = || std::array::from_fn(|_| r.random_range(-10.0..10.0));
+    let (q, qd, current) = (v6(), v6(), v6());
+    rtde::RobotState {
+        timestamp: r.random_range(0.0..1e6),
+        q,
+        qd,
+        current,
+        robot_mode: r.random_range(-1..9),
+        safety_mode: r.random_range(0..14),
+        runtime_state: r.random_range(0..6),
+    }
+}
+
+#[test]
+fn rtde_parsers_never_panic_on_arbitrary_bytes() {
+    let mut r = rng(11);
+    for _ in 0..iterations() {
+        let n = r.random_range(0..200);
+        let mut b = rtde_bytes(&mut r, n);
+        if r.random_bool(0.5) && b.len() >= 3 {
+            let size = (b.len() as u16).min(r.random_range(0..300)).to_be_bytes();
+            b[..2].copy_from_slice(&size);
+        }
+        if let Ok((p, used)) = rtde::parse(&b) {
+            assert!((rtde::HEADER_LEN..=b.len()).contains(&used));
+            assert_eq!(p.payload.len(), used - rtde::HEADER_LEN);
+            assert!(rtde::kind::ALL.contains(&p.kind));
+        }
+        let recipe = b.first().copied().unwrap_or(0);
+        let _ = rtde::Recipe::from_reply(&b).map(|rc| assert!(rc.id != 0 && rc.data_len() <= 48 * b.len()));
+        let _ = rtde::text_message(&b);
+        let _ = rtde::ControllerVersion::from_reply(&b);
+        let _ = rtde::setup_outputs_request(&b);
+        if let Ok(s) = rtde::RobotState::decode(&b, recipe) {
+            assert_eq!(b.len(), 1 + rtde::OUTPUT_LEN, "{s:?}");
+        }
+        if rtde::Command::decode(&b, recipe).is_ok() {
+            assert_eq!(b.len(), 1 + rtde::INPUT_LEN);
+        }
+    }
+}
+
+#[test]
+fn rtde_data_packages_round_trip_and_mutations_are_refused_or_decoded_in_bounds() {
+    let mut r = rng(12);
+    let mut out = Vec::new();
+    for _ in 0..iterations() {
+        let s = random_state(&mut r);
+        let recipe = r.random_range(1..=255u8);
+        let mut payload = [0u8; 1 + rtde::OUTPUT_LEN];
+        s.encode(recipe, &mut payload);
+        rtde::encode(&mut out, rtde::kind::DATA_PACKAGE, &[&payload]).expect("encode");
+        let (p, used) = rtde::parse(&out).expect("a package we encoded parses");
+        assert_eq!((p.kind, used), (rtde::kind::DATA_PACKAGE, out.len()));
+        assert_eq!(rtde::RobotState::decode(p.payload, recipe), Ok(s));
+        // Truncate or extend: the size field then disagrees with the recipe, and decoding refuses it.
+        let cut = r.random_range(rtde::HEADER_LEN..out.len());
+        let mut m = out[..cut].to_vec();
+        if r.random_bool(0.5) {
+            m.extend(rtde_bytes(&mut r, 8));
+        }
+        if m.len() == out.len() {
+            m.push(0);
+        }
+        let len = m.len() as u16;
+        m[..2].copy_from_slice(&len.to_be_bytes());
+        let (p, _) = rtde::parse(&m).expect("resized package frames");
+        assert!(rtde::RobotState::decode(p.payload, recipe).is_err());
+    }
+}
+
+/// Serves the handshake the driver expects and one valid data package; at the driver's first command, sends
+/// `fuzz` and closes.
+fn serve_fuzzed(listener: &TcpListener, fuzz: &[u8]) -> io::Result<()> {
+    let (mut s, _) = listener.accept()?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut rx = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut tx = Vec::new();
+    let mut started = false;
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        rx.extend_from_slice(&buf[..n]);
+        while let Ok((p, used)) = rtde::parse(&rx) {
+            let k = p.kind;
+            let reply: Option<Vec<u8>> = match k {
+                rtde::kind::REQUEST_PROTOCOL_VERSION | rtde::kind::START => Some(vec![1]),
+                rtde::kind::GET_URCONTROL_VERSION => {
+                    Some(rtde::ControllerVersion { major: 5, minor: 22, bugfix: 0, build: 0 }.to_reply().to_vec())
+                }
+                rtde::kind::SETUP_OUTPUTS => {
+                    let types: Vec<&str> = rtde::OUTPUT_TYPES.iter().map(|t| t.name()).collect();
+                    Some([&[1u8][..], types.join(",").as_bytes()].concat())
+                }
+                rtde::kind::SETUP_INPUTS => {
+                    let types: Vec<&str> = rtde::input_types().iter().map(|t| t.name()).collect();
+                    Some([&[2u8][..], types.join(",").as_bytes()].concat())
+                }
+                _ => None,
+            };
+            rx.drain(..used);
+            if k == rtde::kind::DATA_PACKAGE && started {
+                // The driver's first command after opening: now the fuzzed stream.
+                s.write_all(fuzz)?;
+                return Ok(());
+            }
+            if let Some(reply) = reply {
+                rtde::encode(&mut tx, k, &[&reply]).expect("encode");
+                s.write_all(&tx)?;
+            }
+            if k == rtde::kind::START {
+                let st = rtde::RobotState {
+                    robot_mode: rtde::robot_mode::RUNNING,
+                    safety_mode: rtde::safety_mode::NORMAL,
+                    runtime_state: rtde::runtime_state::PLAYING,
+                    ..rtde::RobotState::default()
+                };
+                let mut payload = [0u8; 1 + rtde::OUTPUT_LEN];
+                st.encode(1, &mut payload);
+                rtde::encode(&mut tx, rtde::kind::DATA_PACKAGE, &[&payload]).expect("encode");
+                s.write_all(&tx)?;
+                started = true;
+            }
+        }
+    }
+}
+
+#[test]
+fn rtde_driver_survives_fuzzed_streams_with_typed_errors() {
+    let mut r = rng(13);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let cfg = UrRtdeConfig {
+        host: "127.0.0.1".into(),
+        port,
+        frequency_hz: 500.0,
+        connect_timeout_ms: 2000.0,
+        deadline_ms: 20.0,
+        register_offset: 24,
+        watchdog_cycles: 10,
+        stop_deceleration: 4.0,
+        torque_constant: Vec::new(),
+        gravity_compensated: true,
+    };
+    let (mut ok, mut failed) = (0usize, 0usize);
+    for round in 0..(iterations() / 400).clamp(5, 2000) {
+        // Valid data packages (random states, some with later timestamps), mutated, with garbage between them.
+        let mut fuzz = Vec::new();
+        let mut out = Vec::new();
+        for k in 0..r.random_range(1..6) {
+            let mut s = random_state(&mut r);
+            if r.random_bool(0.7) {
+                (s.robot_mode, s.safety_mode, s.runtime_state) = (7, 1, 2);
+            }
+            s.timestamp = f64::from(k + 1) * 0.002;
+            let mut payload = [0u8; 1 + rtde::OUTPUT_LEN];
+            s.encode(if r.random_bool(0.9) { 1 } else { r.random() }, &mut payload);
+            rtde::encode(&mut out, rtde::kind::DATA_PACKAGE, &[&payload]).expect("encode");
+            fuzz.extend_from_slice(&out);
+            if r.random_bool(0.2) {
+                let n = r.random_range(0..12);
+                fuzz.extend(rtde_bytes(&mut r, n));
+            }
+        }
+        for _ in 0..r.random_range(0..3) {
+            let i = r.random_range(0..fuzz.len());
+            fuzz[i] = r.random();
+        }
+        let server = std::thread::scope(|scope| {
+            let h = scope.spawn(|| serve_fuzzed(&listener, &fuzz));
+            let arm = UrRtdeArm::open(&cfg, 6, Arc::new(interfaces::MonotonicClock));
+            let mut arm = arm.unwrap_or_else(|e| panic!("round {round}: the handshake is valid: {e}"));
+            for _ in 0..8 {
+                let _ = arm.write_torque(&[0.0; 7]);
+                match arm.read_state() {
+                    Ok(s) => {
+                        ok += 1;
+                        assert!(s.q.iter().all(|q| q.is_finite()));
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        assert!(
+                            matches!(
+                                e,
+                                DriverError::Corrupt { .. }
+                                    | DriverError::Disconnected { .. }
+                                    | DriverError::Timeout { .. }
+                                    | DriverError::HardwareFault { .. }
+                            ),
+                            "{e:?}"
+                        );
+                        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+                        break;
+                    }
+                }
+            }
+            drop(arm);
+            h.join().expect("server thread")
+        });
+        server.expect("server");
+    }
+    assert!(ok > 0 && failed > 0, "both outcomes exercised ({ok} ok, {failed} failed)");
 }

@@ -1,5 +1,6 @@
 //! Drivers for real arms, one module per protocol, each with its byte-level codec separate from its I/O:
-//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port).
+//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port), [`ur_rtde`] (Universal Robots e-Series over
+//! RTDE).
 //!
 //! [`open_arm`] opens the arm a cell config names; the controller then wraps it in the safety envelope like any
 //! other [`ArmDriver`]:
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod dynamixel;
+pub mod ur_rtde;
 
 use interfaces::config::DriverConfig;
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, GripperDriver, JointState, JointVec};
@@ -102,6 +104,11 @@ pub fn open_arm(cfg: &CellConfig) -> Result<OpenedArm, DriverError> {
             let sustained = arm.timing().map_or(cfg.controller.rate_hz, |t| t.achievable_rate_hz);
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, sustained, &d.port);
             Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health })
+        }
+        DriverConfig::UrRtde(u) => {
+            let arm = ur_rtde::UrRtdeArm::open(u, dof, clock)?;
+            let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, u.frequency_hz, arm.device());
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None })
         }
     }
 }

@@ -142,6 +142,8 @@ pub enum DriverConfig {
     },
     /// A chain of Dynamixel servos on one RS-485/TTL bus, Protocol 2.0, current-based torque control.
     Dynamixel(DynamixelConfig),
+    /// A Universal Robots e-Series arm over RTDE (TCP 30004), torques applied by a URScript program on the robot.
+    UrRtde(UrRtdeConfig),
 }
 
 /// Which control table the servos use (addresses and units differ between families).
@@ -205,6 +207,51 @@ pub struct DynamixelConfig {
     pub latency_timer_ms: u32,
 }
 
+/// `[driver] kind = "ur_rtde"`: a Universal Robots e-Series arm (6 joints) over the Real-Time Data Exchange.
+///
+/// The driver streams the commanded joint torques into `input_double_register_<register_offset + 0…5>` with a
+/// sequence counter in `input_int_register_<register_offset>`; the program `hardware_configs/ur_rtde_torque.script`
+/// running on the robot applies them each cycle with `direct_torque` and stops the arm when the counter stalls
+/// for `watchdog_cycles` cycles or the stop flag (`input_int_register_<register_offset + 1>`) is raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrRtdeConfig {
+    /// The robot's IP address or host name.
+    pub host: String,
+    /// RTDE TCP port (30004 on every UR controller).
+    #[serde(default = "default_rtde_port")]
+    pub port: u16,
+    /// Output frequency requested from the robot, Hz (e-Series: at most 500).
+    #[serde(default = "default_rtde_frequency")]
+    pub frequency_hz: f64,
+    /// How long connecting and each handshake reply may take, ms.
+    #[serde(default = "default_rtde_connect_timeout")]
+    pub connect_timeout_ms: f64,
+    /// A data package arriving later than this after the previous one is a fault (late packet), ms. At least
+    /// 1.5 periods of `frequency_hz`.
+    #[serde(default = "default_rtde_deadline")]
+    pub deadline_ms: f64,
+    /// First register of the block the program reads: doubles `offset…offset+6` (six torques, the stop
+    /// deceleration), integers `offset…offset+2` (counter, stop flag, watchdog cycles). 24…41 are the registers
+    /// reserved for external RTDE clients on e-Series; must match `REG` in the URScript program.
+    #[serde(default = "default_rtde_register_offset")]
+    pub register_offset: u32,
+    /// The program stops the arm when the counter has not changed for this many of its cycles (2 ms each).
+    #[serde(default = "default_rtde_watchdog_cycles")]
+    pub watchdog_cycles: u32,
+    /// Joint deceleration of the program's stop (`stopj`), rad/s². After it the arm holds still, powered.
+    #[serde(default = "default_rtde_stop_deceleration")]
+    pub stop_deceleration: f64,
+    /// Torque per ampere of each joint, N·m/A: the measured torque is `k · actual_current`. Empty: the measured
+    /// torque is reported as zero.
+    #[serde(default)]
+    pub torque_constant: Vec<f64>,
+    /// `direct_torque` adds the robot's own gravity compensation to the commanded torques, so the controller
+    /// must not add `g(q)` (true for PolyScope 5.22 and later).
+    #[serde(default = "default_true")]
+    pub gravity_compensated: bool,
+}
+
 /// Physics step used when the simulator backs a device emulator (the driver config is then not `sim`), s.
 pub const EMULATOR_TIMESTEP: f64 = 0.001;
 
@@ -226,6 +273,32 @@ fn default_hold_current() -> f64 {
 fn default_latency_timer() -> u32 {
     1
 }
+fn default_rtde_port() -> u16 {
+    30004
+}
+fn default_rtde_frequency() -> f64 {
+    500.0
+}
+fn default_rtde_connect_timeout() -> f64 {
+    2000.0
+}
+fn default_rtde_deadline() -> f64 {
+    10.0
+}
+fn default_rtde_register_offset() -> u32 {
+    24
+}
+fn default_rtde_watchdog_cycles() -> u32 {
+    10
+}
+fn default_rtde_stop_deceleration() -> f64 {
+    4.0
+}
+
+/// Joints of a Universal Robots arm.
+pub const UR_DOF: usize = 6;
+/// Highest RTDE output frequency of an e-Series controller, Hz.
+pub const UR_RTDE_MAX_HZ: f64 = 500.0;
 
 /// Baud rates a Dynamixel Protocol 2.0 bus runs at.
 pub const DYNAMIXEL_BAUDS: [u32; 8] = [9_600, 57_600, 115_200, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 4_500_000];
@@ -244,6 +317,7 @@ impl DriverConfig {
         match self {
             DriverConfig::Sim { timestep, .. } => v.range("driver.timestep", *timestep, 1e-5, 0.01, "s"),
             DriverConfig::Dynamixel(d) => d.validate(v, dof),
+            DriverConfig::UrRtde(u) => u.validate(v, dof),
         }
     }
 }
@@ -282,5 +356,36 @@ impl DynamixelConfig {
         v.range_u64("driver.max_retries", u64::from(self.max_retries), 0, 20, "retries");
         v.range("driver.hold_current_limit", self.hold_current_limit, 0.01, 20.0, "A");
         v.range_u64("driver.latency_timer_ms", u64::from(self.latency_timer_ms), 1, 16, "ms");
+    }
+}
+
+impl UrRtdeConfig {
+    fn validate(&self, v: &mut Validator, dof: usize) {
+        if dof != UR_DOF {
+            v.push("robot.joints", format!("{dof} joints"), "6 joints (a Universal Robots arm)");
+        }
+        if self.host.trim().is_empty() {
+            v.push("driver.host", format!("{:?}", self.host), "the robot's IP address or host name");
+        }
+        v.range_u64("driver.port", u64::from(self.port), 1, 65_535, "TCP port");
+        v.range("driver.frequency_hz", self.frequency_hz, 1.0, UR_RTDE_MAX_HZ, "Hz");
+        v.range("driver.connect_timeout_ms", self.connect_timeout_ms, 10.0, 60_000.0, "ms");
+        v.range("driver.deadline_ms", self.deadline_ms, 1.0, 1000.0, "ms");
+        if self.frequency_hz > 0.0 && self.deadline_ms < 1.5e3 / self.frequency_hz {
+            let min = 1.5e3 / self.frequency_hz;
+            v.push("driver.deadline_ms", format!("{}", self.deadline_ms), &format!("at least {min} ms (1.5 periods)"));
+        }
+        v.range_u64("driver.register_offset", u64::from(self.register_offset), 0, 41, "register index");
+        v.range_u64("driver.watchdog_cycles", u64::from(self.watchdog_cycles), 1, 500, "cycles");
+        v.range("driver.stop_deceleration", self.stop_deceleration, 0.5, 40.0, "rad/s²");
+        if !self.torque_constant.is_empty() && self.torque_constant.len() != dof {
+            let n = self.torque_constant.len();
+            v.push(
+                "driver.torque_constant",
+                format!("{n} entries"),
+                &format!("0 or {dof} entries (one per robot.joints)"),
+            );
+        }
+        v.range_each("driver.torque_constant", &self.torque_constant, 1e-3, 1000.0, "N·m/A");
     }
 }

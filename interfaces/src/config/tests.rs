@@ -142,3 +142,56 @@ fn dynamixel_problems_name_key_value_and_range() {
     let msg = load(&with_driver(&DXL.replace("port", "prot"))).unwrap_err().to_string();
     assert!(msg.contains("prot"), "{msg}");
 }
+
+const UR5E: &str = include_str!("../../../hardware_configs/ur5e.toml");
+
+#[test]
+fn the_ur5e_config_loads_with_its_rtde_driver() {
+    let cfg = CellConfig::from_toml_str(UR5E, "hardware_configs/ur5e.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.robot.dof(), UR_DOF);
+    let DriverConfig::UrRtde(u) = &cfg.driver else { panic!("expected ur_rtde, got {:?}", cfg.driver) };
+    assert_eq!((u.port, u.frequency_hz, u.register_offset), (30004, 500.0, 24));
+    assert!(u.gravity_compensated);
+    assert_eq!(cfg.driver.sim_timestep(), EMULATOR_TIMESTEP);
+}
+
+#[test]
+fn ur_rtde_defaults_fill_what_is_left_out() {
+    let start = UR5E.find("[driver]").unwrap();
+    let end = UR5E.find("[controller]").unwrap();
+    let text = format!("{}[driver]\nkind = \"ur_rtde\"\nhost = \"10.0.0.2\"\n\n{}", &UR5E[..start], &UR5E[end..]);
+    let cfg = CellConfig::from_toml_str(&text, "ur.toml").unwrap_or_else(|e| panic!("{e}"));
+    let DriverConfig::UrRtde(u) = &cfg.driver else { panic!("{:?}", cfg.driver) };
+    assert_eq!((u.port, u.frequency_hz, u.deadline_ms, u.watchdog_cycles), (30004, 500.0, 10.0, 10));
+    assert!(u.torque_constant.is_empty());
+}
+
+#[test]
+fn ur_rtde_problems_name_key_value_and_range() {
+    let bad = UR5E
+        .replace("frequency_hz = 500.0", "frequency_hz = 1000.0")
+        .replace("deadline_ms = 10.0 ", "deadline_ms = 0.5 ")
+        .replace("register_offset = 24 ", "register_offset = 44 ")
+        .replace("torque_constant = []", "torque_constant = [1.0, 2.0]");
+    let Err(ConfigError::Invalid { problems, .. }) = CellConfig::from_toml_str(&bad, "ur.toml") else {
+        panic!("expected range problems")
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for k in ["driver.frequency_hz", "driver.deadline_ms", "driver.register_offset", "driver.torque_constant"] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    let p = problems.iter().find(|p| p.key == "driver.register_offset").unwrap();
+    assert_eq!(p.value, "44");
+    assert!(p.allowed.contains("41"), "{}", p.allowed);
+    // A UR driver on the 7-joint panda is refused, naming the joints.
+    let start = DEFAULT.find("[driver]").unwrap();
+    let end = DEFAULT.find("[controller]").unwrap();
+    let on_panda = format!("{}[driver]\nkind = \"ur_rtde\"\nhost = \"h\"\n\n{}", &DEFAULT[..start], &DEFAULT[end..]);
+    let msg = load(&on_panda).unwrap_err().to_string();
+    assert!(msg.contains("robot.joints") && msg.contains("6 joints"), "{msg}");
+    let short = UR5E.replace("deadline_ms = 10.0 ", "deadline_ms = 2.0 ");
+    let msg = CellConfig::from_toml_str(&short, "ur.toml").unwrap_err().to_string();
+    assert!(msg.contains("driver.deadline_ms") && msg.contains("1.5 periods"), "{msg}");
+    let msg = CellConfig::from_toml_str(&UR5E.replace("host =", "hots ="), "ur.toml").unwrap_err().to_string();
+    assert!(msg.contains("hots"), "{msg}");
+}

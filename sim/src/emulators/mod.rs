@@ -1,8 +1,10 @@
 //! Emulators of real devices, backed by the simulated arm, so drivers run their real I/O paths in tests.
 //!
-//! - [`dynamixel`]: a Dynamixel Protocol 2.0 servo chain on a pseudo-terminal.
+//! - [`dynamixel`]: a Dynamixel Protocol 2.0 servo chain on a pseudo-terminal;
+//! - [`ur_rtde`]: a Universal Robots e-Series controller's RTDE server on a loopback TCP port.
 
 pub mod bench;
 pub mod dynamixel;
+pub mod ur_rtde;
 
 pub use dynamixel::{DynamixelEmulator, EmulatorOptions, FaultInjection, ServoView};

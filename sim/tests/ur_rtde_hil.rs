@@ -1,0 +1,224 @@
+//! Hardware-in-the-loop without hardware: the controller drives the simulated UR5e through the real RTDE code path
+//! (codec, TCP client, driver) and an emulated RTDE server on a loopback port, backed by the MuJoCo arm.
+
+use controller::core::ControllerCore;
+use controller::drivers::ur_rtde::UrRtdeArm;
+use interfaces::config::{DriverConfig, UrRtdeConfig};
+use interfaces::drivers::{ArmDriver, DriverError};
+use interfaces::msg::{ControllerMode, Pose};
+use interfaces::{CellConfig, Clock};
+use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use sim::SimWorld;
+use sim::emulators::ur_rtde::{Pacing, ProgramState, RtdeEmulatorOptions, StopCause, UrRtdeEmulator};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+type Core = ControllerCore<UrRtdeArm>;
+
+const UR5E_TOML: &str = include_str!("../../hardware_configs/ur5e.toml");
+/// Late-packet deadline of the tests: generous, CI machines are loaded.
+const DEADLINE_MS: f64 = 200.0;
+
+fn ur5e() -> CellConfig {
+    CellConfig::from_toml_str(UR5E_TOML, "hardware_configs/ur5e.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn emulator(options: RtdeEmulatorOptions) -> (UrRtdeEmulator, CellConfig, UrRtdeConfig) {
+    let mut cfg = ur5e();
+    let world = SimWorld::new(&cfg).expect("world");
+    let (emu, _observer) = UrRtdeEmulator::spawn(world, options).expect("emulator");
+    let ur = emu.driver_config(DEADLINE_MS);
+    cfg.driver = DriverConfig::UrRtde(ur.clone());
+    (emu, cfg, ur)
+}
+
+fn rig() -> (UrRtdeEmulator, Core) {
+    let (emu, cfg, ur) = emulator(RtdeEmulatorOptions::default());
+    let arm = UrRtdeArm::open(&ur, 6, Arc::new(emu.clock())).expect("driver opens the emulated robot");
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    (emu, core)
+}
+
+fn cycle(c: &mut Core, emu: &UrRtdeEmulator) -> Result<(), DriverError> {
+    c.step(emu.clock().now()).map(|_| ())
+}
+
+fn run(c: &mut Core, emu: &UrRtdeEmulator, n: usize) {
+    for k in 0..n {
+        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+    }
+}
+
+/// Waits (≤ 3 s) until the emulated robot shows `ok`.
+fn wait_for(emu: &UrRtdeEmulator, what: &str, ok: impl Fn(&sim::emulators::ur_rtde::RtdeView) -> bool) {
+    let until = Instant::now() + Duration::from_secs(3);
+    while !ok(&emu.view()) {
+        assert!(Instant::now() < until, "{what}: {:?}", emu.view());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn tcp(c: &Core) -> Isometry3<f64> {
+    c.status().ee_pose.to_isometry()
+}
+
+#[test]
+fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_5s() {
+    let (emu, mut c) = rig();
+    let steps0 = emu.steps(); // before the stream started, the robot cycled on the wall clock
+    run(&mut c, &emu, 150);
+    assert_eq!(emu.view().program, ProgramState::Running);
+    let start = tcp(&c);
+    let clip = c.law().gains().translational_clip[0];
+    let goal = Isometry3::from_parts(
+        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
+        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
+    );
+    let mut over = f64::NEG_INFINITY;
+    for k in 0..750 {
+        if k % 25 == 0 {
+            c.set_target(&Pose::from_isometry(&goal)).expect("target");
+        }
+        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        over = over.max(tcp(&c).translation.x - goal.translation.x);
+    }
+    let end = tcp(&c);
+    let pos_err = (end.translation.vector - goal.translation.vector).norm();
+    let rot_err = end.rotation.angle_to(&goal.rotation);
+    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
+    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
+    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
+    assert_eq!(c.mode(), ControllerMode::Tracking);
+    assert_eq!(emu.steps() - steps0, 2 * 900, "two 1 ms physics steps per 500 Hz cycle");
+    let [packages, _, stale, _, commands] = c.driver().health().snapshot();
+    assert_eq!(stale, 0);
+    assert!(packages >= 900 && commands >= 900, "{:?}", c.driver().health().snapshot());
+}
+
+#[test]
+fn a_protective_stop_is_a_typed_fault_and_the_program_is_told_to_stop() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().safety_mode.store(3, Ordering::Release);
+    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the protective stop is reported");
+    let DriverError::HardwareFault { device, unit, detail } = &err else { panic!("{err:?}") };
+    assert_eq!(device, &emu.device());
+    assert_eq!(unit, "safety system");
+    assert!(detail.contains("protective stop") && detail.contains("PROTECTIVE_STOP"), "{detail}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "stop flag received", |v| v.command.stop == 1);
+    assert_eq!(emu.view().program, ProgramState::Stopped(StopCause::Safety));
+}
+
+#[test]
+fn an_emergency_stop_is_a_typed_fault_naming_it() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().safety_mode.store(7, Ordering::Release);
+    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the emergency stop is reported");
+    assert!(matches!(err, DriverError::HardwareFault { .. }), "{err:?}");
+    assert!(err.to_string().contains("emergency stop"), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn a_late_packet_faults_the_controller_and_the_program_stops_on_the_flag() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().delay_next_ms.store((4.0 * DEADLINE_MS) as u32, Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("a package beyond the deadline faults");
+    let DriverError::Timeout { device, what, timeout_ms } = &err else { panic!("{err:?}") };
+    assert_eq!(device, &emu.device());
+    assert!(what.contains("late"), "{what}");
+    assert_eq!(*timeout_ms, DEADLINE_MS as u64);
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+}
+
+#[test]
+fn garbage_on_the_stream_is_a_protocol_error_and_the_arm_is_still_stopped() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().garbage.store(1, Ordering::Release);
+    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("garbage is noticed");
+    assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(&emu.device()), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+    assert!(cycle(&mut c, &emu).is_err(), "the stream cannot be trusted again");
+}
+
+#[test]
+fn a_dropped_connection_is_a_disconnection_and_the_watchdog_stops_the_program() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().drop_connection.store(true, Ordering::Release);
+    let err = (0..10).find_map(|_| cycle(&mut c, &emu).err()).expect("the dropped connection is noticed");
+    assert!(matches!(err, DriverError::Disconnected { .. }), "{err:?}");
+    assert!(err.to_string().contains(&emu.device()), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    assert!(c.driver_mut().safe_stop().is_err(), "nothing to stop over a dropped connection: the error says so");
+    wait_for(&emu, "stopped by the watchdog", |v| v.program == ProgramState::Stopped(StopCause::Watchdog));
+}
+
+#[test]
+fn opening_refuses_an_old_controller_and_a_program_that_is_not_playing() {
+    let old = RtdeEmulatorOptions {
+        controller_version: controller::drivers::ur_rtde::protocol::ControllerVersion {
+            major: 5,
+            minor: 11,
+            bugfix: 0,
+            build: 0,
+        },
+        ..RtdeEmulatorOptions::default()
+    };
+    let (emu, _, ur) = emulator(old);
+    let err = UrRtdeArm::open(&ur, 6, Arc::new(emu.clock())).expect_err("5.11 has no direct_torque");
+    assert!(err.to_string().contains("5.11.0.0") && err.to_string().contains("5.22"), "{err}");
+    let (emu, _, ur) = emulator(RtdeEmulatorOptions { program_playing: false, ..RtdeEmulatorOptions::default() });
+    let err = UrRtdeArm::open(&ur, 6, Arc::new(emu.clock())).expect_err("no program running");
+    let DriverError::HardwareFault { unit, detail, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(unit, "program");
+    assert!(detail.contains("STOPPED") && detail.contains("ur_rtde_torque.script"), "{detail}");
+}
+
+#[test]
+fn the_realtime_stream_runs_near_500_hz_and_a_loop_keeps_up() {
+    let (emu, _, ur) = emulator(RtdeEmulatorOptions { pacing: Pacing::Realtime, ..RtdeEmulatorOptions::default() });
+    let mut arm = UrRtdeArm::open(&ur, 6, Arc::new(emu.clock())).expect("open");
+    let sent0 = emu.view().packages_sent;
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed() < Duration::from_millis(400) {
+        arm.read_state().unwrap_or_else(|e| panic!("read {n}: {e}"));
+        arm.write_torque(&[0.0; 7]).expect("write");
+        n += 1;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let rate = f64::from(n) / secs;
+    let stream = (emu.view().packages_sent - sent0) as f64 / secs;
+    println!("emulated realtime RTDE: stream {stream:.0} Hz, loop {rate:.0} Hz, health {:?}", arm.health().snapshot());
+    assert!((150.0..=560.0).contains(&rate), "loop rate {rate} Hz");
+    assert_eq!(emu.view().program, ProgramState::Running);
+    arm.safe_stop().expect("stop");
+    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+}
+
+#[test]
+fn lockstep_round_trip_time_is_reported() {
+    let (emu, _, ur) = emulator(RtdeEmulatorOptions::default());
+    let mut arm = UrRtdeArm::open(&ur, 6, Arc::new(emu.clock())).expect("open");
+    let mut rtt = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let t = Instant::now();
+        arm.write_torque(&[0.0; 7]).expect("write");
+        arm.read_state().expect("read");
+        rtt.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    rtt.sort_by(f64::total_cmp);
+    let (p50, p99) = (rtt[rtt.len() / 2], rtt[rtt.len() * 99 / 100]);
+    println!("lockstep RTDE round trip (command → physics → state): p50 {p50:.0} µs, p99 {p99:.0} µs");
+    assert!(p50 < 20_000.0, "p50 {p50} µs");
+    let _ = emu.clock().now();
+}
