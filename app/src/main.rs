@@ -141,6 +141,9 @@ struct ActorArgs {
     /// Bus endpoints to connect to (overrides the config's bus.connect).
     #[arg(long)]
     connect: Vec<String>,
+    /// Publish the simulated cameras for an operator panel (`corrigo ui`).
+    #[arg(long)]
+    cameras: bool,
 }
 
 #[derive(Args, Debug)]
@@ -387,6 +390,7 @@ fn run(cmd: Cmd) -> Result<i32> {
                 max_outbox: 5000,
                 resend_after: Duration::from_secs(2),
                 random_steps: 0,
+                publish_cameras: args.cameras,
             };
             let s = corrigo_app::nodes::actor_node::run(&bus, &cfg, &opts, stop)?;
             println!(
@@ -449,8 +453,9 @@ fn run(cmd: Cmd) -> Result<i32> {
                 eprintln!("error: no display: set DISPLAY (X11) or WAYLAND_DISPLAY to open the operator panel");
                 return Ok(exit::FAILURE);
             }
+            let stop = stop_flag()?;
             let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
-            ui::run_panel(bus, cfg)?;
+            ui::run_panel_until(bus, cfg, Some(stop))?;
             Ok(exit::OK)
         }
         Cmd::Record(args) => {

@@ -78,6 +78,7 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
         random_steps: 0,
+        publish_cameras: ui::display_available(),
     };
     let actor = {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
@@ -88,7 +89,7 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
     };
     if ui::display_available() {
         println!("operator panel: opening (closing the window stops the run)");
-        match ui::run_panel(bus.clone(), cfg.clone()) {
+        match ui::run_panel_until(bus.clone(), cfg.clone(), Some(stop.clone())) {
             Ok(()) => stop.store(true, Ordering::Release),
             Err(e) => eprintln!("operator panel failed: {e}; the run goes on headless (Ctrl-C stops it)"),
         }

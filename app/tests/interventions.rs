@@ -92,6 +92,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
         random_steps: 0,
+        publish_cameras: false,
     };
     let summary = actor_node::run(&bus, &cfg, &ao, stop.clone()).expect("actor");
     human_done.store(true, Ordering::Release);

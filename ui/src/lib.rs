@@ -30,4 +30,4 @@ pub use feed::BusFeed;
 pub use panel::Panel;
 pub use sink::{BusSink, CommandSink, RecordingSink, Sent};
 pub use state::{PanelState, StaleLimits};
-pub use window::run_panel;
+pub use window::{run_panel, run_panel_until};

@@ -7,6 +7,7 @@ use crate::{UiError, display_available};
 use bus::Bus;
 use interfaces::{CellConfig, MonotonicClock};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Refresh period of the window.
@@ -15,10 +16,14 @@ const REFRESH: Duration = Duration::from_millis(33);
 struct PanelApp {
     panel: Panel,
     feed: BusFeed,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl eframe::App for PanelApp {
     fn update(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.stop.as_ref().is_some_and(|s| s.load(Ordering::Acquire)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.feed.drain_into(self.panel.state_mut());
         self.panel.show(ctx);
         ctx.request_repaint_after(REFRESH);
@@ -33,6 +38,11 @@ impl eframe::App for PanelApp {
 /// [`display_available`]), [`UiError::Bus`] when a subscription fails, [`UiError::Window`] when the window cannot
 /// be created.
 pub fn run_panel(bus: Bus, cfg: CellConfig) -> Result<(), UiError> {
+    run_panel_until(bus, cfg, None)
+}
+
+/// [`run_panel`], and the window also closes when `stop` is set (Ctrl-C in the process that opened it).
+pub fn run_panel_until(bus: Bus, cfg: CellConfig, stop: Option<Arc<AtomicBool>>) -> Result<(), UiError> {
     if !display_available() {
         return Err(UiError::NoDisplay);
     }
@@ -51,7 +61,7 @@ pub fn run_panel(bus: Bus, cfg: CellConfig) -> Result<(), UiError> {
         options,
         Box::new(move |cc| {
             cc.egui_ctx.set_theme(egui::Theme::Dark);
-            Ok(Box::new(PanelApp { panel, feed }))
+            Ok(Box::new(PanelApp { panel, feed, stop }))
         }),
     )
     .map_err(|e| UiError::Window(e.to_string()))

@@ -56,6 +56,9 @@ pub struct ActorOptions {
     pub resend_after: Duration,
     /// Act randomly for this many steps when no weights have arrived yet.
     pub random_steps: u64,
+    /// Publish the simulated cell's cameras (`camera/<name>/frame`, at their configured rates) for the operator
+    /// panel. Rendering costs CPU; off for headless training.
+    pub publish_cameras: bool,
 }
 
 /// What the actor did.
@@ -91,6 +94,13 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
     let device = tch::Device::Cpu;
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     let _token = bus.announce("actor")?;
+    let camera_stop = Arc::new(AtomicBool::new(false));
+    let _cameras = if opts.publish_cameras {
+        crate::nodes::camera_publisher::spawn_for_world(bus, cfg, env.world_mut(), camera_stop.clone())?
+    } else {
+        Vec::new()
+    };
+    let _stop_cameras = StopOnDrop(camera_stop);
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
@@ -292,5 +302,14 @@ mod tests {
         let open = EnvAction { continuous: [0.1; 6], gripper: teleop::GripperAction::Open };
         let b = from_env_action(&open, &a);
         assert_eq!((b.continuous.len(), b.gripper), (3, GripperAction::Open));
+    }
+}
+
+/// Sets its flag when dropped (stops helper threads however the actor returns).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }

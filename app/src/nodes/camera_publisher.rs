@@ -13,56 +13,79 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Starts one publisher thread per `sim` camera of `cfg`.
+/// Starts one publisher thread per `sim` camera of `cfg`, rendering `cell`'s world.
 pub fn spawn_sim_cameras(
     bus: &Bus,
     cfg: &CellConfig,
     cell: &mut sim::SimCell,
     stop: Arc<AtomicBool>,
 ) -> Result<Vec<JoinHandle<()>>> {
+    spawn_for_world(bus, cfg, cell.world_mut(), stop)
+}
+
+/// Starts one publisher thread per `sim` camera of `cfg`, rendering what `world` shows (its snapshots, at the
+/// camera's configured capture size and rate; the renderers run on their own threads).
+pub fn spawn_for_world(
+    bus: &Bus,
+    cfg: &CellConfig,
+    world: &mut sim::SimWorld,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<()>>> {
     let mut threads = Vec::new();
-    for c in cfg.cameras.iter().filter(|c| matches!(c.source, CameraSource::Sim { .. })) {
-        let mut cam = cell.camera(&c.name).with_context(|| format!("starting sim camera `{}`", c.name))?;
-        let mut publisher = bus.publisher::<Frame>(FRAME, Some(&c.name))?;
-        let period = Duration::from_secs_f64(1.0 / c.fps);
-        let stop = stop.clone();
-        let name = c.name.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("publish-{name}"))
-                .spawn(move || {
-                    let mut next = Instant::now();
-                    while !stop.load(Ordering::Acquire) {
-                        match cam.grab() {
-                            Ok(img) => {
-                                let mut f = Frame {
-                                    header: Header { seq: 0, stamp_ns: img.stamp },
-                                    camera: name.clone(),
-                                    width: img.width,
-                                    height: img.height,
-                                    encoding: PixelEncoding::Rgb8,
-                                    data: img.rgb,
-                                };
-                                if let Err(e) = publisher.publish(&mut f) {
-                                    tracing::warn!(camera = %name, "cannot publish frame: {e}");
-                                }
-                            }
-                            Err(e) => {
-                                tracing::error!(camera = %name, "camera failed: {e}");
-                                return;
-                            }
-                        }
-                        next += period;
-                        let now = Instant::now();
-                        if next > now {
-                            std::thread::sleep(next - now);
-                        } else {
-                            next = now;
-                        }
-                    }
-                })
-                .context("starting a camera thread")?,
-        );
+    for c in &cfg.cameras {
+        let CameraSource::Sim { camera } = &c.source else { continue };
+        let model = world.model().clone();
+        let reader = world.subscribe();
+        let cam = sim::SimCamera::spawn(&c.name, model, camera, c.capture_width, c.capture_height, reader)
+            .with_context(|| format!("starting sim camera `{}`", c.name))?;
+        threads.push(spawn_publisher(bus, &c.name, c.fps, cam, stop.clone())?);
     }
     Ok(threads)
+}
+
+/// Publishes the frames of `cam` as camera `name` at `fps` until `stop` is set or the camera fails.
+pub fn spawn_publisher(
+    bus: &Bus,
+    name: &str,
+    fps: f64,
+    mut cam: impl Camera + 'static,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    let mut publisher = bus.publisher::<Frame>(FRAME, Some(name))?;
+    let period = Duration::from_secs_f64(1.0 / fps);
+    let name = name.to_string();
+    std::thread::Builder::new()
+        .name(format!("publish-{name}"))
+        .spawn(move || {
+            let mut next = Instant::now();
+            while !stop.load(Ordering::Acquire) {
+                match cam.grab() {
+                    Ok(img) => {
+                        let mut f = Frame {
+                            header: Header { seq: 0, stamp_ns: img.stamp },
+                            camera: name.clone(),
+                            width: img.width,
+                            height: img.height,
+                            encoding: PixelEncoding::Rgb8,
+                            data: img.rgb,
+                        };
+                        if let Err(e) = publisher.publish(&mut f) {
+                            tracing::warn!(camera = %name, "cannot publish frame: {e}");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(camera = %name, "camera failed: {e}");
+                        return;
+                    }
+                }
+                next += period;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+        })
+        .context("starting a camera thread")
 }

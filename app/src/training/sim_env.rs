@@ -86,6 +86,11 @@ impl SimEnv {
         self.core.driver().world()
     }
 
+    /// The simulated world (to attach cameras that render it for the operator panel).
+    pub fn world_mut(&mut self) -> &mut SimWorld {
+        self.core.driver_mut().world_mut()
+    }
+
     /// The task's success criterion now.
     pub fn success(&self) -> bool {
         self.task.success(self.world())
