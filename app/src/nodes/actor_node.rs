@@ -288,6 +288,15 @@ fn from_env_action(e: &EnvAction, like: &Action) -> Action {
     Action { continuous, gripper }
 }
 
+/// Sets its flag when dropped (stops helper threads however the actor returns).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,14 +311,5 @@ mod tests {
         let open = EnvAction { continuous: [0.1; 6], gripper: teleop::GripperAction::Open };
         let b = from_env_action(&open, &a);
         assert_eq!((b.continuous.len(), b.gripper), (3, GripperAction::Open));
-    }
-}
-
-/// Sets its flag when dropped (stops helper threads however the actor returns).
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
     }
 }
