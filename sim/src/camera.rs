@@ -39,7 +39,10 @@ impl CameraRenderer {
     pub fn render(&mut self, snap: &WorldSnapshot) -> Result<&[u8], SimError> {
         let nq = self.data.qpos().len().min(snap.nq);
         self.data.qpos_mut()[..nq].copy_from_slice(&snap.qpos[..nq]);
-        self.data.fwd_position();
+        // Rendering needs only the poses of bodies, geoms, cameras and lights: kinematics and camera/light
+        // placement, not the rest of the position stage (collision detection, constraints).
+        self.data.kinematics();
+        self.data.camlight();
         let err = |e: mujoco_rs::renderer::RendererError| SimError::Render {
             camera: self.name.clone(),
             detail: e.to_string(),
