@@ -2,6 +2,8 @@
 //! the learner, and killing and restarting the learner loses no transition while training resumes from its
 //! checkpoint.
 
+mod common;
+
 use agent::replay::{ReplayStore, StoreOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,19 +13,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_corrigo");
 
 fn cell_config(dir: &Path, port: u16) -> PathBuf {
-    let base =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/sim_panda.toml"))
-            .unwrap();
-    let ep = format!("\"tcp/127.0.0.1:{port}\"");
-    let text = base
-        .replace("listen = [\"tcp/127.0.0.1:7447\"]", &format!("listen = [{ep}]"))
-        .replace("connect = [\"tcp/127.0.0.1:7447\"]", &format!("connect = [{ep}]"))
-        .replace("kind = \"pick_cube\"", "kind = \"reach\"")
-        .replace("episode_time_s = 10.0", "episode_time_s = 3.0")
-        .replace("realtime = true\n\n[controller]", "realtime = false\n\n[controller]")
-        .replace("batch_size = 256", "batch_size = 32\nhidden = [32, 32]\npublish_every = 5\ncheckpoint_every = 10");
     let path = dir.join("cell.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, common::reach_cell_text(port, "checkpoint_every = 10", "")).unwrap();
     path
 }
 
@@ -45,7 +36,7 @@ fn start_learner(cfg: &Path, run: &Path, log: &Path) -> Child {
 #[test]
 fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let cfg = cell_config(dir.path(), port);
     let run = dir.path().join("run");
     let status = corrigo(&[

@@ -3,30 +3,20 @@
 //! and the demo buffer with the executed (human) action, counted in the episode reports, and the learner's
 //! metrics carry the intervention rate.
 
+mod common;
+
 use agent::replay::{ReplayStore, StoreOptions};
 use corrigo_app::nodes::{actor_node, learner_node};
 use interfaces::CellConfig;
 use interfaces::keys::{ARM_STATE, EPISODES, LEARNER_METRICS, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Header, LearnerMetrics, TeleopCommand};
 use interfaces::msg_training::EpisodeReport;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn cell(port: u16) -> CellConfig {
-    let base =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/sim_panda.toml"))
-            .unwrap();
-    let ep = format!("\"tcp/127.0.0.1:{port}\"");
-    let text = base
-        .replace("listen = [\"tcp/127.0.0.1:7447\"]", &format!("listen = [{ep}]"))
-        .replace("connect = [\"tcp/127.0.0.1:7447\"]", &format!("connect = [{ep}]"))
-        .replace("kind = \"pick_cube\"", "kind = \"reach\"")
-        .replace("episode_time_s = 10.0", "episode_time_s = 3.0")
-        .replace("realtime = true\n\n[controller]", "realtime = false\n\n[controller]")
-        .replace("batch_size = 256", "batch_size = 32\nhidden = [32, 32]\npublish_every = 5")
-        + "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n";
+    let text = common::reach_cell_text(port, "", "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n");
     CellConfig::from_toml_str(&text, "cell.toml").expect("test config")
 }
 
@@ -36,7 +26,7 @@ const PUSH: [f64; 6] = [0.1, 0.0, 0.0, 0.0, 0.0, 0.0];
 #[test]
 fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_in_both_buffers() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let cfg = cell(port);
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
     let spec = corrigo_app::training::env::obs_spec(&cfg);
