@@ -66,7 +66,7 @@ fn tcp(c: &Core) -> Isometry3<f64> {
 #[test]
 fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
-    let steps0 = emu.steps(); // before the stream started, the robot cycled on the wall clock
+    let (steps0, v0) = (emu.steps(), emu.view()); // before the stream started, the robot cycled on the wall clock
     run(&mut c, &emu, 150);
     assert_eq!(emu.view().program, ProgramState::Running);
     let start = tcp(&c);
@@ -90,7 +90,12 @@ fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_
     assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
     assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
     assert_eq!(c.mode(), ControllerMode::Tracking);
-    assert_eq!(emu.steps() - steps0, 2 * 900, "two 1 ms physics steps per 500 Hz cycle");
+    // The last command may still be in flight.
+    wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 900);
+    let v = emu.view();
+    let (cycles, timed) = (v.cycles - v0.cycles, v.timed_cycles - v0.timed_cycles);
+    assert_eq!(cycles - timed, 900, "one cycle per command (and {timed} on the clock while the test stalled)");
+    assert_eq!(emu.steps() - steps0, 2 * cycles, "two physics steps of 1 ms per 500 Hz cycle");
     let [packages, _, stale, _, commands] = c.driver().health().snapshot();
     assert_eq!(stale, 0);
     assert!(packages >= 900 && commands >= 900, "{:?}", c.driver().health().snapshot());

@@ -16,8 +16,8 @@
 
 use crate::world::{SimWorld, SnapshotReader};
 use controller::drivers::ur_rtde::protocol::{
-    self, Command, ControllerVersion, FieldType, OUTPUT_FIELDS, OUTPUT_LEN, ParseError, RobotState, kind,
-    robot_mode, runtime_state, safety_mode,
+    self, Command, ControllerVersion, FieldType, OUTPUT_FIELDS, OUTPUT_LEN, ParseError, RobotState, kind, robot_mode,
+    runtime_state, safety_mode,
 };
 use interfaces::MockClock;
 use interfaces::config::{UR_DOF, UR_RTDE_MAX_HZ, UrRtdeConfig};
@@ -133,6 +133,11 @@ pub struct RtdeView {
     pub streaming: bool,
     /// `safety_mode` reported.
     pub safety_mode: i32,
+    /// Program cycles run.
+    pub cycles: u64,
+    /// Of those, cycles run on the clock rather than for an input package (before the stream, realtime pacing,
+    /// or a lockstep client that sent nothing for [`LOCKSTEP_WAIT`]).
+    pub timed_cycles: u64,
 }
 
 /// A running emulator. Dropping it stops the thread.
@@ -305,7 +310,8 @@ impl Robot {
             if let Some(c) = client.as_mut() {
                 // Wake up for the next tick of the wall clock (realtime pacing, or no client streaming).
                 let wait = next_tick.saturating_duration_since(Instant::now());
-                let _ = c.stream.set_read_timeout(Some(wait.clamp(Duration::from_micros(100), Duration::from_millis(1))));
+                let _ =
+                    c.stream.set_read_timeout(Some(wait.clamp(Duration::from_micros(100), Duration::from_millis(1))));
                 let alive = match c.stream.read(&mut buf) {
                     Ok(0) => false,
                     Ok(n) => {
@@ -341,8 +347,9 @@ impl Robot {
                 }
             }
             for cmd in cycles {
-                if let Some(cmd) = cmd {
-                    self.receive(cmd);
+                match cmd {
+                    Some(cmd) => self.receive(cmd),
+                    None => self.state.timed_cycles += 1,
                 }
                 last_cycle = Instant::now();
                 self.cycle(freq);
@@ -489,6 +496,7 @@ impl Robot {
 
     /// One cycle of the program: decide what it applies, then advance the physics by one period.
     fn cycle(&mut self, freq: f64) {
+        self.state.cycles += 1;
         let injected = self.faults.safety_mode.load(Ordering::Acquire);
         if injected != 0 && injected != self.state.safety_mode {
             self.state.safety_mode = injected;

@@ -500,9 +500,11 @@ impl ArmDriver for UrRtdeArm {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        // Take whatever is already queued, so that the newest package is the one used (after a stall of the
+        // caller too).
+        self.drain_socket()?;
         loop {
             if matches!(self.handle_buffered()?, Got::Package) {
-                // Take whatever else is already queued, so that the newest package is the one used.
                 self.drain_socket()?;
                 self.handle_buffered()?;
                 break;
