@@ -5,6 +5,7 @@
 
 use controller::drivers::dynamixel::protocol::{self, ParseError};
 use controller::drivers::dynamixel::{BusError, DynamixelBus, SerialLink};
+use controller::drivers::franka::protocol as fci;
 use controller::drivers::ur_rtde::UrRtdeArm;
 use controller::drivers::ur_rtde::protocol as rtde;
 use interfaces::config::UrRtdeConfig;
@@ -368,4 +369,63 @@ fn rtde_driver_survives_fuzzed_streams_with_typed_errors() {
         server.expect("server");
     }
     assert!(ok > 0 && failed > 0, "both outcomes exercised ({ok} ok, {failed} failed)");
+}
+
+#[test]
+fn fci_parsers_never_panic_on_arbitrary_bytes() {
+    let mut r = rng(21);
+    for _ in 0..iterations() {
+        let n = if r.random_bool(0.1) { fci::STATE_LEN } else { r.random_range(0..120) };
+        let mut b: Vec<u8> =
+            (0..n).map(|_| if r.random_bool(0.5) { r.random_range(0..3) } else { r.random() }).collect();
+        if r.random_bool(0.5) && b.len() >= fci::HEADER_LEN {
+            let size = r.random_range(0..b.len() as u32 + 8);
+            b[8..12].copy_from_slice(&size.to_le_bytes());
+            b[..4].copy_from_slice(&r.random_range(0..16u32).to_le_bytes());
+        }
+        if let Ok((h, payload, used)) = fci::parse(&b) {
+            assert!((fci::HEADER_LEN..=b.len()).contains(&used));
+            assert_eq!((h.size as usize, payload.len()), (used, used - fci::HEADER_LEN));
+            assert!(h.command <= fci::command::LAST);
+        }
+        if let Ok(s) = fci::RobotState::decode(&b) {
+            assert_eq!(b.len(), fci::STATE_LEN);
+            assert!(s.errors.0 < 1 << fci::ERRORS.len() && s.reflex_reason.0 < 1 << fci::ERRORS.len());
+            let _ = s.errors.to_string();
+        }
+        if fci::RobotCommand::decode(&b).is_ok() {
+            assert_eq!(b.len(), fci::COMMAND_LEN);
+        }
+    }
+}
+
+#[test]
+fn fci_states_round_trip_and_mutated_flags_or_sizes_are_refused() {
+    let mut r = rng(22);
+    let mut b = [0u8; fci::STATE_LEN];
+    for _ in 0..iterations() / 4 {
+        let mut v7 = || -> [f64; 7] { std::array::from_fn(|_| r.random_range(-10.0..10.0)) };
+        let (tau_j, tau_j_d, q, dq) = (v7(), v7(), v7(), v7());
+        let s = fci::RobotState {
+            message_id: r.random(),
+            tau_j,
+            tau_j_d,
+            q,
+            dq,
+            motion_generator_mode: r.random_range(0..5),
+            controller_mode: r.random_range(0..4),
+            errors: fci::Errors(r.random::<u64>() & ((1 << fci::ERRORS.len()) - 1)),
+            reflex_reason: fci::Errors(r.random::<u64>() & ((1 << fci::ERRORS.len()) - 1)),
+            robot_mode: r.random_range(0..7),
+            control_command_success_rate: r.random_range(0.0..1.0),
+        };
+        s.encode(&mut b);
+        assert_eq!(fci::RobotState::decode(&b), Ok(s));
+        let cut = r.random_range(0..fci::STATE_LEN);
+        assert!(fci::RobotState::decode(&b[..cut]).is_err());
+        // The flag bytes end before the robot mode (1 byte) and the success rate (8 bytes).
+        let at = fci::STATE_LEN - 8 - 1 - 1 - r.random_range(0..2 * fci::ERRORS.len());
+        b[at] = r.random_range(2..=255);
+        assert!(matches!(fci::RobotState::decode(&b), Err(fci::DatagramError::Flag { .. })));
+    }
 }

@@ -1,6 +1,6 @@
 //! Drivers for real arms, one module per protocol, each with its byte-level codec separate from its I/O:
 //! [`dynamixel`] (Protocol 2.0 servo chains over a serial port), [`ur_rtde`] (Universal Robots e-Series over
-//! RTDE).
+//! RTDE), [`franka`] (Franka Panda and FR3 through the FCI).
 //!
 //! [`open_arm`] opens the arm a cell config names; the controller then wraps it in the safety envelope like any
 //! other [`ArmDriver`]:
@@ -21,6 +21,7 @@
 //! ```
 
 pub mod dynamixel;
+pub mod franka;
 pub mod ur_rtde;
 
 use interfaces::config::DriverConfig;
@@ -108,6 +109,11 @@ pub fn open_arm(cfg: &CellConfig) -> Result<OpenedArm, DriverError> {
         DriverConfig::UrRtde(u) => {
             let arm = ur_rtde::UrRtdeArm::open(u, dof, clock)?;
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, u.frequency_hz, arm.device());
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None })
+        }
+        DriverConfig::Franka(f) => {
+            let arm = franka::FrankaArm::open(f, dof, clock)?;
+            let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, franka::FCI_RATE_HZ, arm.device());
             Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None })
         }
     }

@@ -144,6 +144,8 @@ pub enum DriverConfig {
     Dynamixel(DynamixelConfig),
     /// A Universal Robots e-Series arm over RTDE (TCP 30004), torques applied by a URScript program on the robot.
     UrRtde(UrRtdeConfig),
+    /// A Franka Emika Panda or FR3 through the Franka Control Interface (FCI): torque control at 1 kHz.
+    Franka(FrankaConfig),
 }
 
 /// Which control table the servos use (addresses and units differ between families).
@@ -252,6 +254,44 @@ pub struct UrRtdeConfig {
     pub gravity_compensated: bool,
 }
 
+/// `[driver] kind = "franka"`: a Franka Emika Panda or FR3 (7 joints) through the Franka Control Interface.
+///
+/// Commands go over TCP to `host:command_port`; robot states and torque commands are exchanged over UDP at
+/// 1 kHz. The robot compensates gravity itself; its reflexes (collision thresholds below) stop the motion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrankaConfig {
+    /// The robot's (Control unit's) IP address or host name.
+    pub host: String,
+    /// FCI command port (1337).
+    #[serde(default = "default_fci_port")]
+    pub command_port: u16,
+    /// Local UDP port for the robot's state stream (0: any free port).
+    #[serde(default)]
+    pub udp_port: u16,
+    /// How long connecting and each command's reply may take, ms.
+    #[serde(default = "default_fci_connect_timeout")]
+    pub connect_timeout_ms: f64,
+    /// A robot state arriving later than this after the previous one is a fault (late packet), ms.
+    #[serde(default = "default_fci_deadline")]
+    pub deadline_ms: f64,
+    /// Contact thresholds of the joint torques, N·m (7 values; the robot reports contact above them).
+    #[serde(default = "default_fci_torque_thresholds")]
+    pub contact_torque: Vec<f64>,
+    /// Collision thresholds of the joint torques, N·m (7 values; a reflex stops the robot above them).
+    #[serde(default = "default_fci_torque_thresholds")]
+    pub collision_torque: Vec<f64>,
+    /// Contact thresholds of the Cartesian wrench, N and N·m (6 values).
+    #[serde(default = "default_fci_force_thresholds")]
+    pub contact_force: Vec<f64>,
+    /// Collision thresholds of the Cartesian wrench, N and N·m (6 values).
+    #[serde(default = "default_fci_force_thresholds")]
+    pub collision_force: Vec<f64>,
+    /// Clear a reflex left from before (automatic error recovery) when opening, instead of refusing to start.
+    #[serde(default)]
+    pub recover_on_open: bool,
+}
+
 /// Physics step used when the simulator backs a device emulator (the driver config is then not `sim`), s.
 pub const EMULATOR_TIMESTEP: f64 = 0.001;
 
@@ -295,6 +335,25 @@ fn default_rtde_stop_deceleration() -> f64 {
     4.0
 }
 
+fn default_fci_port() -> u16 {
+    1337
+}
+fn default_fci_connect_timeout() -> f64 {
+    2000.0
+}
+fn default_fci_deadline() -> f64 {
+    5.0
+}
+fn default_fci_torque_thresholds() -> Vec<f64> {
+    vec![40.0, 40.0, 36.0, 36.0, 32.0, 28.0, 24.0]
+}
+fn default_fci_force_thresholds() -> Vec<f64> {
+    vec![40.0, 40.0, 40.0, 40.0, 40.0, 40.0]
+}
+
+/// Joints of a Franka arm.
+pub const FRANKA_DOF: usize = 7;
+
 /// Joints of a Universal Robots arm.
 pub const UR_DOF: usize = 6;
 /// Highest RTDE output frequency of an e-Series controller, Hz.
@@ -318,6 +377,7 @@ impl DriverConfig {
             DriverConfig::Sim { timestep, .. } => v.range("driver.timestep", *timestep, 1e-5, 0.01, "s"),
             DriverConfig::Dynamixel(d) => d.validate(v, dof),
             DriverConfig::UrRtde(u) => u.validate(v, dof),
+            DriverConfig::Franka(f) => f.validate(v, dof),
         }
     }
 }
@@ -387,5 +447,48 @@ impl UrRtdeConfig {
             );
         }
         v.range_each("driver.torque_constant", &self.torque_constant, 1e-3, 1000.0, "N·m/A");
+    }
+}
+
+impl FrankaConfig {
+    fn validate(&self, v: &mut Validator, dof: usize) {
+        if dof != FRANKA_DOF {
+            v.push("robot.joints", format!("{dof} joints"), "7 joints (a Franka arm)");
+        }
+        if self.host.trim().is_empty() {
+            v.push("driver.host", format!("{:?}", self.host), "the robot's IP address or host name");
+        }
+        v.range_u64("driver.command_port", u64::from(self.command_port), 1, 65_535, "TCP port");
+        v.range("driver.connect_timeout_ms", self.connect_timeout_ms, 10.0, 60_000.0, "ms");
+        v.range("driver.deadline_ms", self.deadline_ms, 1.5, 1000.0, "ms (at least 1.5 periods of 1 kHz)");
+        for (key, values, n) in [
+            ("driver.contact_torque", &self.contact_torque, FRANKA_DOF),
+            ("driver.collision_torque", &self.collision_torque, FRANKA_DOF),
+            ("driver.contact_force", &self.contact_force, 6),
+            ("driver.collision_force", &self.collision_force, 6),
+        ] {
+            if values.len() != n {
+                v.push(key, format!("{} entries", values.len()), &format!("{n} entries"));
+            }
+            v.range_each(key, values, 0.5, 500.0, "N·m or N");
+        }
+        for (i, (lo, hi)) in self.contact_torque.iter().zip(&self.collision_torque).enumerate() {
+            if lo > hi {
+                v.push(
+                    &format!("driver.contact_torque[{i}]"),
+                    format!("{lo}"),
+                    &format!("at most collision_torque[{i}] = {hi}"),
+                );
+            }
+        }
+        for (i, (lo, hi)) in self.contact_force.iter().zip(&self.collision_force).enumerate() {
+            if lo > hi {
+                v.push(
+                    &format!("driver.contact_force[{i}]"),
+                    format!("{lo}"),
+                    &format!("at most collision_force[{i}] = {hi}"),
+                );
+            }
+        }
     }
 }

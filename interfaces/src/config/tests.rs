@@ -195,3 +195,38 @@ fn ur_rtde_problems_name_key_value_and_range() {
     let msg = CellConfig::from_toml_str(&UR5E.replace("host =", "hots ="), "ur.toml").unwrap_err().to_string();
     assert!(msg.contains("hots"), "{msg}");
 }
+
+const FRANKA: &str = include_str!("../../../hardware_configs/franka_panda.toml");
+
+#[test]
+fn the_franka_config_loads_with_its_fci_driver() {
+    let cfg = CellConfig::from_toml_str(FRANKA, "hardware_configs/franka_panda.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.robot.dof(), FRANKA_DOF);
+    let DriverConfig::Franka(f) = &cfg.driver else { panic!("expected franka, got {:?}", cfg.driver) };
+    assert_eq!((f.command_port, f.udp_port, f.deadline_ms), (1337, 0, 5.0));
+    assert_eq!(f.collision_torque.len(), 7);
+    assert!(!f.recover_on_open);
+}
+
+#[test]
+fn franka_problems_name_key_value_and_range() {
+    let bad = FRANKA
+        .replace("deadline_ms = 5.0 ", "deadline_ms = 0.5 ")
+        .replace("contact_force = [20.0, 20.0, 20.0, 25.0, 25.0, 25.0]", "contact_force = [20.0]")
+        .replace("contact_torque = [20.0, 20.0, 18.0,", "contact_torque = [90.0, 20.0, 18.0,");
+    let Err(ConfigError::Invalid { problems, .. }) = CellConfig::from_toml_str(&bad, "f.toml") else {
+        panic!("expected range problems")
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for k in ["driver.deadline_ms", "driver.contact_force", "driver.contact_torque[0]"] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    let p = problems.iter().find(|p| p.key == "driver.contact_torque[0]").unwrap();
+    assert!(p.value == "90" && p.allowed.contains("collision_torque[0] = 40"), "{p:?}");
+    // On the 6-joint UR5e model a Franka driver is refused.
+    let start = UR5E.find("[driver]").unwrap();
+    let end = UR5E.find("[controller]").unwrap();
+    let on_ur = format!("{}[driver]\nkind = \"franka\"\nhost = \"h\"\n\n{}", &UR5E[..start], &UR5E[end..]);
+    let msg = CellConfig::from_toml_str(&on_ur, "x.toml").unwrap_err().to_string();
+    assert!(msg.contains("7 joints (a Franka arm)"), "{msg}");
+}

@@ -1,10 +1,12 @@
 //! Emulators of real devices, backed by the simulated arm, so drivers run their real I/O paths in tests.
 //!
 //! - [`dynamixel`]: a Dynamixel Protocol 2.0 servo chain on a pseudo-terminal;
-//! - [`ur_rtde`]: a Universal Robots e-Series controller's RTDE server on a loopback TCP port.
+//! - [`ur_rtde`]: a Universal Robots e-Series controller's RTDE server on a loopback TCP port;
+//! - [`franka_fci`]: a Franka robot's FCI (TCP command port, UDP state stream) on loopback sockets.
 
 pub mod bench;
 pub mod dynamixel;
+pub mod franka_fci;
 pub mod ur_rtde;
 
 pub use dynamixel::{DynamixelEmulator, EmulatorOptions, FaultInjection, ServoView};

@@ -1,0 +1,212 @@
+//! Hardware-in-the-loop without hardware: the controller drives the simulated Panda through the real FCI code
+//! path (codec, TCP command connection, UDP state and command datagrams, driver) and an emulated robot on
+//! loopback sockets, backed by the MuJoCo arm.
+
+use controller::core::ControllerCore;
+use controller::drivers::franka::FrankaArm;
+use controller::drivers::franka::protocol::{ERROR_COMMUNICATION, ERROR_JOINT_REFLEX, move_status, robot_mode};
+use controller::testing::panda_config;
+use interfaces::config::{DriverConfig, FrankaConfig};
+use interfaces::drivers::{ArmDriver, DriverError};
+use interfaces::msg::{ControllerMode, Pose};
+use interfaces::{CellConfig, Clock};
+use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use sim::SimWorld;
+use sim::emulators::franka_fci::{FciEmulatorOptions, FciView, FrankaEmulator, Pacing};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+type Core = ControllerCore<FrankaArm>;
+
+/// Late-packet deadline of the tests: generous, CI machines are loaded.
+const DEADLINE_MS: f64 = 200.0;
+
+fn emulator(options: FciEmulatorOptions) -> (FrankaEmulator, CellConfig, FrankaConfig) {
+    let mut cfg = panda_config();
+    let world = SimWorld::new(&cfg).expect("world");
+    let (emu, _observer) = FrankaEmulator::spawn(world, options).expect("emulator");
+    let f = emu.driver_config(DEADLINE_MS);
+    cfg.driver = DriverConfig::Franka(f.clone());
+    (emu, cfg, f)
+}
+
+fn rig() -> (FrankaEmulator, Core) {
+    let (emu, cfg, f) = emulator(FciEmulatorOptions::default());
+    let arm = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect("driver opens the emulated robot");
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    (emu, core)
+}
+
+fn cycle(c: &mut Core, emu: &FrankaEmulator) -> Result<(), DriverError> {
+    c.step(emu.clock().now()).map(|_| ())
+}
+
+fn run(c: &mut Core, emu: &FrankaEmulator, n: usize) {
+    for k in 0..n {
+        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+    }
+}
+
+/// Waits (≤ 3 s) until the emulated robot shows `ok`.
+fn wait_for(emu: &FrankaEmulator, what: &str, ok: impl Fn(&FciView) -> bool) {
+    let until = Instant::now() + Duration::from_secs(3);
+    while !ok(&emu.view()) {
+        assert!(Instant::now() < until, "{what}: {:?}", emu.view());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn tcp(c: &Core) -> Isometry3<f64> {
+    c.status().ee_pose.to_isometry()
+}
+
+#[test]
+fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
+    let (emu, mut c) = rig();
+    let (steps0, v0) = (emu.steps(), emu.view()); // before the motion, the robot cycled on the wall clock
+    run(&mut c, &emu, 300);
+    assert!(emu.view().moving);
+    let start = tcp(&c);
+    let clip = c.law().gains().translational_clip[0];
+    let goal = Isometry3::from_parts(
+        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
+        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
+    );
+    let mut over = f64::NEG_INFINITY;
+    for k in 0..1500 {
+        if k % 50 == 0 {
+            c.set_target(&Pose::from_isometry(&goal)).expect("target");
+        }
+        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        over = over.max(tcp(&c).translation.x - goal.translation.x);
+    }
+    let end = tcp(&c);
+    let pos_err = (end.translation.vector - goal.translation.vector).norm();
+    let rot_err = end.rotation.angle_to(&goal.rotation);
+    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
+    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
+    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
+    assert_eq!(c.mode(), ControllerMode::Tracking);
+    // The last command may still be in flight.
+    wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 1800);
+    let v = emu.view();
+    let (cycles, timed) = (v.cycles - v0.cycles, v.timed_cycles - v0.timed_cycles);
+    assert_eq!(cycles - timed, 1800, "one cycle per command (and {timed} on the clock while the test stalled)");
+    assert_eq!(emu.steps() - steps0, cycles, "one physics step of 1 ms per cycle");
+    let [states, lost, corrupt, commands] = c.driver().health().snapshot();
+    assert_eq!((lost, corrupt), (0, 0));
+    assert!(states >= 1800 && commands >= 1800, "{:?}", c.driver().health().snapshot());
+}
+
+#[test]
+fn a_reflex_is_a_typed_fault_naming_its_flags_and_the_recovery_command_resumes_control() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().reflex.store(ERROR_JOINT_REFLEX as u32 + 1, Ordering::Release);
+    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    let DriverError::HardwareFault { device, unit, detail } = &err else { panic!("{err:?}") };
+    assert_eq!(device, &emu.device());
+    assert_eq!(unit, "reflex");
+    assert!(detail.contains("joint reflex") && detail.contains("recovery"), "{detail}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    assert_eq!(emu.view().robot_mode, robot_mode::REFLEX);
+    assert_eq!(emu.view().last_move_status, Some(move_status::REFLEX_ABORTED));
+    c.driver_mut().recover().expect("recovery");
+    assert!(c.driver().motion_running());
+    let v = emu.view();
+    assert!(v.moving && v.errors.is_empty() && v.recoveries == 1, "{v:?}");
+    for _ in 0..20 {
+        c.driver_mut().read_state().expect("read after recovery");
+        c.driver_mut().write_torque(&[0.0; 7]).expect("write after recovery");
+    }
+}
+
+#[test]
+fn the_user_stop_is_a_typed_fault() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().user_stop.store(true, Ordering::Release);
+    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the user stop is reported");
+    let DriverError::HardwareFault { unit, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(unit, "user stop");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    assert!(!emu.view().moving);
+}
+
+#[test]
+fn a_late_state_faults_the_controller_and_the_motion_is_stopped() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().delay_next_ms.store((4.0 * DEADLINE_MS) as u32, Ordering::Release);
+    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("a state beyond the deadline faults");
+    let DriverError::Timeout { device, what, timeout_ms } = &err else { panic!("{err:?}") };
+    assert_eq!(device, &emu.device());
+    assert!(what.contains("late"), "{what}");
+    assert_eq!(*timeout_ms, DEADLINE_MS as u64);
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "motion stopped", |v| !v.moving && v.last_move_status.is_some());
+}
+
+#[test]
+fn a_datagram_that_is_not_a_state_is_a_protocol_error() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().garbage.store(1, Ordering::Release);
+    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("garbage is noticed");
+    assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(&emu.device()) && err.to_string().contains("2373"), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "motion stopped", |v| !v.moving);
+}
+
+#[test]
+fn a_dropped_connection_is_a_disconnection_and_the_robot_stops_the_motion() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().drop_connection.store(true, Ordering::Release);
+    let err = (0..50).find_map(|_| cycle(&mut c, &emu).err()).expect("the dropped connection is noticed");
+    assert!(matches!(err, DriverError::Disconnected { .. } | DriverError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains(&emu.device()), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "motion stopped", |v| !v.moving && !v.connected);
+}
+
+#[test]
+fn missing_commands_end_in_a_communication_reflex() {
+    let (emu, cfg, f) = emulator(FciEmulatorOptions { pacing: Pacing::Realtime, ..FciEmulatorOptions::default() });
+    let arm = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect("open");
+    let mut c = ControllerCore::new(&cfg, arm).expect("core");
+    run(&mut c, &emu, 20);
+    // The controller stalls: no command for longer than the robot tolerates (20 ms on its 1 kHz clock).
+    wait_for(&emu, "communication reflex", |v| v.errors.has(ERROR_COMMUNICATION));
+    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    assert!(err.to_string().contains("communication constraints violation"), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn opening_refuses_a_robot_of_another_protocol_version() {
+    let (emu, _, f) = emulator(FciEmulatorOptions { version: 9, ..FciEmulatorOptions::default() });
+    let err = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect_err("version mismatch");
+    let msg = err.to_string();
+    assert!(msg.contains("version 9") && msg.contains("driver 5"), "{msg}");
+}
+
+#[test]
+fn lockstep_round_trip_time_is_reported() {
+    let (emu, _, f) = emulator(FciEmulatorOptions::default());
+    let mut arm = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect("open");
+    arm.read_state().expect("first state");
+    let mut rtt = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let t = Instant::now();
+        arm.write_torque(&[0.0; 7]).expect("write");
+        arm.read_state().expect("read");
+        rtt.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    rtt.sort_by(f64::total_cmp);
+    let (p50, p99) = (rtt[rtt.len() / 2], rtt[rtt.len() * 99 / 100]);
+    println!("lockstep FCI round trip (command → physics → state): p50 {p50:.0} µs, p99 {p99:.0} µs");
+    assert!(p50 < 20_000.0, "p50 {p50} µs");
+}
