@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config_file;
 pub mod exit;
 pub mod nodes;
+pub mod record_human;
 pub mod run_controller;
 pub mod run_scripted;
 pub mod run_training;

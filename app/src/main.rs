@@ -190,8 +190,15 @@ struct RecordArgs {
     #[command(flatten)]
     cfg: ConfigArg,
     /// Use the simulator's scripted expert (with noise); only successful episodes are kept.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "teleop", conflicts_with = "teleop")]
     scripted: bool,
+    /// A human teleoperates the simulated cell (run `corrigo teleop --device …` or the panel beside it); only
+    /// episodes marked successful are kept.
+    #[arg(long)]
+    teleop: bool,
+    /// With --teleop: publish the simulated cameras for the operator panel.
+    #[arg(long)]
+    cameras: bool,
     /// Demonstrations to record.
     #[arg(long, default_value_t = 20)]
     episodes: usize,
@@ -460,6 +467,25 @@ fn run(cmd: Cmd) -> Result<i32> {
         }
         Cmd::Record(args) => {
             let cfg = config_file::load(&args.cfg.config)?;
+            if args.teleop {
+                let stop = stop_flag()?;
+                let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+                let opts = corrigo_app::record_human::HumanRecordOptions {
+                    run_dir: args.run_dir.clone(),
+                    episodes: args.episodes,
+                    seed: cfg.task.seed ^ 0x4d,
+                    publish_cameras: args.cameras,
+                };
+                let s = corrigo_app::record_human::run(&cfg, &bus, &opts, stop)?;
+                println!(
+                    "{}: {} demonstrations kept ({} transitions), {} discarded",
+                    args.run_dir.display(),
+                    s.kept,
+                    s.transitions,
+                    s.discarded
+                );
+                return Ok(if s.kept == args.episodes { exit::OK } else { exit::FAILURE });
+            }
             let n = corrigo_app::run_training::ensure_demos(&cfg, &args.run_dir, args.episodes, cfg.task.seed)?;
             println!("{}: {n} demonstration transitions in the demo buffer", args.run_dir.display());
             Ok(exit::OK)

@@ -1,0 +1,199 @@
+//! `corrigo record --teleop`: a human records demonstrations in the simulated cell with a teleop device.
+//!
+//! The device runs as its own node (`corrigo teleop --device spacemouse|gamepad|keyboard`, or the panel's virtual
+//! joystick) and publishes `teleop/command`; this node runs the cell at the policy rate and executes the newest
+//! fresh command as the action (the twist converted to the action space exactly as the intervention arbiter
+//! does; no fresh command: the arm holds still). Episode controls come from the device's buttons or the panel
+//! (`operator/command`): `Label(true|false)` marks the episode, `StopEpisode` ends it, `ResetEpisode` discards it
+//! and records it again. An episode goes to the demo buffer only when it is marked successful (or, unmarked, when
+//! the task's own success criterion holds at its end); the buffer is flushed after each kept episode, so a crash
+//! loses at most the episode in progress.
+
+use crate::nodes::camera_publisher;
+use crate::training::env::{Env, obs_spec};
+use crate::training::sim_env::SimEnv;
+use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
+use anyhow::{Context, Result};
+use bus::Bus;
+use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
+use interfaces::{CellConfig, Clock, MonotonicClock, Stamp};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use teleop::ArbiterConfig;
+
+/// Settings of a human recording session.
+#[derive(Debug, Clone)]
+pub struct HumanRecordOptions {
+    /// Run directory whose demo buffer receives the demonstrations (no learner may have it open).
+    pub run_dir: PathBuf,
+    /// Successful demonstrations to record.
+    pub episodes: usize,
+    /// Seed of the episodes' initial conditions.
+    pub seed: u64,
+    /// Publish the simulated cameras for the operator panel.
+    pub publish_cameras: bool,
+}
+
+/// What a recording session did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HumanRecordSummary {
+    /// Episodes kept (in the demo buffer).
+    pub kept: usize,
+    /// Episodes discarded (marked failed, unsuccessful, or reset).
+    pub discarded: usize,
+    /// Transitions added to the demo buffer.
+    pub transitions: usize,
+}
+
+/// Records demonstrations until `episodes` are kept or `stop` is set.
+pub fn run(
+    cfg: &CellConfig,
+    bus: &Bus,
+    opts: &HumanRecordOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<HumanRecordSummary> {
+    let spec = obs_spec(cfg);
+    let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))
+        .with_context(|| format!("opening the replay store in {}", opts.run_dir.display()))?;
+    let mut env = SimEnv::new(cfg, opts.seed)?;
+    let camera_stop = Arc::new(AtomicBool::new(false));
+    let _cameras = if opts.publish_cameras {
+        camera_publisher::spawn_for_world(bus, cfg, env.world_mut(), camera_stop.clone())?
+    } else {
+        Vec::new()
+    };
+    let _token = bus.announce("recorder")?;
+    let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
+    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
+    let mut events = bus.publisher::<Event>(EVENT, Some("recorder"))?;
+    let mut say = |level: Level, text: String| {
+        println!("{text}");
+        let _ = events.publish(&mut Event { header: Header::default(), node: "recorder".into(), level, text });
+    };
+    let mapping = ArbiterConfig::new(&cfg.teleop, &cfg.task);
+    let max_age = Duration::from_millis(cfg.teleop.max_age_ms);
+    let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
+    let clock = MonotonicClock;
+    let mut latest: Option<(TeleopCommand, Stamp)> = None;
+    let mut summary = HumanRecordSummary::default();
+    let mut attempt = 0usize;
+    while summary.kept < opts.episodes && !stop.load(Ordering::Acquire) {
+        attempt += 1;
+        let (mut obs, mut stamp) = env.reset()?;
+        say(
+            Level::Info,
+            format!(
+                "demo {}/{} (attempt {attempt}): teleoperate; mark success or failure, stop or reset with the device \
+                 buttons or the panel",
+                summary.kept + 1,
+                opts.episodes
+            ),
+        );
+        let mut transitions: Vec<Transition> = Vec::new();
+        let (mut label, mut reset, mut success) = (None::<bool>, false, false);
+        loop {
+            let tick = Instant::now();
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            let mut end = false;
+            while let Some(c) = commands.try_recv() {
+                match c.msg.command {
+                    Command::Label(b) => label = Some(b),
+                    Command::StopEpisode => end = true,
+                    Command::ResetEpisode => reset = true,
+                    Command::EStop => env.estop(),
+                    Command::ResetEStop => env.reset_estop(),
+                    Command::StartEpisode | Command::SetGains(_) => {}
+                }
+            }
+            if end || reset {
+                break;
+            }
+            if let Some(c) = teleop_sub.latest() {
+                latest = Some((c.msg, c.received));
+            }
+            let now = clock.now();
+            let fresh = latest.as_ref().filter(|(_, at)| now.0.saturating_sub(at.0) <= max_age.as_nanos() as u64);
+            let action = human_action(&mapping, fresh.map(|(c, _)| c), spec.action_dim, spec.gripper);
+            if env.estopped() {
+                std::thread::sleep(period);
+                continue;
+            }
+            let s = env.step(&action)?;
+            transitions.push(s.transition(&obs, stamp, action, (attempt as u64) | (opts.seed << 32)));
+            success |= s.success;
+            let mut st = env.arm_state();
+            state_pub.publish(&mut st)?;
+            obs = s.obs;
+            stamp = s.stamp_ns;
+            if s.done || s.truncated {
+                break;
+            }
+            if let Some(rest) = period.checked_sub(tick.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+        let keep = !reset && !transitions.is_empty() && label.unwrap_or(success);
+        if keep {
+            for t in &transitions {
+                store.append_demo(t)?;
+            }
+            store.flush()?;
+            summary.kept += 1;
+            summary.transitions += transitions.len();
+            say(Level::Info, format!("  kept: {} steps in the demo buffer", transitions.len()));
+        } else {
+            summary.discarded += 1;
+            let why = if reset {
+                "reset, recording it again"
+            } else if label == Some(false) {
+                "marked failed"
+            } else {
+                "not successful"
+            };
+            say(Level::Warn, format!("  discarded ({why})"));
+        }
+    }
+    camera_stop.store(true, Ordering::Release);
+    Ok(summary)
+}
+
+/// The action of a human command (`None`: no fresh command, the arm holds still and the gripper stays).
+fn human_action(mapping: &ArbiterConfig, command: Option<&TeleopCommand>, dim: usize, gripper: bool) -> Action {
+    let twist = command.map_or([0.0; 6], |c| mapping.twist_to_action(&c.twist));
+    let gripper = match command.and_then(|c| c.gripper_close) {
+        Some(true) if gripper => GripperAction::Close,
+        Some(false) if gripper => GripperAction::Open,
+        _ => GripperAction::Stay,
+    };
+    Action { continuous: twist.iter().take(dim).map(|&v| v as f32).collect(), gripper }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_becomes_the_scaled_action_and_no_command_holds_still() {
+        let cfg = crate::config_file::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../hardware_configs/sim_panda.toml"
+        )))
+        .unwrap();
+        let m = ArbiterConfig::new(&cfg.teleop, &cfg.task);
+        let c =
+            TeleopCommand { twist: [0.1, 0.0, -0.1, 0.0, 0.0, 0.0], gripper_close: Some(true), ..Default::default() };
+        let a = human_action(&m, Some(&c), 6, true);
+        let expected = m.twist_to_action(&c.twist);
+        assert_eq!(a.continuous, expected.iter().map(|&v| v as f32).collect::<Vec<_>>());
+        assert_eq!(a.gripper, GripperAction::Close);
+        assert_eq!(human_action(&m, Some(&c), 6, false).gripper, GripperAction::Stay, "no gripper in the task");
+        let still = human_action(&m, None, 3, true);
+        assert_eq!((still.continuous, still.gripper), (vec![0.0; 3], GripperAction::Stay));
+    }
+}
