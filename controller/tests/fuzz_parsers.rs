@@ -5,15 +5,16 @@
 
 use controller::drivers::dynamixel::protocol::{self, ParseError};
 use controller::drivers::dynamixel::{BusError, DynamixelBus, SerialLink};
+use controller::drivers::franka::FrankaArm;
 use controller::drivers::franka::protocol as fci;
 use controller::drivers::ur_rtde::UrRtdeArm;
 use controller::drivers::ur_rtde::protocol as rtde;
-use interfaces::config::UrRtdeConfig;
+use interfaces::config::{FrankaConfig, UrRtdeConfig};
 use interfaces::drivers::{ArmDriver, DriverError};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{self, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -428,4 +429,144 @@ fn fci_states_round_trip_and_mutated_flags_or_sizes_are_refused() {
         b[at] = r.random_range(2..=255);
         assert!(matches!(fci::RobotState::decode(&b), Err(fci::DatagramError::Flag { .. })));
     }
+}
+
+/// Serves the FCI handshake the driver expects over TCP, then at the driver's first command sends the fuzzed
+/// datagrams and closes.
+fn serve_fci_fuzzed(listener: &TcpListener, datagrams: &[Vec<u8>]) -> io::Result<()> {
+    let (mut s, _) = listener.accept()?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let udp = UdpSocket::bind("127.0.0.1:0")?;
+    udp.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let (mut rx, mut tx, mut buf) = (Vec::new(), Vec::new(), [0u8; 2048]);
+    let mut to = None;
+    let mut id = 0u64;
+    let mut state = |moving: bool| {
+        id += 1;
+        let mut st = fci::RobotState {
+            message_id: id,
+            robot_mode: if moving { fci::robot_mode::MOVE } else { fci::robot_mode::IDLE },
+            ..fci::RobotState::default()
+        };
+        if moving {
+            st.controller_mode = fci::STATE_CONTROLLER_EXTERNAL;
+            st.motion_generator_mode = fci::STATE_MOTION_JOINT_VELOCITY;
+        }
+        let mut b = [0u8; fci::STATE_LEN];
+        st.encode(&mut b);
+        b
+    };
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        rx.extend_from_slice(&buf[..n]);
+        while let Ok((h, payload, used)) = fci::parse(&rx) {
+            let payload = payload.to_vec();
+            rx.drain(..used);
+            let reply: Vec<u8> = match h.command {
+                fci::command::CONNECT => {
+                    let port = fci::le::u16_at(&payload, 2).unwrap_or(0);
+                    to = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+                    vec![0, fci::FCI_VERSION as u8, 0]
+                }
+                fci::command::MOVE => vec![fci::move_status::MOTION_STARTED],
+                _ => vec![0],
+            };
+            fci::encode(&mut tx, h.command, h.command_id, &[&reply]);
+            s.write_all(&tx)?;
+            let Some(to) = to else { continue };
+            if h.command == fci::command::CONNECT {
+                udp.send_to(&state(false), to)?;
+            }
+            if h.command == fci::command::MOVE {
+                udp.send_to(&state(true), to)?;
+                let mut cmd = [0u8; fci::COMMAND_LEN];
+                udp.recv_from(&mut cmd)?;
+                for d in datagrams {
+                    udp.send_to(d, to)?;
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[test]
+fn fci_driver_survives_fuzzed_datagrams_with_typed_errors() {
+    let mut r = rng(23);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let cfg = FrankaConfig {
+        host: "127.0.0.1".into(),
+        command_port: port,
+        udp_port: 0,
+        connect_timeout_ms: 2000.0,
+        deadline_ms: 20.0,
+        contact_torque: vec![20.0; 7],
+        collision_torque: vec![40.0; 7],
+        contact_force: vec![20.0; 6],
+        collision_force: vec![40.0; 6],
+        recover_on_open: false,
+    };
+    let (mut ok, mut failed) = (0usize, 0usize);
+    for round in 0..(iterations() / 400).clamp(5, 2000) {
+        let mut datagrams = Vec::new();
+        for k in 0..r.random_range(1..6u64) {
+            let mut st = fci::RobotState {
+                message_id: 2 + k,
+                robot_mode: fci::robot_mode::MOVE,
+                controller_mode: fci::STATE_CONTROLLER_EXTERNAL,
+                motion_generator_mode: fci::STATE_MOTION_JOINT_VELOCITY,
+                ..fci::RobotState::default()
+            };
+            if r.random_bool(0.2) {
+                st.errors = fci::Errors(r.random::<u64>() & ((1 << fci::ERRORS.len()) - 1));
+                st.robot_mode = r.random_range(0..7);
+            }
+            st.q = std::array::from_fn(|_| r.random_range(-3.0..3.0));
+            let mut b = vec![0u8; fci::STATE_LEN];
+            st.encode((&mut b[..]).try_into().expect("state size"));
+            for _ in 0..r.random_range(0..3) {
+                let i = r.random_range(0..b.len());
+                b[i] = r.random();
+            }
+            if r.random_bool(0.1) {
+                b.truncate(r.random_range(0..b.len()));
+            }
+            datagrams.push(b);
+        }
+        let server = std::thread::scope(|scope| {
+            let h = scope.spawn(|| serve_fci_fuzzed(&listener, &datagrams));
+            let arm = FrankaArm::open(&cfg, 7, Arc::new(interfaces::MonotonicClock));
+            let mut arm = arm.unwrap_or_else(|e| panic!("round {round}: the handshake is valid: {e}"));
+            for _ in 0..8 {
+                let _ = arm.write_torque(&[0.0; 7]);
+                match arm.read_state() {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        failed += 1;
+                        assert!(
+                            matches!(
+                                e,
+                                DriverError::Corrupt { .. }
+                                    | DriverError::Disconnected { .. }
+                                    | DriverError::Timeout { .. }
+                                    | DriverError::HardwareFault { .. }
+                                    | DriverError::InvalidCommand { .. }
+                            ),
+                            "{e:?}"
+                        );
+                        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+                        break;
+                    }
+                }
+            }
+            drop(arm);
+            h.join().expect("server thread")
+        });
+        server.expect("server");
+    }
+    assert!(ok > 0 && failed > 0, "both outcomes exercised ({ok} ok, {failed} failed)");
 }

@@ -210,3 +210,15 @@ fn lockstep_round_trip_time_is_reported() {
     println!("lockstep FCI round trip (command → physics → state): p50 {p50:.0} µs, p99 {p99:.0} µs");
     assert!(p50 < 20_000.0, "p50 {p50} µs");
 }
+
+#[test]
+fn open_arm_opens_the_emulated_robot_at_1_khz() {
+    let (emu, cfg, _) = emulator(FciEmulatorOptions::default());
+    let mut opened = controller::drivers::open_arm(&cfg).expect("open_arm");
+    assert_eq!((opened.rate_hz, opened.rate_note.clone()), (1000.0, None));
+    let info = opened.arm.info().clone();
+    assert_eq!(info.name, "franka:127.0.0.1");
+    assert!(info.gravity_compensated && info.dof == 7);
+    opened.arm.read_state().expect("state through the boxed driver");
+    assert!(emu.view().moving);
+}

@@ -227,3 +227,17 @@ fn lockstep_round_trip_time_is_reported() {
     assert!(p50 < 20_000.0, "p50 {p50} µs");
     let _ = emu.clock().now();
 }
+
+#[test]
+fn open_arm_opens_the_emulated_robot_at_the_streams_rate() {
+    let (emu, mut cfg, _) = emulator(RtdeEmulatorOptions::default());
+    cfg.controller.rate_hz = 1000.0;
+    let mut opened = controller::drivers::open_arm(&cfg).expect("open_arm");
+    assert_eq!(opened.rate_hz, 500.0, "the loop runs no faster than the RTDE stream");
+    let note = opened.rate_note.clone().expect("the lowered rate is explained");
+    assert!(note.contains(&emu.device()) && note.contains("500"), "{note}");
+    let info = opened.arm.info().clone();
+    assert_eq!(info.name, format!("ur_rtde:{}", emu.device()));
+    assert!(info.gravity_compensated && info.dof == 6);
+    opened.arm.read_state().expect("state through the boxed driver");
+}
