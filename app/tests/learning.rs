@@ -44,7 +44,7 @@ fn reach_learns_to_90_percent_success_from_state() {
     let mut env = SimEnv::new(&cfg, 1).expect("simulated env");
     let mut eval_env = SimEnv::new(&cfg, 50_000).expect("simulated eval env");
     let opts = TrainOptions {
-        env_steps: 6000,
+        env_steps: 8000,
         demos: 10,
         demo_noise: 0.2,
         eval_every: 1000,
