@@ -222,3 +222,24 @@ fn open_arm_opens_the_emulated_robot_at_1_khz() {
     opened.arm.read_state().expect("state through the boxed driver");
     assert!(emu.view().moving);
 }
+
+#[test]
+fn the_realtime_stream_runs_near_1_khz_and_a_loop_keeps_up() {
+    let (emu, _, f) = emulator(FciEmulatorOptions { pacing: Pacing::Realtime, ..FciEmulatorOptions::default() });
+    let mut arm = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect("open");
+    let sent0 = emu.view().states_sent;
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed() < Duration::from_millis(300) {
+        arm.read_state().unwrap_or_else(|e| panic!("read {n}: {e}"));
+        arm.write_torque(&[0.0; 7]).expect("write");
+        n += 1;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (rate, stream) = (f64::from(n) / secs, (emu.view().states_sent - sent0) as f64 / secs);
+    println!("emulated realtime FCI: stream {stream:.0} Hz, loop {rate:.0} Hz, health {:?}", arm.health().snapshot());
+    assert!((150.0..=1100.0).contains(&rate), "loop rate {rate} Hz");
+    assert!(emu.view().moving && emu.view().errors.is_empty(), "{:?}", emu.view());
+    arm.safe_stop().expect("stop");
+    wait_for(&emu, "motion stopped", |v| !v.moving);
+}

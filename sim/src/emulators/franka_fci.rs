@@ -20,7 +20,7 @@ use controller::drivers::franka::protocol::{
 use interfaces::MockClock;
 use interfaces::config::{FRANKA_DOF, FrankaConfig};
 use interfaces::drivers::{JointVec, MAX_DOF};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -343,7 +343,7 @@ impl Robot {
 
     fn reply(&mut self, c: &mut Client, code: u32, id: u32, payload: &[u8]) -> bool {
         protocol::encode(&mut self.tx, code, id, &[payload]);
-        c.tcp.write_all(&self.tx).is_ok()
+        super::ur_rtde::write_all(&mut c.tcp, &self.tx)
     }
 
     /// Answers every complete message; false when the client must be dropped.
@@ -501,9 +501,10 @@ impl Robot {
         s.tau_j_d.copy_from_slice(&self.tau[..FRANKA_DOF]);
         let mut b = [0u8; STATE_LEN];
         s.encode(&mut b);
-        let _ = self.udp.send_to(&b, to);
+        // Published before it goes out: a test that has the state sees the robot it came from.
         self.state.states_sent += 1;
         self.publish();
+        let _ = self.udp.send_to(&b, to);
         true
     }
 

@@ -273,6 +273,23 @@ impl Drop for UrRtdeEmulator {
     }
 }
 
+/// Writes all of `b` to a non-blocking stream, waiting out a full send buffer for up to 100 ms.
+pub(super) fn write_all(s: &mut TcpStream, mut b: &[u8]) -> bool {
+    let until = Instant::now() + Duration::from_millis(100);
+    while !b.is_empty() {
+        match s.write(b) {
+            Ok(0) => return false,
+            Ok(n) => b = &b[n..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < until => {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 /// The type of an output field this server knows.
 fn output_type(name: &str) -> Option<FieldType> {
     let i = OUTPUT_FIELDS.iter().position(|f| *f == name)?;
@@ -290,8 +307,8 @@ impl Robot {
                 match listener.accept() {
                     Ok((s, _)) => {
                         let _ = s.set_nodelay(true);
-                        let _ = s.set_nonblocking(false);
-                        let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
+                        // Polled: socket timeouts are only as fine as the kernel's tick (several ms).
+                        let _ = s.set_nonblocking(true);
                         self.state.connections += 1;
                         client = Some(Client {
                             stream: s,
@@ -307,15 +324,13 @@ impl Robot {
                 }
             }
             let mut inputs: Vec<Command> = Vec::new();
+            let mut busy = false;
             if let Some(c) = client.as_mut() {
-                // Wake up for the next tick of the wall clock (realtime pacing, or no client streaming).
-                let wait = next_tick.saturating_duration_since(Instant::now());
-                let _ =
-                    c.stream.set_read_timeout(Some(wait.clamp(Duration::from_micros(100), Duration::from_millis(1))));
                 let alive = match c.stream.read(&mut buf) {
                     Ok(0) => false,
                     Ok(n) => {
                         c.rx.extend_from_slice(&buf[..n]);
+                        busy = true;
                         true
                     }
                     Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted),
@@ -345,6 +360,9 @@ impl Robot {
                     next_tick = (next_tick + period).max(Instant::now() - period);
                     cycles.push(None);
                 }
+            }
+            if cycles.is_empty() && !busy && client.is_some() {
+                std::thread::sleep(Duration::from_micros(50));
             }
             for cmd in cycles {
                 match cmd {
@@ -438,7 +456,7 @@ impl Robot {
                 _ => None,
             };
             if let Some(r) = reply {
-                if protocol::encode(&mut self.tx, k, &[&r]).is_err() || c.stream.write_all(&self.tx).is_err() {
+                if protocol::encode(&mut self.tx, k, &[&r]).is_err() || !write_all(&mut c.stream, &self.tx) {
                     return false;
                 }
                 if k == kind::START && c.started && !self.send_output(c) {
@@ -457,7 +475,7 @@ impl Robot {
         for g in 0..garbage {
             // A size field below the header: no RTDE package frames like this.
             let junk = [0x00, 0x01, 0xEE, g as u8, 0x55, 0xAA];
-            if c.stream.write_all(&junk).is_err() {
+            if !write_all(&mut c.stream, &junk) {
                 return false;
             }
         }
@@ -483,10 +501,10 @@ impl Robot {
         if protocol::encode(&mut self.tx, kind::DATA_PACKAGE, &[&payload]).is_err() {
             return false;
         }
-        let ok = c.stream.write_all(&self.tx).is_ok();
+        // Published before it goes out: a test that has the package sees the state it came from.
         self.state.packages_sent += 1;
         self.publish();
-        ok
+        write_all(&mut c.stream, &self.tx)
     }
 
     fn stop_program(&mut self, cause: StopCause) {

@@ -225,9 +225,16 @@ impl FrankaArm {
                 self.fresh = true;
                 return Ok(());
             }
-            if s.robot_mode == robot_mode::REFLEX {
+            // States queued from before the Move may still show an old reflex; the motion's own end is its
+            // final status on the command connection.
+            self.poll_tcp(None)?;
+            if let Some(status) = self.move_result {
                 self.motion = None;
-                return Err(self.reflex_error(&s));
+                return Err(if status == move_status::REFLEX_ABORTED {
+                    self.reflex_error(&s)
+                } else {
+                    self.command_refused("Move", Some(status))
+                });
             }
             if Instant::now() >= until {
                 return Err(DriverError::Timeout {
