@@ -1,6 +1,6 @@
 //! Drivers for real arms, one module per protocol, each with its byte-level codec separate from its I/O:
 //! [`dynamixel`] (Protocol 2.0 servo chains over a serial port), [`ur_rtde`] (Universal Robots e-Series over
-//! RTDE), [`franka`] (Franka Panda and FR3 through the FCI).
+//! RTDE), [`franka`] (Franka Panda through the FCI).
 //!
 //! [`open_arm`] opens the arm a cell config names; the controller then wraps it in the safety envelope like any
 //! other [`ArmDriver`]:

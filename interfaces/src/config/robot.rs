@@ -144,7 +144,7 @@ pub enum DriverConfig {
     Dynamixel(DynamixelConfig),
     /// A Universal Robots e-Series arm over RTDE (TCP 30004), torques applied by a URScript program on the robot.
     UrRtde(UrRtdeConfig),
-    /// A Franka Emika Panda or FR3 through the Franka Control Interface (FCI): torque control at 1 kHz.
+    /// A Franka Emika Panda through the Franka Control Interface (FCI, protocol version 5): torque control at 1 kHz.
     Franka(FrankaConfig),
 }
 
@@ -254,7 +254,7 @@ pub struct UrRtdeConfig {
     pub gravity_compensated: bool,
 }
 
-/// `[driver] kind = "franka"`: a Franka Emika Panda or FR3 (7 joints) through the Franka Control Interface.
+/// `[driver] kind = "franka"`: a Franka Emika Panda (7 joints) through the Franka Control Interface.
 ///
 /// Commands go over TCP to `host:command_port`; robot states and torque commands are exchanged over UDP at
 /// 1 kHz. The robot compensates gravity itself; its reflexes (collision thresholds below) stop the motion.

@@ -1,4 +1,4 @@
-//! [`FrankaArm`]: a Franka Panda or FR3 in torque control through the FCI, behind [`ArmDriver`].
+//! [`FrankaArm`]: a Franka arm in torque control through the FCI (protocol version 5), behind [`ArmDriver`].
 
 use super::protocol::{
     self, COMMAND_LEN, FCI_VERSION, Header, ParseError, RobotCommand, RobotState, STATE_LEN, command, move_status,

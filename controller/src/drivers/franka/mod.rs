@@ -1,4 +1,6 @@
-//! Franka Emika Panda and FR3 arms through the Franka Control Interface (FCI) in torque control at 1 kHz.
+//! Franka Emika arms (Panda) through the Franka Control Interface (FCI), protocol version 5, in torque control at
+//! 1 kHz. A robot whose system image speaks another FCI version (FR3 images use newer ones, with another state
+//! layout) is refused at Connect, naming both versions.
 //!
 //! - [`protocol`]: the FCI wire format (command messages over TCP, robot state and command datagrams over UDP),
 //!   pure and fuzzed;
