@@ -124,37 +124,28 @@ impl ParamGroup {
 
     /// Loads every parameter from `lookup(prefix + name)`, checking shapes. Errors name the missing or mismatched key.
     pub fn load(&self, prefix: &str, source: &str, lookup: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
-        for ((name, shape), view) in self.names.iter().zip(&self.shapes).zip(&self.views) {
-            let key = format!("{prefix}{name}");
-            let t = lookup(&key).ok_or_else(|| AgentError::Weights {
-                source_name: source.to_string(),
-                reason: format!("missing tensor `{key}`"),
-            })?;
-            if t.size() != *shape {
-                return Err(AgentError::Weights {
-                    source_name: source.to_string(),
-                    reason: format!("tensor `{key}` has shape {:?}, expected {:?}", t.size(), shape),
-                });
-            }
-            tch::no_grad(|| view.detach().copy_(&t.to_kind(Kind::Float).to_device(view.device())));
-        }
-        Ok(())
+        self.load_each(source, |name| Some(format!("{prefix}{name}")), lookup)
     }
 
     /// Loads the parameters whose names start with `prefix` from `lookup(name without prefix)`; the rest are left
     /// as they are. Errors name the missing or mismatched key.
     pub fn load_subset(&self, prefix: &str, source: &str, lookup: &dyn Fn(&str) -> Option<Tensor>) -> Result<()> {
+        self.load_each(source, |name| name.strip_prefix(prefix).map(str::to_string), lookup)
+    }
+
+    /// Copies `lookup(key(name))` into every parameter whose `key` is `Some`, checking shapes.
+    fn load_each(
+        &self,
+        source: &str,
+        key: impl Fn(&str) -> Option<String>,
+        lookup: &dyn Fn(&str) -> Option<Tensor>,
+    ) -> Result<()> {
+        let fail = |reason: String| AgentError::Weights { source_name: source.to_string(), reason };
         for ((name, shape), view) in self.names.iter().zip(&self.shapes).zip(&self.views) {
-            let Some(key) = name.strip_prefix(prefix) else { continue };
-            let t = lookup(key).ok_or_else(|| AgentError::Weights {
-                source_name: source.to_string(),
-                reason: format!("missing tensor `{key}`"),
-            })?;
+            let Some(key) = key(name) else { continue };
+            let t = lookup(&key).ok_or_else(|| fail(format!("missing tensor `{key}`")))?;
             if t.size() != *shape {
-                return Err(AgentError::Weights {
-                    source_name: source.to_string(),
-                    reason: format!("tensor `{key}` has shape {:?}, expected {:?}", t.size(), shape),
-                });
+                return Err(fail(format!("tensor `{key}` has shape {:?}, expected {:?}", t.size(), shape)));
             }
             tch::no_grad(|| view.detach().copy_(&t.to_kind(Kind::Float).to_device(view.device())));
         }
