@@ -213,8 +213,16 @@ impl<D: ArmDriver> ControllerCore<D> {
     }
 
     /// Clears a latched e-stop or a fault (deliberate operator action). The controller then holds the pose it
-    /// measures at the next cycle until a new target arrives.
+    /// measures at the next cycle until a new target arrives. After a fault the arm is first asked to recover
+    /// ([`ArmDriver::recover`], e.g. a Franka reflex); if it cannot, the controller stays in `Fault` with that
+    /// error as its last fault.
     pub fn reset_estop(&mut self) {
+        if self.mode == ControllerMode::Fault
+            && let Err(e) = self.stack.recover()
+        {
+            self.last_fault = Some(e);
+            return;
+        }
         self.stack.reset();
         self.mode = ControllerMode::Idle;
         self.target = None;

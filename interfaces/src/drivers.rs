@@ -99,6 +99,12 @@ pub trait ArmDriver: Send {
     /// Brings the arm to its safe state (hold in place or torque off, as the backend is configured).
     /// Called after a fault; must be callable repeatedly.
     fn safe_stop(&mut self) -> Result<(), DriverError>;
+    /// Clears a fault the arm itself latched (a Franka reflex, …) so that control can resume; called when the
+    /// operator resets the controller's e-stop or fault. Not real-time (it may wait for the robot). Arms without
+    /// such a state have nothing to do.
+    fn recover(&mut self) -> Result<(), DriverError> {
+        Ok(())
+    }
 }
 
 /// A gripper.

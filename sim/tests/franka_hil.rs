@@ -123,6 +123,22 @@ fn a_reflex_is_a_typed_fault_naming_its_flags_and_the_recovery_command_resumes_c
 }
 
 #[test]
+fn the_operator_reset_recovers_a_reflex_and_control_resumes() {
+    let (emu, mut c) = rig();
+    run(&mut c, &emu, 20);
+    emu.faults().reflex.store(ERROR_JOINT_REFLEX as u32 + 1, Ordering::Release);
+    (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    // What `ResetEStop` on the bus does in the loop: the arm recovers, then the controller holds where it is.
+    c.reset_estop();
+    assert_ne!(c.mode(), ControllerMode::Fault, "last fault: {:?}", c.last_fault());
+    assert_eq!(emu.view().recoveries, 1);
+    run(&mut c, &emu, 50);
+    assert_ne!(c.mode(), ControllerMode::Fault);
+    assert!(emu.view().moving && emu.view().errors.is_empty());
+}
+
+#[test]
 fn the_user_stop_is_a_typed_fault() {
     let (emu, mut c) = rig();
     run(&mut c, &emu, 20);

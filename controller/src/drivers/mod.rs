@@ -52,6 +52,9 @@ impl ArmDriver for BoxedArm {
     fn safe_stop(&mut self) -> Result<(), DriverError> {
         self.0.safe_stop()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        self.0.recover()
+    }
 }
 
 /// A placeholder gripper type for cells whose arm has no gripper driver here (pass `None::<NoGripper>`).

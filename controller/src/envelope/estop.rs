@@ -50,6 +50,9 @@ impl<S: SafetyStage> ArmDriver for EStopLatch<S> {
     fn safe_stop(&mut self) -> Result<(), DriverError> {
         self.inner.safe_stop()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        self.inner.recover()
+    }
 }
 
 impl<S: SafetyStage> SafetyStage for EStopLatch<S> {

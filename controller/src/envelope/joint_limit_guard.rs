@@ -78,6 +78,9 @@ impl<S: SafetyStage> ArmDriver for JointLimitGuard<S> {
     fn safe_stop(&mut self) -> Result<(), DriverError> {
         self.inner.safe_stop()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        self.inner.recover()
+    }
 }
 
 impl<S: SafetyStage> SafetyStage for JointLimitGuard<S> {

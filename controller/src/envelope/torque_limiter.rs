@@ -67,6 +67,9 @@ impl<D: ArmDriver> ArmDriver for TorqueLimiter<D> {
     fn safe_stop(&mut self) -> Result<(), DriverError> {
         self.inner.safe_stop()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        self.inner.recover()
+    }
 }
 
 impl<D: ArmDriver> SafetyStage for TorqueLimiter<D> {

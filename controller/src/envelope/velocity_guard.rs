@@ -64,6 +64,9 @@ impl<S: SafetyStage> ArmDriver for VelocityGuard<S> {
     fn safe_stop(&mut self) -> Result<(), DriverError> {
         self.inner.safe_stop()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        self.inner.recover()
+    }
 }
 
 impl<S: SafetyStage> SafetyStage for VelocityGuard<S> {

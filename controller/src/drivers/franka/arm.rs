@@ -605,6 +605,9 @@ impl ArmDriver for FrankaArm {
         }
         self.stop_motion()
     }
+    fn recover(&mut self) -> Result<(), DriverError> {
+        FrankaArm::recover(self)
+    }
 }
 
 impl Drop for FrankaArm {
