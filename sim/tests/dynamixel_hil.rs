@@ -1,13 +1,14 @@
 //! Hardware-in-the-loop without hardware: the controller drives the simulated arm through the real Dynamixel
 //! serial code path (codec, bus, driver, serial port) and an emulated servo chain on a pseudo-terminal.
 
+mod common;
+
 use controller::core::ControllerCore;
 use controller::drivers::dynamixel::DynamixelArm;
 use controller::testing::panda_config;
 use interfaces::config::{DriverConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, DriverError};
-use interfaces::msg::{ControllerMode, Pose};
-use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use interfaces::msg::ControllerMode;
 use serialport::TTYPort;
 use sim::SimWorld;
 use sim::emulators::dynamixel::{DynamixelEmulator, EmulatorOptions};
@@ -55,35 +56,11 @@ fn wait_for(emu: &DynamixelEmulator, what: &str, ok: impl Fn(&[sim::emulators::S
     }
 }
 
-fn tcp(c: &Core) -> Isometry3<f64> {
-    c.status().ee_pose.to_isometry()
-}
-
 #[test]
 fn step_response_through_the_emulated_bus_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig(SafeStopKind::Hold);
     run(&mut c, &emu, 300);
-    let start = tcp(&c);
-    let clip = c.law().gains().translational_clip[0];
-    let goal = Isometry3::from_parts(
-        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
-        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
-    );
-    let mut over = f64::NEG_INFINITY;
-    for k in 0..1500 {
-        if k % 50 == 0 {
-            c.set_target(&Pose::from_isometry(&goal)).expect("target");
-        }
-        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
-        over = over.max(tcp(&c).translation.x - goal.translation.x);
-    }
-    let end = tcp(&c);
-    let pos_err = (end.translation.vector - goal.translation.vector).norm();
-    let rot_err = end.rotation.angle_to(&goal.rotation);
-    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
-    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
-    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
-    assert_eq!(c.mode(), ControllerMode::Tracking);
+    common::assert_step_response(&mut c, 1500, 50, |c| cycle(c, &emu));
     assert_eq!(emu.steps(), 1800, "one physics step per control cycle");
     let h = c.driver().health();
     assert_eq!(h.snapshot(), [0; 5], "a clean bus has no faults");

@@ -2,15 +2,16 @@
 //! path (codec, TCP command connection, UDP state and command datagrams, driver) and an emulated robot on
 //! loopback sockets, backed by the MuJoCo arm.
 
+mod common;
+
 use controller::core::ControllerCore;
 use controller::drivers::franka::FrankaArm;
 use controller::drivers::franka::protocol::{ERROR_COMMUNICATION, ERROR_JOINT_REFLEX, move_status, robot_mode};
 use controller::testing::panda_config;
 use interfaces::config::{DriverConfig, FrankaConfig};
 use interfaces::drivers::{ArmDriver, DriverError};
-use interfaces::msg::{ControllerMode, Pose};
+use interfaces::msg::ControllerMode;
 use interfaces::{CellConfig, Clock};
-use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use sim::SimWorld;
 use sim::emulators::franka_fci::{FciEmulatorOptions, FciView, FrankaEmulator, Pacing};
 use std::sync::Arc;
@@ -57,37 +58,13 @@ fn wait_for(emu: &FrankaEmulator, what: &str, ok: impl Fn(&FciView) -> bool) {
     }
 }
 
-fn tcp(c: &Core) -> Isometry3<f64> {
-    c.status().ee_pose.to_isometry()
-}
-
 #[test]
 fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
     let (steps0, v0) = (emu.steps(), emu.view()); // before the motion, the robot cycled on the wall clock
     run(&mut c, &emu, 300);
     assert!(emu.view().moving);
-    let start = tcp(&c);
-    let clip = c.law().gains().translational_clip[0];
-    let goal = Isometry3::from_parts(
-        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
-        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
-    );
-    let mut over = f64::NEG_INFINITY;
-    for k in 0..1500 {
-        if k % 50 == 0 {
-            c.set_target(&Pose::from_isometry(&goal)).expect("target");
-        }
-        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
-        over = over.max(tcp(&c).translation.x - goal.translation.x);
-    }
-    let end = tcp(&c);
-    let pos_err = (end.translation.vector - goal.translation.vector).norm();
-    let rot_err = end.rotation.angle_to(&goal.rotation);
-    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
-    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
-    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
-    assert_eq!(c.mode(), ControllerMode::Tracking);
+    common::assert_step_response(&mut c, 1500, 50, |c| cycle(c, &emu));
     // The last command may still be in flight.
     wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 1800);
     let v = emu.view();

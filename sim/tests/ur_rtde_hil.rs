@@ -1,13 +1,14 @@
 //! Hardware-in-the-loop without hardware: the controller drives the simulated UR5e through the real RTDE code path
 //! (codec, TCP client, driver) and an emulated RTDE server on a loopback port, backed by the MuJoCo arm.
 
+mod common;
+
 use controller::core::ControllerCore;
 use controller::drivers::ur_rtde::UrRtdeArm;
 use interfaces::config::{DriverConfig, UrRtdeConfig};
 use interfaces::drivers::{ArmDriver, DriverError};
-use interfaces::msg::{ControllerMode, Pose};
+use interfaces::msg::ControllerMode;
 use interfaces::{CellConfig, Clock};
-use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use sim::SimWorld;
 use sim::emulators::ur_rtde::{Pacing, ProgramState, RtdeEmulatorOptions, StopCause, UrRtdeEmulator};
 use std::sync::Arc;
@@ -59,37 +60,13 @@ fn wait_for(emu: &UrRtdeEmulator, what: &str, ok: impl Fn(&sim::emulators::ur_rt
     }
 }
 
-fn tcp(c: &Core) -> Isometry3<f64> {
-    c.status().ee_pose.to_isometry()
-}
-
 #[test]
 fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
     let (steps0, v0) = (emu.steps(), emu.view()); // before the stream started, the robot cycled on the wall clock
     run(&mut c, &emu, 150);
     assert_eq!(emu.view().program, ProgramState::Running);
-    let start = tcp(&c);
-    let clip = c.law().gains().translational_clip[0];
-    let goal = Isometry3::from_parts(
-        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
-        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
-    );
-    let mut over = f64::NEG_INFINITY;
-    for k in 0..750 {
-        if k % 25 == 0 {
-            c.set_target(&Pose::from_isometry(&goal)).expect("target");
-        }
-        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
-        over = over.max(tcp(&c).translation.x - goal.translation.x);
-    }
-    let end = tcp(&c);
-    let pos_err = (end.translation.vector - goal.translation.vector).norm();
-    let rot_err = end.rotation.angle_to(&goal.rotation);
-    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
-    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
-    assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
-    assert_eq!(c.mode(), ControllerMode::Tracking);
+    common::assert_step_response(&mut c, 750, 25, |c| cycle(c, &emu));
     // The last command may still be in flight.
     wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 900);
     let v = emu.view();
