@@ -16,6 +16,7 @@
 //! [`interfaces::msg::LimitCounters`].
 
 pub mod estop;
+pub mod joint_guard;
 pub mod joint_limit_guard;
 pub mod torque_limiter;
 pub mod velocity_guard;
@@ -23,6 +24,7 @@ pub mod watchdog;
 pub mod workspace_box;
 
 pub use estop::EStopLatch;
+pub use joint_guard::{GuardRule, JointGuard};
 pub use joint_limit_guard::JointLimitGuard;
 pub use torque_limiter::TorqueLimiter;
 pub use velocity_guard::VelocityGuard;
