@@ -5,11 +5,10 @@
 
 use crate::error::Result;
 use crate::nn::augment::random_shift;
-use crate::nn::{Adam, Encoders, Mlp, ParamBuilder, ParamGroup, Rng};
+use crate::nn::{Adam, Encoders, Mlp, ParamGroup, Rng};
 use crate::replay::{Batch, ReplayStore};
 use crate::sac::DRQ_PAD;
 use crate::sac::losses::{LOG_STD_MAX, LOG_STD_MIN};
-use crate::sac::model::GRIPPER_ACTIONS;
 use crate::spec::ObsSpec;
 use interfaces::config::AgentConfig;
 use tch::{Device, Kind, Tensor};
@@ -48,14 +47,8 @@ impl BcTrainer {
     /// A trainer with fresh weights (pretrained ResNet-10 loaded when configured).
     pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
         let mut rng = Rng::new(cfg.seed ^ 0xbc);
-        let hidden: Vec<i64> = cfg.hidden.iter().map(|&h| h as i64).collect();
-        let (mut enc_pb, mut frozen_pb) = (ParamBuilder::default(), ParamBuilder::default());
-        let encoders = Encoders::declare(&mut enc_pb, &mut frozen_pb, spec, &cfg.encoder);
-        let feat = encoders.as_ref().map_or(0, |e| e.out_dim) + spec.proprio_dim as i64;
-        let mut actor_pb = ParamBuilder::default();
-        let actor_net = Mlp::declare(&mut actor_pb, "pi.", feat, &hidden, Some(2 * spec.action_dim as i64));
-        let mut grip_pb = ParamBuilder::default();
-        let grip_net = spec.gripper.then(|| Mlp::declare(&mut grip_pb, "grip.", feat, &hidden, Some(GRIPPER_ACTIONS)));
+        let crate::sac::policy::ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
+            crate::sac::policy::ActorLayout::declare(cfg, spec);
         let enc = enc_pb.build(device, &mut rng, true);
         let frozen = encoders.as_ref().filter(|e| e.is_frozen()).map(|_| frozen_pb.build(device, &mut rng, false));
         if let Some(path) = &cfg.encoder.pretrained {

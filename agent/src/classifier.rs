@@ -86,18 +86,7 @@ impl RewardClassifier {
         for (c, cam) in self.spec.cameras.iter().enumerate() {
             let mut bytes = Vec::with_capacity(frames.len() * cam.frame_bytes());
             for f in frames {
-                let img = f.images.get(c).ok_or_else(|| AgentError::SpecMismatch {
-                    field: "images".into(),
-                    expected: self.spec.cameras.len(),
-                    got: f.images.len(),
-                })?;
-                if img.len() != cam.frame_bytes() {
-                    return Err(AgentError::SpecMismatch {
-                        field: format!("images[{}]", cam.name),
-                        expected: cam.frame_bytes(),
-                        got: img.len(),
-                    });
-                }
+                let img = self.spec.camera_frame(&f.images, c)?;
                 bytes.extend_from_slice(img);
             }
             let t = Tensor::from_slice(&bytes).view([frames.len() as i64, cam.height as i64, cam.width as i64, 3]);

@@ -38,4 +38,20 @@ impl ObsSpec {
     pub fn state(proprio_dim: usize, action_dim: usize) -> Self {
         Self { proprio_dim, cameras: Vec::new(), action_dim, gripper: false }
     }
+
+    /// The frame of camera `c` among one observation's `images`, checked against this spec: one image per camera,
+    /// each `height·width·3` bytes. Errors name the field, the expected and the actual size.
+    pub fn camera_frame<'a, I: AsRef<[u8]>>(&self, images: &'a [I], c: usize) -> crate::error::Result<&'a [u8]> {
+        let mismatch = |field: String, expected: usize, got: usize| crate::error::AgentError::SpecMismatch {
+            field,
+            expected,
+            got,
+        };
+        let cam = &self.cameras[c];
+        let img = images.get(c).ok_or_else(|| mismatch("images".into(), self.cameras.len(), images.len()))?.as_ref();
+        if img.len() != cam.frame_bytes() {
+            return Err(mismatch(format!("images[{}]", cam.name), cam.frame_bytes(), img.len()));
+        }
+        Ok(img)
+    }
 }

@@ -5,7 +5,7 @@ pub mod checkpoint;
 mod learner;
 pub mod losses;
 pub mod model;
-mod policy;
+pub(crate) mod policy;
 
 pub use learner::{DRQ_PAD, Learner, UpdateMetrics};
 pub use policy::Policy;

@@ -9,6 +9,33 @@ use crate::spec::ObsSpec;
 use interfaces::config::AgentConfig;
 use tch::{Device, Kind, Tensor};
 
+/// The acting networks, declared (not yet built): image encoders (trainable and frozen parts), the actor
+/// `feat → 2·|A|` (mean and log-std) and, with a gripper, the gripper critic `feat → 3`. The policy, the learner's
+/// BC pre-training and anything else that acts share this layout, so their weights are interchangeable.
+pub(crate) struct ActorLayout {
+    pub encoders: Option<Encoders>,
+    pub enc_pb: ParamBuilder,
+    pub frozen_pb: ParamBuilder,
+    pub actor_net: Mlp,
+    pub actor_pb: ParamBuilder,
+    pub grip_net: Option<Mlp>,
+    pub grip_pb: ParamBuilder,
+}
+
+impl ActorLayout {
+    pub fn declare(cfg: &AgentConfig, spec: &ObsSpec) -> Self {
+        let hidden: Vec<i64> = cfg.hidden.iter().map(|&h| h as i64).collect();
+        let (mut enc_pb, mut frozen_pb) = (ParamBuilder::default(), ParamBuilder::default());
+        let encoders = Encoders::declare(&mut enc_pb, &mut frozen_pb, spec, &cfg.encoder);
+        let feat = encoders.as_ref().map_or(0, |e| e.out_dim) + spec.proprio_dim as i64;
+        let mut actor_pb = ParamBuilder::default();
+        let actor_net = Mlp::declare(&mut actor_pb, "pi.", feat, &hidden, Some(2 * spec.action_dim as i64));
+        let mut grip_pb = ParamBuilder::default();
+        let grip_net = spec.gripper.then(|| Mlp::declare(&mut grip_pb, "grip.", feat, &hidden, Some(GRIPPER_ACTIONS)));
+        Self { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb }
+    }
+}
+
 /// The policy an actor runs: `act(observation) → action` at batch 1, on its own device and thread.
 #[derive(Debug)]
 pub struct Policy {
@@ -28,14 +55,8 @@ impl Policy {
     /// A policy with freshly initialised weights (normally replaced by [`Policy::load_weights`]).
     pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
         let mut rng = Rng::new(cfg.seed ^ 0xac70);
-        let hidden: Vec<i64> = cfg.hidden.iter().map(|&h| h as i64).collect();
-        let (mut enc_pb, mut frozen_pb) = (ParamBuilder::default(), ParamBuilder::default());
-        let encoders = Encoders::declare(&mut enc_pb, &mut frozen_pb, spec, &cfg.encoder);
-        let feat = encoders.as_ref().map_or(0, |e| e.out_dim) + spec.proprio_dim as i64;
-        let mut actor_pb = ParamBuilder::default();
-        let actor_net = Mlp::declare(&mut actor_pb, "pi.", feat, &hidden, Some(2 * spec.action_dim as i64));
-        let mut grip_pb = ParamBuilder::default();
-        let grip_net = spec.gripper.then(|| Mlp::declare(&mut grip_pb, "grip.", feat, &hidden, Some(GRIPPER_ACTIONS)));
+        let ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
+            ActorLayout::declare(cfg, spec);
         let frozen = encoders.as_ref().filter(|e| e.is_frozen()).map(|_| frozen_pb.build(device, &mut rng, false));
         Ok(Self {
             spec: spec.clone(),
@@ -86,18 +107,7 @@ impl Policy {
         }
         let mut images = Vec::with_capacity(self.spec.cameras.len());
         for (i, cam) in self.spec.cameras.iter().enumerate() {
-            let img = obs.images.get(i).ok_or_else(|| AgentError::SpecMismatch {
-                field: "images".into(),
-                expected: self.spec.cameras.len(),
-                got: obs.images.len(),
-            })?;
-            if img.len() != cam.frame_bytes() {
-                return Err(AgentError::SpecMismatch {
-                    field: format!("images[{}]", cam.name),
-                    expected: cam.frame_bytes(),
-                    got: img.len(),
-                });
-            }
+            let img = self.spec.camera_frame(&obs.images, i)?;
             let t = Tensor::from_slice(img).view([1, cam.height as i64, cam.width as i64, 3]);
             images.push(t.to_device(self.device));
         }
