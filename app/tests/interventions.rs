@@ -16,7 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn cell(port: u16) -> CellConfig {
-    let text = common::reach_cell_text(port, "", "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n");
+    // Paced at 50 Hz (300 steps in 6 s), so that the human's reactions land within the steps they aim at even on
+    // a loaded machine.
+    let text = common::reach_cell_text(port, "", "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n")
+        .replace("policy_hz = 10.0", "policy_hz = 50.0");
     CellConfig::from_toml_str(&text, "cell.toml").expect("test config")
 }
 
@@ -77,7 +80,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
     let ao = actor_node::ActorOptions {
         actor_id: "actor-hil".into(),
         seed: 3,
-        realtime: false,
+        realtime: true,
         max_steps: Some(300),
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
