@@ -45,6 +45,12 @@ fn sim_camera_frames_are_published_with_sim_stamps_and_assembled_with_the_arm_st
             }
         }
     }
+    // The node counts a frame once its publication returned, which can be just after the frame arrived here.
+    let published = |c: &str| node.status().iter().find(|s| s.name == c).map_or(0, |s| s.frames);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline && ["front", "wrist"].iter().any(|c| published(c) < seen[*c].len() as u64) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let status = node.status();
     for c in ["front", "wrist"] {
         let got = &seen[c];
