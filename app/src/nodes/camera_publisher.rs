@@ -11,7 +11,7 @@ use interfaces::msg::{Frame, Header, PixelEncoding};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts one publisher thread per `sim` camera of `cfg`, rendering `cell`'s world.
 pub fn spawn_sim_cameras(
@@ -57,7 +57,7 @@ pub fn spawn_publisher(
     std::thread::Builder::new()
         .name(format!("publish-{name}"))
         .spawn(move || {
-            let mut next = Instant::now();
+            let mut pacer = super::pacer::Pacer::new(period);
             while !stop.load(Ordering::Acquire) {
                 match cam.grab() {
                     Ok(img) => {
@@ -78,13 +78,7 @@ pub fn spawn_publisher(
                         return;
                     }
                 }
-                next += period;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
+                pacer.wait();
             }
         })
         .context("starting a camera thread")

@@ -12,7 +12,7 @@ use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Settings of the bridge.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ pub fn spawn(
         .name("controller-bridge".into())
         .spawn(move || {
             let _token = token;
-            let mut next = Instant::now();
+            let mut pacer = super::pacer::Pacer::new(period);
             let mut report = |level: Level, text: String| {
                 tracing::event!(tracing::Level::WARN, "{text}");
                 let mut e = Event { header: Header::default(), node: "controller".into(), level, text };
@@ -70,13 +70,7 @@ pub fn spawn(
                 if let Err(e) = state_pub.publish(&mut s) {
                     tracing::warn!("cannot publish arm state: {e}");
                 }
-                next += period;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
+                pacer.wait();
             }
         })
         .map_err(|e| anyhow::anyhow!("cannot start thread `controller-bridge`: {e}"))

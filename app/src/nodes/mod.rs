@@ -4,3 +4,4 @@ pub mod actor_node;
 pub mod camera_publisher;
 pub mod controller_bridge;
 pub mod learner_node;
+pub mod pacer;
