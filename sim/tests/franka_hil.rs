@@ -13,7 +13,7 @@ use interfaces::drivers::{ArmDriver, DriverError};
 use interfaces::msg::ControllerMode;
 use interfaces::{CellConfig, Clock};
 use sim::SimWorld;
-use sim::emulators::franka_fci::{FciEmulatorOptions, FciView, FrankaEmulator, Pacing};
+use sim::emulators::franka_fci::{FciEmulatorOptions, FrankaEmulator, Pacing};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -49,15 +49,6 @@ fn run(c: &mut Core, emu: &FrankaEmulator, n: usize) {
     }
 }
 
-/// Waits (≤ 3 s) until the emulated robot shows `ok`.
-fn wait_for(emu: &FrankaEmulator, what: &str, ok: impl Fn(&FciView) -> bool) {
-    let until = Instant::now() + Duration::from_secs(3);
-    while !ok(&emu.view()) {
-        assert!(Instant::now() < until, "{what}: {:?}", emu.view());
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
@@ -66,7 +57,7 @@ fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
     assert!(emu.view().moving);
     common::assert_step_response(&mut c, 1500, 50, |c| cycle(c, &emu));
     // The last command may still be in flight.
-    wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 1800);
+    common::wait_until(|| emu.view(), "the last command applied", |v| v.commands - v0.commands >= 1800);
     let v = emu.view();
     let (cycles, timed) = (v.cycles - v0.cycles, v.timed_cycles - v0.timed_cycles);
     assert_eq!(cycles - timed, 1800, "one cycle per command (and {timed} on the clock while the test stalled)");
@@ -138,7 +129,7 @@ fn a_late_state_faults_the_controller_and_the_motion_is_stopped() {
     assert!(what.contains("late"), "{what}");
     assert_eq!(*timeout_ms, DEADLINE_MS as u64);
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "motion stopped", |v| !v.moving && v.last_move_status.is_some());
+    common::wait_until(|| emu.view(), "motion stopped", |v| !v.moving && v.last_move_status.is_some());
 }
 
 #[test]
@@ -150,7 +141,7 @@ fn a_datagram_that_is_not_a_state_is_a_protocol_error() {
     assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()) && err.to_string().contains("2373"), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "motion stopped", |v| !v.moving);
+    common::wait_until(|| emu.view(), "motion stopped", |v| !v.moving);
 }
 
 #[test]
@@ -162,7 +153,7 @@ fn a_dropped_connection_is_a_disconnection_and_the_robot_stops_the_motion() {
     assert!(matches!(err, DriverError::Disconnected { .. } | DriverError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "motion stopped", |v| !v.moving && !v.connected);
+    common::wait_until(|| emu.view(), "motion stopped", |v| !v.moving && !v.connected);
 }
 
 #[test]
@@ -172,7 +163,7 @@ fn missing_commands_end_in_a_communication_reflex() {
     let mut c = ControllerCore::new(&cfg, arm).expect("core");
     run(&mut c, &emu, 20);
     // The controller stalls: no command for longer than the robot tolerates (20 ms on its 1 kHz clock).
-    wait_for(&emu, "communication reflex", |v| v.errors.has(ERROR_COMMUNICATION));
+    common::wait_until(|| emu.view(), "communication reflex", |v| v.errors.has(ERROR_COMMUNICATION));
     let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
     assert!(err.to_string().contains("communication constraints violation"), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -234,5 +225,5 @@ fn the_realtime_stream_runs_near_1_khz_and_a_loop_keeps_up() {
     assert!((150.0..=1100.0).contains(&rate), "loop rate {rate} Hz");
     assert!(emu.view().moving && emu.view().errors.is_empty(), "{:?}", emu.view());
     arm.safe_stop().expect("stop");
-    wait_for(&emu, "motion stopped", |v| !v.moving);
+    common::wait_until(|| emu.view(), "motion stopped", |v| !v.moving);
 }

@@ -51,15 +51,6 @@ fn run(c: &mut Core, emu: &UrRtdeEmulator, n: usize) {
     }
 }
 
-/// Waits (≤ 3 s) until the emulated robot shows `ok`.
-fn wait_for(emu: &UrRtdeEmulator, what: &str, ok: impl Fn(&sim::emulators::ur_rtde::RtdeView) -> bool) {
-    let until = Instant::now() + Duration::from_secs(3);
-    while !ok(&emu.view()) {
-        assert!(Instant::now() < until, "{what}: {:?}", emu.view());
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
@@ -68,7 +59,7 @@ fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_
     assert_eq!(emu.view().program, ProgramState::Running);
     common::assert_step_response(&mut c, 750, 25, |c| cycle(c, &emu));
     // The last command may still be in flight.
-    wait_for(&emu, "the last command applied", |v| v.commands - v0.commands >= 900);
+    common::wait_until(|| emu.view(), "the last command applied", |v| v.commands - v0.commands >= 900);
     let v = emu.view();
     let (cycles, timed) = (v.cycles - v0.cycles, v.timed_cycles - v0.timed_cycles);
     assert_eq!(cycles - timed, 900, "one cycle per command (and {timed} on the clock while the test stalled)");
@@ -89,7 +80,7 @@ fn a_protective_stop_is_a_typed_fault_and_the_program_is_told_to_stop() {
     assert_eq!(unit, "safety system");
     assert!(detail.contains("protective stop") && detail.contains("PROTECTIVE_STOP"), "{detail}");
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "stop flag received", |v| v.command.stop == 1);
+    common::wait_until(|| emu.view(), "stop flag received", |v| v.command.stop == 1);
     assert_eq!(emu.view().program, ProgramState::Stopped(StopCause::Safety));
 }
 
@@ -115,7 +106,11 @@ fn a_late_packet_faults_the_controller_and_the_program_stops_on_the_flag() {
     assert!(what.contains("late"), "{what}");
     assert_eq!(*timeout_ms, DEADLINE_MS as u64);
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+    common::wait_until(
+        || emu.view(),
+        "stopped by the flag",
+        |v| v.program == ProgramState::Stopped(StopCause::StopFlag),
+    );
 }
 
 #[test]
@@ -127,7 +122,11 @@ fn garbage_on_the_stream_is_a_protocol_error_and_the_arm_is_still_stopped() {
     assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
-    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+    common::wait_until(
+        || emu.view(),
+        "stopped by the flag",
+        |v| v.program == ProgramState::Stopped(StopCause::StopFlag),
+    );
     assert!(cycle(&mut c, &emu).is_err(), "the stream cannot be trusted again");
 }
 
@@ -141,7 +140,11 @@ fn a_dropped_connection_is_a_disconnection_and_the_watchdog_stops_the_program() 
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
     assert!(c.driver_mut().safe_stop().is_err(), "nothing to stop over a dropped connection: the error says so");
-    wait_for(&emu, "stopped by the watchdog", |v| v.program == ProgramState::Stopped(StopCause::Watchdog));
+    common::wait_until(
+        || emu.view(),
+        "stopped by the watchdog",
+        |v| v.program == ProgramState::Stopped(StopCause::Watchdog),
+    );
 }
 
 #[test]
@@ -184,7 +187,11 @@ fn the_realtime_stream_runs_near_500_hz_and_a_loop_keeps_up() {
     assert!((150.0..=560.0).contains(&rate), "loop rate {rate} Hz");
     assert_eq!(emu.view().program, ProgramState::Running);
     arm.safe_stop().expect("stop");
-    wait_for(&emu, "stopped by the flag", |v| v.program == ProgramState::Stopped(StopCause::StopFlag));
+    common::wait_until(
+        || emu.view(),
+        "stopped by the flag",
+        |v| v.program == ProgramState::Stopped(StopCause::StopFlag),
+    );
 }
 
 #[test]

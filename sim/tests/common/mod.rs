@@ -4,6 +4,21 @@ use controller::core::ControllerCore;
 use interfaces::drivers::{ArmDriver, DriverError};
 use interfaces::msg::{ControllerMode, Pose};
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
+use std::time::{Duration, Instant};
+
+/// Waits (≤ 3 s) until what `view` shows of an emulated robot is `ok`; fails naming `what` with the last view.
+#[allow(dead_code)] // not every test file that shares this module waits on an emulator
+pub fn wait_until<V: std::fmt::Debug>(view: impl Fn() -> V, what: &str, ok: impl Fn(&V) -> bool) {
+    let until = Instant::now() + Duration::from_secs(3);
+    loop {
+        let v = view();
+        if ok(&v) {
+            return;
+        }
+        assert!(Instant::now() < until, "{what}: {v:?}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 /// From where the TCP is, targets +5 cm along x and +0.2 rad about z (the target re-sent every `resend` cycles,
 /// as a 20 Hz policy would), runs `cycles` control cycles (1.5 s at the driver's rate) through `cycle`, and asserts
