@@ -59,12 +59,7 @@ pub fn run(
     let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))
         .with_context(|| format!("opening the replay store in {}", opts.run_dir.display()))?;
     let mut env = SimEnv::new(cfg, opts.seed)?;
-    let camera_stop = Arc::new(AtomicBool::new(false));
-    let _cameras = if opts.publish_cameras {
-        camera_publisher::spawn_for_world(bus, cfg, env.world_mut(), camera_stop.clone())?
-    } else {
-        Vec::new()
-    };
+    let _cameras = camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
     let _token = bus.announce("recorder")?;
     let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
@@ -159,7 +154,6 @@ pub fn run(
             say(Level::Warn, format!("  discarded ({why})"));
         }
     }
-    camera_stop.store(true, Ordering::Release);
     Ok(summary)
 }
 

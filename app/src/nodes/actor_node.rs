@@ -94,13 +94,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
     let device = tch::Device::Cpu;
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     let _token = bus.announce("actor")?;
-    let camera_stop = Arc::new(AtomicBool::new(false));
-    let _cameras = if opts.publish_cameras {
-        crate::nodes::camera_publisher::spawn_for_world(bus, cfg, env.world_mut(), camera_stop.clone())?
-    } else {
-        Vec::new()
-    };
-    let _stop_cameras = StopOnDrop(camera_stop);
+    let _cameras = crate::nodes::camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
@@ -286,15 +280,6 @@ fn from_env_action(e: &EnvAction, like: &Action) -> Action {
     let continuous = e.continuous.iter().take(like.continuous.len()).map(|&v| v as f32).collect();
     let gripper = GripperAction::from_index(i64::from(e.gripper.index())).unwrap_or_default();
     Action { continuous, gripper }
-}
-
-/// Sets its flag when dropped (stops helper threads however the actor returns).
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,27 @@ pub fn spawn_for_world(
     Ok(threads)
 }
 
+/// Camera publisher threads that stop when this is dropped (however their owner returns).
+#[derive(Debug)]
+pub struct OwnedCameras {
+    stop: Arc<AtomicBool>,
+    _threads: Vec<JoinHandle<()>>,
+}
+
+impl Drop for OwnedCameras {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// [`spawn_for_world`] with its own stop flag, set when the returned [`OwnedCameras`] is dropped; no cameras
+/// unless `enabled`.
+pub fn spawn_owned(bus: &Bus, cfg: &CellConfig, world: &mut sim::SimWorld, enabled: bool) -> Result<OwnedCameras> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = if enabled { spawn_for_world(bus, cfg, world, stop.clone())? } else { Vec::new() };
+    Ok(OwnedCameras { stop, _threads: threads })
+}
+
 /// Publishes the frames of `cam` as camera `name` at `fps` until `stop` is set or the camera fails.
 pub fn spawn_publisher(
     bus: &Bus,
