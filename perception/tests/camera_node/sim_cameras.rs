@@ -46,9 +46,15 @@ fn sim_camera_frames_are_published_with_sim_stamps_and_assembled_with_the_arm_st
         }
     }
     // The node counts a frame once its publication returned, which can be just after the frame arrived here.
-    let published = |c: &str| node.status().iter().find(|s| s.name == c).map_or(0, |s| s.frames);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline && ["front", "wrist"].iter().any(|c| published(c) < seen[*c].len() as u64) {
+    // Sim time stays frozen now; the cameras keep rendering at their rate and must count the same time as repeats.
+    let status_of = |c: &str| node.status().into_iter().find(|s| s.name == c).expect("camera status");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline
+        && ["front", "wrist"].iter().any(|c| {
+            let s = status_of(c);
+            s.frames < seen[*c].len() as u64 || s.repeats == 0
+        })
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
     let status = node.status();
