@@ -141,9 +141,13 @@ struct ActorArgs {
     /// Bus endpoints to connect to (overrides the config's bus.connect).
     #[arg(long)]
     connect: Vec<String>,
-    /// Publish the simulated cameras for an operator panel (`corrigo ui`).
+    /// Publish the simulated cameras for an operator panel (`corrigo ui`) (the in-process environment).
     #[arg(long)]
     cameras: bool,
+    /// The environment: `sim` steps the simulated cell in this process; `bus` drives the cell's controller and
+    /// cameras running as other nodes (`corrigo controller`, `corrigo camera`), a real arm or the simulated one.
+    #[arg(long, default_value = "sim", value_parser = ["sim", "bus"])]
+    env: String,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +166,9 @@ struct ControllerArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     seconds: Option<f64>,
+    /// A simulated cell also renders and publishes its cameras (on by default when `agent.use_images`).
+    #[arg(long)]
+    cameras: bool,
 }
 
 #[derive(Args, Debug)]
@@ -389,7 +396,12 @@ fn run(cmd: Cmd) -> Result<i32> {
             }
             let stop = stop_flag()?;
             let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
+            let env = match args.env.as_str() {
+                "bus" => corrigo_app::nodes::actor_node::EnvChoice::Bus,
+                _ => corrigo_app::nodes::actor_node::EnvChoice::InProcess,
+            };
             let opts = corrigo_app::nodes::actor_node::ActorOptions {
+                env,
                 actor_id: args.id,
                 seed: cfg.task.seed,
                 realtime: !args.fast,
@@ -430,7 +442,8 @@ fn run(cmd: Cmd) -> Result<i32> {
             let stop = stop_flag()?;
             let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
             let duration = args.seconds.map(Duration::from_secs_f64);
-            let out = corrigo_app::run_controller::run(&cfg, &bus, stop, duration)?;
+            let cameras = args.cameras || cfg.agent.use_images;
+            let out = corrigo_app::run_controller::run(&cfg, &bus, stop, duration, cameras)?;
             Ok(if out.faulted { exit::SAFETY_STOP } else { exit::OK })
         }
         Cmd::Teleop(args) => {

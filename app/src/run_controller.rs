@@ -6,8 +6,13 @@
 //! loop into `Fault`: the arm goes to its safe state (hold or torque off, as configured), the error naming the
 //! device is logged and published as an event, and the node keeps publishing the state until stopped (an
 //! operator `ResetEStop` clears the fault once the cause is gone). On exit the arm is brought to its safe state.
+//!
+//! With a `sim` driver the node also stands in for what surrounds a real arm: its scene service
+//! ([`crate::nodes::sim_scene`]) resets the cube on request and publishes the privileged scene state, and (with
+//! `sim_cameras`) its camera node renders the cell's `sim` cameras of this very world on `camera/<name>/frame`.
+//! With these, an actor using the bus-backed environment trains against it exactly as against a real cell.
 
-use crate::nodes::controller_bridge;
+use crate::nodes::{controller_bridge, sim_scene};
 use anyhow::{Context, Result};
 use bus::Bus;
 use controller::core::ControllerCore;
@@ -29,17 +34,29 @@ pub struct ControllerOutcome {
     pub faulted: bool,
 }
 
-/// Runs the controller node of `cfg` until `stop` is set or `duration` passes.
+/// Runs the controller node of `cfg` until `stop` is set or `duration` passes. `sim_cameras`: a simulated
+/// cell also publishes its `sim` cameras.
 pub fn run(
     cfg: &CellConfig,
     bus: &Bus,
     stop: Arc<AtomicBool>,
     duration: Option<Duration>,
+    sim_cameras: bool,
 ) -> Result<ControllerOutcome> {
     let mut cfg = cfg.clone();
+    let side_stop = Arc::new(AtomicBool::new(false));
+    let mut scene = None;
+    let mut cameras = None;
     let handle = match &cfg.driver {
         DriverConfig::Sim { .. } => {
-            let cell = sim::SimCell::new(&cfg).context("building the simulated cell")?;
+            let mut cell = sim::SimCell::new(&cfg).context("building the simulated cell")?;
+            scene = Some(sim_scene::spawn(bus, &cfg, cell.scene_link(), cell.observer(), side_stop.clone())?);
+            if sim_cameras && !cfg.cameras.is_empty() {
+                let node = perception::run_camera_node(bus, &cfg, side_stop.clone(), Some(&mut cell))
+                    .context("starting the simulated cameras")?;
+                println!("controller: publishing {} simulated camera(s)", cfg.cameras.len());
+                cameras = Some(node);
+            }
             let (arm, gripper, clock) = cell.into_parts();
             let core = ControllerCore::new(&cfg, arm).context("building the controller")?;
             rt::spawn(core, Some(gripper), cfg.gripper, clock, LoopOptions::from_config(&cfg))?
@@ -84,7 +101,12 @@ pub fn run(
         }
     }
     bridge_stop.store(true, Ordering::Release);
+    side_stop.store(true, Ordering::Release);
     let _ = bridge.join();
+    if let Some(t) = scene {
+        let _ = t.join();
+    }
+    drop(cameras);
     let summary = handle.stop().context("the controller loop ended abnormally")?;
     let faulted = summary.last.mode == ControllerMode::Fault;
     println!(

@@ -71,6 +71,7 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
             .context("starting the learner thread")?
     };
     let ao = actor_node::ActorOptions {
+        env: actor_node::EnvChoice::InProcess,
         actor_id: "actor-0".into(),
         seed: cfg.task.seed,
         realtime: opts.realtime,

@@ -78,6 +78,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         })
     };
     let ao = actor_node::ActorOptions {
+        env: actor_node::EnvChoice::InProcess,
         actor_id: "actor-hil".into(),
         seed: 3,
         realtime: true,

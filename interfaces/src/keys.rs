@@ -51,6 +51,11 @@ pub const POLICY_WEIGHTS: Topic = Topic { node: "learner", name: "weights", clas
 /// Episode reports from the actor ([`crate::msg_training::EpisodeReport`]).
 pub const EPISODES: Topic = Topic { node: "actor", name: "episodes", class: TopicClass::Reliable };
 
+/// Scene-reset requests from a bus-backed environment to the simulated cell ([`crate::msg_training::SceneReset`]).
+pub const SCENE_RESET: Topic = Topic { node: "actor", name: "scene_reset", class: TopicClass::Reliable };
+/// The simulated cell's privileged scene state ([`crate::msg_training::SceneState`]).
+pub const SIM_SCENE: Topic = Topic { node: "controller", name: "sim_scene", class: TopicClass::Control };
+
 /// Every topic, in documentation order.
 pub const ALL_TOPICS: &[Topic] = &[
     ARM_STATE,
@@ -64,6 +69,8 @@ pub const ALL_TOPICS: &[Topic] = &[
     TRANSITION_ACK,
     POLICY_WEIGHTS,
     EPISODES,
+    SCENE_RESET,
+    SIM_SCENE,
 ];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.

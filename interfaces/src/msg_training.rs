@@ -1,7 +1,7 @@
 //! Messages between the actor and the learner: transitions (with acknowledgements, so none is lost on a brief
 //! disconnect), policy weights, and per-episode reports.
 
-use crate::msg::Header;
+use crate::msg::{Header, Pose};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -97,7 +97,33 @@ pub struct EpisodeReport {
     pub eval: bool,
 }
 
+/// A request to the simulated cell to randomize its scene for a new episode (the cube's placement and, for
+/// `reach`, the goal), sent by a bus-backed environment before it moves the arm to its reset pose.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SceneReset {
+    /// Stamp = when it was requested.
+    pub header: Header,
+    /// Seed of the scene: the same seed gives the same scene as the in-process environment's episode.
+    pub seed: u64,
+}
+
+/// The simulated cell's privileged scene state, published by `corrigo controller` for a `sim` driver: what a
+/// real cell cannot measure directly (the ground-truth reward and the state-only observation need it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SceneState {
+    /// Stamp = simulated time of the snapshot.
+    pub header: Header,
+    /// Seed of the newest scene reset applied (`None` before the first).
+    pub seed: Option<u64>,
+    /// `reach`: the goal; `pick_cube`: the cube's start position. Base frame, m.
+    pub goal: [f64; 3],
+    /// The cube's pose now.
+    pub cube: Pose,
+}
+
 crate::msg::impl_message!(TransitionMsg, "Transition");
+crate::msg::impl_message!(SceneReset, "SceneReset");
+crate::msg::impl_message!(SceneState, "SceneState");
 crate::msg::impl_message!(TransitionAck, "TransitionAck");
 crate::msg::impl_message!(PolicyWeights, "PolicyWeights");
 crate::msg::impl_message!(EpisodeReport, "EpisodeReport");

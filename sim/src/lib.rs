@@ -34,7 +34,7 @@ pub mod world;
 pub use camera::{CameraRenderer, SimCamera};
 pub use drivers::{SimArm, SimGripper};
 pub use task::Task;
-pub use world::{SimError, SimWorld, SnapshotReader, WorldSnapshot};
+pub use world::{SceneLink, SimError, SimWorld, SnapshotReader, WorldSnapshot};
 
 use interfaces::config::CameraSource;
 use interfaces::{CellConfig, MockClock};
@@ -77,6 +77,11 @@ impl SimCell {
     /// A wait-free view of the world (cube pose, gripper, time) for another thread.
     pub fn observer(&mut self) -> SnapshotReader {
         self.arm.world_mut().subscribe()
+    }
+
+    /// A scene editor (cube placement) usable while the control loop owns the world.
+    pub fn scene_link(&mut self) -> SceneLink {
+        self.arm.world_mut().scene_link()
     }
 
     /// The world.

@@ -52,13 +52,22 @@ impl Task {
     /// cube at a random position in [`CUBE_REGION`] with a random yaw, and (for `reach`) a random goal in the
     /// workspace box above the table. Same seed → same scene.
     pub fn reset(&mut self, world: &mut SimWorld, seed: u64) -> ResetInfo {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut q = *world.home();
-        for qi in q.iter_mut().take(world.dof().min(MAX_DOF)) {
-            *qi += rng.random_range(-HOME_NOISE_RAD..HOME_NOISE_RAD);
-        }
+        let scene = self.draw(seed, &mut q[..world.dof().min(MAX_DOF)]);
         world.set_arm_q(&q);
         world.set_gripper_width(world.gripper_state().target_width.max(0.0));
+        world.set_cube_pose(&scene.cube);
+        scene
+    }
+
+    /// The randomized scene of episode `seed` without touching a world (for a scene reset from another thread,
+    /// see [`crate::world::SceneLink`]): adds the home noise to `home_q` in place, sets the goal and returns it with
+    /// the cube pose. [`reset`](Self::reset) draws the same scene for the same seed.
+    pub fn draw(&mut self, seed: u64, home_q: &mut [f64]) -> ResetInfo {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for qi in home_q.iter_mut() {
+            *qi += rng.random_range(-HOME_NOISE_RAD..HOME_NOISE_RAD);
+        }
         let x = rng.random_range(CUBE_REGION[0]..CUBE_REGION[1]);
         let y = rng.random_range(CUBE_REGION[2]..CUBE_REGION[3]);
         let yaw = rng.random_range(-std::f64::consts::FRAC_PI_4..std::f64::consts::FRAC_PI_4);
@@ -66,7 +75,6 @@ impl Task {
             Translation3::new(x, y, CUBE_SIZE / 2.0),
             UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
         );
-        world.set_cube_pose(&cube);
         self.cube_rest_z = CUBE_SIZE / 2.0;
         self.goal = match self.cfg.kind {
             TaskKind::Reach => {
@@ -83,6 +91,12 @@ impl Task {
         ResetInfo { goal: [self.goal.x, self.goal.y, self.goal.z], cube }
     }
 
+    /// Takes over the goal of an episode drawn elsewhere (an environment that sees the scene through the bus).
+    pub fn set_goal(&mut self, goal: [f64; 3]) {
+        self.goal = Vector3::from(goal);
+        self.cube_rest_z = CUBE_SIZE / 2.0;
+    }
+
     /// `reach`: the goal; `pick_cube`: the cube's start position. Base frame, m.
     pub fn goal(&self) -> [f64; 3] {
         [self.goal.x, self.goal.y, self.goal.z]
@@ -95,16 +109,13 @@ impl Task {
 
     /// Height of the cube above its resting height, m.
     pub fn lift(&self, world: &SimWorld) -> f64 {
-        world.cube_pose().translation.z - self.cube_rest_z
+        self.lift_of(&world.cube_pose())
     }
 
     /// True when the episode's goal is met (`reach`: TCP within the tolerance of the goal; `pick_cube`: cube
     /// lifted by at least `lift_height`).
     pub fn success(&self, world: &SimWorld) -> bool {
-        match self.cfg.kind {
-            TaskKind::Reach => (world.tcp_pose().translation.vector - self.goal).norm() <= self.cfg.reach_tolerance,
-            TaskKind::PickCube => self.lift(world) >= self.cfg.lift_height,
-        }
+        self.success_at(&world.tcp_pose(), &world.cube_pose())
     }
 
     /// Sparse reward: 1 on success, 0 otherwise.
@@ -115,12 +126,30 @@ impl Task {
     /// Dense reward in `[0, 1]`: `reach`: `1 − tanh(10·d)`; `pick_cube`: `0.5·(1 − tanh(10·d_tcp→cube)) +
     /// 0.5·clamp(lift / lift_height, 0, 1)`.
     pub fn shaped_reward(&self, world: &SimWorld) -> f64 {
-        let tcp = world.tcp_pose().translation.vector;
+        self.shaped_reward_at(&world.tcp_pose(), &world.cube_pose())
+    }
+
+    /// [`lift`](Self::lift) of a cube at `cube`.
+    pub fn lift_of(&self, cube: &Isometry3<f64>) -> f64 {
+        cube.translation.z - self.cube_rest_z
+    }
+
+    /// [`success`](Self::success) for a TCP at `tcp` and a cube at `cube` (poses from the bus).
+    pub fn success_at(&self, tcp: &Isometry3<f64>, cube: &Isometry3<f64>) -> bool {
+        match self.cfg.kind {
+            TaskKind::Reach => (tcp.translation.vector - self.goal).norm() <= self.cfg.reach_tolerance,
+            TaskKind::PickCube => self.lift_of(cube) >= self.cfg.lift_height,
+        }
+    }
+
+    /// [`shaped_reward`](Self::shaped_reward) for a TCP at `tcp` and a cube at `cube`.
+    pub fn shaped_reward_at(&self, tcp: &Isometry3<f64>, cube: &Isometry3<f64>) -> f64 {
+        let tcp = tcp.translation.vector;
         match self.cfg.kind {
             TaskKind::Reach => 1.0 - (10.0 * (tcp - self.goal).norm()).tanh(),
             TaskKind::PickCube => {
-                let d = (tcp - world.cube_pose().translation.vector).norm();
-                0.5 * (1.0 - (10.0 * d).tanh()) + 0.5 * (self.lift(world) / self.cfg.lift_height).clamp(0.0, 1.0)
+                let d = (tcp - cube.translation.vector).norm();
+                0.5 * (1.0 - (10.0 * d).tanh()) + 0.5 * (self.lift_of(cube) / self.cfg.lift_height).clamp(0.0, 1.0)
             }
         }
     }

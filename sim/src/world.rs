@@ -111,6 +111,25 @@ impl SnapshotReader {
     }
 }
 
+/// A numbered cube placement.
+type SceneRequest = (u64, Isometry3<f64>);
+
+/// Scene edits from another thread than the world's (the simulated cell's scene-reset service while the control
+/// loop owns the world): the newest request is applied at the world's next step, wait-free.
+#[derive(Debug)]
+pub struct SceneLink {
+    requests: triple_buffer::Input<SceneRequest>,
+    seq: u64,
+}
+
+impl SceneLink {
+    /// Places the cube at `pose` (at rest) before the world's next step.
+    pub fn place_cube(&mut self, pose: &Isometry3<f64>) {
+        self.seq += 1;
+        self.requests.write((self.seq, *pose));
+    }
+}
+
 /// The sending end of a gripper command cell (for [`crate::SimGripper`]).
 #[derive(Debug)]
 pub(crate) struct GripperLink {
@@ -149,6 +168,7 @@ pub struct SimWorld {
     gripper_inbox: Option<triple_buffer::Output<(u64, GripperCommand)>>,
     gripper_outbox: Option<triple_buffer::Input<GripperState>>,
     readers: Vec<triple_buffer::Input<WorldSnapshot>>,
+    scene_inbox: Option<(u64, triple_buffer::Output<SceneRequest>)>,
 }
 
 fn id(model: &MjModel, kind: MjtObjBase, label: &'static str, name: &str) -> Result<usize, SimError> {
@@ -208,6 +228,7 @@ impl SimWorld {
             gripper_inbox: None,
             gripper_outbox: None,
             readers: Vec::new(),
+            scene_inbox: None,
         };
         w.set_arm_q(&home);
         w.set_gripper_width(cfg.gripper.max_width);
@@ -356,6 +377,15 @@ impl SimWorld {
     }
 
     fn advance(&mut self) {
+        if let Some((seen, inbox)) = self.scene_inbox.as_mut()
+            && inbox.update()
+        {
+            let (seq, cube) = *inbox.output_buffer();
+            if seq != *seen {
+                *seen = seq;
+                self.set_cube_pose(&cube);
+            }
+        }
         if let Some(inbox) = self.gripper_inbox.as_mut()
             && inbox.update()
         {
@@ -414,6 +444,13 @@ impl SimWorld {
         let (input, out) = triple_buffer::triple_buffer(&self.snapshot());
         self.readers.push(input);
         SnapshotReader { out }
+    }
+
+    /// A scene editor for another thread (replaces an earlier one); its requests apply at the next step.
+    pub fn scene_link(&mut self) -> SceneLink {
+        let (input, output) = triple_buffer::triple_buffer(&(0u64, self.cube_pose()));
+        self.scene_inbox = Some((0, output));
+        SceneLink { requests: input, seq: 0 }
     }
 
     /// Connects a gripper front-end (replaces an earlier one).

@@ -1,5 +1,10 @@
 //! The actor node (`corrigo actor`, and a thread of `corrigo run`): runs the newest policy it has received in
-//! the simulated cell's environment, streams every transition to the learner and reports every episode.
+//! an environment, streams every transition to the learner and reports every episode.
+//!
+//! Environments ([`EnvChoice`]): the simulated cell stepped in this process (fast, deterministic, the default for
+//! training in the simulator), or the environment over the bus ([`BusEnv`]) that drives a cell whose controller
+//! and cameras are other nodes: a real arm under `corrigo controller`, or the simulated cell under
+//! `corrigo controller` with a `sim` driver.
 //!
 //! Delivery: each transition is numbered and kept in an outbox until the learner acknowledges it
 //! (`learner/ack`); unacknowledged transitions are sent again after a pause, so a learner restart or a brief
@@ -15,7 +20,8 @@
 //! buffer), and the episode report carries the episode's interventions and intervention steps. Teleop commands
 //! are judged by the time this process received them, so the device may sit on another machine.
 
-use crate::training::env::Env;
+use crate::training::bus_env::BusEnv;
+use crate::training::env::CellEnv;
 use crate::training::sim_env::SimEnv;
 use crate::training::trainer::random_action;
 use crate::training::wire;
@@ -39,9 +45,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use teleop::{ArbiterConfig, EnvAction, InterventionArbiter, TeleopInput};
 
+/// Which environment the actor steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvChoice {
+    /// The simulated cell in this process, stepped as fast as the CPU allows (paced with `realtime`).
+    #[default]
+    InProcess,
+    /// The cell's controller and cameras as nodes on the bus, at the controller's pace.
+    Bus,
+}
+
 /// Settings of the actor.
 #[derive(Debug, Clone)]
 pub struct ActorOptions {
+    /// The environment.
+    pub env: EnvChoice,
     /// Identity on the bus (several actors may feed one learner).
     pub actor_id: String,
     /// Seed of the episodes and the exploration.
@@ -83,18 +101,37 @@ pub struct ActorSummary {
 /// Runs the actor until `stop` is set or `max_steps` is reached and every transition is acknowledged (waiting at
 /// most 10 s for the acknowledgements at the end).
 pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBool>) -> Result<ActorSummary> {
+    match opts.env {
+        EnvChoice::InProcess => {
+            let mut env = SimEnv::new(cfg, opts.seed)?;
+            let _cameras =
+                crate::nodes::camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
+            run_in(bus, cfg, opts, stop, &mut env)
+        }
+        EnvChoice::Bus => {
+            let mut env = BusEnv::new(bus, cfg, opts.seed)?;
+            run_in(bus, cfg, opts, stop, &mut env)
+        }
+    }
+}
+
+fn run_in(
+    bus: &Bus,
+    cfg: &CellConfig,
+    opts: &ActorOptions,
+    stop: Arc<AtomicBool>,
+    env: &mut impl CellEnv,
+) -> Result<ActorSummary> {
     // Transition numbers restart with every actor process: the session tag keeps the learner's marks apart.
     let session = format!(
         "{}@{}",
         opts.actor_id,
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
     );
-    let mut env = SimEnv::new(cfg, opts.seed)?;
     let spec = env.spec().clone();
     let device = tch::Device::Cpu;
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     let _token = bus.announce("actor")?;
-    let _cameras = crate::nodes::camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
@@ -119,7 +156,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
         let _ = events.publish(&mut e);
     };
     'episodes: while !stop.load(Ordering::Acquire) && opts.max_steps.is_none_or(|m| summary.steps < m) {
-        let (mut obs, mut stamp) = env.reset()?;
+        let (mut obs, mut stamp) = env.reset().context("resetting the environment")?;
         episode = episode.max(env.episodes()) + (opts.seed << 32);
         let (mut ret, mut len, mut label) = (0.0f64, 0u64, None::<bool>);
         let mut success = false;
@@ -171,8 +208,9 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             }
             if outbox.len() >= opts.max_outbox || env.estopped() {
                 std::thread::sleep(Duration::from_millis(10));
-                if env.estopped() {
-                    let mut s = env.arm_state();
+                if env.estopped()
+                    && let Some(mut s) = env.arm_state_to_publish()
+                {
                     state_pub.publish(&mut s)?;
                 }
                 continue;
@@ -194,7 +232,7 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             let input = human.as_ref().map(|(command, stamp)| TeleopInput { command, stamp: *stamp });
             let decision = arbiter.arbitrate(clock.now(), &to_env_action(&proposed), input);
             let action = if decision.intervention { from_env_action(&decision.executed, &proposed) } else { proposed };
-            let s = env.step(&action)?;
+            let s = env.step(&action).context("stepping the environment")?;
             let mut t = s.transition(&obs, stamp, action, episode);
             t.intervention = decision.intervention;
             summary.intervention_steps += u64::from(decision.intervention);
@@ -209,12 +247,13 @@ pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBoo
             ret += f64::from(s.reward);
             len += 1;
             success |= s.success;
-            let mut st = env.arm_state();
-            state_pub.publish(&mut st)?;
+            if let Some(mut st) = env.arm_state_to_publish() {
+                state_pub.publish(&mut st)?;
+            }
             obs = s.obs;
             stamp = s.stamp_ns;
             cycle_total += tick.elapsed().as_secs_f64();
-            if opts.realtime {
+            if opts.realtime && opts.env == EnvChoice::InProcess {
                 let el = tick.elapsed();
                 if el < period {
                     std::thread::sleep(period - el);

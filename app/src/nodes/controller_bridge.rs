@@ -67,6 +67,12 @@ pub fn spawn(
                     report(Level::Error, format!("pose target from {} rejected: {e}", t.key));
                 }
                 let mut s = handle.latest_state();
+                // Stamp 0 is before the loop's first cycle or the first instant of a simulation: the bus would
+                // replace it with this host's monotonic time, while a simulated cell's states run on its own.
+                if s.header.stamp_ns == interfaces::Stamp(0) {
+                    pacer.wait();
+                    continue;
+                }
                 if let Err(e) = state_pub.publish(&mut s) {
                     tracing::warn!("cannot publish arm state: {e}");
                 }

@@ -5,3 +5,4 @@ pub mod camera_publisher;
 pub mod controller_bridge;
 pub mod learner_node;
 pub mod pacer;
+pub mod sim_scene;

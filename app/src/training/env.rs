@@ -13,6 +13,11 @@
 //! | 13–15 | object − TCP position (`reach`: the goal; `pick_cube`: the cube) | m |
 //! | 16 | object height above its resting height (`reach`: 0) | m |
 //!
+//! Entries 13–16 are privileged simulator state: the in-process [`super::sim_env::SimEnv`] reads them from the
+//! world, the bus-backed [`super::bus_env::BusEnv`] from the simulated cell's `controller/sim_scene` topic. A real
+//! cell cannot measure them: there they are 0 and the policy must see the object through its cameras
+//! (`agent.use_images = true`, which the bus-backed environment requires on a real cell).
+//!
 //! Action: 6 continuous values in [-1, 1] — TCP translation `[dx, dy, dz]` × `task.action_scale_m` and rotation
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
 //! (close / stay / open) for `pick_cube`.
@@ -20,7 +25,9 @@
 use agent::replay::{Action, Observation, Transition};
 use agent::{CameraSpec, ObsSpec};
 use interfaces::CellConfig;
-use interfaces::config::TaskKind;
+use interfaces::config::{RewardKind, TaskKind};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3, Vector6};
+use sim::Task;
 
 /// Length of the proprio vector.
 pub const PROPRIO_DIM: usize = 17;
@@ -38,6 +45,70 @@ pub fn obs_spec(cfg: &CellConfig) -> ObsSpec {
         Vec::new()
     };
     ObsSpec { proprio_dim: PROPRIO_DIM, cameras, action_dim: ACTION_DIM, gripper: cfg.task.kind == TaskKind::PickCube }
+}
+
+/// `reach`'s shaped reward is `−min(d / this, 1)`, d the TCP–goal distance in m.
+const REACH_REWARD_SCALE_M: f64 = 0.25;
+
+/// The pose target an action asks for (SERL's convention): the TCP pose `tcp` moved by the action scaled by
+/// `task.action_scale_m` / `task.action_scale_rad` (components clamped to [-1, 1]), clamped into the workspace box.
+pub fn action_target(cfg: &CellConfig, tcp: &Isometry3<f64>, a: &[f32]) -> Isometry3<f64> {
+    let s = cfg.task.action_scale_m;
+    let r = cfg.task.action_scale_rad;
+    let c = |i: usize| f64::from(a[i]).clamp(-1.0, 1.0);
+    let p = tcp.translation.vector + Vector3::new(c(0), c(1), c(2)) * s;
+    let p = cfg.workspace.clamp([p.x, p.y, p.z]);
+    let rot = UnitQuaternion::from_scaled_axis(Vector3::new(c(3), c(4), c(5)) * r) * tcp.rotation;
+    Isometry3::from_parts(Translation3::new(p[0], p[1], p[2]), rot)
+}
+
+/// The proprio vector of the table above: TCP pose `tcp` relative to the episode's `start`, the TCP `twist`,
+/// the gripper opening, and the object entries (`object` position, its `height` above rest).
+pub fn proprio(
+    start: &Isometry3<f64>,
+    tcp: &Isometry3<f64>,
+    twist: &Vector6<f64>,
+    gripper_width: f64,
+    object: &Vector3<f64>,
+    height: f64,
+) -> Vec<f32> {
+    let rel_p = tcp.translation.vector - start.translation.vector;
+    let rel_r = (tcp.rotation * start.rotation.inverse()).scaled_axis();
+    let d = object - tcp.translation.vector;
+    let mut p = Vec::with_capacity(PROPRIO_DIM);
+    p.extend(rel_p.iter().chain(rel_r.iter()).map(|v| *v as f32));
+    p.extend(twist.iter().map(|v| *v as f32));
+    p.push(gripper_width as f32);
+    p.extend(d.iter().map(|v| *v as f32));
+    p.push(height as f32);
+    p
+}
+
+/// The object entries of the state (position, height above rest) for the task's current episode.
+pub fn task_object(task: &Task, cube: &Isometry3<f64>) -> (Vector3<f64>, f64) {
+    match task.kind() {
+        TaskKind::Reach => (Vector3::from(task.goal()), 0.0),
+        TaskKind::PickCube => (cube.translation.vector, task.lift_of(cube)),
+    }
+}
+
+/// Success and reward of the task for a TCP at `tcp` and a cube at `cube`: sparse (1 on success) or shaped
+/// (0 on success, negative before: `reach` linear in the distance up to 25 cm, `pick_cube` the task's dense
+/// reward minus 1).
+pub fn task_reward(cfg: &CellConfig, task: &Task, tcp: &Isometry3<f64>, cube: &Isometry3<f64>) -> (bool, f32) {
+    let success = task.success_at(tcp, cube);
+    let reward = match cfg.task.reward {
+        RewardKind::Sparse => f32::from(u8::from(success)),
+        RewardKind::Shaped if success => 0.0,
+        RewardKind::Shaped => match task.kind() {
+            TaskKind::Reach => {
+                let d = (Vector3::from(task.goal()) - tcp.translation.vector).norm();
+                -(d / REACH_REWARD_SCALE_M).min(1.0) as f32
+            }
+            TaskKind::PickCube => (task.shaped_reward_at(tcp, cube) - 1.0) as f32,
+        },
+    };
+    (success, reward)
 }
 
 /// What one step produced.
@@ -77,6 +148,24 @@ impl Step {
             next_stamp_ns: self.stamp_ns,
         }
     }
+}
+
+/// What the actor needs of an environment beyond the gym contract: the operator's e-stop and gains, and the arm
+/// state for the panel. An environment whose controller is another node leaves e-stop and gains to that node,
+/// which takes the operator's commands from the bus itself.
+pub trait CellEnv: Env {
+    /// Episodes started so far.
+    fn episodes(&self) -> u64;
+    /// Latches the e-stop: the arm holds and actions are ignored until [`CellEnv::reset_estop`].
+    fn estop(&mut self);
+    /// Clears a latched e-stop.
+    fn reset_estop(&mut self);
+    /// True while the e-stop (or a fault) holds the arm.
+    fn estopped(&mut self) -> bool;
+    /// Replaces the impedance gains (already validated).
+    fn set_gains(&mut self, gains: controller::law::ValidatedGains);
+    /// The arm state the actor publishes for the panel, `None` when a controller node publishes its own.
+    fn arm_state_to_publish(&mut self) -> Option<interfaces::msg::ArmState>;
 }
 
 /// A gym-style environment.

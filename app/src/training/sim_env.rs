@@ -3,22 +3,19 @@
 //! the CPU allows and the same seed gives the same episode. Used for training in the simulator, demonstrations,
 //! evaluation and benchmarks; on a real cell the bus-backed environment takes its place.
 
-use super::env::{ACTION_DIM, Env, PROPRIO_DIM, Step, obs_spec};
+use super::env::{ACTION_DIM, CellEnv, Env, Step, action_target, obs_spec, proprio, task_object, task_reward};
 use agent::ObsSpec;
 use agent::replay::{Action, GripperAction, Observation};
 use anyhow::{Context, Result, bail};
 use controller::core::{ControllerCore, TargetError};
 use controller::law::ValidatedGains;
 use interfaces::CellConfig;
-use interfaces::config::{RewardKind, TaskKind};
+use interfaces::config::TaskKind;
 use interfaces::msg::{ArmState, ControllerMode};
 use interfaces::msg::{GripperCommand, Pose};
-use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
+use nalgebra::{Isometry3, Vector3, Vector6};
 use sim::scripted::PickScript;
 use sim::{CameraRenderer, SimArm, SimWorld, Task};
-
-/// `reach`'s shaped reward is `−min(d / this, 1)`, d the TCP–goal distance in m.
-const REACH_REWARD_SCALE_M: f64 = 0.25;
 
 /// Simulated settling time after a reset before the first observation, s.
 const SETTLE_S: f64 = 0.1;
@@ -141,24 +138,9 @@ impl SimEnv {
     fn observe(&mut self) -> Result<(Observation, u64)> {
         let world = self.core.driver().world();
         let tcp = world.tcp_pose();
-        let rel_p = tcp.translation.vector - self.start.translation.vector;
-        let rel_r = (tcp.rotation * self.start.rotation.inverse()).scaled_axis();
-        let twist = self.core.status().ee_twist;
-        let object = match self.task.kind() {
-            TaskKind::Reach => Vector3::from(self.task.goal()),
-            TaskKind::PickCube => world.cube_pose().translation.vector,
-        };
-        let height = match self.task.kind() {
-            TaskKind::Reach => 0.0,
-            TaskKind::PickCube => self.task.lift(world),
-        };
-        let d = object - tcp.translation.vector;
-        let mut p = Vec::with_capacity(PROPRIO_DIM);
-        p.extend(rel_p.iter().chain(rel_r.iter()).map(|v| *v as f32));
-        p.extend(twist.iter().map(|v| *v as f32));
-        p.push(world.gripper_state().width as f32);
-        p.extend(d.iter().map(|v| *v as f32));
-        p.push(height as f32);
+        let (object, height) = task_object(&self.task, &world.cube_pose());
+        let twist = Vector6::from(self.core.status().ee_twist);
+        let p = proprio(&self.start, &tcp, &twist, world.gripper_state().width, &object, height);
         let stamp = world.now().0;
         let snap = if self.renderers.is_empty() { None } else { Some(world.snapshot()) };
         let mut images = Vec::with_capacity(self.renderers.len());
@@ -182,19 +164,6 @@ impl SimEnv {
         let force = self.cfg.gripper.default_force;
         self.core.driver_mut().world_mut().command_gripper(GripperCommand { width, force });
         changed
-    }
-
-    /// The pose target an action asks for: the TCP pose now moved by the scaled action (SERL's convention),
-    /// clamped into the workspace box.
-    fn target_for(&self, a: &[f32]) -> Isometry3<f64> {
-        let tcp = self.world().tcp_pose();
-        let s = self.cfg.task.action_scale_m;
-        let r = self.cfg.task.action_scale_rad;
-        let c = |i: usize| f64::from(a[i]).clamp(-1.0, 1.0);
-        let p = tcp.translation.vector + Vector3::new(c(0), c(1), c(2)) * s;
-        let p = self.cfg.workspace.clamp([p.x, p.y, p.z]);
-        let rot = UnitQuaternion::from_scaled_axis(Vector3::new(c(3), c(4), c(5)) * r) * tcp.rotation;
-        Isometry3::from_parts(Translation3::new(p[0], p[1], p[2]), rot)
     }
 }
 
@@ -231,7 +200,7 @@ impl Env for SimEnv {
         if action.continuous.len() != ACTION_DIM {
             bail!("action has {} continuous values, expected {ACTION_DIM}", action.continuous.len());
         }
-        let target = self.target_for(&action.continuous);
+        let target = action_target(&self.cfg, &self.world().tcp_pose(), &action.continuous);
         let gripper_changed = self.spec.gripper && self.command_gripper(action.gripper);
         match self.core.set_target(&Pose::from_isometry(&target)) {
             Ok(()) | Err(TargetError::Ignored { .. }) => {}
@@ -239,25 +208,8 @@ impl Env for SimEnv {
         }
         self.run_cycles(self.substeps)?;
         self.steps += 1;
-        let success = self.success();
-        let reward = match self.cfg.task.reward {
-            RewardKind::Sparse => f32::from(u8::from(success)),
-            RewardKind::Shaped => {
-                if success {
-                    0.0
-                } else {
-                    match self.task.kind() {
-                        // Linear in the distance up to 25 cm, so the reward still slopes far from the goal.
-                        TaskKind::Reach => {
-                            let d =
-                                (Vector3::from(self.task.goal()) - self.world().tcp_pose().translation.vector).norm();
-                            -(d / REACH_REWARD_SCALE_M).min(1.0) as f32
-                        }
-                        TaskKind::PickCube => (self.task.shaped_reward(self.world()) - 1.0) as f32,
-                    }
-                }
-            }
-        };
+        let world = self.world();
+        let (success, reward) = task_reward(&self.cfg, &self.task, &world.tcp_pose(), &world.cube_pose());
         let (obs, stamp_ns) = self.observe()?;
         Ok(Step {
             obs,
@@ -290,5 +242,26 @@ impl Env for SimEnv {
                 Some(Action { continuous: to_action(&step.target.to_isometry(), &tcp, s, r), gripper: g })
             }
         }
+    }
+}
+
+impl CellEnv for SimEnv {
+    fn episodes(&self) -> u64 {
+        self.episode
+    }
+    fn estop(&mut self) {
+        SimEnv::estop(self);
+    }
+    fn reset_estop(&mut self) {
+        SimEnv::reset_estop(self);
+    }
+    fn estopped(&mut self) -> bool {
+        SimEnv::estopped(self)
+    }
+    fn set_gains(&mut self, gains: ValidatedGains) {
+        SimEnv::set_gains(self, gains);
+    }
+    fn arm_state_to_publish(&mut self) -> Option<ArmState> {
+        Some(self.arm_state())
     }
 }

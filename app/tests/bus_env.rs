@@ -1,0 +1,151 @@
+//! The environment over the bus against `corrigo controller` with a `sim` driver, as an actor drives a real cell:
+//! pose targets out, arm state and scene state in, at the controller's pace; then the actor node trains over it
+//! with the learner; a controller that goes away is a clear error.
+
+mod common;
+
+use agent::replay::{Action, GripperAction};
+use corrigo_app::nodes::{actor_node, learner_node};
+use corrigo_app::run_controller;
+use corrigo_app::training::bus_env::BusEnv;
+use corrigo_app::training::env::Env;
+use corrigo_app::training::sim_env::SimEnv;
+use interfaces::CellConfig;
+use interfaces::config::RewardKind;
+use interfaces::keys::EPISODES;
+use interfaces::msg_training::EpisodeReport;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn cell(port: u16) -> CellConfig {
+    // The controller paces the simulation in real time, as a real arm runs.
+    let text = common::reach_cell_text(port, "", "")
+        .replace("realtime = false\n\n[controller]", "realtime = true\n\n[controller]");
+    assert!(text.contains("realtime = true\n\n[controller]"));
+    CellConfig::from_toml_str(&text, "cell.toml").expect("test config")
+}
+
+/// A proportional law on the observation: move toward the goal (entries 13–15 are goal − TCP).
+fn toward_goal(obs: &[f32], cfg: &CellConfig) -> Action {
+    let s = cfg.task.action_scale_m as f32;
+    let mut continuous: Vec<f32> = obs[13..16].iter().map(|d| (d / s).clamp(-1.0, 1.0)).collect();
+    continuous.extend([0.0; 3]);
+    Action { continuous, gripper: GripperAction::Stay }
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+#[test]
+fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
+    let port = common::free_port();
+    let cfg = cell(port);
+    let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let stop_controller = Arc::new(AtomicBool::new(false));
+    let controller = {
+        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop_controller.clone());
+        std::thread::spawn(move || run_controller::run(&cfg, &bus, stop, None, false))
+    };
+
+    // Reset: the arm is driven to the reset pose of the seed and the scene is the in-process environment's.
+    let mut env = BusEnv::new(&bus, &cfg, 5).expect("bus environment");
+    let mut reference = SimEnv::new(&cfg, 5).expect("in-process environment");
+    let (obs, t0) = env.reset().expect("reset through the controller");
+    let (ref_obs, _) = reference.reset().unwrap();
+    assert_eq!(obs.proprio.len(), 17);
+    assert!(obs.images.is_empty());
+    assert!(norm(&obs.proprio[0..3]) < 0.005, "starts at the episode's origin: {:?}", &obs.proprio[0..3]);
+    let to_goal = norm(&obs.proprio[13..16]);
+    let off =
+        norm(&std::iter::zip(&obs.proprio[13..16], &ref_obs.proprio[13..16]).map(|(a, b)| a - b).collect::<Vec<_>>());
+    assert!(off < 0.015, "goal − TCP {:?} vs in-process {:?}", &obs.proprio[13..16], &ref_obs.proprio[13..16]);
+
+    // Steps at the policy period of the controller's clock; the goal is reached and rewarded.
+    let mut stamp = t0;
+    let mut last = obs;
+    let mut reached = None;
+    for k in 1..=cfg.task.episode_steps() {
+        let a = toward_goal(&last.proprio, &cfg);
+        let s = env.step(&a).expect("step");
+        let dt = s.stamp_ns - stamp;
+        assert!((100_000_000..400_000_000).contains(&dt), "step {k}: {dt} ns after the previous observation");
+        stamp = s.stamp_ns;
+        last = s.obs.clone();
+        // The reward is the task's ground truth at the observed TCP (the shaped one is −distance / 25 cm).
+        let d = norm(&s.obs.proprio[13..16]);
+        let expected = match (cfg.task.reward, s.success) {
+            (RewardKind::Sparse, ok) => f32::from(u8::from(ok)),
+            (RewardKind::Shaped, true) => 0.0,
+            (RewardKind::Shaped, false) => -(d / 0.25).min(1.0),
+        };
+        assert!((s.reward - expected).abs() < 1e-4, "step {k}: reward {} at {d:.4} m, expected {expected}", s.reward);
+        if s.done {
+            assert!(s.success && !s.truncated, "{s:?}");
+            reached = Some(k);
+            break;
+        }
+    }
+    let k = reached.unwrap_or_else(|| panic!("goal {to_goal:.3} m away not reached; last obs {:?}", last.proprio));
+    assert!(norm(&last.proprio[13..16]) <= cfg.task.reach_tolerance as f32 + 1e-3);
+    assert!(norm(&last.proprio[0..3]) > 0.5 * to_goal, "the TCP moved from its start: {:?}", &last.proprio[0..3]);
+    println!("reached a goal {to_goal:.3} m away in {k} steps");
+
+    // The next episode draws the next seed's scene.
+    let (obs2, _) = env.reset().expect("second reset");
+    reference.reset().unwrap();
+    let ref2 = reference.step(&Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay }).unwrap().obs;
+    let off2 =
+        norm(&std::iter::zip(&obs2.proprio[13..16], &ref2.proprio[13..16]).map(|(a, b)| a - b).collect::<Vec<_>>());
+    assert!(off2 < 0.02, "episode 2: {:?} vs {:?}", &obs2.proprio[13..16], &ref2.proprio[13..16]);
+    drop(env);
+
+    // The actor trains over the bus with the learner: every transition acknowledged, episodes reported.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let stop = Arc::new(AtomicBool::new(false));
+    let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None).unwrap();
+    let learner = {
+        let (bus, cfg, spec, stop) = (bus.clone(), cfg.clone(), spec.clone(), stop.clone());
+        let lo = learner_node::LearnerOptions {
+            run_dir: dir.path().join("run"),
+            max_updates_per_transition: 0.5,
+            max_updates: None,
+            progress_every: None,
+            json: false,
+        };
+        std::thread::spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop))
+    };
+    let ao = actor_node::ActorOptions {
+        env: actor_node::EnvChoice::Bus,
+        actor_id: "actor-bus".into(),
+        seed: 11,
+        realtime: true,
+        max_steps: Some(40),
+        max_outbox: 1000,
+        resend_after: Duration::from_secs(2),
+        random_steps: 40,
+        publish_cameras: false,
+    };
+    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone()).expect("actor over the bus");
+    stop.store(true, Ordering::Release);
+    learner.join().unwrap().expect("learner");
+    assert_eq!((summary.steps, summary.acked), (40, 40), "{summary:?}");
+    let mut reports = Vec::new();
+    while let Some(r) = episodes.try_recv() {
+        reports.push(r.msg);
+    }
+    assert!(summary.episodes >= 1 && reports.len() as u64 == summary.episodes, "{summary:?} {reports:?}");
+    assert!(reports.iter().all(|r| r.length >= 1 && r.cycle_ms >= 90.0), "paced at 10 Hz: {reports:?}");
+
+    // The controller goes away: the next reset is an error naming it, not a hang.
+    stop_controller.store(true, Ordering::Release);
+    let outcome = controller.join().unwrap().expect("controller node");
+    assert!(!outcome.faulted);
+    let mut env = BusEnv::new(&bus, &cfg, 7).expect("bus environment");
+    let started = std::time::Instant::now();
+    let err = format!("{:#}", env.reset().unwrap_err());
+    assert!(err.contains("corrigo controller"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
