@@ -41,7 +41,7 @@ fn transition(i: u64, s: &ObsSpec) -> Transition {
         obs: obs(o, s),
         action: Action {
             continuous: vec![(i % 5) as f32 / 5.0, -0.25],
-            gripper: GripperAction::from_index((i % 3) as i64).unwrap_or_default(),
+            gripper: GripperAction::from_index((i % 3) as u8).unwrap_or_default(),
         },
         reward: i as f32 * 0.5,
         next_obs: obs(o + 1, s),

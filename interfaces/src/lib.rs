@@ -1,7 +1,7 @@
 //! # interfaces
 //!
 //! The vocabulary every corrigo crate shares, and nothing else: message types with their units and frames
-//! ([`msg`]), key expressions of the bus ([`keys`]), the time source ([`time`]), the traits that hardware backends
+//! ([`msg`]), the discrete gripper action ([`action`]), key expressions of the bus ([`keys`]), the time source ([`time`]), the traits that hardware backends
 //! implement ([`drivers`]), and the cell configuration schema with its validation ([`config`]).
 //!
 //! This crate is pure: it performs no I/O (reading the config *file* is the caller's job; parsing and validating
@@ -13,6 +13,7 @@
 //!   quaternions stored `[w, x, y, z]`.
 //! - Timestamps are nanoseconds of the host's monotonic clock (`CLOCK_MONOTONIC`), see [`time`].
 
+pub mod action;
 pub mod config;
 pub mod drivers;
 pub mod keys;

@@ -49,36 +49,7 @@ use interfaces::config::{TaskConfig, TeleopConfig};
 use interfaces::msg::TeleopCommand;
 use interfaces::time::Stamp;
 
-/// The discrete gripper action (the same three actions as the agent's gripper critic).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum GripperAction {
-    /// Close the fingers.
-    Close,
-    /// Keep the gripper as it is.
-    #[default]
-    Stay,
-    /// Open the fingers.
-    Open,
-}
-
-impl GripperAction {
-    /// Index on the wire and in the agent: close = 0, stay = 1, open = 2.
-    pub fn index(self) -> u8 {
-        match self {
-            GripperAction::Close => 0,
-            GripperAction::Stay => 1,
-            GripperAction::Open => 2,
-        }
-    }
-    /// Inverse of [`GripperAction::index`].
-    pub fn from_index(i: u8) -> Option<Self> {
-        [GripperAction::Close, GripperAction::Stay, GripperAction::Open].get(usize::from(i)).copied()
-    }
-    /// A teleop gripper request: `Some(true)` close, `Some(false)` open, `None` none.
-    pub fn from_request(close: Option<bool>) -> Option<Self> {
-        close.map(|c| if c { GripperAction::Close } else { GripperAction::Open })
-    }
-}
+pub use interfaces::action::GripperAction;
 
 /// An action of the environment: `[dx, dy, dz, rx, ry, rz]` in `[-1, 1]` (× `task.action_scale_m` /
 /// `task.action_scale_rad` per step, base frame) and the gripper.

@@ -2,7 +2,7 @@
 //! executed action.
 
 use agent::ObsSpec;
-use agent::replay::{Action, GripperAction as AgentGripper, Observation, ReplayStore, StoreOptions, Transition};
+use agent::replay::{Action, Observation, ReplayStore, StoreOptions, Transition};
 use interfaces::config::{TaskConfig, TaskKind, TeleopConfig};
 use interfaces::msg::{Header, TeleopCommand};
 use interfaces::time::Stamp;
@@ -10,10 +10,7 @@ use std::time::Duration;
 use teleop::{ArbiterConfig, EnvAction, GripperAction, InterventionArbiter, TeleopInput};
 
 fn to_agent(a: &EnvAction) -> Action {
-    Action {
-        continuous: a.continuous.iter().map(|&x| x as f32).collect(),
-        gripper: AgentGripper::from_index(i64::from(a.gripper.index())).expect("0..=2"),
-    }
+    Action { continuous: a.continuous.iter().map(|&x| x as f32).collect(), gripper: a.gripper }
 }
 
 #[test]
@@ -75,7 +72,7 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
     assert!(demo.intervention);
     assert_eq!(demo.action, executed[1], "the human's executed action is stored");
     assert_eq!(demo.action.continuous, vec![0.0, 0.5, 0.0, 0.0, 0.0, 0.0]);
-    assert_eq!(demo.action.gripper, AgentGripper::Close);
+    assert_eq!(demo.action.gripper, GripperAction::Close);
     assert_eq!(store.get(false, 1).expect("online copy").action, executed[1]);
     assert_eq!(store.get(false, 0).expect("policy step").action, to_agent(&policy));
     assert_eq!(arb.stats().intervention_steps, 1);

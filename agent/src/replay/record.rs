@@ -60,7 +60,7 @@ pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
         | bit(r.with_obs_frames, OBS_FRAMES);
     out.push(VERSION);
     out.push(flags);
-    out.push(t.action.gripper.index() as u8);
+    out.push(t.action.gripper.index());
     out.extend_from_slice(&t.episode.to_le_bytes());
     out.extend_from_slice(&t.obs_stamp_ns.to_le_bytes());
     out.extend_from_slice(&t.next_stamp_ns.to_le_bytes());
@@ -137,7 +137,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<RecordView<'_>, String> {
     }
     let flags = c.u8()?;
     let g = c.u8()?;
-    let gripper = GripperAction::from_index(g.into()).ok_or_else(|| format!("gripper action index {g}"))?;
+    let gripper = GripperAction::from_index(g).ok_or_else(|| format!("gripper action index {g}"))?;
     let episode = c.u64()?;
     let obs_stamp_ns = c.u64()?;
     let next_stamp_ns = c.u64()?;

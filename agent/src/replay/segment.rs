@@ -45,7 +45,7 @@ impl SegmentData {
         self.proprio.extend_from_slice(proprio);
         self.next_proprio.extend_from_slice(next);
         self.action.extend_from_slice(action);
-        self.gripper.push(g.index() as u8);
+        self.gripper.push(g.index());
         self.reward.push(reward);
         self.len += 1;
     }

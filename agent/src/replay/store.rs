@@ -177,7 +177,7 @@ impl ReplayStore {
             obs: Observation { proprio: d.proprio[r * p..(r + 1) * p].to_vec(), images: frame(d.obs_frame[r]) },
             action: Action {
                 continuous: d.action[r * a..(r + 1) * a].to_vec(),
-                gripper: GripperAction::from_index(d.gripper[r].into()).unwrap_or_default(),
+                gripper: GripperAction::from_index(d.gripper[r]).unwrap_or_default(),
             },
             reward: d.reward[r],
             next_obs: Observation {

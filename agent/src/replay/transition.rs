@@ -3,37 +3,7 @@
 use crate::error::{AgentError, Result};
 use crate::spec::ObsSpec;
 
-/// The discrete gripper action (HIL-SERL's three grasp actions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum GripperAction {
-    /// Close the fingers.
-    Close,
-    /// Keep the gripper as it is.
-    #[default]
-    Stay,
-    /// Open the fingers.
-    Open,
-}
-
-impl GripperAction {
-    /// Index used by the gripper critic: close = 0, stay = 1, open = 2.
-    pub fn index(self) -> i64 {
-        match self {
-            GripperAction::Close => 0,
-            GripperAction::Stay => 1,
-            GripperAction::Open => 2,
-        }
-    }
-    /// Inverse of [`GripperAction::index`]; `None` outside `0..=2`.
-    pub fn from_index(i: i64) -> Option<Self> {
-        match i {
-            0 => Some(GripperAction::Close),
-            1 => Some(GripperAction::Stay),
-            2 => Some(GripperAction::Open),
-            _ => None,
-        }
-    }
-}
+pub use interfaces::action::GripperAction;
 
 /// An observation: proprio vector and one uint8 frame per camera (`height × width × 3`, HWC, RGB).
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -131,7 +131,7 @@ impl Policy {
         let gripper = match &self.gripper {
             Some((net, g)) => {
                 let i = net.forward(g, &f).argmax(-1, false).int64_value(&[0]);
-                GripperAction::from_index(i).unwrap_or_default()
+                u8::try_from(i).ok().and_then(GripperAction::from_index).unwrap_or_default()
             }
             None => GripperAction::Stay,
         };

@@ -25,7 +25,7 @@ use crate::training::env::CellEnv;
 use crate::training::sim_env::SimEnv;
 use crate::training::trainer::random_action;
 use crate::training::wire;
-use agent::replay::{Action, GripperAction};
+use agent::replay::Action;
 use agent::sac::Policy;
 use anyhow::{Context, Result};
 use bus::Bus;
@@ -310,29 +310,28 @@ fn to_env_action(a: &Action) -> EnvAction {
     for (c, v) in continuous.iter_mut().zip(&a.continuous) {
         *c = f64::from(*v);
     }
-    let gripper = teleop::GripperAction::from_index(a.gripper.index() as u8).unwrap_or_default();
-    EnvAction { continuous, gripper }
+    EnvAction { continuous, gripper: a.gripper }
 }
 
 /// The arbiter's decision as the agent's action, with as many continuous components as `like`.
 fn from_env_action(e: &EnvAction, like: &Action) -> Action {
     let continuous = e.continuous.iter().take(like.continuous.len()).map(|&v| v as f32).collect();
-    let gripper = GripperAction::from_index(i64::from(e.gripper.index())).unwrap_or_default();
-    Action { continuous, gripper }
+    Action { continuous, gripper: e.gripper }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agent::replay::GripperAction;
 
     #[test]
     fn actions_convert_both_ways_and_keep_the_action_size() {
         let a = Action { continuous: vec![0.5, -0.25, 1.0], gripper: GripperAction::Close };
         let e = to_env_action(&a);
         assert_eq!(e.continuous, [0.5, -0.25, 1.0, 0.0, 0.0, 0.0]);
-        assert_eq!(e.gripper, teleop::GripperAction::Close);
+        assert_eq!(e.gripper, GripperAction::Close);
         assert_eq!(from_env_action(&e, &a), a);
-        let open = EnvAction { continuous: [0.1; 6], gripper: teleop::GripperAction::Open };
+        let open = EnvAction { continuous: [0.1; 6], gripper: GripperAction::Open };
         let b = from_env_action(&open, &a);
         assert_eq!((b.continuous.len(), b.gripper), (3, GripperAction::Open));
     }

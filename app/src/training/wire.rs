@@ -20,7 +20,7 @@ pub fn to_msg(t: &Transition, actor: &str, seq: u64, demo: bool) -> TransitionMs
         actor: actor.to_string(),
         obs: obs_to_msg(&t.obs),
         action: t.action.continuous.clone(),
-        gripper: t.action.gripper.index() as u8,
+        gripper: t.action.gripper.index(),
         reward: t.reward,
         next_obs: obs_to_msg(&t.next_obs),
         done: t.done,
@@ -35,7 +35,7 @@ pub fn to_msg(t: &Transition, actor: &str, seq: u64, demo: bool) -> TransitionMs
 
 /// The transition carried by `m`; `None` when its gripper action is not 0, 1 or 2.
 pub fn from_msg(m: TransitionMsg) -> Option<Transition> {
-    let gripper = GripperAction::from_index(i64::from(m.gripper))?;
+    let gripper = GripperAction::from_index(m.gripper)?;
     Some(Transition {
         obs: obs_from_msg(m.obs),
         action: Action { continuous: m.action, gripper },
