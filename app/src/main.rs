@@ -45,6 +45,8 @@ enum Cmd {
     Actor(ActorArgs),
     /// Record scripted demonstrations into a run directory's demo buffer.
     Record(RecordArgs),
+    /// Train the reward classifier of a real cell from the recorded episodes (for `agent.reward_classifier`).
+    Classifier(ClassifierArgs),
     /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
     Camera(CameraArgs),
     /// The operator panel, connected to a running cell through the bus (needs a display).
@@ -190,6 +192,27 @@ struct UiArgs {
     /// Bus endpoints to connect to (overrides the config's bus.connect).
     #[arg(long)]
     connect: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ClassifierArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Run directory whose replay store holds the episodes (recorded with `agent.use_images = true`).
+    #[arg(long, default_value = "runs/sim_panda")]
+    run_dir: PathBuf,
+    /// Output file (default: `<run-dir>/classifier.safetensors`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Training steps.
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    /// Frames per step.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Success probability above which a frame counts as success.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
 }
 
 #[derive(Args, Debug)]
@@ -501,6 +524,37 @@ fn run(cmd: Cmd) -> Result<i32> {
             }
             let n = corrigo_app::run_training::ensure_demos(&cfg, &args.run_dir, args.episodes, cfg.task.seed)?;
             println!("{}: {n} demonstration transitions in the demo buffer", args.run_dir.display());
+            Ok(exit::OK)
+        }
+        Cmd::Classifier(args) => {
+            let cfg = config_file::load(&args.cfg.config)?;
+            if !(0.0..=1.0).contains(&args.threshold) || args.steps == 0 || args.batch == 0 {
+                eprintln!("error: --threshold must lie in [0, 1], --steps and --batch above 0");
+                return Ok(exit::USAGE);
+            }
+            let out = args.out.clone().unwrap_or_else(|| args.run_dir.join("classifier.safetensors"));
+            let opts = corrigo_app::training::classifier::ClassifierOptions {
+                run_dir: args.run_dir.clone(),
+                out: out.clone(),
+                steps: args.steps,
+                batch: args.batch,
+                threshold: args.threshold,
+                progress_every: 50,
+            };
+            let r = corrigo_app::training::classifier::train(&cfg, &opts)?;
+            let m = r.metrics;
+            println!(
+                "{}: held out {} success / {} other frames: precision {:.3}, recall {:.3}, accuracy {:.3} at \
+                 threshold {}; set `agent.reward_classifier = \"{}\"` to reward with it",
+                out.display(),
+                r.held_out.0,
+                r.held_out.1,
+                m.precision,
+                m.recall,
+                m.accuracy,
+                args.threshold,
+                out.display()
+            );
             Ok(exit::OK)
         }
         Cmd::Config(ConfigCmd::Check { file }) => match config_file::load(&file) {

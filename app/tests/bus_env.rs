@@ -169,7 +169,29 @@ fn image_observations_over_the_bus_pair_the_simulated_cameras_with_the_arm_state
     };
     let mut env = BusEnv::new(&bus, &cfg, 3).expect("bus environment");
     let (obs, t0) = env.reset().expect("reset through the controller");
-    let s = env.step(&Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay }).expect("step");
+    let still = Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay };
+    let s = env.step(&still).expect("step");
+    assert!(!s.success, "the goal is not where the arm starts");
+    drop(env);
+
+    // With `agent.reward_classifier` the classifier decides success from the frames, not the simulator: one that
+    // sees success everywhere (threshold 0) ends the episode at the first step, one that never does (threshold 1)
+    // does not.
+    let dir = tempfile::tempdir().unwrap();
+    for (threshold, expect) in [(0.0, true), (1.0, false)] {
+        let spec = corrigo_app::training::env::obs_spec(&cfg);
+        let mut c = agent::classifier::RewardClassifier::new(&cfg.agent.encoder, &spec, 1e-3, 0, tch::Device::Cpu)
+            .expect("classifier");
+        c.threshold = threshold;
+        let path = dir.path().join(format!("classifier-{threshold}.safetensors"));
+        corrigo_app::training::classifier::write(&c, &path).unwrap();
+        let mut with = cfg.clone();
+        with.agent.reward_classifier = Some(path.display().to_string());
+        let mut env = BusEnv::new(&bus, &with, 3).expect("bus environment with a classifier");
+        env.reset().expect("reset");
+        let s = env.step(&still).expect("step");
+        assert_eq!((s.success, s.done, s.reward), (expect, expect, f32::from(u8::from(expect))), "{threshold}");
+    }
     stop.store(true, Ordering::Release);
     controller.join().unwrap().expect("controller node");
     for o in [&obs, &s.obs] {

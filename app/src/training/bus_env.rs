@@ -10,10 +10,11 @@
 //!   (`perception::ObservationAssembler`). Inputs older or further apart than the cell's tolerance are an error
 //!   that lists each input's age; the controller keeps holding the last target meanwhile (and holds on its
 //!   watchdog when targets stop).
-//! - **Reward:** on a simulated cell the task's ground truth, from the privileged scene state that
-//!   `corrigo controller` publishes for a `sim` driver (`controller/sim_scene`). On a real cell the operator's
-//!   label: `Label(true)` on `operator/command` (the panel's success button, a teleop device's success key) ends
-//!   the episode as a success with reward 1.
+//! - **Reward:** with `agent.reward_classifier`, the reward classifier on the observation's frames (success:
+//!   reward 1, the episode ends). Without it, on a simulated cell the task's ground truth, from the privileged
+//!   scene state that `corrigo controller` publishes for a `sim` driver (`controller/sim_scene`); on a real cell
+//!   the operator's label. On a real cell the operator's `Label(true)` on `operator/command` (the panel's success
+//!   button, a teleop device's success key) always ends the episode as a success with reward 1.
 //! - **Reset (scripted, through the controller):** the gripper opens and the arm moves to the episode's reset pose
 //!   (the TCP pose of the home posture plus the episode's seeded joint noise, the pose the in-process environment
 //!   starts from); the environment waits until the TCP is within 1 cm and 0.05 rad of it and at rest. On a
@@ -28,6 +29,7 @@ use super::env::{
     ACTION_DIM, CellEnv, Env, PROPRIO_DIM, Step, action_target, obs_spec, proprio, task_object, task_reward,
 };
 use agent::ObsSpec;
+use agent::classifier::RewardClassifier;
 use agent::replay::{Action, GripperAction, Observation};
 use anyhow::{Context, Result, bail};
 use bus::{Bus, Publisher, Subscriber};
@@ -106,6 +108,7 @@ pub struct BusEnv {
     clock: Arc<FollowClock>,
     assembler: ObservationAssembler,
     source: Source,
+    classifier: Option<RewardClassifier>,
     task: Task,
     robot: RobotModel,
     home: [f64; MAX_DOF],
@@ -146,6 +149,10 @@ impl BusEnv {
         } else {
             Source::Operator { commands: bus.subscribe(OPERATOR_COMMAND, None)? }
         };
+        let classifier = match &cfg.agent.reward_classifier {
+            Some(path) => Some(super::classifier::load(cfg, std::path::Path::new(path))?),
+            None => None,
+        };
         let mut home = [0.0; MAX_DOF];
         home[..cfg.controller.nullspace_posture.len()].copy_from_slice(&cfg.controller.nullspace_posture);
         Ok(Self {
@@ -160,6 +167,7 @@ impl BusEnv {
             clock,
             assembler,
             source,
+            classifier,
             task: Task::new(&cfg.task, &cfg.workspace),
             robot: RobotModel::from_config(&cfg.robot).context("the robot model of the reset pose")?,
             home,
@@ -392,16 +400,23 @@ impl Env for BusEnv {
         self.wait_arm(wait, None, "no arm state one policy period later", |s| s.header.stamp_ns.0 >= due)?;
         let (obs, arm, scene) = self.observe(Stamp(due))?;
         self.steps += 1;
-        let (success, reward) = match (&scene, &self.source) {
-            (Some(s), _) => task_reward(&self.cfg, &self.task, &arm.ee_pose.to_isometry(), &s.cube.to_isometry()),
-            (None, Source::Operator { commands }) => {
+        let labelled = match &self.source {
+            Source::Operator { commands } => {
                 let mut labelled = false;
                 while let Some(c) = commands.try_recv() {
                     labelled |= c.msg.command == Command::Label(true);
                 }
-                (labelled, f32::from(u8::from(labelled)))
+                labelled
             }
-            (None, Source::Scene { .. }) => (false, 0.0), // not reached: `observe` fails without a scene state
+            Source::Scene { .. } => false,
+        };
+        let (success, reward) = match (&self.classifier, &scene) {
+            (Some(c), _) => {
+                let ok = labelled || c.is_success(&obs.images).context("the reward classifier")?;
+                (ok, f32::from(u8::from(ok)))
+            }
+            (None, Some(s)) => task_reward(&self.cfg, &self.task, &arm.ee_pose.to_isometry(), &s.cube.to_isometry()),
+            (None, None) => (labelled, f32::from(u8::from(labelled))),
         };
         Ok(Step {
             obs,

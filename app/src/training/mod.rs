@@ -3,6 +3,7 @@
 //! actor/learner loops.
 
 pub mod bus_env;
+pub mod classifier;
 pub mod env;
 pub mod eval;
 pub mod expert;

@@ -74,6 +74,9 @@ pub struct AgentConfig {
     pub seed: u64,
     /// Subtract `α · log π(a'|s')` in the critic's target (standard SAC; RLPD keeps it).
     pub backup_entropy: bool,
+    /// A reward classifier (written by `corrigo classifier`): the environment over the bus takes its reward and
+    /// success from it instead of the simulator's ground truth or the operator's label. Needs `use_images`.
+    pub reward_classifier: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -97,6 +100,7 @@ impl Default for AgentConfig {
             encoder: EncoderConfig::default(),
             seed: 0,
             backup_entropy: true,
+            reward_classifier: None,
         }
     }
 }
@@ -128,6 +132,13 @@ impl AgentConfig {
         v.range_u64("agent.publish_every", self.publish_every, 1, 1_000_000, "updates");
         v.range_u64("agent.checkpoint_every", self.checkpoint_every, 1, 10_000_000, "updates");
         v.range_u64("agent.encoder.features", self.encoder.features, 1, 4096, "");
+        if self.reward_classifier.is_some() && !self.use_images {
+            v.push(
+                "agent.reward_classifier",
+                format!("{:?}", self.reward_classifier),
+                "only with agent.use_images = true (the classifier looks at the cameras)",
+            );
+        }
         if self.encoder.kind == EncoderKind::SmallCnn && self.encoder.pretrained.is_some() {
             v.push(
                 "agent.encoder.pretrained",

@@ -101,6 +101,15 @@ fn camera_crop_must_fit_the_capture() {
     assert!(msg.contains("cameras[0].crop"), "{msg}");
 }
 
+#[test]
+fn a_reward_classifier_needs_the_cameras() {
+    let text = DEFAULT.replacen("use_images = false", "use_images = false\nreward_classifier = \"c.safetensors\"", 1);
+    let msg = load(&text).unwrap_err().to_string();
+    assert!(msg.contains("agent.reward_classifier") && msg.contains("use_images = true"), "{msg}");
+    let text = DEFAULT.replacen("use_images = false", "use_images = true\nreward_classifier = \"c.safetensors\"", 1);
+    assert_eq!(load(&text).unwrap().agent.reward_classifier.as_deref(), Some("c.safetensors"));
+}
+
 fn with_driver(driver: &str) -> String {
     let start = DEFAULT.find("[driver]").unwrap();
     let end = DEFAULT.find("[controller]").unwrap();
