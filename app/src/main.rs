@@ -229,6 +229,10 @@ struct RecordArgs {
     /// With --teleop: publish the simulated cameras for the operator panel.
     #[arg(long)]
     cameras: bool,
+    /// With --teleop, the environment: `sim` (the simulated cell in this process) or `bus` (a cell whose
+    /// controller and cameras are other nodes: a real arm, or the simulated one under `corrigo controller`).
+    #[arg(long, default_value = "sim", value_parser = ["sim", "bus"], requires = "teleop")]
+    env: String,
     /// Demonstrations to record.
     #[arg(long, default_value_t = 20)]
     episodes: usize,
@@ -419,10 +423,7 @@ fn run(cmd: Cmd) -> Result<i32> {
             }
             let stop = stop_flag()?;
             let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name)?;
-            let env = match args.env.as_str() {
-                "bus" => corrigo_app::nodes::actor_node::EnvChoice::Bus,
-                _ => corrigo_app::nodes::actor_node::EnvChoice::InProcess,
-            };
+            let env = env_choice(&args.env);
             let opts = corrigo_app::nodes::actor_node::ActorOptions {
                 env,
                 actor_id: args.id,
@@ -511,6 +512,7 @@ fn run(cmd: Cmd) -> Result<i32> {
                     episodes: args.episodes,
                     seed: cfg.task.seed ^ 0x4d,
                     publish_cameras: args.cameras,
+                    env: env_choice(&args.env),
                 };
                 let s = corrigo_app::record_human::run(&cfg, &bus, &opts, stop)?;
                 println!(
@@ -640,5 +642,13 @@ fn run(cmd: Cmd) -> Result<i32> {
             bench::bus::run_publisher(&connect, seconds, 1000.0, 30.0)?;
             Ok(exit::OK)
         }
+    }
+}
+
+/// The environment named by `--env` (`sim` or `bus`, checked by clap).
+fn env_choice(name: &str) -> corrigo_app::nodes::actor_node::EnvChoice {
+    match name {
+        "bus" => corrigo_app::nodes::actor_node::EnvChoice::Bus,
+        _ => corrigo_app::nodes::actor_node::EnvChoice::InProcess,
     }
 }

@@ -1,4 +1,6 @@
-//! `corrigo record --teleop`: a human records demonstrations in the simulated cell with a teleop device.
+//! `corrigo record --teleop`: a human records demonstrations with a teleop device, in the simulated cell of this
+//! process or (`--env bus`) on a cell whose controller and cameras are other nodes: a real arm under
+//! `corrigo controller`, or the simulated one.
 //!
 //! The device runs as its own node (`corrigo teleop --device spacemouse|gamepad|keyboard`, or the panel's virtual
 //! joystick) and publishes `teleop/command`; this node runs the cell at the policy rate and executes the newest
@@ -9,8 +11,10 @@
 //! the task's own success criterion holds at its end); the buffer is flushed after each kept episode, so a crash
 //! loses at most the episode in progress.
 
+use crate::nodes::actor_node::EnvChoice;
 use crate::nodes::camera_publisher;
-use crate::training::env::{Env, obs_spec};
+use crate::training::bus_env::BusEnv;
+use crate::training::env::{CellEnv, obs_spec};
 use crate::training::sim_env::SimEnv;
 use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
 use anyhow::{Context, Result};
@@ -33,8 +37,10 @@ pub struct HumanRecordOptions {
     pub episodes: usize,
     /// Seed of the episodes' initial conditions.
     pub seed: u64,
-    /// Publish the simulated cameras for the operator panel.
+    /// Publish the simulated cameras for the operator panel (the in-process cell).
     pub publish_cameras: bool,
+    /// The environment.
+    pub env: EnvChoice,
 }
 
 /// What a recording session did.
@@ -55,11 +61,26 @@ pub fn run(
     opts: &HumanRecordOptions,
     stop: Arc<AtomicBool>,
 ) -> Result<HumanRecordSummary> {
+    match opts.env {
+        EnvChoice::InProcess => {
+            let mut env = SimEnv::new(cfg, opts.seed)?;
+            let _cameras = camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
+            run_in(cfg, bus, opts, stop, &mut env)
+        }
+        EnvChoice::Bus => run_in(cfg, bus, opts, stop, &mut BusEnv::new(bus, cfg, opts.seed)?),
+    }
+}
+
+fn run_in(
+    cfg: &CellConfig,
+    bus: &Bus,
+    opts: &HumanRecordOptions,
+    stop: Arc<AtomicBool>,
+    env: &mut impl CellEnv,
+) -> Result<HumanRecordSummary> {
     let spec = obs_spec(cfg);
     let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))
         .with_context(|| format!("opening the replay store in {}", opts.run_dir.display()))?;
-    let mut env = SimEnv::new(cfg, opts.seed)?;
-    let _cameras = camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
     let _token = bus.announce("recorder")?;
     let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
@@ -78,7 +99,7 @@ pub fn run(
     let mut attempt = 0usize;
     while summary.kept < opts.episodes && !stop.load(Ordering::Acquire) {
         attempt += 1;
-        let (mut obs, mut stamp) = env.reset()?;
+        let (mut obs, mut stamp) = env.reset().context("resetting the environment")?;
         say(
             Level::Info,
             format!(
@@ -119,18 +140,21 @@ pub fn run(
                 std::thread::sleep(period);
                 continue;
             }
-            let s = env.step(&action)?;
+            let s = env.step(&action).context("stepping the environment")?;
             transitions.push(s.transition(&obs, stamp, action, (attempt as u64) | (opts.seed << 32)));
             success |= s.success;
-            let mut st = env.arm_state();
-            state_pub.publish(&mut st)?;
+            if let Some(mut st) = env.arm_state_to_publish() {
+                state_pub.publish(&mut st)?;
+            }
             obs = s.obs;
             stamp = s.stamp_ns;
             if s.done || s.truncated {
                 break;
             }
-            if let Some(rest) = period.checked_sub(tick.elapsed()) {
-                std::thread::sleep(rest);
+            if opts.env == EnvChoice::InProcess
+                && let Some(rest) = period.checked_sub(tick.elapsed())
+            {
+                std::thread::sleep(rest); // the environment over the bus keeps the controller's pace itself
             }
         }
         let keep = !reset && !transitions.is_empty() && label.unwrap_or(success);

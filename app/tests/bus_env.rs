@@ -1,18 +1,21 @@
 //! The environment over the bus against `corrigo controller` with a `sim` driver, as an actor drives a real cell:
 //! pose targets out, arm state and scene state in, at the controller's pace; then the actor node trains over it
-//! with the learner; a controller that goes away is a clear error.
+//! with the learner, a human records a demonstration over it, and a controller that goes away is a clear error.
 
 mod common;
 
 use agent::replay::{Action, GripperAction};
+use agent::replay::{ReplayStore, StoreOptions};
 use corrigo_app::nodes::{actor_node, learner_node};
+use corrigo_app::record_human::{self, HumanRecordOptions};
 use corrigo_app::run_controller;
 use corrigo_app::training::bus_env::BusEnv;
 use corrigo_app::training::env::Env;
 use corrigo_app::training::sim_env::SimEnv;
 use interfaces::CellConfig;
 use interfaces::config::RewardKind;
-use interfaces::keys::EPISODES;
+use interfaces::keys::{EPISODES, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::msg::{Command, Event, Header, OperatorCommand, TeleopCommand};
 use interfaces::msg_training::EpisodeReport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +32,9 @@ fn cell_text(port: u16) -> String {
 fn cell(port: u16) -> CellConfig {
     CellConfig::from_toml_str(&cell_text(port), "cell.toml").expect("test config")
 }
+
+/// The scripted human's push, base frame.
+const PUSH: [f64; 6] = [0.05, 0.0, -0.02, 0.0, 0.0, 0.0];
 
 /// A proportional law on the observation: move toward the goal (entries 13–15 are goal − TCP).
 fn toward_goal(obs: &[f32], cfg: &CellConfig) -> Action {
@@ -143,6 +149,50 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
     }
     assert!(summary.episodes >= 1 && reports.len() as u64 == summary.episodes, "{summary:?} {reports:?}");
     assert!(reports.iter().all(|r| r.length >= 1 && r.cycle_ms >= 50.0), "paced at 10 Hz: {reports:?}");
+
+    // A human records a demonstration over the bus: teleop pushes, then marks it successful and stops it.
+    let recorded = dir.path().join("recorded");
+    let human_done = Arc::new(AtomicBool::new(false));
+    let human = {
+        let (bus, done) = (bus.clone(), human_done.clone());
+        std::thread::spawn(move || {
+            let mut teleop = bus.publisher::<TeleopCommand>(TELEOP_COMMAND, None).unwrap();
+            let mut operator = bus.publisher::<OperatorCommand>(OPERATOR_COMMAND, None).unwrap();
+            let events = bus.subscribe::<Event>(EVENT, Some("recorder")).unwrap();
+            let mut started: Option<std::time::Instant> = None;
+            while !done.load(Ordering::Acquire) {
+                let mut c = TeleopCommand { twist: PUSH, device: "scripted-human".into(), ..Default::default() };
+                teleop.publish(&mut c).unwrap();
+                if events.try_recv().is_some_and(|e| e.msg.text.starts_with("demo ")) {
+                    started = Some(std::time::Instant::now());
+                }
+                if started.is_some_and(|t| t.elapsed() > Duration::from_millis(800)) {
+                    for command in [Command::Label(true), Command::StopEpisode] {
+                        operator.publish(&mut OperatorCommand { header: Header::default(), command }).unwrap();
+                    }
+                    started = None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let ro = HumanRecordOptions {
+        run_dir: recorded.clone(),
+        episodes: 1,
+        seed: 2,
+        publish_cameras: false,
+        env: actor_node::EnvChoice::Bus,
+    };
+    let rec = record_human::run(&cfg, &bus, &ro, Arc::new(AtomicBool::new(false))).expect("recording over the bus");
+    human_done.store(true, Ordering::Release);
+    human.join().unwrap();
+    assert_eq!(rec.kept, 1, "{rec:?}");
+    let store = ReplayStore::open(recorded.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
+    assert!(store.demo_len() >= 3 && store.demo_len() == rec.transitions, "{rec:?}");
+    let push = teleop::ArbiterConfig::new(&cfg.teleop, &cfg.task).twist_to_action(&PUSH);
+    let push: Vec<f32> = push[..6].iter().map(|&v| v as f32).collect();
+    assert!((0..store.demo_len()).all(|i| store.get(true, i).unwrap().action.continuous == push));
+    drop(store);
 
     // The controller goes away: the next reset is an error naming it, not a hang.
     stop_controller.store(true, Ordering::Release);

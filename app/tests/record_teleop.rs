@@ -63,7 +63,13 @@ fn a_teleoperated_recording_keeps_only_the_episodes_marked_successful() {
             }
         })
     };
-    let opts = HumanRecordOptions { run_dir: dir.path().join("run"), episodes: 2, seed: 5, publish_cameras: false };
+    let opts = HumanRecordOptions {
+        run_dir: dir.path().join("run"),
+        episodes: 2,
+        seed: 5,
+        publish_cameras: false,
+        env: corrigo_app::nodes::actor_node::EnvChoice::InProcess,
+    };
     let summary = record_human::run(&cfg, &bus, &opts, Arc::new(AtomicBool::new(false))).expect("recording");
     done.store(true, Ordering::Release);
     human.join().unwrap();
