@@ -39,23 +39,13 @@ fn rig() -> (FrankaEmulator, Core) {
     (emu, core)
 }
 
-fn cycle(c: &mut Core, emu: &FrankaEmulator) -> Result<(), DriverError> {
-    c.step(emu.clock().now()).map(|_| ())
-}
-
-fn run(c: &mut Core, emu: &FrankaEmulator, n: usize) {
-    for k in 0..n {
-        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
-    }
-}
-
 #[test]
 fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
     let (steps0, v0) = (emu.steps(), emu.view()); // before the motion, the robot cycled on the wall clock
-    run(&mut c, &emu, 300);
+    common::run(&mut c, &emu.clock(), 300);
     assert!(emu.view().moving);
-    common::assert_step_response(&mut c, 1500, 50, |c| cycle(c, &emu));
+    common::assert_step_response(&mut c, 1500, 50, |c| common::cycle(c, &emu.clock()));
     // The last command may still be in flight.
     common::wait_until(|| emu.view(), "the last command applied", |v| v.commands - v0.commands >= 1800);
     let v = emu.view();
@@ -70,9 +60,9 @@ fn step_response_through_the_emulated_fci_reaches_5cm_and_0_2rad_within_1_5s() {
 #[test]
 fn a_reflex_is_a_typed_fault_naming_its_flags_and_the_recovery_command_resumes_control() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().reflex.store(ERROR_JOINT_REFLEX as u32 + 1, Ordering::Release);
-    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    let err = (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the reflex is reported");
     let DriverError::HardwareFault { device, unit, detail } = &err else { panic!("{err:?}") };
     assert_eq!(device, &emu.device());
     assert_eq!(unit, "reflex");
@@ -93,15 +83,15 @@ fn a_reflex_is_a_typed_fault_naming_its_flags_and_the_recovery_command_resumes_c
 #[test]
 fn the_operator_reset_recovers_a_reflex_and_control_resumes() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().reflex.store(ERROR_JOINT_REFLEX as u32 + 1, Ordering::Release);
-    (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the reflex is reported");
     assert_eq!(c.mode(), ControllerMode::Fault);
     // What `ResetEStop` on the bus does in the loop: the arm recovers, then the controller holds where it is.
     c.reset_estop();
     assert_ne!(c.mode(), ControllerMode::Fault, "last fault: {:?}", c.last_fault());
     assert_eq!(emu.view().recoveries, 1);
-    run(&mut c, &emu, 50);
+    common::run(&mut c, &emu.clock(), 50);
     assert_ne!(c.mode(), ControllerMode::Fault);
     assert!(emu.view().moving && emu.view().errors.is_empty());
 }
@@ -109,9 +99,9 @@ fn the_operator_reset_recovers_a_reflex_and_control_resumes() {
 #[test]
 fn the_user_stop_is_a_typed_fault() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().user_stop.store(true, Ordering::Release);
-    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the user stop is reported");
+    let err = (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the user stop is reported");
     let DriverError::HardwareFault { unit, .. } = &err else { panic!("{err:?}") };
     assert_eq!(unit, "user stop");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -121,9 +111,10 @@ fn the_user_stop_is_a_typed_fault() {
 #[test]
 fn a_late_state_faults_the_controller_and_the_motion_is_stopped() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().delay_next_ms.store((4.0 * DEADLINE_MS) as u32, Ordering::Release);
-    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("a state beyond the deadline faults");
+    let err =
+        (0..3).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("a state beyond the deadline faults");
     let DriverError::Timeout { device, what, timeout_ms } = &err else { panic!("{err:?}") };
     assert_eq!(device, &emu.device());
     assert!(what.contains("late"), "{what}");
@@ -135,9 +126,9 @@ fn a_late_state_faults_the_controller_and_the_motion_is_stopped() {
 #[test]
 fn a_datagram_that_is_not_a_state_is_a_protocol_error() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().garbage.store(1, Ordering::Release);
-    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("garbage is noticed");
+    let err = (0..3).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("garbage is noticed");
     assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()) && err.to_string().contains("2373"), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -147,9 +138,10 @@ fn a_datagram_that_is_not_a_state_is_a_protocol_error() {
 #[test]
 fn a_dropped_connection_is_a_disconnection_and_the_robot_stops_the_motion() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().drop_connection.store(true, Ordering::Release);
-    let err = (0..50).find_map(|_| cycle(&mut c, &emu).err()).expect("the dropped connection is noticed");
+    let err =
+        (0..50).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the dropped connection is noticed");
     assert!(matches!(err, DriverError::Disconnected { .. } | DriverError::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -161,10 +153,10 @@ fn missing_commands_end_in_a_communication_reflex() {
     let (emu, cfg, f) = emulator(FciEmulatorOptions { pacing: Pacing::Realtime, ..FciEmulatorOptions::default() });
     let arm = FrankaArm::open(&f, 7, Arc::new(emu.clock())).expect("open");
     let mut c = ControllerCore::new(&cfg, arm).expect("core");
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     // The controller stalls: no command for longer than the robot tolerates (20 ms on its 1 kHz clock).
     common::wait_until(|| emu.view(), "communication reflex", |v| v.errors.has(ERROR_COMMUNICATION));
-    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the reflex is reported");
+    let err = (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the reflex is reported");
     assert!(err.to_string().contains("communication constraints violation"), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
 }

@@ -41,23 +41,13 @@ fn rig() -> (UrRtdeEmulator, Core) {
     (emu, core)
 }
 
-fn cycle(c: &mut Core, emu: &UrRtdeEmulator) -> Result<(), DriverError> {
-    c.step(emu.clock().now()).map(|_| ())
-}
-
-fn run(c: &mut Core, emu: &UrRtdeEmulator, n: usize) {
-    for k in 0..n {
-        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
-    }
-}
-
 #[test]
 fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_5s() {
     let (emu, mut c) = rig();
     let (steps0, v0) = (emu.steps(), emu.view()); // before the stream started, the robot cycled on the wall clock
-    run(&mut c, &emu, 150);
+    common::run(&mut c, &emu.clock(), 150);
     assert_eq!(emu.view().program, ProgramState::Running);
-    common::assert_step_response(&mut c, 750, 25, |c| cycle(c, &emu));
+    common::assert_step_response(&mut c, 750, 25, |c| common::cycle(c, &emu.clock()));
     // The last command may still be in flight.
     common::wait_until(|| emu.view(), "the last command applied", |v| v.commands - v0.commands >= 900);
     let v = emu.view();
@@ -72,9 +62,9 @@ fn step_response_through_the_emulated_rtde_link_reaches_5cm_and_0_2rad_within_1_
 #[test]
 fn a_protective_stop_is_a_typed_fault_and_the_program_is_told_to_stop() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().safety_mode.store(3, Ordering::Release);
-    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the protective stop is reported");
+    let err = (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the protective stop is reported");
     let DriverError::HardwareFault { device, unit, detail } = &err else { panic!("{err:?}") };
     assert_eq!(device, &emu.device());
     assert_eq!(unit, "safety system");
@@ -87,9 +77,9 @@ fn a_protective_stop_is_a_typed_fault_and_the_program_is_told_to_stop() {
 #[test]
 fn an_emergency_stop_is_a_typed_fault_naming_it() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().safety_mode.store(7, Ordering::Release);
-    let err = (0..5).find_map(|_| cycle(&mut c, &emu).err()).expect("the emergency stop is reported");
+    let err = (0..5).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the emergency stop is reported");
     assert!(matches!(err, DriverError::HardwareFault { .. }), "{err:?}");
     assert!(err.to_string().contains("emergency stop"), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -98,9 +88,9 @@ fn an_emergency_stop_is_a_typed_fault_naming_it() {
 #[test]
 fn a_late_packet_faults_the_controller_and_the_program_stops_on_the_flag() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().delay_next_ms.store((4.0 * DEADLINE_MS) as u32, Ordering::Release);
-    let err = cycle(&mut c, &emu).expect_err("a package beyond the deadline faults");
+    let err = common::cycle(&mut c, &emu.clock()).expect_err("a package beyond the deadline faults");
     let DriverError::Timeout { device, what, timeout_ms } = &err else { panic!("{err:?}") };
     assert_eq!(device, &emu.device());
     assert!(what.contains("late"), "{what}");
@@ -116,9 +106,9 @@ fn a_late_packet_faults_the_controller_and_the_program_stops_on_the_flag() {
 #[test]
 fn garbage_on_the_stream_is_a_protocol_error_and_the_arm_is_still_stopped() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().garbage.store(1, Ordering::Release);
-    let err = (0..3).find_map(|_| cycle(&mut c, &emu).err()).expect("garbage is noticed");
+    let err = (0..3).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("garbage is noticed");
     assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);
@@ -127,15 +117,16 @@ fn garbage_on_the_stream_is_a_protocol_error_and_the_arm_is_still_stopped() {
         "stopped by the flag",
         |v| v.program == ProgramState::Stopped(StopCause::StopFlag),
     );
-    assert!(cycle(&mut c, &emu).is_err(), "the stream cannot be trusted again");
+    assert!(common::cycle(&mut c, &emu.clock()).is_err(), "the stream cannot be trusted again");
 }
 
 #[test]
 fn a_dropped_connection_is_a_disconnection_and_the_watchdog_stops_the_program() {
     let (emu, mut c) = rig();
-    run(&mut c, &emu, 20);
+    common::run(&mut c, &emu.clock(), 20);
     emu.faults().drop_connection.store(true, Ordering::Release);
-    let err = (0..10).find_map(|_| cycle(&mut c, &emu).err()).expect("the dropped connection is noticed");
+    let err =
+        (0..10).find_map(|_| common::cycle(&mut c, &emu.clock()).err()).expect("the dropped connection is noticed");
     assert!(matches!(err, DriverError::Disconnected { .. }), "{err:?}");
     assert!(err.to_string().contains(&emu.device()), "{err}");
     assert_eq!(c.mode(), ControllerMode::Fault);

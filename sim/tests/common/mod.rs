@@ -3,8 +3,23 @@
 use controller::core::ControllerCore;
 use interfaces::drivers::{ArmDriver, DriverError};
 use interfaces::msg::{ControllerMode, Pose};
+use interfaces::{Clock, MockClock};
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use std::time::{Duration, Instant};
+
+/// One control cycle at the emulated robot's time.
+#[allow(dead_code)] // not every test file that shares this module drives an emulator
+pub fn cycle<D: ArmDriver>(c: &mut ControllerCore<D>, clock: &MockClock) -> Result<(), DriverError> {
+    c.step(clock.now()).map(|_| ())
+}
+
+/// `n` control cycles that must all succeed.
+#[allow(dead_code)] // not every test file that shares this module drives an emulator
+pub fn run<D: ArmDriver>(c: &mut ControllerCore<D>, clock: &MockClock, n: usize) {
+    for k in 0..n {
+        cycle(c, clock).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+    }
+}
 
 /// Waits (≤ 3 s) until what `view` shows of an emulated robot is `ok`; fails naming `what` with the last view.
 #[allow(dead_code)] // not every test file that shares this module waits on an emulator
