@@ -11,7 +11,7 @@ use controller::testing::panda_config;
 use interfaces::config::{DriverConfig, FrankaConfig};
 use interfaces::drivers::{ArmDriver, DriverError};
 use interfaces::msg::ControllerMode;
-use interfaces::{CellConfig, Clock};
+use interfaces::CellConfig;
 use sim::SimWorld;
 use sim::emulators::franka_fci::{FciEmulatorOptions, FrankaEmulator, Pacing};
 use std::sync::Arc;
