@@ -46,6 +46,7 @@ pub fn squashed_nll(mean: &Tensor, log_std: &Tensor, action: &Tensor) -> Tensor 
 impl BcTrainer {
     /// A trainer with fresh weights (pretrained ResNet-10 loaded when configured).
     pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
+        crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed ^ 0xbc);
         let crate::sac::policy::ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
             crate::sac::policy::ActorLayout::declare(cfg, spec);

@@ -66,6 +66,7 @@ pub struct BenchRow {
     pub rust: f64,
     /// Update cycles per second, the PyTorch reference (`None` when it could not run).
     pub python: Option<f64>,
+    pub python_same_malloc: Option<f64>,
 }
 
 /// Inference latency at batch 1.
@@ -161,9 +162,29 @@ fn rust_rate(store: &ReplayStore, c: &AgentConfig, device: Device, iters: usize)
     Ok(iters as f64 / t0.elapsed().as_secs_f64())
 }
 
-fn python_rate(o: &BenchOptions, cams: usize, ensemble: (u64, u64), device: Device, iters: usize) -> Option<f64> {
+/// The reference's cycles/s, as a PyTorch user runs it (`same_malloc` false: the C library's defaults), or with
+/// the allocator thresholds corrigo's learner sets ([`crate::alloc`]) given through `GLIBC_TUNABLES`.
+fn python_rate(
+    o: &BenchOptions,
+    cams: usize,
+    ensemble: (u64, u64),
+    device: Device,
+    iters: usize,
+    same_malloc: bool,
+) -> Option<f64> {
     let py = o.python.as_ref()?;
-    let out = std::process::Command::new(py)
+    let mut cmd = std::process::Command::new(py);
+    if same_malloc {
+        cmd.env(
+            "GLIBC_TUNABLES",
+            format!(
+                "glibc.malloc.mmap_threshold={}:glibc.malloc.trim_threshold={}",
+                crate::alloc::MMAP_THRESHOLD,
+                crate::alloc::TRIM_THRESHOLD
+            ),
+        );
+    }
+    let out = cmd
         .arg(&o.reference)
         .args(["--cams", &cams.to_string(), "--hw", &HW.to_string(), "--proprio", &PROPRIO.to_string()])
         .args(["--action", &ACTION.to_string(), "--ratio", &o.ratio.to_string()])
@@ -209,8 +230,19 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
     w(
         out,
         format!(
-            "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads)\n{:<6} {:<14} {:<9} {:>10} {:>10} {:>7}\n",
-            o.ratio, o.threads, "device", "observation", "ensemble", "corrigo", "pytorch", "ratio"
+            "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads)\n\
+             pytorch: the reference as run by default; pytorch*: the same with corrigo's allocator thresholds\n\
+             {:<6} {:<14} {:<9} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
+            o.ratio,
+            o.threads,
+            "device",
+            "observation",
+            "ensemble",
+            "corrigo",
+            "pytorch",
+            "ratio",
+            "pytorch*",
+            "ratio*"
         ),
     )?;
     let tmp = std::env::temp_dir().join(format!("corrigo-bench-{}", std::process::id()));
@@ -228,28 +260,33 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
             for ensemble in [(2, 2), (10, 2)] {
                 let iters = if cams == 0 { o.iters_state } else { o.iters_images };
                 let rust = rust_rate(&store, &cfg(ensemble, o.ratio, cams > 0), device, iters)?;
-                let python = python_rate(o, cams, ensemble, device, iters);
+                let python = python_rate(o, cams, ensemble, device, iters, false);
+                let python_same_malloc = python_rate(o, cams, ensemble, device, iters, true);
                 let row = BenchRow {
                     device: if device.is_cuda() { "cuda".into() } else { "cpu".into() },
                     obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },
                     ensemble,
                     rust,
                     python,
+                    python_same_malloc,
                 };
-                let (py, ratio) = match python {
+                let cols = |p: Option<f64>| match p {
                     Some(p) => (format!("{p:10.2}"), format!("{:6.2}x", rust / p)),
                     None => (format!("{:>10}", "n/a"), format!("{:>7}", "n/a")),
                 };
+                let ((py, ratio), (pm, ratio_m)) = (cols(python), cols(python_same_malloc));
                 w(
                     out,
                     format!(
-                        "{:<6} {:<14} {:<9} {:>10.2} {} {}\n",
+                        "{:<6} {:<14} {:<9} {:>10.2} {} {} {} {}\n",
                         row.device,
                         row.obs,
                         format!("{}/{}", ensemble.0, ensemble.1),
                         rust,
                         py,
-                        ratio
+                        ratio,
+                        pm,
+                        ratio_m
                     ),
                 )?;
                 rows.push(row);

@@ -50,6 +50,7 @@ pub struct RewardClassifier {
 impl RewardClassifier {
     /// A fresh classifier for the cameras of `spec` (errors without camera).
     pub fn new(enc_cfg: &EncoderConfig, spec: &ObsSpec, lr: f64, seed: u64, device: Device) -> Result<Self> {
+        crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(seed);
         let (mut enc_pb, mut frozen_pb) = (ParamBuilder::default(), ParamBuilder::default());
         let encoders =

@@ -7,7 +7,10 @@
 //! Conventions: tensors are f32 unless noted; images are uint8 `[B, H, W, 3]` (RGB, HWC) in storage and float
 //! `[B, 3, H, W]` in `[0, 1]` inside the networks; continuous actions are in `[-1, 1]`; the device is chosen by the
 //! caller (normally [`default_device`]), and everything a model owns lives on that one device and one thread.
+//! Building a learner, policy, BC trainer or classifier sets the process's C allocator to keep freed tensor
+//! memory for reuse ([`alloc`]): a learner's working set is not faulted in from the kernel again every cycle.
 
+pub mod alloc;
 pub mod bc;
 pub mod bench;
 pub mod classifier;

@@ -62,6 +62,7 @@ impl Learner {
     /// A fresh learner for `spec` on `device` (see [`crate::default_device`]); `discount` comes from the task.
     /// Weights are initialised from `cfg.seed`; a pretrained ResNet-10 is loaded when configured.
     pub fn new(cfg: &AgentConfig, discount: f64, spec: &ObsSpec, device: Device) -> Result<Self> {
+        crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed);
         let (s, p) = model::build(cfg, spec, device, &mut rng)?;
         let critic_target = p.critic.duplicate(false);

@@ -54,6 +54,7 @@ pub struct Policy {
 impl Policy {
     /// A policy with freshly initialised weights (normally replaced by [`Policy::load_weights`]).
     pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
+        crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed ^ 0xac70);
         let ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
             ActorLayout::declare(cfg, spec);
