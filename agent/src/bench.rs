@@ -66,6 +66,7 @@ pub struct BenchRow {
     pub rust: f64,
     /// Update cycles per second, the PyTorch reference (`None` when it could not run).
     pub python: Option<f64>,
+    /// The same, with the allocator thresholds of [`crate::alloc`] given to the reference (`None`: could not run).
     pub python_same_malloc: Option<f64>,
 }
 

@@ -49,8 +49,7 @@ pub struct BenchOptions {
 
 impl BenchOptions {
     /// The reported settings: 100 000 cycles, 20 s loop, 10 s simulated, 3 rounds of 500 frames of `front` at
-    /// 128×128,
-    /// Python from [`PYTHON_ENV`], the script under the workspace's `bench/reference/`.
+    /// 128×128, Python from [`PYTHON_ENV`], the script under the workspace's `bench/reference/`.
     pub fn standard() -> Self {
         Self {
             law_iterations: 100_000,
@@ -134,6 +133,7 @@ pub fn run(cfg: &CellConfig, opts: &BenchOptions) -> Result<BenchReport, BenchEr
         let ours = camera_fps(cfg, &opts.camera, w, h, opts.camera_frames)?;
         camera_rounds.push((ours, python_reference(cfg, opts)));
     }
+    let median = |mut v: Vec<f64>| Percentiles::of(&mut v).p50;
     let camera_fps = median(camera_rounds.iter().map(|r| r.0).collect());
     let reference = match camera_rounds.iter().find(|r| matches!(r.1, Reference::Unavailable(_))) {
         Some((_, why)) => why.clone(),
@@ -151,16 +151,6 @@ pub fn run(cfg: &CellConfig, opts: &BenchOptions) -> Result<BenchReport, BenchEr
         camera_rounds,
         camera: (opts.camera.clone(), w, h),
     })
-}
-
-/// Median of `v` (the mean of the middle two for an even count); NaN when empty.
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
 }
 
 /// Simulated seconds per wall-clock second: the controller tracks a moving target (a 10 cm circle at 0.5 Hz)
@@ -298,14 +288,7 @@ impl fmt::Display for BenchReport {
 
 #[cfg(test)]
 mod tests {
-    use super::{median, parse_fps};
-
-    #[test]
-    fn median_takes_the_middle_value_or_the_mean_of_the_middle_two() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(vec![]).is_nan());
-    }
+    use super::parse_fps;
 
     #[test]
     fn fps_is_parsed_from_the_reference_line() {
