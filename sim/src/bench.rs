@@ -128,10 +128,14 @@ pub fn run(cfg: &CellConfig, opts: &BenchOptions) -> Result<BenchReport, BenchEr
     .map_err(|source| BenchError::Io { what: "loop lateness thread".into(), source })?;
     let realtime_factor = sim_realtime_factor(cfg, opts.sim_seconds)?;
     let (w, h) = opts.image_size;
+    // The reference draws the same state as `camera_fps` (the cell at home, the cube on the table): a different
+    // arm posture covers a different share of the image and changes the rasterizer's work.
+    let snap = SimWorld::new(cfg)?.snapshot();
+    let qpos = snap.qpos[..snap.nq].iter().map(|q| format!("{q:.9}")).collect::<Vec<_>>().join(",");
     let mut camera_rounds = Vec::new();
     for _ in 0..opts.camera_rounds.max(1) {
         let ours = camera_fps(cfg, &opts.camera, w, h, opts.camera_frames)?;
-        camera_rounds.push((ours, python_reference(cfg, opts)));
+        camera_rounds.push((ours, python_reference(cfg, opts, &qpos)));
     }
     let median = |mut v: Vec<f64>| Percentiles::of(&mut v).p50;
     let camera_fps = median(camera_rounds.iter().map(|r| r.0).collect());
@@ -193,7 +197,8 @@ pub fn camera_fps(cfg: &CellConfig, camera: &str, w: u32, h: u32, frames: usize)
     Ok(frames as f64 / start.elapsed().as_secs_f64())
 }
 
-fn python_reference(cfg: &CellConfig, opts: &BenchOptions) -> Reference {
+/// The Python renderer's fps for the cell drawn at `qpos` (comma-separated, the model's `nq` entries).
+fn python_reference(cfg: &CellConfig, opts: &BenchOptions, qpos: &str) -> Reference {
     let Some(python) = &opts.python else {
         return Reference::Unavailable(format!("{PYTHON_ENV} is not set"));
     };
@@ -201,15 +206,6 @@ fn python_reference(cfg: &CellConfig, opts: &BenchOptions) -> Reference {
     if let Err(e) = std::fs::write(&path, mjcf::mjcf(cfg, Scene::Cell)) {
         return Reference::Unavailable(format!("cannot write {}: {e}", path.display()));
     }
-    // The reference draws the same state as `camera_fps` (the cell at home, the cube on the table): a different
-    // arm posture covers a different share of the image and changes the rasterizer's work.
-    let qpos = match SimWorld::new(cfg) {
-        Ok(world) => {
-            let snap = world.snapshot();
-            snap.qpos[..snap.nq].iter().map(|q| format!("{q:.9}")).collect::<Vec<_>>().join(",")
-        }
-        Err(e) => return Reference::Unavailable(format!("cannot build the simulated cell: {e}")),
-    };
     let (w, h) = opts.image_size;
     let out = std::process::Command::new(python)
         .arg(&opts.reference_script)
