@@ -1,5 +1,7 @@
 //! Adam on a flat parameter group (the same arithmetic as `torch.optim.Adam`, one fused pass over the buffer).
 
+use crate::nn::fused::kernels::{self, AdamStep};
+use crate::nn::fused::with_host;
 use crate::nn::params::ParamGroup;
 use tch::Tensor;
 
@@ -47,6 +49,27 @@ impl Adam {
             upd *= self.lr / bc1;
             let mut flat = group.flat().shallow_clone();
             flat -= &upd;
+        });
+    }
+
+    /// The same step as [`Adam::step`] in one fused pass over host memory (a CPU group and gradient), and with
+    /// `target = (θ', τ)` the soft update `θ' ← θ' + τ (θ − θ')` towards the new parameters in the same pass.
+    pub fn step_fused_cpu(&mut self, group: &ParamGroup, grad: &Tensor, target: Option<(&ParamGroup, f64)>) {
+        self.step += 1;
+        let t = self.step as i32;
+        let c = AdamStep {
+            beta1: self.beta1 as f32,
+            beta2: self.beta2 as f32,
+            step_size: (self.lr / (1.0 - self.beta1.powi(t))) as f32,
+            bc2_sqrt: (1.0 - self.beta2.powi(t)).sqrt() as f32,
+            eps: self.eps as f32,
+        };
+        let mut writes = vec![group.flat(), &self.m, &self.v];
+        writes.extend(target.map(|(g, _)| g.flat()));
+        let tau = target.map_or(0.0, |(_, tau)| tau as f32);
+        with_host(&[grad], &writes, |r, w| {
+            let [p, m, v, rest @ ..] = w else { unreachable!("parameters, m and v are written") };
+            kernels::adam(&c, r[0], p, m, v, rest.first_mut().map(|t| (&mut **t, tau)));
         });
     }
 }

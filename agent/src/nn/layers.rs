@@ -1,6 +1,7 @@
 //! Layers on a [`ParamGroup`]: MLPs with LayerNorm, and an ensemble of MLPs computed as one batched network
 //! (stacked weights `[E, in, out]`, `baddbmm`), not a loop over members.
 
+use crate::nn::fused::{StackedLayer, StackedMlp};
 use crate::nn::params::{Init, ParamBuilder, ParamGroup};
 use tch::Tensor;
 
@@ -16,6 +17,18 @@ struct Dense {
     w: usize,
     b: usize,
     ln: Option<(usize, usize)>,
+}
+
+/// The fused CPU path's view of `layers` (shapes read from `p`), `members` wide.
+fn stacked(p: &ParamGroup, members: i64, layers: impl Iterator<Item = Dense>) -> StackedMlp {
+    let layers = layers
+        .map(|d| {
+            let s = p.get(d.w).size();
+            let (fan_in, width) = (s[s.len() - 2], s[s.len() - 1]);
+            StackedLayer { w: d.w, b: d.b, ln: d.ln, fan_in, width }
+        })
+        .collect();
+    StackedMlp { members, layers }
 }
 
 /// `Dense → LayerNorm → SiLU` per hidden layer, then an optional linear head.
@@ -45,6 +58,12 @@ impl Mlp {
             ln: None,
         });
         Self { hidden: layers, head }
+    }
+
+    /// The same network for the fused CPU path (one member); `None` without a head.
+    pub fn stacked(&self, p: &ParamGroup) -> Option<StackedMlp> {
+        let head = self.head?;
+        Some(stacked(p, 1, self.hidden.iter().copied().chain(std::iter::once(head))))
     }
 
     /// `x: [B, input]` → `[B, out]` (or `[B, hidden.last]` without head).
@@ -93,6 +112,11 @@ impl EnsembleMlp {
             fan = h;
         }
         Self { members, layers }
+    }
+
+    /// The same ensemble for the fused CPU path.
+    pub fn stacked(&self, p: &ParamGroup) -> StackedMlp {
+        stacked(p, self.members, self.layers.iter().copied())
     }
 
     /// `x: [B, input]` → Q values `[E', B]`, where `E' = E`, or the members listed in `subset` (`[E']` i64 on the

@@ -4,6 +4,7 @@
 pub mod adam;
 pub mod augment;
 pub mod encoder;
+pub mod fused;
 pub mod layers;
 pub mod params;
 pub mod resnet10;

@@ -51,25 +51,33 @@ pub struct ParamGroup {
     names: Vec<String>,
     shapes: Vec<Vec<i64>>,
     views: Vec<Tensor>,
+    offsets: Vec<usize>,
 }
 
 impl ParamGroup {
     fn from_flat(flat: Tensor, specs: Vec<(String, Vec<i64>)>, trainable: bool) -> Self {
         let mut views = Vec::with_capacity(specs.len());
+        let mut offsets = Vec::with_capacity(specs.len());
         let mut off = 0i64;
         for (_, shape) in &specs {
             let n: i64 = shape.iter().product();
             let v = flat.narrow(0, off, n).view(shape.as_slice());
             views.push(if trainable { v.set_requires_grad(true) } else { v });
+            offsets.push(off as usize);
             off += n;
         }
         let (names, shapes) = specs.into_iter().unzip();
-        Self { flat, names, shapes, views }
+        Self { flat, names, shapes, views, offsets }
     }
 
     /// The `i`-th parameter (a view into the flat buffer; requires grad when the group is trainable).
     pub fn get(&self, i: usize) -> &Tensor {
         &self.views[i]
+    }
+
+    /// Where the `i`-th parameter starts in the flat buffer (elements).
+    pub fn offset(&self, i: usize) -> usize {
+        self.offsets[i]
     }
 
     /// All parameters, in declaration order.

@@ -56,6 +56,8 @@ pub struct Learner {
     pub(crate) rng: Rng,
     pub(crate) sampler: BatchSampler,
     pub(crate) updates: u64,
+    /// The critic and actor steps take the fused CPU path ([`crate::nn::fused`]).
+    pub(crate) fused_cpu: bool,
 }
 
 impl Learner {
@@ -65,6 +67,7 @@ impl Learner {
         crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed);
         let (s, p) = model::build(cfg, spec, device, &mut rng)?;
+        let fused_cpu = Self::fused_cpu_possible(device, &s);
         let critic_target = p.critic.duplicate(false);
         let gripper_target = p.gripper.as_ref().map(|g| g.duplicate(false));
         let mut pb = ParamBuilder::default();
@@ -86,9 +89,27 @@ impl Learner {
             critic_target,
             gripper_target,
             log_alpha,
+            fused_cpu,
             rng,
             updates: 0,
         })
+    }
+
+    fn fused_cpu_possible(device: Device, s: &Structure) -> bool {
+        device == Device::Cpu && s.encoders.is_none()
+    }
+
+    /// True when updates take the fused CPU path ([`crate::nn::fused`]): the default for a state-based learner on
+    /// the CPU. Image-based learners and CUDA use autograd.
+    pub fn uses_fused_cpu_path(&self) -> bool {
+        self.fused_cpu
+    }
+
+    /// Chooses the fused CPU path (`true`, where possible) or autograd (`false`), e.g. to compare the two; returns
+    /// the path now in use.
+    pub fn set_fused_cpu_path(&mut self, on: bool) -> bool {
+        self.fused_cpu = on && Self::fused_cpu_possible(self.device, &self.s);
+        self.fused_cpu
     }
 
     /// The device the model lives on.
@@ -128,10 +149,11 @@ impl Learner {
         for k in 0..ratio {
             let mb = batch.narrow(k * b, b);
             let aug = self.augment(&mb);
-            critic = self.critic_step(&mb, &aug);
+            critic = if self.fused_cpu { self.critic_step_fused(&mb) } else { self.critic_step(&mb, &aug) };
             last = Some((mb, aug));
         }
         let (actor_loss, temp_loss, logp) = match &last {
+            Some((mb, _)) if self.fused_cpu => self.actor_step_fused(mb),
             Some((mb, aug)) => self.actor_step(mb, &aug.0),
             None => (Tensor::new(), Tensor::new(), Tensor::new()),
         };
@@ -156,7 +178,7 @@ impl Learner {
         (obs, next)
     }
 
-    fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
+    pub(crate) fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
         let (mean, log_std) = self.s.actor_head(&self.p.actor, feats);
         let eps = self.rng.normal(&mean.size(), self.device);
         losses::squashed_gaussian(&mean, &log_std, &eps)
@@ -200,6 +222,19 @@ impl Learner {
         let g = self.p.critic.flat_grad(&loss);
         self.opt_critic.step(&self.p.critic, &g);
         self.critic_target.soft_update_from(&self.p.critic, self.cfg.tau);
+        let grip_loss = self.gripper_step(mb, &f, &f_next_online, &f_next_target);
+        (loss.detach(), q.detach().mean(Kind::Float), grip_loss)
+    }
+
+    /// One gripper-critic step (double DQN) on the features of the batch and of its next observations (online and
+    /// target encoders); returns the loss, undefined without a gripper.
+    pub(crate) fn gripper_step(
+        &mut self,
+        mb: &Batch,
+        f: &Tensor,
+        f_next_online: &Tensor,
+        f_next_target: &Tensor,
+    ) -> Tensor {
         let mut grip_loss = Tensor::new();
         if let (Some(net), Some(gp), Some(gt), Some(opt)) =
             (&self.s.gripper, &self.p.gripper, &self.gripper_target, self.opt_gripper.as_mut())
@@ -211,8 +246,8 @@ impl Learner {
                     &mb.gripper_changed,
                     self.cfg.gripper_penalty,
                     self.discount,
-                    &net.forward(gp, &f_next_online),
-                    &net.forward(gt, &f_next_target),
+                    &net.forward(gp, f_next_online),
+                    &net.forward(gt, f_next_target),
                 )
             });
             let q = net.forward(gp, &f.detach());
@@ -222,7 +257,15 @@ impl Learner {
             gt.soft_update_from(gp, self.cfg.tau);
             grip_loss = l.detach();
         }
-        (loss.detach(), q.detach().mean(Kind::Float), grip_loss)
+        grip_loss
+    }
+
+    /// The temperature step on the actor batch's `log π` (a constant here); returns the loss.
+    pub(crate) fn temperature_step(&mut self, logp: &Tensor) -> Tensor {
+        let t_loss = losses::temperature_loss(self.log_alpha.get(0), logp, self.target_entropy());
+        let g = self.log_alpha.flat_grad(&t_loss);
+        self.opt_alpha.step(&self.log_alpha, &g);
+        t_loss.detach()
     }
 
     /// Actor and temperature step on the encoder's (gradient-stopped) features of `obs_images`.
@@ -234,10 +277,8 @@ impl Learner {
         let loss = losses::actor_loss(&q, &logp, alpha);
         let g = self.p.actor.flat_grad(&loss);
         self.opt_actor.step(&self.p.actor, &g);
-        let t_loss = losses::temperature_loss(self.log_alpha.get(0), &logp, self.target_entropy());
-        let g = self.log_alpha.flat_grad(&t_loss);
-        self.opt_alpha.step(&self.log_alpha, &g);
-        (loss.detach(), t_loss.detach(), logp.detach())
+        let t_loss = self.temperature_step(&logp);
+        (loss.detach(), t_loss, logp.detach())
     }
 
     /// The acting policy's weights (encoder, frozen backbone, actor, gripper critic) as safetensors bytes, for

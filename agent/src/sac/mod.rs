@@ -2,6 +2,7 @@
 //! the acting policy.
 
 pub mod checkpoint;
+mod fused_step;
 mod learner;
 pub mod losses;
 pub mod model;

@@ -1,0 +1,195 @@
+//! The critic and actor steps of a state-based learner on the fused CPU path ([`crate::nn::fused`]): the same
+//! losses, targets and random draws as the autograd steps in `learner.rs`, with the networks' backward passes
+//! written out. The squashed-Gaussian head (`[B, A]`, a few small ops) keeps autograd.
+
+use crate::replay::Batch;
+use crate::sac::Learner;
+use crate::sac::losses;
+use tch::{Kind, Tensor};
+
+impl Learner {
+    /// One critic step on the fused CPU path; returns (critic loss, mean Q, gripper loss) as tensors.
+    pub(crate) fn critic_step_fused(&mut self, mb: &Batch) -> (Tensor, Tensor, Tensor) {
+        let alpha = self.temperature();
+        let (e, m) = (self.cfg.critic_ensemble as usize, self.cfg.critic_subsample as usize);
+        let ens = self.s.ensemble.stacked(&self.p.critic);
+        let (loss, q) = {
+            let _no_grad = tch::no_grad_guard();
+            let (a_next, logp_next) = self.sample_action_fused(&mb.next_proprio);
+            let subset = (m < e).then(|| self.rng.subset(e, m));
+            let x_next = Tensor::cat(&[&mb.next_proprio, &a_next], 1);
+            let q_next = ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out.squeeze_dim(-1);
+            let y = losses::critic_target(
+                &mb.reward,
+                &mb.done,
+                self.discount,
+                &q_next,
+                &logp_next,
+                alpha,
+                self.cfg.backup_entropy,
+            );
+            let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&mb.proprio, &mb.action], 1), None, true);
+            let q = tape.out.squeeze_dim(-1);
+            let err = &q - y.unsqueeze(0);
+            let loss = err.square().mean(Kind::Float);
+            // ∂/∂q of mean_{e,b} (q − y)²
+            let dq = (err * (2.0 / q.numel() as f64)).unsqueeze(-1);
+            let (grad, _) = ens.backward(&self.p.critic, &tape, &dq, true, false);
+            let grad = grad.unwrap_or_else(|| unreachable!("parameter gradients were asked for"));
+            self.opt_critic.step_fused_cpu(&self.p.critic, &grad, Some((&self.critic_target, self.cfg.tau)));
+            (loss, q)
+        };
+        let f = mb.proprio.shallow_clone();
+        let grip_loss = self.gripper_step(mb, &f, &mb.next_proprio, &mb.next_proprio);
+        (loss, q.mean(Kind::Float), grip_loss)
+    }
+
+    /// A sampled action and its log-probability for `feats` (no gradients), drawing the same noise as
+    /// [`Learner::sample_action`].
+    fn sample_action_fused(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
+        let actor = self.s.actor.stacked(&self.p.actor).unwrap_or_else(|| unreachable!("the actor has a head"));
+        let out = actor.forward(&self.p.actor, feats, None, false).out.squeeze_dim(0);
+        let a = out.size()[1] / 2;
+        let eps = self.rng.normal(&[out.size()[0], a], self.device);
+        losses::squashed_gaussian(&out.narrow(1, 0, a), &out.narrow(1, a, a), &eps)
+    }
+
+    /// Actor and temperature step on the fused CPU path.
+    pub(crate) fn actor_step_fused(&mut self, mb: &Batch) -> (Tensor, Tensor, Tensor) {
+        let alpha = self.temperature();
+        let actor = self.s.actor.stacked(&self.p.actor).unwrap_or_else(|| unreachable!("the actor has a head"));
+        let ens = self.s.ensemble.stacked(&self.p.critic);
+        let f = mb.proprio.contiguous();
+        let fdim = f.size()[1];
+        let atape = tch::no_grad(|| actor.forward(&self.p.actor, &f, None, true));
+        let out = atape.out.squeeze_dim(0);
+        let na = out.size()[1] / 2;
+        // The head's outputs as leaves: autograd differentiates the squashed Gaussian (small) back to them.
+        let mean = out.narrow(1, 0, na).detach().set_requires_grad(true);
+        let log_std = out.narrow(1, na, na).detach().set_requires_grad(true);
+        let eps = self.rng.normal(&[out.size()[0], na], self.device);
+        let (a, logp) = losses::squashed_gaussian(&mean, &log_std, &eps);
+        let (loss, da) = tch::no_grad(|| {
+            let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&f, &a.detach()], 1), None, true);
+            let q = tape.out.squeeze_dim(-1);
+            let loss = losses::actor_loss(&q, &logp.detach(), alpha);
+            // ∂/∂q of −mean_b mean_e q
+            let dq = tape.out.full_like(-1.0 / q.numel() as f64);
+            let (_, dx) = ens.backward(&self.p.critic, &tape, &dq, false, true);
+            let dx = dx.unwrap_or_else(|| unreachable!("the input gradient was asked for"));
+            (loss, dx.narrow(1, fdim, na))
+        });
+        // L = mean_b α log π + Σ a · ∂L/∂a (∂L/∂a from the critic, a constant): its gradient at (mean, log σ) is
+        // the actor loss's.
+        let surrogate = (&logp * alpha).mean(Kind::Float) + (&a * &da).sum(Kind::Float);
+        let g = Tensor::run_backward(&[&surrogate], &[&mean, &log_std], false, false);
+        let dout = Tensor::cat(&[&g[0], &g[1]], 1).unsqueeze(0);
+        tch::no_grad(|| {
+            let (grad, _) = actor.backward(&self.p.actor, &atape, &dout, true, false);
+            let grad = grad.unwrap_or_else(|| unreachable!("parameter gradients were asked for"));
+            self.opt_actor.step_fused_cpu(&self.p.actor, &grad, None);
+        });
+        let t_loss = self.temperature_step(&logp);
+        (loss, t_loss, logp.detach())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::replay::Batch;
+    use crate::sac::Learner;
+    use crate::spec::ObsSpec;
+    use interfaces::config::AgentConfig;
+    use tch::{Device, Kind, Tensor};
+
+    fn batch(rows: i64, spec: &ObsSpec) -> Batch {
+        let f = tch::kind::FLOAT_CPU;
+        let p = spec.proprio_dim as i64;
+        Batch {
+            proprio: Tensor::randn([rows, p], f),
+            next_proprio: Tensor::randn([rows, p], f),
+            action: Tensor::rand([rows, spec.action_dim as i64], f) * 2.0 - 1.0,
+            gripper: Tensor::randint(3, [rows], tch::kind::INT64_CPU),
+            reward: Tensor::randn([rows], f),
+            done: Tensor::rand([rows], f).lt(0.1).to_kind(Kind::Float),
+            gripper_changed: Tensor::rand([rows], f).lt(0.3).to_kind(Kind::Float),
+            images: vec![],
+            next_images: vec![],
+        }
+    }
+
+    /// Largest difference between two tensors relative to the largest magnitude of `want`.
+    fn rel_err(got: &Tensor, want: &Tensor) -> f64 {
+        let scale = want.abs().max().double_value(&[]).max(1e-12);
+        (got - want).abs().max().double_value(&[]) / scale
+    }
+
+    /// The fused CPU path and the autograd path make the same updates (same batches, same seed, same random
+    /// draws) to float rounding: losses, Q, temperature, and every network, target network and Adam moment after
+    /// three update cycles. Default 256-wide critic pair; a 10/2 ensemble with odd widths and the gripper critic.
+    #[test]
+    fn fused_cpu_path_matches_autograd() {
+        tch::manual_seed(11);
+        let cases = [(2u64, 2u64, vec![256u64, 256], false), (10, 2, vec![40, 24, 24], true)];
+        for (ensemble, subsample, hidden, gripper) in cases {
+            let cfg = AgentConfig {
+                critic_ensemble: ensemble,
+                critic_subsample: subsample,
+                hidden: hidden.clone(),
+                batch_size: 64,
+                critic_actor_ratio: 3,
+                ..AgentConfig::default()
+            };
+            let spec = ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper };
+            let mut fused = Learner::new(&cfg, 0.9, &spec, Device::Cpu).expect("learner");
+            let mut plain = Learner::new(&cfg, 0.9, &spec, Device::Cpu).expect("learner");
+            assert!(fused.uses_fused_cpu_path(), "a state-based CPU learner takes the fused path by default");
+            assert!(!plain.set_fused_cpu_path(false));
+            let (critic0, actor0) = (plain.p.critic.flat().copy(), plain.p.actor.flat().copy());
+            for cycle in 0..3 {
+                let b = batch(64 * 3, &spec);
+                let (mf, mp) = (fused.update_with(&b), plain.update_with(&b));
+                let close = |a: f64, b: f64, what: &str| {
+                    assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{what} at cycle {cycle}: {a} vs {b}")
+                };
+                close(mf.critic_loss, mp.critic_loss, "critic loss");
+                close(mf.actor_loss, mp.actor_loss, "actor loss");
+                close(mf.temperature_loss, mp.temperature_loss, "temperature loss");
+                close(mf.q_mean, mp.q_mean, "mean Q");
+                close(mf.entropy, mp.entropy, "entropy");
+                close(mf.gripper_loss, mp.gripper_loss, "gripper loss");
+            }
+            let groups = [
+                ("critic", fused.p.critic.flat(), plain.p.critic.flat()),
+                ("critic target", fused.critic_target.flat(), plain.critic_target.flat()),
+                ("actor", fused.p.actor.flat(), plain.p.actor.flat()),
+                ("critic Adam m", &fused.opt_critic.m, &plain.opt_critic.m),
+                ("critic Adam v", &fused.opt_critic.v, &plain.opt_critic.v),
+                ("actor Adam m", &fused.opt_actor.m, &plain.opt_actor.m),
+                ("actor Adam v", &fused.opt_actor.v, &plain.opt_actor.v),
+                ("log alpha", fused.log_alpha.flat(), plain.log_alpha.flat()),
+            ];
+            for (what, a, b) in groups {
+                let e = rel_err(a, b);
+                assert!(e < 1e-3, "{what} differs after three cycles (ensemble {ensemble}, hidden {hidden:?}): {e}");
+            }
+            // Adam moves each parameter by about lr a step, whatever its gradient's size, so a wrong gradient shows
+            // as changes ~lr apart. Rounding shows only where a gradient is near 0 (√v ~ ε), on a few parameters.
+            let lr = cfg.lr;
+            for (what, a, b, init) in [
+                ("critic", fused.p.critic.flat(), plain.p.critic.flat(), &critic0),
+                ("actor", fused.p.actor.flat(), plain.p.actor.flat(), &actor0),
+            ] {
+                let d = ((a - init) - (b - init)).abs();
+                let worst = d.max().double_value(&[]);
+                let off = d.gt(lr * 1e-2).sum(Kind::Int64).int64_value(&[]);
+                assert!(
+                    worst < 0.1 * lr,
+                    "{what}: a change differs by {worst} (ensemble {ensemble}, hidden {hidden:?})"
+                );
+                assert!(off * 1000 <= d.numel() as i64, "{what}: {off} of {} changes differ by > lr/100", d.numel());
+                assert!((b - init).abs().mean(Kind::Float).double_value(&[]) > lr, "{what} was updated");
+            }
+        }
+    }
+}
