@@ -64,6 +64,8 @@ pub struct BenchRow {
     pub ensemble: (u64, u64),
     /// Update cycles per second, this library.
     pub rust: f64,
+    /// The same on the autograd path, where the row's default is the fused CPU path (`None` otherwise).
+    pub rust_autograd: Option<f64>,
     /// Update cycles per second, the PyTorch reference (`None` when it could not run).
     pub python: Option<f64>,
     /// The same, with the allocator thresholds of [`crate::alloc`] given to the reference (`None`: could not run).
@@ -148,8 +150,20 @@ fn cfg(ensemble: (u64, u64), ratio: u64, images: bool) -> AgentConfig {
     }
 }
 
-fn rust_rate(store: &ReplayStore, c: &AgentConfig, device: Device, iters: usize) -> Result<f64> {
+/// Update cycles/s of a learner on `device`, on the fused CPU path where it applies unless `autograd`; `None` when
+/// `autograd` is asked for and the learner already uses it.
+fn rust_rate(
+    store: &ReplayStore,
+    c: &AgentConfig,
+    device: Device,
+    iters: usize,
+    autograd: bool,
+) -> Result<Option<f64>> {
     let mut learner = Learner::new(c, 0.95, store.spec(), device)?;
+    if autograd && !learner.uses_fused_cpu_path() {
+        return Ok(None);
+    }
+    learner.set_fused_cpu_path(!autograd);
     for _ in 0..2 {
         learner.update(store)?;
     }
@@ -160,7 +174,7 @@ fn rust_rate(store: &ReplayStore, c: &AgentConfig, device: Device, iters: usize)
     if let Device::Cuda(i) = device {
         tch::Cuda::synchronize(i as i64);
     }
-    Ok(iters as f64 / t0.elapsed().as_secs_f64())
+    Ok(Some(iters as f64 / t0.elapsed().as_secs_f64()))
 }
 
 /// The reference's cycles/s, as a PyTorch user runs it (`same_malloc` false: the C library's defaults), or with
@@ -232,14 +246,16 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
         out,
         format!(
             "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads)\n\
+             corrigo: the default path (fused CPU kernels for state-only on the CPU); autograd: corrigo on libtorch's autograd\n\
              pytorch: the reference as run by default; pytorch*: the same with corrigo's allocator thresholds\n\
-             {:<6} {:<14} {:<9} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
+             {:<6} {:<14} {:<9} {:>10} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
             o.ratio,
             o.threads,
             "device",
             "observation",
             "ensemble",
             "corrigo",
+            "autograd",
             "pytorch",
             "ratio",
             "pytorch*",
@@ -260,7 +276,9 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
         for &device in &devices {
             for ensemble in [(2, 2), (10, 2)] {
                 let iters = if cams == 0 { o.iters_state } else { o.iters_images };
-                let rust = rust_rate(&store, &cfg(ensemble, o.ratio, cams > 0), device, iters)?;
+                let c = cfg(ensemble, o.ratio, cams > 0);
+                let rust = rust_rate(&store, &c, device, iters, false)?.unwrap_or_default();
+                let rust_autograd = rust_rate(&store, &c, device, iters, true)?;
                 let python = python_rate(o, cams, ensemble, device, iters, false);
                 let python_same_malloc = python_rate(o, cams, ensemble, device, iters, true);
                 let row = BenchRow {
@@ -268,6 +286,7 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
                     obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },
                     ensemble,
                     rust,
+                    rust_autograd,
                     python,
                     python_same_malloc,
                 };
@@ -279,11 +298,12 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
                 w(
                     out,
                     format!(
-                        "{:<6} {:<14} {:<9} {:>10.2} {} {} {} {}\n",
+                        "{:<6} {:<14} {:<9} {:>10.2} {:>10} {} {} {} {}\n",
                         row.device,
                         row.obs,
                         format!("{}/{}", ensemble.0, ensemble.1),
                         rust,
+                        rust_autograd.map_or_else(|| "-".to_string(), |r| format!("{r:.2}")),
                         py,
                         ratio,
                         pm,

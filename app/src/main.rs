@@ -300,6 +300,9 @@ enum BenchCmd {
         /// Measured cycles per image row.
         #[arg(long, default_value_t = 2)]
         iters_images: usize,
+        /// Only the state-only rows (and the inference latency).
+        #[arg(long)]
+        state_only: bool,
     },
     /// Camera pipeline latency (grab → crop/resize → publish → received in another process), fps and CPU share.
     Perception {
@@ -615,11 +618,12 @@ fn run(cmd: Cmd) -> Result<i32> {
             bench::learning::run(&cfg, &b)?;
             Ok(exit::OK)
         }
-        Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images }) => {
+        Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images, state_only }) => {
             let o = agent::bench::BenchOptions {
                 threads,
                 iters_state,
                 iters_images,
+                state_only,
                 python: std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python),
                 reference: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/sac_update.py"),
                 ..Default::default()

@@ -11,7 +11,8 @@ pub(crate) const LN_EPS: f32 = 1e-5;
 /// Partial sums kept by the reductions (one AVX-512 or two AVX2 registers).
 const LANES: usize = 16;
 
-/// Compiles `$imp` a second time with AVX2 + FMA and picks that copy at run time when the CPU has them.
+/// Compiles `$imp` a second time with AVX2 + FMA and picks that copy at run time when the CPU has them. `$imp`
+/// takes `const FMA: bool`: whether `a · b + c` may be one fused multiply-add ([`madd`]).
 macro_rules! dispatch {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) => $imp:ident) => {
         $(#[$m])*
@@ -21,37 +22,48 @@ macro_rules! dispatch {
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     #[target_feature(enable = "avx2,fma")]
                     fn wide($($arg: $ty),*) {
-                        $imp($($arg),*)
+                        $imp::<true>($($arg),*)
                     }
                     // SAFETY: `wide` only requires AVX2 and FMA, which the CPU has (checked just above).
                     return unsafe { wide($($arg),*) };
                 }
             }
-            $imp($($arg),*)
+            $imp::<false>($($arg),*)
         }
     };
+}
+
+/// `a · b + c`, as one fused multiply-add (one rounding) when `FMA` (only in code compiled with the `fma` target
+/// feature: elsewhere `mul_add` would be a slow library call).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `e^x` for f32, vectorisable: `2^k · p(r)` with `k = round(x / ln 2)`, `r = x − k ln 2` and the Cephes `expf`
 /// polynomial; relative error below 2e-7 on `[-87, 88]`. `x` is clamped to that range (no infinities, no
 /// subnormals).
 #[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³: adding and subtracting it rounds to the nearest integer
+pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
+    // Adding 1.5 · 2²³ rounds to the nearest integer k and leaves k in the low bits of the sum: no float → int
+    // conversion (which would not vectorise) is needed for 2^k.
+    const MAGIC: f32 = 12_582_912.0;
     let x = x.max(-87.0).min(88.0);
-    let k = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
-    let r = x - k * 0.693_359_4 + k * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 5.000_000_1e-1;
-    let p = p * r * r + r + 1.0;
-    p * f32::from_bits(((k as i32 + 127) << 23) as u32)
+    let t = madd::<FMA>(x, std::f32::consts::LOG2_E, MAGIC);
+    let k = t - MAGIC;
+    let r = madd::<FMA>(k, 2.121_944_4e-4, madd::<FMA>(k, -0.693_359_4, x));
+    let mut p = 1.987_569_1e-4;
+    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+        p = madd::<FMA>(p, r, c);
+    }
+    let p = madd::<FMA>(p, r * r, r + 1.0);
+    p * f32::from_bits(t.to_bits().wrapping_sub(0x4B40_0000 - 127) << 23)
 }
 
 /// The logistic function `1 / (1 + e^−y)`.
 #[inline(always)]
-pub(crate) fn sigmoid(y: f32) -> f32 {
-    1.0 / (1.0 + exp(-y))
+pub(crate) fn sigmoid<const FMA: bool>(y: f32) -> f32 {
+    1.0 / (1.0 + exp::<FMA>(-y))
 }
 
 #[inline(always)]
@@ -114,7 +126,8 @@ pub(crate) struct LnSaved<'a> {
     pub rstd: &'a mut [f32],
 }
 
-fn bias_ln_silu_forward_impl(
+#[inline(always)]
+fn bias_ln_silu_forward_impl<const FMA: bool>(
     params: &[f32],
     l: &LnLayer,
     members: &[i64],
@@ -145,8 +158,8 @@ fn bias_ln_silu_forward_impl(
                     let sr = &mut s.sig[row * n..][..n];
                     for i in 0..n {
                         let xh = (zr[i] - mean) * rstd;
-                        let y = g[i] * xh + be[i];
-                        let sg = sigmoid(y);
+                        let y = madd::<FMA>(g[i], xh, be[i]);
+                        let sg = sigmoid::<FMA>(y);
                         hr[i] = y * sg;
                         zr[i] = xh;
                         sr[i] = sg;
@@ -155,8 +168,8 @@ fn bias_ln_silu_forward_impl(
                 }
                 None => {
                     for i in 0..n {
-                        let y = g[i] * ((zr[i] - mean) * rstd) + be[i];
-                        hr[i] = y * sigmoid(y);
+                        let y = madd::<FMA>(g[i], (zr[i] - mean) * rstd, be[i]);
+                        hr[i] = y * sigmoid::<FMA>(y);
                     }
                 }
             }
@@ -180,7 +193,8 @@ dispatch! {
 }
 
 /// Gradients of one hidden layer's parameters, inside a flat gradient buffer of the parameter layout.
-fn bias_ln_silu_backward_impl(
+#[inline(always)]
+fn bias_ln_silu_backward_impl<const FMA: bool>(
     params: &[f32],
     l: &LnLayer,
     xhat: &[f32],
@@ -208,7 +222,7 @@ fn bias_ln_silu_backward_impl(
             let xr = &xhat[row * n..][..n];
             let sr = &sig[row * n..][..n];
             for i in 0..n {
-                let y = g[i] * xr[i] + be[i];
+                let y = madd::<FMA>(g[i], xr[i], be[i]);
                 let s = sr[i];
                 let dy = dr[i] * s * (1.0 + y * (1.0 - s));
                 dscale[i] += dy * xr[i];
@@ -290,7 +304,8 @@ pub(crate) struct AdamStep {
     pub eps: f32,
 }
 
-fn adam_impl(
+#[inline(always)]
+fn adam_impl<const FMA: bool>(
     c: &AdamStep,
     grad: &[f32],
     param: &mut [f32],
@@ -341,11 +356,13 @@ mod tests {
         let mut worst = 0f64;
         for i in -8700..=8800 {
             let x = i as f32 * 0.01;
-            let (got, want) = (exp(x) as f64, (x as f64).exp());
-            worst = worst.max(((got - want) / want).abs());
+            let want = (x as f64).exp();
+            for got in [exp::<false>(x) as f64, exp::<true>(x) as f64] {
+                worst = worst.max(((got - want) / want).abs());
+            }
         }
         assert!(worst < 2e-7, "worst relative error {worst}");
-        assert!(exp(-1e4) > 0.0 && exp(1e4).is_finite(), "clamped outside [-87, 88]");
+        assert!(exp::<false>(-1e4) > 0.0 && exp::<false>(1e4).is_finite(), "clamped outside [-87, 88]");
     }
 
     #[test]
