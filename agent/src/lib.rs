@@ -9,6 +9,8 @@
 //! caller (normally [`default_device`]), and everything a model owns lives on that one device and one thread.
 //! Building a learner, policy, BC trainer or classifier sets the process's C allocator to keep freed tensor
 //! memory for reuse ([`alloc`]): a learner's working set is not faulted in from the kernel again every cycle.
+//! A state-based learner on the CPU trains through the fused CPU path ([`nn::fused`]: hand-written backward
+//! passes, one kernel per layer activation, fused Adam); image-based learners and CUDA use libtorch's autograd.
 
 pub mod alloc;
 pub mod bc;

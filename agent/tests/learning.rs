@@ -297,6 +297,45 @@ fn resume_from_checkpoint_gives_bit_identical_updates() {
     }
 }
 
+/// A state-based learner on the CPU takes the fused CPU path; it resumes from a checkpoint exactly as well.
+#[test]
+fn state_learner_on_the_fused_cpu_path_resumes_bit_identically() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = ObsSpec { proprio_dim: 5, cameras: vec![], action_dim: 3, gripper: true };
+    let mut store = ReplayStore::open(tmp.path().join("replay"), &spec, &store_opts()).expect("store");
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for i in 0..60 {
+        store.append(&random_transition(&mut rng, &spec, i)).expect("append");
+    }
+    let cfg = AgentConfig {
+        batch_size: 16,
+        critic_actor_ratio: 2,
+        critic_ensemble: 4,
+        critic_subsample: 2,
+        hidden: vec![32, 24],
+        seed: 5,
+        ..AgentConfig::default()
+    };
+    let mut a = Learner::new(&cfg, 0.95, &spec, Device::Cpu).expect("learner");
+    assert!(a.uses_fused_cpu_path());
+    for _ in 0..3 {
+        a.update(&store).expect("update");
+    }
+    let ckpt = tmp.path().join("learner.safetensors");
+    a.save_checkpoint(&ckpt).expect("save");
+    let ma = a.update(&store).expect("update");
+    let ca = agent::nn::weights::from_bytes(&a.checkpoint_bytes().expect("ckpt"), "a").expect("parse");
+    let mut b = Learner::new(&AgentConfig { seed: 7, ..cfg.clone() }, 0.95, &spec, Device::Cpu).expect("learner");
+    b.load_checkpoint(&ckpt).expect("load");
+    let mb = b.update(&store).expect("update");
+    assert_eq!(ma, mb, "metrics after resume");
+    assert!(ma.critic_loss > 0.0 && ma.gripper_loss > 0.0);
+    let cb = agent::nn::weights::from_bytes(&b.checkpoint_bytes().expect("ckpt"), "b").expect("parse");
+    for (k, t) in &ca.tensors {
+        assert!(cb.get(k).is_some_and(|u| u.equal(t)), "{k} differs after resume");
+    }
+}
+
 /// Frames with a bright 8×8 square (success) or without (failure), on noise.
 fn labelled(rng: &mut ChaCha8Rng, n: usize) -> Vec<LabelledFrame> {
     (0..n)

@@ -19,15 +19,7 @@ impl Learner {
             let subset = (m < e).then(|| self.rng.subset(e, m));
             let x_next = Tensor::cat(&[&mb.next_proprio, &a_next], 1);
             let q_next = ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out.squeeze_dim(-1);
-            let y = losses::critic_target(
-                &mb.reward,
-                &mb.done,
-                self.discount,
-                &q_next,
-                &logp_next,
-                alpha,
-                self.cfg.backup_entropy,
-            );
+            let y = self.td_target(mb, &q_next, &logp_next, alpha);
             let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&mb.proprio, &mb.action], 1), None, true);
             let q = tape.out.squeeze_dim(-1);
             let err = &q - y.unsqueeze(0);

@@ -205,15 +205,7 @@ impl Learner {
                 &Tensor::cat(&[&f_next_target, &a_next], 1),
                 subset.as_ref(),
             );
-            let y = losses::critic_target(
-                &mb.reward,
-                &mb.done,
-                self.discount,
-                &q_next,
-                &logp_next,
-                alpha,
-                self.cfg.backup_entropy,
-            );
+            let y = self.td_target(mb, &q_next, &logp_next, alpha);
             (y, f_next_online, f_next_target)
         };
         let f = self.s.features(&self.p.critic, self.p.frozen.as_ref(), &aug.0, &mb.proprio);
@@ -224,6 +216,12 @@ impl Learner {
         self.critic_target.soft_update_from(&self.p.critic, self.cfg.tau);
         let grip_loss = self.gripper_step(mb, &f, &f_next_online, &f_next_target);
         (loss.detach(), q.detach().mean(Kind::Float), grip_loss)
+    }
+
+    /// The critic's regression target for the batch from the target critics' `q_next` `[E', B]` and the next
+    /// action's `log π` ([`losses::critic_target`] with the task's discount and the config's entropy backup).
+    pub(crate) fn td_target(&self, mb: &Batch, q_next: &Tensor, logp_next: &Tensor, alpha: f64) -> Tensor {
+        losses::critic_target(&mb.reward, &mb.done, self.discount, q_next, logp_next, alpha, self.cfg.backup_entropy)
     }
 
     /// One gripper-critic step (double DQN) on the features of the batch and of its next observations (online and

@@ -44,8 +44,15 @@ pub(crate) fn with_host<R>(
     // tensors are borrowed for the whole call, so their storage outlives the slices; no write range overlaps any
     // other range (checked above), so the `&mut` slices are exclusive; nothing else accesses the storage meanwhile
     // (single-threaded learner, and `f` receives only the slices).
-    let rs: Vec<&[f32]> = r.iter().map(|&(p, n)| unsafe { std::slice::from_raw_parts(p as *const f32, n) }).collect();
-    let mut ws: Vec<&mut [f32]> = w.iter().map(|&(p, n)| unsafe { std::slice::from_raw_parts_mut(p, n) }).collect();
+    // An empty tensor may have no storage (a null pointer): it gets an empty slice.
+    let rs: Vec<&[f32]> = r
+        .iter()
+        .map(|&(p, n)| if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(p as *const f32, n) } })
+        .collect();
+    let mut ws: Vec<&mut [f32]> = w
+        .iter()
+        .map(|&(p, n)| if n == 0 { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(p, n) } })
+        .collect();
     f(&rs, &mut ws)
 }
 

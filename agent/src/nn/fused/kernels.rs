@@ -11,24 +11,27 @@ pub(crate) const LN_EPS: f32 = 1e-5;
 /// Partial sums kept by the reductions (one AVX-512 or two AVX2 registers).
 const LANES: usize = 16;
 
-/// Compiles `$imp` a second time with AVX2 + FMA and picks that copy at run time when the CPU has them. `$imp`
-/// takes `const FMA: bool`: whether `a · b + c` may be one fused multiply-add ([`madd`]).
-macro_rules! dispatch {
-    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) => $imp:ident) => {
+/// Declares a kernel whose body is compiled twice: once for the baseline CPU and once with AVX2 + FMA, the
+/// second chosen at run time when the CPU has them. The body sees `const FMA: bool`: whether `a · b + c` may be
+/// one fused multiply-add ([`madd`]).
+macro_rules! kernel {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
         $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn imp<const FMA: bool>($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     #[target_feature(enable = "avx2,fma")]
                     fn wide($($arg: $ty),*) {
-                        $imp::<true>($($arg),*)
+                        imp::<true>($($arg),*)
                     }
                     // SAFETY: `wide` only requires AVX2 and FMA, which the CPU has (checked just above).
                     return unsafe { wide($($arg),*) };
                 }
             }
-            $imp::<false>($($arg),*)
+            imp::<false>($($arg),*)
         }
     };
 }
@@ -126,58 +129,7 @@ pub(crate) struct LnSaved<'a> {
     pub rstd: &'a mut [f32],
 }
 
-#[inline(always)]
-fn bias_ln_silu_forward_impl<const FMA: bool>(
-    params: &[f32],
-    l: &LnLayer,
-    members: &[i64],
-    z: &mut [f32],
-    h: &mut [f32],
-    saved: Option<&mut LnSaved<'_>>,
-) {
-    let (n, b) = (l.width, l.rows);
-    let inv_n = 1.0 / n as f32;
-    let mut saved = saved;
-    for (j, &e) in members.iter().enumerate() {
-        let e = e as usize;
-        let bias = &params[l.bias + e * n..][..n];
-        let g = &params[l.scale + e * n..][..n];
-        let be = &params[l.shift + e * n..][..n];
-        for r in 0..b {
-            let row = j * b + r;
-            let zr = &mut z[row * n..][..n];
-            let hr = &mut h[row * n..][..n];
-            for (zi, bi) in zr.iter_mut().zip(bias) {
-                *zi += bi;
-            }
-            let mean = sum(zr) * inv_n;
-            let var = dot_centered(zr, mean, zr, mean) * inv_n;
-            let rstd = 1.0 / (var + LN_EPS).sqrt();
-            match saved.as_deref_mut() {
-                Some(s) => {
-                    let sr = &mut s.sig[row * n..][..n];
-                    for i in 0..n {
-                        let xh = (zr[i] - mean) * rstd;
-                        let y = madd::<FMA>(g[i], xh, be[i]);
-                        let sg = sigmoid::<FMA>(y);
-                        hr[i] = y * sg;
-                        zr[i] = xh;
-                        sr[i] = sg;
-                    }
-                    s.rstd[row] = rstd;
-                }
-                None => {
-                    for i in 0..n {
-                        let y = madd::<FMA>(g[i], (zr[i] - mean) * rstd, be[i]);
-                        hr[i] = y * sigmoid::<FMA>(y);
-                    }
-                }
-            }
-        }
-    }
-}
-
-dispatch! {
+kernel! {
     /// One hidden layer's activation, forward: per row of member block `j` (rows `j·B … j·B + B`, parameters of
     /// member `members[j]`), `z ← z + bias`, `x̂ = (z − mean) / √(var + ε)`, `y = scale ⊙ x̂ + shift`,
     /// `h = y ⊙ σ(y)` (SiLU). With `saved`, `z` is overwritten by `x̂` and `σ(y)`, `1/√(var + ε)` are kept for
@@ -189,64 +141,51 @@ dispatch! {
         z: &mut [f32],
         h: &mut [f32],
         saved: Option<&mut LnSaved<'_>>,
-    ) => bias_ln_silu_forward_impl
-}
-
-/// Gradients of one hidden layer's parameters, inside a flat gradient buffer of the parameter layout.
-#[inline(always)]
-fn bias_ln_silu_backward_impl<const FMA: bool>(
-    params: &[f32],
-    l: &LnLayer,
-    xhat: &[f32],
-    sig: &[f32],
-    rstd: &[f32],
-    d: &mut [f32],
-    grad: Option<&mut [f32]>,
-) {
-    let (n, b) = (l.width, l.rows);
-    let inv_n = 1.0 / n as f32;
-    let members = d.len() / (n * b).max(1);
-    let mut grad = grad;
-    let mut dbias = vec![0f32; n];
-    let mut dscale = vec![0f32; n];
-    let mut dshift = vec![0f32; n];
-    for e in 0..members {
-        let g = &params[l.scale + e * n..][..n];
-        let be = &params[l.shift + e * n..][..n];
-        dbias.fill(0.0);
-        dscale.fill(0.0);
-        dshift.fill(0.0);
-        for r in 0..b {
-            let row = e * b + r;
-            let dr = &mut d[row * n..][..n];
-            let xr = &xhat[row * n..][..n];
-            let sr = &sig[row * n..][..n];
-            for i in 0..n {
-                let y = madd::<FMA>(g[i], xr[i], be[i]);
-                let s = sr[i];
-                let dy = dr[i] * s * (1.0 + y * (1.0 - s));
-                dscale[i] += dy * xr[i];
-                dshift[i] += dy;
-                dr[i] = dy * g[i];
+    ) {
+        let (n, b) = (l.width, l.rows);
+        let inv_n = 1.0 / n as f32;
+        let mut saved = saved;
+        for (j, &e) in members.iter().enumerate() {
+            let e = e as usize;
+            let bias = &params[l.bias + e * n..][..n];
+            let g = &params[l.scale + e * n..][..n];
+            let be = &params[l.shift + e * n..][..n];
+            for r in 0..b {
+                let row = j * b + r;
+                let zr = &mut z[row * n..][..n];
+                let hr = &mut h[row * n..][..n];
+                for (zi, bi) in zr.iter_mut().zip(bias) {
+                    *zi += bi;
+                }
+                let mean = sum(zr) * inv_n;
+                let var = dot_centered(zr, mean, zr, mean) * inv_n;
+                let rstd = 1.0 / (var + LN_EPS).sqrt();
+                match saved.as_deref_mut() {
+                    Some(s) => {
+                        let sr = &mut s.sig[row * n..][..n];
+                        for i in 0..n {
+                            let xh = (zr[i] - mean) * rstd;
+                            let y = madd::<FMA>(g[i], xh, be[i]);
+                            let sg = sigmoid::<FMA>(y);
+                            hr[i] = y * sg;
+                            zr[i] = xh;
+                            sr[i] = sg;
+                        }
+                        s.rstd[row] = rstd;
+                    }
+                    None => {
+                        for i in 0..n {
+                            let y = madd::<FMA>(g[i], (zr[i] - mean) * rstd, be[i]);
+                            hr[i] = y * sigmoid::<FMA>(y);
+                        }
+                    }
+                }
             }
-            let m1 = sum(dr) * inv_n;
-            let m2 = dot_centered(dr, 0.0, xr, 0.0) * inv_n;
-            let rs = rstd[row];
-            for i in 0..n {
-                let dz = rs * (dr[i] - m1 - xr[i] * m2);
-                dr[i] = dz;
-                dbias[i] += dz;
-            }
-        }
-        if let Some(gr) = grad.as_deref_mut() {
-            gr[l.bias + e * n..][..n].copy_from_slice(&dbias);
-            gr[l.scale + e * n..][..n].copy_from_slice(&dscale);
-            gr[l.shift + e * n..][..n].copy_from_slice(&dshift);
         }
     }
 }
 
-dispatch! {
+kernel! {
     /// One hidden layer's activation, backward, for all `E` members (`d: [E, B, width]`): on entry `d = ∂L/∂h`,
     /// on return `d = ∂L/∂z` (the pre-activation, before the bias). With SiLU `h = y σ(y)`:
     /// `∂L/∂y = ∂L/∂h · σ(y)(1 + y(1 − σ(y)))`; LayerNorm: `∂L/∂x̂ = scale ⊙ ∂L/∂y`,
@@ -260,7 +199,49 @@ dispatch! {
         rstd: &[f32],
         d: &mut [f32],
         grad: Option<&mut [f32]>,
-    ) => bias_ln_silu_backward_impl
+    ) {
+        let (n, b) = (l.width, l.rows);
+        let inv_n = 1.0 / n as f32;
+        let members = d.len() / (n * b).max(1);
+        let mut grad = grad;
+        let mut dbias = vec![0f32; n];
+        let mut dscale = vec![0f32; n];
+        let mut dshift = vec![0f32; n];
+        for e in 0..members {
+            let g = &params[l.scale + e * n..][..n];
+            let be = &params[l.shift + e * n..][..n];
+            dbias.fill(0.0);
+            dscale.fill(0.0);
+            dshift.fill(0.0);
+            for r in 0..b {
+                let row = e * b + r;
+                let dr = &mut d[row * n..][..n];
+                let xr = &xhat[row * n..][..n];
+                let sr = &sig[row * n..][..n];
+                for i in 0..n {
+                    let y = madd::<FMA>(g[i], xr[i], be[i]);
+                    let s = sr[i];
+                    let dy = dr[i] * s * (1.0 + y * (1.0 - s));
+                    dscale[i] += dy * xr[i];
+                    dshift[i] += dy;
+                    dr[i] = dy * g[i];
+                }
+                let m1 = sum(dr) * inv_n;
+                let m2 = dot_centered(dr, 0.0, xr, 0.0) * inv_n;
+                let rs = rstd[row];
+                for i in 0..n {
+                    let dz = rs * (dr[i] - m1 - xr[i] * m2);
+                    dr[i] = dz;
+                    dbias[i] += dz;
+                }
+            }
+            if let Some(gr) = grad.as_deref_mut() {
+                gr[l.bias + e * n..][..n].copy_from_slice(&dbias);
+                gr[l.scale + e * n..][..n].copy_from_slice(&dscale);
+                gr[l.shift + e * n..][..n].copy_from_slice(&dshift);
+            }
+        }
+    }
 }
 
 /// `out[j·B + r, :] += bias[members[j], :]` for a linear head of `width` outputs.
@@ -304,36 +285,7 @@ pub(crate) struct AdamStep {
     pub eps: f32,
 }
 
-#[inline(always)]
-fn adam_impl<const FMA: bool>(
-    c: &AdamStep,
-    grad: &[f32],
-    param: &mut [f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    target: Option<(&mut [f32], f32)>,
-) {
-    let n = param.len();
-    let (grad, m, v) = (&grad[..n], &mut m[..n], &mut v[..n]);
-    let (w1, w2) = (1.0 - c.beta1, 1.0 - c.beta2);
-    for i in 0..n {
-        let g = grad[i];
-        let mi = m[i] + w1 * (g - m[i]);
-        let vi = v[i] * c.beta2 + (g * w2) * g;
-        m[i] = mi;
-        v[i] = vi;
-        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
-        param[i] -= mi / denom * c.step_size;
-    }
-    if let Some((t, tau)) = target {
-        let t = &mut t[..n];
-        for i in 0..n {
-            t[i] += tau * (param[i] - t[i]);
-        }
-    }
-}
-
-dispatch! {
+kernel! {
     /// One Adam step over a flat buffer, the arithmetic of `torch.optim.Adam` (no weight decay, no amsgrad):
     /// `m ← m + (1 − β₁)(g − m)`, `v ← β₂ v + (1 − β₂) g²`, `θ ← θ − step_size · m / (√v / √(1 − β₂ᵗ) + ε)`;
     /// with `target = (θ', τ)`, then the Polyak update `θ' ← θ' + τ (θ − θ')` in the same call.
@@ -344,7 +296,26 @@ dispatch! {
         m: &mut [f32],
         v: &mut [f32],
         target: Option<(&mut [f32], f32)>,
-    ) => adam_impl
+    ) {
+        let n = param.len();
+        let (grad, m, v) = (&grad[..n], &mut m[..n], &mut v[..n]);
+        let (w1, w2) = (1.0 - c.beta1, 1.0 - c.beta2);
+        for i in 0..n {
+            let g = grad[i];
+            let mi = m[i] + w1 * (g - m[i]);
+            let vi = v[i] * c.beta2 + (g * w2) * g;
+            m[i] = mi;
+            v[i] = vi;
+            let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+            param[i] -= mi / denom * c.step_size;
+        }
+        if let Some((t, tau)) = target {
+            let t = &mut t[..n];
+            for i in 0..n {
+                t[i] += tau * (param[i] - t[i]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //! and Adam another eight passes over the parameters. Here each is one pass. The learner uses this path on the
 //! CPU when there are no cameras (`Learner::uses_fused_cpu_path`); images (convolutions) and CUDA use autograd.
 //! The test `fused_cpu_path_matches_autograd` checks both give the same update.
+//!
+//! The kernels run on the calling thread; the matrix products use libtorch's intra-op threads. corrigo's learner
+//! nodes give a state-based learner one intra-op thread (small networks: a thread team costs more at every
+//! barrier than it saves).
 
 mod host;
 pub(crate) mod kernels;
