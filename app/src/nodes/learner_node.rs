@@ -72,6 +72,23 @@ fn load_marks(path: &Path) -> Result<Marks> {
     }
 }
 
+/// Flushes the store, then records every pending transition (now on disk) as acknowledged, publishes the
+/// acknowledgements and saves the marks.
+fn acknowledge(
+    store: &mut ReplayStore,
+    pending: &mut BTreeMap<String, u64>,
+    marks: &mut Marks,
+    acks: &mut bus::Publisher<TransitionAck>,
+    path: &Path,
+) -> Result<()> {
+    store.flush()?;
+    for (actor, seq) in std::mem::take(pending) {
+        marks.acked.insert(actor.clone(), seq);
+        acks.publish(&mut TransitionAck { header: Header::default(), actor, upto: seq })?;
+    }
+    save_marks(path, marks)
+}
+
 fn save_marks(path: &Path, m: &Marks) -> Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec(m)?).with_context(|| format!("writing {}", tmp.display()))?;
@@ -186,13 +203,7 @@ pub fn run(
             }
         }
         if !pending.is_empty() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
-            store.flush()?;
-            for (actor, seq) in std::mem::take(&mut pending) {
-                marks.acked.insert(actor.clone(), seq);
-                let mut a = TransitionAck { header: Header::default(), actor, upto: seq };
-                acks.publish(&mut a)?;
-            }
-            save_marks(&marks_path, &marks)?;
+            acknowledge(&mut store, &mut pending, &mut marks, &mut acks, &marks_path)?;
             last_ack = Instant::now();
         } else if pending.is_empty() {
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
@@ -215,9 +226,10 @@ pub fn run(
                 last_weights = Instant::now();
             }
             if learner.updates() % cfg.agent.checkpoint_every == 0 {
-                store.flush()?;
+                // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
+                // restarted from it is not sent them again.
+                acknowledge(&mut store, &mut pending, &mut marks, &mut acks, &marks_path)?;
                 learner.save_checkpoint(&ckpt)?;
-                save_marks(&marks_path, &marks)?;
             }
         } else if got == 0 {
             store.flush_if_due()?;
