@@ -1,5 +1,5 @@
 //! `cargo run --release -p agent --example bench_learner [-- --threads N --iters-state N --iters-images N
-//! --state-only --no-cuda]`: the learner benchmark (see `agent::bench`).
+//! --rounds N --state-only --no-cuda]`: the learner benchmark (see `agent::bench`).
 
 use agent::bench::{BenchOptions, run_learner_bench};
 
@@ -14,6 +14,7 @@ fn main() {
             "--iters-state" => o.iters_state = val(i).unwrap_or(o.iters_state),
             "--iters-images" => o.iters_images = val(i).unwrap_or(o.iters_images),
             "--ratio" => o.ratio = val(i).map_or(o.ratio, |v| v as u64),
+            "--rounds" => o.rounds = val(i).unwrap_or(o.rounds),
             "--state-only" => {
                 o.state_only = true;
                 i -= 1;

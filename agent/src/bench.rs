@@ -25,6 +25,8 @@ pub struct BenchOptions {
     pub iters_state: usize,
     /// Measured cycles per image row.
     pub iters_images: usize,
+    /// Interleaved rounds of every state-only row (the medians are printed); image rows run once.
+    pub rounds: usize,
     /// Critic steps per actor step.
     pub ratio: u64,
     /// Python interpreter for the reference (`None`: skip it).
@@ -44,6 +46,7 @@ impl Default for BenchOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get() as i32),
             iters_state: 50,
             iters_images: 3,
+            rounds: 3,
             ratio: AgentConfig::default().critic_actor_ratio,
             python: std::env::var_os("CORRIGO_VENV_PYTHON").map(PathBuf::from),
             reference: root.join("bench/reference/sac_update.py"),
@@ -218,6 +221,12 @@ fn python_rate(
     v.get("updates_per_s")?.as_f64()
 }
 
+/// The median (the upper one of an even count); `None` for no values.
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
 /// Actor inference latency at batch 1 with two 128×128 cameras + state on `device`.
 pub fn inference_latency(device: Device, samples: usize) -> Result<Latency> {
     let s = spec(2);
@@ -245,12 +254,14 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
     w(
         out,
         format!(
-            "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads)\n\
+            "learner update cycles/s (batch 256, critic:actor {}:1, RLPD 50/50, {} threads; state rows: medians of {} \
+             interleaved rounds)\n\
              corrigo: the default path (fused CPU kernels for state-only on the CPU); autograd: corrigo on libtorch's autograd\n\
              pytorch: the reference as run by default; pytorch*: the same with corrigo's allocator thresholds\n\
              {:<6} {:<14} {:<9} {:>10} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
             o.ratio,
             o.threads,
+            o.rounds.max(1),
             "device",
             "observation",
             "ensemble",
@@ -277,10 +288,17 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
             for ensemble in [(2, 2), (10, 2)] {
                 let iters = if cams == 0 { o.iters_state } else { o.iters_images };
                 let c = cfg(ensemble, o.ratio, cams > 0);
-                let rust = rust_rate(&store, &c, device, iters, false)?.unwrap_or_default();
-                let rust_autograd = rust_rate(&store, &c, device, iters, true)?;
-                let python = python_rate(o, cams, ensemble, device, iters, false);
-                let python_same_malloc = python_rate(o, cams, ensemble, device, iters, true);
+                // Interleaved rounds, medians: a change of the machine's load hits every column alike.
+                let rounds = if cams == 0 { o.rounds.max(1) } else { 1 };
+                let (mut r, mut ra, mut p, mut pm) = (vec![], vec![], vec![], vec![]);
+                for _ in 0..rounds {
+                    r.extend(rust_rate(&store, &c, device, iters, false)?);
+                    ra.extend(rust_rate(&store, &c, device, iters, true)?);
+                    p.extend(python_rate(o, cams, ensemble, device, iters, false));
+                    pm.extend(python_rate(o, cams, ensemble, device, iters, true));
+                }
+                let rust = median(r).unwrap_or_default();
+                let (rust_autograd, python, python_same_malloc) = (median(ra), median(p), median(pm));
                 let row = BenchRow {
                     device: if device.is_cuda() { "cuda".into() } else { "cpu".into() },
                     obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },

@@ -303,6 +303,9 @@ enum BenchCmd {
         /// Only the state-only rows (and the inference latency).
         #[arg(long)]
         state_only: bool,
+        /// Interleaved rounds per state-only row (medians printed).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// Camera pipeline latency (grab → crop/resize → publish → received in another process), fps and CPU share.
     Perception {
@@ -618,12 +621,13 @@ fn run(cmd: Cmd) -> Result<i32> {
             bench::learning::run(&cfg, &b)?;
             Ok(exit::OK)
         }
-        Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images, state_only }) => {
+        Cmd::Bench(BenchCmd::Learner { threads, iters_state, iters_images, state_only, rounds }) => {
             let o = agent::bench::BenchOptions {
                 threads,
                 iters_state,
                 iters_images,
                 state_only,
+                rounds,
                 python: std::env::var_os("CORRIGO_VENV_PYTHON").map(Into::into).or_else(venv_python),
                 reference: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/sac_update.py"),
                 ..Default::default()
