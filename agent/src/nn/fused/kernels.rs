@@ -51,12 +51,12 @@ pub(crate) fn exp<const FMA: bool>(x: f32) -> f32 {
     // Adding 1.5 · 2²³ rounds to the nearest integer k and leaves k in the low bits of the sum: no float → int
     // conversion (which would not vectorise) is needed for 2^k.
     const MAGIC: f32 = 12_582_912.0;
-    let x = x.max(-87.0).min(88.0);
+    let x = x.clamp(-87.0, 88.0);
     let t = madd::<FMA>(x, std::f32::consts::LOG2_E, MAGIC);
     let k = t - MAGIC;
     let r = madd::<FMA>(k, 2.121_944_4e-4, madd::<FMA>(k, -0.693_359_4, x));
     let mut p = 1.987_569_1e-4;
-    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+    for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5] {
         p = madd::<FMA>(p, r, c);
     }
     let p = madd::<FMA>(p, r * r, r + 1.0);
