@@ -63,6 +63,16 @@ impl StackedMlp {
         })
     }
 
+    /// Parameters of the stack (all members), scalars.
+    fn numel(&self) -> usize {
+        let per_member: i64 = self
+            .layers
+            .iter()
+            .map(|l| l.fan_in * l.width + l.width + if l.ln.is_some() { 2 * l.width } else { 0 })
+            .sum();
+        (per_member * self.members) as usize
+    }
+
     /// The forward pass of `members` (all when `None`) on `x: [B, fan_in]` (the same input for every member):
     /// the tape holds the output `[E', B, out]`, and with `train` what [`StackedMlp::backward`] needs.
     /// Must run with gradients off (`tch::no_grad`); `p` is on the CPU.
@@ -124,7 +134,9 @@ impl StackedMlp {
     ) -> (Option<Tensor>, Option<Tensor>) {
         assert_eq!(tape.hidden.len() + 1, self.layers.len(), "backward needs a training tape");
         let rows = tape.x.size()[0];
-        let grad = param_grads.then(|| Tensor::zeros([p.numel()], (Kind::Float, tch::Device::Cpu)));
+        // Every element is written below (weights by the products, the rest by the kernels): no zeroing pass.
+        assert_eq!(self.numel(), p.numel() as usize, "the stack must hold every parameter of its group");
+        let grad = param_grads.then(|| empty(&[p.numel()]));
         let mut d = dout.contiguous();
         let mut dx = None;
         for (li, l) in self.layers.iter().enumerate().rev() {
