@@ -2,20 +2,22 @@
 //! losses, targets and random draws as the autograd steps in `learner.rs`, with the networks' backward passes
 //! written out. The squashed-Gaussian head (`[B, A]`, a few small ops) keeps autograd.
 
+use crate::nn::fused::StackedMlp;
 use crate::replay::Batch;
 use crate::sac::Learner;
+use crate::sac::learner::FusedNets;
 use crate::sac::losses;
 use tch::{Kind, Tensor};
 
 impl Learner {
     /// One critic step on the fused CPU path; returns (critic loss, mean Q, gripper loss) as tensors.
-    pub(crate) fn critic_step_fused(&mut self, mb: &Batch) -> (Tensor, Tensor, Tensor) {
+    pub(crate) fn critic_step_fused(&mut self, nets: &FusedNets, mb: &Batch) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let (e, m) = (self.cfg.critic_ensemble as usize, self.cfg.critic_subsample as usize);
-        let ens = self.s.ensemble.stacked(&self.p.critic);
+        let ens = &nets.critic;
         let (loss, q) = {
             let _no_grad = tch::no_grad_guard();
-            let (a_next, logp_next) = self.sample_action_fused(&mb.next_proprio);
+            let (a_next, logp_next) = self.sample_action_fused(&nets.actor, &mb.next_proprio);
             let subset = (m < e).then(|| self.rng.subset(e, m));
             let x_next = Tensor::cat(&[&mb.next_proprio, &a_next], 1);
             let q_next = ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out.squeeze_dim(-1);
@@ -31,15 +33,13 @@ impl Learner {
             self.opt_critic.step_fused_cpu(&self.p.critic, &grad, Some((&self.critic_target, self.cfg.tau)));
             (loss, q)
         };
-        let f = mb.proprio.shallow_clone();
-        let grip_loss = self.gripper_step(mb, &f, &mb.next_proprio, &mb.next_proprio);
+        let grip_loss = self.gripper_step(mb, &mb.proprio, &mb.next_proprio, &mb.next_proprio);
         (loss, q.mean(Kind::Float), grip_loss)
     }
 
-    /// A sampled action and its log-probability for `feats` (no gradients), drawing the same noise as
-    /// [`Learner::sample_action`].
-    fn sample_action_fused(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
-        let actor = self.s.actor.stacked(&self.p.actor).unwrap_or_else(|| unreachable!("the actor has a head"));
+    /// A sampled action and its log-probability for `feats` (no gradients), drawing the same noise as the
+    /// autograd path's `sample_action`.
+    fn sample_action_fused(&mut self, actor: &StackedMlp, feats: &Tensor) -> (Tensor, Tensor) {
         let out = actor.forward(&self.p.actor, feats, None, false).out.squeeze_dim(0);
         let a = out.size()[1] / 2;
         let eps = self.rng.normal(&[out.size()[0], a], self.device);
@@ -47,10 +47,9 @@ impl Learner {
     }
 
     /// Actor and temperature step on the fused CPU path.
-    pub(crate) fn actor_step_fused(&mut self, mb: &Batch) -> (Tensor, Tensor, Tensor) {
+    pub(crate) fn actor_step_fused(&mut self, nets: &FusedNets, mb: &Batch) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
-        let actor = self.s.actor.stacked(&self.p.actor).unwrap_or_else(|| unreachable!("the actor has a head"));
-        let ens = self.s.ensemble.stacked(&self.p.critic);
+        let (actor, ens) = (&nets.actor, &nets.critic);
         let f = mb.proprio.contiguous();
         let fdim = f.size()[1];
         let atape = tch::no_grad(|| actor.forward(&self.p.actor, &f, None, true));

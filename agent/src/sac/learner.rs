@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::nn::augment::random_shift;
+use crate::nn::fused::StackedMlp;
 use crate::nn::params::Init;
 use crate::nn::{Adam, ParamBuilder, ParamGroup, Rng};
 use crate::replay::{Batch, BatchSampler, ReplayStore};
@@ -56,8 +57,16 @@ pub struct Learner {
     pub(crate) rng: Rng,
     pub(crate) sampler: BatchSampler,
     pub(crate) updates: u64,
-    /// The critic and actor steps take the fused CPU path ([`crate::nn::fused`]).
-    pub(crate) fused_cpu: bool,
+    /// The actor and the critic ensemble as the fused CPU path computes them ([`crate::nn::fused`]); `None`: the
+    /// steps use autograd.
+    pub(crate) fused: Option<FusedNets>,
+}
+
+/// The networks of the fused CPU path.
+#[derive(Debug, Clone)]
+pub(crate) struct FusedNets {
+    pub(crate) actor: StackedMlp,
+    pub(crate) critic: StackedMlp,
 }
 
 impl Learner {
@@ -67,7 +76,7 @@ impl Learner {
         crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed);
         let (s, p) = model::build(cfg, spec, device, &mut rng)?;
-        let fused_cpu = Self::fused_cpu_possible(device, &s);
+        let fused = Self::fused_nets(device, &s, &p);
         let critic_target = p.critic.duplicate(false);
         let gripper_target = p.gripper.as_ref().map(|g| g.duplicate(false));
         let mut pb = ParamBuilder::default();
@@ -89,27 +98,31 @@ impl Learner {
             critic_target,
             gripper_target,
             log_alpha,
-            fused_cpu,
+            fused,
             rng,
             updates: 0,
         })
     }
 
-    fn fused_cpu_possible(device: Device, s: &Structure) -> bool {
-        device == Device::Cpu && s.encoders.is_none()
+    /// The fused CPU path's networks where it applies: on the CPU without cameras.
+    fn fused_nets(device: Device, s: &Structure, p: &Params) -> Option<FusedNets> {
+        if device != Device::Cpu || s.encoders.is_some() {
+            return None;
+        }
+        Some(FusedNets { actor: s.actor.stacked(&p.actor)?, critic: s.ensemble.stacked(&p.critic) })
     }
 
     /// True when updates take the fused CPU path ([`crate::nn::fused`]): the default for a state-based learner on
     /// the CPU. Image-based learners and CUDA use autograd.
     pub fn uses_fused_cpu_path(&self) -> bool {
-        self.fused_cpu
+        self.fused.is_some()
     }
 
     /// Chooses the fused CPU path (`true`, where possible) or autograd (`false`), e.g. to compare the two; returns
-    /// the path now in use.
+    /// whether the fused path is now in use.
     pub fn set_fused_cpu_path(&mut self, on: bool) -> bool {
-        self.fused_cpu = on && Self::fused_cpu_possible(self.device, &self.s);
-        self.fused_cpu
+        self.fused = if on { Self::fused_nets(self.device, &self.s, &self.p) } else { None };
+        self.fused.is_some()
     }
 
     /// The device the model lives on.
@@ -149,11 +162,14 @@ impl Learner {
         for k in 0..ratio {
             let mb = batch.narrow(k * b, b);
             let aug = self.augment(&mb);
-            critic = if self.fused_cpu { self.critic_step_fused(&mb) } else { self.critic_step(&mb, &aug) };
+            critic = match self.fused.clone() {
+                Some(nets) => self.critic_step_fused(&nets, &mb),
+                None => self.critic_step(&mb, &aug),
+            };
             last = Some((mb, aug));
         }
         let (actor_loss, temp_loss, logp) = match &last {
-            Some((mb, _)) if self.fused_cpu => self.actor_step_fused(mb),
+            Some((mb, _)) if let Some(nets) = self.fused.clone() => self.actor_step_fused(&nets, mb),
             Some((mb, aug)) => self.actor_step(mb, &aug.0),
             None => (Tensor::new(), Tensor::new(), Tensor::new()),
         };
@@ -178,7 +194,7 @@ impl Learner {
         (obs, next)
     }
 
-    pub(crate) fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
+    fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
         let (mean, log_std) = self.s.actor_head(&self.p.actor, feats);
         let eps = self.rng.normal(&mean.size(), self.device);
         losses::squashed_gaussian(&mean, &log_std, &eps)
