@@ -221,10 +221,12 @@ fn python_rate(
     v.get("updates_per_s")?.as_f64()
 }
 
-/// The median (the upper one of an even count); `None` for no values.
-fn median(mut v: Vec<f64>) -> Option<f64> {
+/// The `p`-quantile (0…1) of `v`, nearest rank (the upper middle value for the median of an even count); `None`
+/// for no values.
+fn quantile(v: &mut [f64], p: f64) -> Option<f64> {
     v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
+    let last = v.len().checked_sub(1)?;
+    Some(v[(last as f64 * p).round() as usize])
 }
 
 /// Actor inference latency at batch 1 with two 128×128 cameras + state on `device`.
@@ -242,8 +244,7 @@ pub fn inference_latency(device: Device, samples: usize) -> Result<Latency> {
             policy.act(&obs, false).map(|_| t0.elapsed().as_secs_f64() * 1e3)
         })
         .collect::<Result<_>>()?;
-    ms.sort_by(f64::total_cmp);
-    let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    let mut q = |p: f64| quantile(&mut ms, p).unwrap_or(f64::NAN);
     Ok(Latency { p50_ms: q(0.5), p99_ms: q(0.99) })
 }
 
@@ -297,8 +298,9 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
                     p.extend(python_rate(o, cams, ensemble, device, iters, false));
                     pm.extend(python_rate(o, cams, ensemble, device, iters, true));
                 }
-                let rust = median(r).unwrap_or_default();
-                let (rust_autograd, python, python_same_malloc) = (median(ra), median(p), median(pm));
+                let rust = quantile(&mut r, 0.5).unwrap_or_default();
+                let (rust_autograd, python, python_same_malloc) =
+                    (quantile(&mut ra, 0.5), quantile(&mut p, 0.5), quantile(&mut pm, 0.5));
                 let row = BenchRow {
                     device: if device.is_cuda() { "cuda".into() } else { "cpu".into() },
                     obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },

@@ -87,6 +87,7 @@ impl Learner {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::fused::rel_err;
     use crate::replay::Batch;
     use crate::sac::Learner;
     use crate::spec::ObsSpec;
@@ -107,12 +108,6 @@ mod tests {
             images: vec![],
             next_images: vec![],
         }
-    }
-
-    /// Largest difference between two tensors relative to the largest magnitude of `want`.
-    fn rel_err(got: &Tensor, want: &Tensor) -> f64 {
-        let scale = want.abs().max().double_value(&[]).max(1e-12);
-        (got - want).abs().max().double_value(&[]) / scale
     }
 
     /// The fused CPU path and the autograd path make the same updates (same batches, same seed, same random

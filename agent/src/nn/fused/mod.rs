@@ -19,3 +19,10 @@ mod stacked;
 pub(crate) use host::with_host;
 pub(crate) use stacked::StackedLayer;
 pub use stacked::{StackedMlp, Tape};
+
+/// Largest difference between two tensors relative to the largest magnitude of `want` (the fused path's tests).
+#[cfg(test)]
+pub(crate) fn rel_err(got: &tch::Tensor, want: &tch::Tensor) -> f64 {
+    let scale = want.abs().max().double_value(&[]).max(1e-12);
+    (got - want).abs().max().double_value(&[]) / scale
+}

@@ -193,14 +193,9 @@ impl StackedMlp {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::fused::rel_err;
     use crate::nn::{EnsembleMlp, Mlp, ParamBuilder, ParamGroup, Rng};
     use tch::{Kind, Tensor};
-
-    /// Largest difference relative to the largest magnitude of `want`.
-    fn rel_err(got: &Tensor, want: &Tensor) -> f64 {
-        let scale = want.abs().max().double_value(&[]).max(1e-12);
-        (got - want).abs().max().double_value(&[]) / scale
-    }
 
     fn autograd_grads(p: &ParamGroup, x: &Tensor, out: &Tensor, dout: &Tensor) -> (Tensor, Tensor) {
         let l = (out * dout).sum(Kind::Float);
