@@ -1,8 +1,10 @@
 //! The learner benchmark (`corrigo bench learner`): gradient update cycles per second (one cycle = the configured
 //! number of critic steps + one actor/temperature step, batches sampled from a replay store) for a state-only and a
-//! two-camera (128×128) + state agent, critic ensembles 2 and 10/2, on the CPU and on CUDA when present, beside the
-//! same update written in PyTorch (`bench/reference/sac_update.py`, run with the project's virtualenv Python in the
-//! same command), and the actor's inference latency at batch 1 (two cameras + state).
+//! two-camera (128×128) + state agent — on cached frozen features ([`crate::features`], the fast setting; its
+//! reference is the same state-sized update on `[features, proprio]`, since both encode each stored frame once) and
+//! end to end — critic ensembles 2 and 10/2, on the CPU and on CUDA when present, beside the same update written
+//! in PyTorch (`bench/reference/sac_update.py`, run with the project's virtualenv Python in the same command), and
+//! the actor's inference latency at batch 1 (two cameras + state).
 
 use crate::error::{Result, io_err};
 use crate::replay::{Action, GripperAction, Observation, ReplayStore, StoreOptions, Transition};
@@ -162,7 +164,7 @@ fn rust_rate(
     iters: usize,
     autograd: bool,
 ) -> Result<Option<f64>> {
-    let mut learner = Learner::new(c, 0.95, store.spec(), device)?;
+    let mut learner = Learner::for_store(c, 0.95, store, device)?;
     if autograd && !learner.uses_fused_cpu_path() {
         return Ok(None);
     }
@@ -185,6 +187,7 @@ fn rust_rate(
 fn python_rate(
     o: &BenchOptions,
     cams: usize,
+    proprio: usize,
     ensemble: (u64, u64),
     device: Device,
     iters: usize,
@@ -204,7 +207,7 @@ fn python_rate(
     }
     let out = cmd
         .arg(&o.reference)
-        .args(["--cams", &cams.to_string(), "--hw", &HW.to_string(), "--proprio", &PROPRIO.to_string()])
+        .args(["--cams", &cams.to_string(), "--hw", &HW.to_string(), "--proprio", &proprio.to_string()])
         .args(["--action", &ACTION.to_string(), "--ratio", &o.ratio.to_string()])
         .args(["--ensemble", &ensemble.0.to_string(), "--subsample", &ensemble.1.to_string()])
         .args(["--iters", &iters.to_string(), "--warmup", "2", "--threads", &o.threads.to_string()])
@@ -280,30 +283,68 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
         devices.push(Device::Cuda(0));
     }
     let mut rows = Vec::new();
-    let modes: &[usize] = if o.state_only { &[0] } else { &[0, 2] };
-    for &cams in modes {
+    // (cameras, cached features): state-only; two cameras on cached frozen features (the fast setting, whose
+    // reference is the same state-sized update on [features, proprio]); two cameras end to end.
+    let modes: &[(usize, bool)] = if o.state_only { &[(0, false)] } else { &[(0, false), (2, true), (2, false)] };
+    for &(cams, cached) in modes {
         let s = spec(cams);
-        let dir = tmp.join(format!("store-{cams}"));
-        let store = fill_store(&dir, &s, if cams == 0 { 20_000 } else { 600 })?;
+        let dir = tmp.join(format!("store-{cams}-{cached}"));
+        let fast = cams == 0 || cached;
+        let mut store = fill_store(
+            &dir,
+            &s,
+            if cams == 0 {
+                20_000
+            } else if cached {
+                2_000
+            } else {
+                600
+            },
+        )?;
+        let mut ref_proprio = PROPRIO;
+        if cached {
+            let enc_cfg = interfaces::config::EncoderConfig::default();
+            let enc = crate::features::FrameEncoder::new(&enc_cfg, &s, Device::Cpu, 0, false)?;
+            let t0 = Instant::now();
+            let frames = store.online_frames() + store.demo_frames();
+            store.attach_features(enc, &mut |_, _| {})?;
+            ref_proprio += store.feature_dim();
+            w(
+                out,
+                format!(
+                    "(cached features: {} stored frames of 2 cameras encoded once in {:.1} s, {:.0} frames/s; a                      cycle then gathers [{} features, {} proprio])\n",
+                    frames,
+                    t0.elapsed().as_secs_f64(),
+                    frames as f64 / t0.elapsed().as_secs_f64(),
+                    store.feature_dim(),
+                    PROPRIO
+                ),
+            )?;
+        }
         for &device in &devices {
             for ensemble in [(2, 2), (10, 2)] {
-                let iters = if cams == 0 { o.iters_state } else { o.iters_images };
+                let iters = if fast { o.iters_state } else { o.iters_images };
                 let c = cfg(ensemble, o.ratio, cams > 0);
                 // Interleaved rounds, medians: a change of the machine's load hits every column alike.
-                let rounds = if cams == 0 { o.rounds.max(1) } else { 1 };
+                let rounds = if fast { o.rounds.max(1) } else { 1 };
+                let ref_cams = if cached { 0 } else { cams };
                 let (mut r, mut ra, mut p, mut pm) = (vec![], vec![], vec![], vec![]);
                 for _ in 0..rounds {
                     r.extend(rust_rate(&store, &c, device, iters, false)?);
                     ra.extend(rust_rate(&store, &c, device, iters, true)?);
-                    p.extend(python_rate(o, cams, ensemble, device, iters, false));
-                    pm.extend(python_rate(o, cams, ensemble, device, iters, true));
+                    p.extend(python_rate(o, ref_cams, ref_proprio, ensemble, device, iters, false));
+                    pm.extend(python_rate(o, ref_cams, ref_proprio, ensemble, device, iters, true));
                 }
                 let rust = quantile(&mut r, 0.5).unwrap_or_default();
                 let (rust_autograd, python, python_same_malloc) =
                     (quantile(&mut ra, 0.5), quantile(&mut p, 0.5), quantile(&mut pm, 0.5));
                 let row = BenchRow {
                     device: if device.is_cuda() { "cuda".into() } else { "cpu".into() },
-                    obs: if cams == 0 { "state".into() } else { "2cam128+state".into() },
+                    obs: match (cams, cached) {
+                        (0, _) => "state".into(),
+                        (_, true) => "2cam128 cached".into(),
+                        _ => "2cam128+state".into(),
+                    },
                     ensemble,
                     rust,
                     rust_autograd,

@@ -17,6 +17,7 @@ pub mod bc;
 pub mod bench;
 pub mod classifier;
 pub mod error;
+pub mod features;
 pub mod nn;
 pub mod replay;
 pub mod sac;

@@ -266,7 +266,8 @@ enum BenchCmd {
         #[arg(long, default_value_t = 20.0)]
         loop_seconds: f64,
     },
-    /// Learning curves of pick_cube from 20 scripted demos, state-based and image-based.
+    /// Learning curves of pick_cube from 20 scripted demos: state-based (shaped and sparse reward) and
+    /// image-based with no object state and sparse reward.
     Learning {
         #[command(flatten)]
         cfg: ConfigArg,
@@ -279,15 +280,21 @@ enum BenchCmd {
         /// Episodes per evaluation.
         #[arg(long, default_value_t = 20)]
         eval_episodes: u64,
-        /// Wall-clock budget of the image-based variant, minutes.
-        #[arg(long, default_value_t = 30.0)]
+        /// Wall-clock budget of an image-based run, minutes.
+        #[arg(long, default_value_t = 60.0)]
         image_minutes: f64,
-        /// Only the state-based variant.
-        #[arg(long, conflicts_with = "images_only")]
+        /// Settings to run, comma-separated: state-shaped, state-sparse, image-sparse.
+        #[arg(long, default_value = "state-shaped,state-sparse,image-sparse")]
+        variants: String,
+        /// Only the state-based settings (state-shaped, state-sparse).
+        #[arg(long, conflicts_with_all = ["images_only", "variants"])]
         state_only: bool,
-        /// Only the image-based variant.
-        #[arg(long)]
+        /// Only the image-based setting (image-sparse).
+        #[arg(long, conflicts_with = "variants")]
         images_only: bool,
+        /// Seeds per setting.
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
     },
     /// Learner update cycles/s beside the same update in PyTorch, and actor inference latency.
     Learner {
@@ -606,17 +613,27 @@ fn run(cmd: Cmd) -> Result<i32> {
             eval_every,
             eval_episodes,
             image_minutes,
+            variants,
             state_only,
             images_only,
+            seeds,
         }) => {
             let cfg = config_file::load(&cfg.config)?;
+            use bench::learning::Variant;
+            let variants = if state_only {
+                vec![Variant::StateShaped, Variant::StateSparse]
+            } else if images_only {
+                vec![Variant::ImageSparse]
+            } else {
+                Variant::parse_list(&variants)?
+            };
             let b = bench::learning::LearningBench {
                 env_steps: steps,
                 eval_every,
                 eval_episodes,
                 image_budget: Duration::from_secs_f64(image_minutes * 60.0),
-                state: !images_only,
-                images: !state_only,
+                variants,
+                seeds,
             };
             bench::learning::run(&cfg, &b)?;
             Ok(exit::OK)

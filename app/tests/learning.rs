@@ -66,3 +66,32 @@ fn reach_learns_to_90_percent_success_from_state() {
     assert!(last.success.rate() >= 0.9, "reach evaluation success {} after {} steps", last.success, last.env_steps);
     assert!(dir.path().join("checkpoint.safetensors").exists(), "a checkpoint is written");
 }
+
+/// Regression (image-based observations carried the cube's position): with `agent.use_images = true` the
+/// observation holds only what a real cell measures. Two identical episodes, the cube moved in one of them: the
+/// proprio vectors are equal (and shorter: the arm's 13 entries) while the front camera sees the difference; the
+/// state-based observation, given the same change, does see it.
+#[test]
+fn image_based_observation_holds_no_simulator_state() {
+    let mut cfg = reach_config();
+    cfg.task.kind = TaskKind::PickCube;
+    let step_after_moving_cube = |cfg: &interfaces::CellConfig, moved: bool| {
+        let mut env = SimEnv::new(cfg, 11).expect("simulated env");
+        env.reset().expect("reset");
+        if moved {
+            let far = nalgebra::Isometry3::translation(0.6, 0.25, 0.025);
+            env.world_mut().set_cube_pose(&far);
+        }
+        let action = agent::replay::Action { continuous: vec![0.3, -0.2, 0.1, 0.0, 0.0, 0.0], ..Default::default() };
+        env.step(&action).expect("step").obs
+    };
+    cfg.agent.use_images = true;
+    let (a, b) = (step_after_moving_cube(&cfg, false), step_after_moving_cube(&cfg, true));
+    assert_eq!(a.proprio.len(), corrigo_app::training::env::ARM_PROPRIO_DIM);
+    assert_eq!(a.proprio, b.proprio, "the image-based proprio must not depend on where the cube is");
+    assert_ne!(a.images[0], b.images[0], "the front camera sees the moved cube");
+    cfg.agent.use_images = false;
+    let (a, b) = (step_after_moving_cube(&cfg, false), step_after_moving_cube(&cfg, true));
+    assert_eq!(a.proprio.len(), corrigo_app::training::env::PROPRIO_DIM);
+    assert_ne!(a.proprio, b.proprio, "the state-based proprio carries the cube's position");
+}

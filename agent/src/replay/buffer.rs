@@ -233,6 +233,40 @@ impl Buffer {
         self.pending_records
     }
 
+    /// Encodes every frame without cached features, newest segments first (after an append only the last
+    /// segment has any). Returns the frames encoded.
+    pub fn encode_new_frames(&mut self, enc: &crate::features::FrameEncoder) -> Result<usize> {
+        let mut n = 0;
+        for seg in self.segments.iter_mut().rev() {
+            if seg.data.features_done == seg.data.n_frames {
+                break;
+            }
+            n += seg.data.encode_new_frames(enc)?;
+        }
+        Ok(n)
+    }
+
+    /// Frames held in memory.
+    pub fn frames(&self) -> usize {
+        self.segments.iter().map(|s| s.data.n_frames as usize).sum()
+    }
+
+    /// Encodes every frame of every segment anew with `enc` (attach), calling `progress(done, total)`.
+    pub fn encode_all_frames(
+        &mut self,
+        enc: &crate::features::FrameEncoder,
+        progress: &mut dyn FnMut(usize, usize),
+        done: &mut usize,
+        total: usize,
+    ) -> Result<()> {
+        for seg in self.segments.iter_mut() {
+            seg.data.clear_features();
+            *done += seg.data.encode_new_frames(enc)?;
+            progress(*done, total);
+        }
+        Ok(())
+    }
+
     /// `(segment, row)` of global index `i < total`.
     pub fn locate(&self, i: usize) -> (&SegmentData, usize) {
         let s = self.starts.partition_point(|&st| st <= i) - 1;

@@ -96,15 +96,24 @@ impl HostBatch {
         }
     }
 
-    fn fill(&mut self, spec: &ObsSpec, rows: &[(&Buffer, usize)]) {
-        let (p, a) = (spec.proprio_dim, spec.action_dim);
+    /// Gathers `rows` with the sampler's `spec`. `feat` is the width of the store's cached frame features: when
+    /// non-zero, each row's proprio is `[features of its frame, stored proprio]` (the encoded spec) and no image is
+    /// gathered.
+    fn fill(&mut self, spec: &ObsSpec, feat: usize, rows: &[(&Buffer, usize)]) {
+        let (pw, a) = (spec.proprio_dim, spec.action_dim);
+        let p = pw - feat;
         {
             let (pr, np, ac) =
                 (self.proprio.slice_mut::<f32>(), self.next_proprio.slice_mut::<f32>(), self.action.slice_mut::<f32>());
             for (k, (b, i)) in rows.iter().enumerate() {
                 let (d, r) = b.locate(*i);
-                pr[k * p..(k + 1) * p].copy_from_slice(&d.proprio[r * p..(r + 1) * p]);
-                np[k * p..(k + 1) * p].copy_from_slice(&d.next_proprio[r * p..(r + 1) * p]);
+                if feat > 0 {
+                    let (fo, fnx) = (d.obs_frame[r] as usize, d.next_frame[r] as usize);
+                    pr[k * pw..k * pw + feat].copy_from_slice(&d.features[fo * feat..(fo + 1) * feat]);
+                    np[k * pw..k * pw + feat].copy_from_slice(&d.features[fnx * feat..(fnx + 1) * feat]);
+                }
+                pr[k * pw + feat..(k + 1) * pw].copy_from_slice(&d.proprio[r * p..(r + 1) * p]);
+                np[k * pw + feat..(k + 1) * pw].copy_from_slice(&d.next_proprio[r * p..(r + 1) * p]);
                 ac[k * a..(k + 1) * a].copy_from_slice(&d.action[r * a..(r + 1) * a]);
             }
         }
@@ -180,10 +189,32 @@ impl BatchSampler {
         self.rng.set_word_pos(word_pos);
     }
 
+    /// The width of the store's cached features this sampler gathers: 0 when its spec is the store's, the
+    /// feature width when its spec is [`crate::features::encoded_spec`] of the store's. Errors name the mismatch.
+    fn feature_width(&self, store: &ReplayStore) -> Result<usize> {
+        let s = store.spec();
+        if self.spec == *s {
+            return Ok(0);
+        }
+        let f = store.feature_dim();
+        if f > 0 && self.spec == crate::features::encoded_spec(s, f) {
+            return Ok(f);
+        }
+        let field = if s.cameras.is_empty() || f > 0 {
+            "proprio (sampler spec vs. replay store spec)"
+        } else {
+            "proprio: the learner expects cached image features, but no frame encoder is attached to the replay store"
+        };
+        Err(AgentError::SpecMismatch { field: field.into(), expected: s.proprio_dim + f, got: self.spec.proprio_dim })
+    }
+
     /// Samples `n` batches' worth of rows in one gather: `n × batch_size` transitions, each consecutive
     /// `batch_size` rows half demo, half online (RLPD). When one buffer is empty all rows come from the other.
-    /// Errors: [`AgentError::EmptyBuffer`] when both are empty.
+    /// With a spec of cached features ([`crate::features::encoded_spec`]) the rows carry the frames' features.
+    /// Errors: [`AgentError::EmptyBuffer`] when both are empty; a spec that fits neither the store nor its
+    /// features.
     pub fn sample_many(&mut self, store: &ReplayStore, n: usize) -> Result<Batch> {
+        let feat = self.feature_width(store)?;
         let (on, de) = (&store.online, &store.demo);
         if on.total == 0 && de.total == 0 {
             return Err(AgentError::EmptyBuffer { buffer: "online" });
@@ -212,7 +243,7 @@ impl BatchSampler {
             }
             let (spec, device) = (&self.spec, self.device);
             let h = self.staging.get_or_insert_with(|| HostBatch::new(spec, total, device));
-            h.fill(&self.spec, &rows);
+            h.fill(&self.spec, feat, &rows);
             let d = self.device;
             Ok(Batch {
                 proprio: h.proprio.to_device(d),
@@ -227,7 +258,7 @@ impl BatchSampler {
             })
         } else {
             let mut h = HostBatch::new(&self.spec, total, Device::Cpu);
-            h.fill(&self.spec, &rows);
+            h.fill(&self.spec, feat, &rows);
             Ok(Batch {
                 proprio: h.proprio.into_tensor(),
                 next_proprio: h.next_proprio.into_tensor(),

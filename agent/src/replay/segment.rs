@@ -26,6 +26,11 @@ pub(crate) struct SegmentData {
     pub n_frames: u32,
     pub obs_frame: Vec<u32>,
     pub next_frame: Vec<u32>,
+    /// Cached encoder features of the frames (`features_done × dim` f32), when the store has a frame encoder
+    /// attached ([`crate::replay::ReplayStore::attach_features`]); rebuilt from the frames, never stored on disk.
+    pub features: Vec<f32>,
+    /// Frames whose features are in `features`.
+    pub features_done: u32,
 }
 
 impl SegmentData {
@@ -84,6 +89,32 @@ impl SegmentData {
         self.intervention.push(intervention);
         self.gripper_changed.push(gripper_changed);
         self.episode.push(episode);
+    }
+
+    /// Encodes the frames that have no cached features yet (all of them after an attach, the newest one or two
+    /// after an append). Returns the frames encoded.
+    pub fn encode_new_frames(&mut self, enc: &crate::features::FrameEncoder) -> crate::error::Result<usize> {
+        let (from, to) = (self.features_done as usize, self.n_frames as usize);
+        if from >= to {
+            return Ok(0);
+        }
+        let frames: Vec<&[u8]> = enc
+            .cameras()
+            .iter()
+            .zip(&self.frames)
+            .map(|(c, f)| &f[from * c.frame_bytes()..to * c.frame_bytes()])
+            .collect();
+        let feats = enc.encode_frames(&frames, to - from)?;
+        self.features.truncate(from * enc.dim());
+        self.features.extend_from_slice(&feats);
+        self.features_done = to as u32;
+        Ok(to - from)
+    }
+
+    /// Drops the cached features (another encoder is attached).
+    pub fn clear_features(&mut self) {
+        self.features = Vec::new();
+        self.features_done = 0;
     }
 
     /// Adds a decoded record; `Err` when it does not fit the spec or references a frame the segment lacks.

@@ -56,6 +56,8 @@ pub struct ReplayStore {
     pub(crate) online: Buffer,
     pub(crate) demo: Buffer,
     recovery: StoreRecovery,
+    /// The frozen encoder whose features every in-memory frame carries ([`ReplayStore::attach_features`]).
+    features: Option<crate::features::FrameEncoder>,
 }
 
 impl ReplayStore {
@@ -84,7 +86,78 @@ impl ReplayStore {
             online,
             demo,
             recovery: StoreRecovery { online: r_online, demo: r_demo },
+            features: None,
         })
+    }
+
+    /// Attaches a frozen frame encoder: every stored frame is encoded now (`progress(done, total)` frames, for
+    /// long stores) and every frame appended later as it arrives, so that batches carry the features instead of
+    /// the pixels ([`crate::replay::BatchSampler`] with [`crate::features::encoded_spec`]). The features live in
+    /// memory only: the frames on disk are the record, and a store opened again is encoded again with the same
+    /// encoder (the run directory's `encoder.safetensors`), which gives the same features. Errors: the encoder's
+    /// cameras differ from the store's, or libtorch fails.
+    pub fn attach_features(
+        &mut self,
+        enc: crate::features::FrameEncoder,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        if enc.cameras() != self.spec.cameras.as_slice() {
+            return Err(crate::AgentError::Config {
+                key: "agent.encoder".into(),
+                value: format!("{:?}", enc.cameras().iter().map(|c| &c.name).collect::<Vec<_>>()),
+                reason: format!(
+                    "the frame encoder's cameras differ from the replay store's {:?}",
+                    self.spec.cameras.iter().map(|c| &c.name).collect::<Vec<_>>()
+                ),
+            });
+        }
+        let total = self.online.frames() + self.demo.frames();
+        let mut done = 0;
+        self.demo.encode_all_frames(&enc, progress, &mut done, total)?;
+        self.online.encode_all_frames(&enc, progress, &mut done, total)?;
+        self.features = Some(enc);
+        Ok(())
+    }
+
+    /// Frames held in memory by the online buffer.
+    pub fn online_frames(&self) -> usize {
+        self.online.frames()
+    }
+
+    /// Frames held in memory by the demo buffer.
+    pub fn demo_frames(&self) -> usize {
+        self.demo.frames()
+    }
+
+    /// The attached frame encoder, if any.
+    pub fn frame_encoder(&self) -> Option<&crate::features::FrameEncoder> {
+        self.features.as_ref()
+    }
+
+    /// Width of the cached features (0 without an attached encoder).
+    pub fn feature_dim(&self) -> usize {
+        self.features.as_ref().map_or(0, |e| e.dim())
+    }
+
+    /// The cached features of the observation (`next = false`) or next observation of transition `i` of the
+    /// online or demo buffer; `None` without an encoder or out of range.
+    pub fn features_of(&self, demo: bool, i: usize, next: bool) -> Option<Vec<f32>> {
+        let dim = self.feature_dim();
+        let b = if demo { &self.demo } else { &self.online };
+        if dim == 0 || i >= b.total {
+            return None;
+        }
+        let (d, r) = b.locate(i);
+        let f = if next { d.next_frame[r] } else { d.obs_frame[r] } as usize;
+        Some(d.features[f * dim..(f + 1) * dim].to_vec())
+    }
+
+    fn encode_appended(&mut self) -> Result<()> {
+        if let Some(enc) = &self.features {
+            self.demo.encode_new_frames(enc)?;
+            self.online.encode_new_frames(enc)?;
+        }
+        Ok(())
     }
 
     /// Appends an online transition; an intervention also goes to the demo buffer.
@@ -102,6 +175,7 @@ impl ReplayStore {
             self.demo.flush()?;
         }
         self.online.append(t)?;
+        self.encode_appended()?;
         self.flush_if_due()
     }
 
@@ -109,6 +183,7 @@ impl ReplayStore {
     pub fn append_demo(&mut self, t: &Transition) -> Result<()> {
         t.check(&self.spec)?;
         self.demo.append(t)?;
+        self.encode_appended()?;
         self.flush_if_due()
     }
 

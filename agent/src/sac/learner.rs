@@ -60,6 +60,9 @@ pub struct Learner {
     /// The actor and the critic ensemble as the fused CPU path computes them ([`crate::nn::fused`]); `None`: the
     /// steps use autograd.
     pub(crate) fused: Option<FusedNets>,
+    /// The frozen encoder of the cached-feature path ([`crate::features`]): the networks see `[features,
+    /// proprio]`; the store must carry the same encoder's features.
+    pub(crate) frame_encoder: Option<crate::features::FrameEncoder>,
 }
 
 /// The networks of the fused CPU path.
@@ -101,7 +104,28 @@ impl Learner {
             fused,
             rng,
             updates: 0,
+            frame_encoder: None,
         })
+    }
+
+    /// The learner for `store`: on the cached-feature path when a frame encoder is attached to it
+    /// ([`crate::features::prepare`]) — networks on `[features, proprio]`, trained like a state-based learner (the
+    /// fused CPU path on a CPU) — else [`Learner::new`] with the store's spec.
+    pub fn for_store(cfg: &AgentConfig, discount: f64, store: &ReplayStore, device: Device) -> Result<Self> {
+        match store.frame_encoder() {
+            Some(enc) => {
+                let spec = crate::features::encoded_spec(store.spec(), enc.dim());
+                let mut l = Self::new(cfg, discount, &spec, device)?;
+                l.frame_encoder = Some(enc.clone());
+                Ok(l)
+            }
+            None => Self::new(cfg, discount, store.spec(), device),
+        }
+    }
+
+    /// True on the cached-feature path.
+    pub fn uses_cached_features(&self) -> bool {
+        self.frame_encoder.is_some()
     }
 
     /// The fused CPU path's networks where it applies: on the CPU without cameras.
@@ -300,6 +324,11 @@ impl Learner {
     pub fn policy_weights(&self) -> Result<Vec<u8>> {
         let mut named: Vec<(String, Tensor)> =
             self.p.critic.named("").into_iter().filter(|(n, _)| n.starts_with("encoder.")).collect();
+        let mut meta = std::collections::HashMap::new();
+        if let Some(e) = &self.frame_encoder {
+            named.extend(e.named());
+            meta.insert(crate::sac::policy::IMAGE_FEATURES_META.into(), "cached".into());
+        }
         if let Some(f) = &self.p.frozen {
             named.extend(f.named(""));
         }
@@ -307,7 +336,6 @@ impl Learner {
         if let Some(g) = &self.p.gripper {
             named.extend(g.named(""));
         }
-        let mut meta = std::collections::HashMap::new();
         meta.insert("updates".into(), self.updates.to_string());
         crate::nn::weights::to_bytes(&named, meta)
     }

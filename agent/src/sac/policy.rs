@@ -1,6 +1,7 @@
 //! [`Policy`]: the acting side — encoder + actor (+ gripper critic), loaded from the learner's published weights.
 
 use crate::error::{AgentError, Result};
+use crate::features::FrameEncoder;
 use crate::nn::{Encoders, Mlp, ParamBuilder, ParamGroup, Rng};
 use crate::replay::{Action, GripperAction, Observation};
 use crate::sac::losses::{LOG_STD_MAX, LOG_STD_MIN};
@@ -36,9 +37,22 @@ impl ActorLayout {
     }
 }
 
+/// Metadata key of the policy weights saying which image layout they are in (`cached` or absent).
+pub(crate) const IMAGE_FEATURES_META: &str = "image_features";
+
 /// The policy an actor runs: `act(observation) → action` at batch 1, on its own device and thread.
+///
+/// An image-based policy comes in two layouts, chosen by the weights it loads (metadata `image_features`): the
+/// end-to-end one (trainable encoders inside the actor's features) and the cached-feature one
+/// ([`crate::features`]: a frozen [`FrameEncoder`] in front of a state-sized actor on `[features, proprio]`).
 #[derive(Debug)]
 pub struct Policy {
+    cfg: AgentConfig,
+    /// The observation spec the policy is given (cameras included).
+    raw_spec: ObsSpec,
+    /// The frozen encoder of the cached-feature layout.
+    frame_encoder: Option<FrameEncoder>,
+    /// The spec the actor network sees (the encoded spec in the cached-feature layout).
     spec: ObsSpec,
     device: Device,
     encoders: Option<Encoders>,
@@ -52,15 +66,30 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// A policy with freshly initialised weights (normally replaced by [`Policy::load_weights`]).
+    /// A policy with freshly initialised weights (normally replaced by [`Policy::load_weights`]), in the layout a
+    /// learner on `device` would use ([`crate::features::uses_cached_features`]).
     pub fn new(cfg: &AgentConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
+        let cached = crate::features::uses_cached_features(cfg, !spec.cameras.is_empty(), device);
+        Self::with_layout(cfg, spec, device, cached)
+    }
+
+    fn with_layout(cfg: &AgentConfig, raw_spec: &ObsSpec, device: Device, cached: bool) -> Result<Self> {
         crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed ^ 0xac70);
+        let frame_encoder =
+            if cached { Some(FrameEncoder::declare_only(&cfg.encoder, raw_spec, device)?) } else { None };
+        let spec = match &frame_encoder {
+            Some(e) => crate::features::encoded_spec(raw_spec, e.dim()),
+            None => raw_spec.clone(),
+        };
         let ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
-            ActorLayout::declare(cfg, spec);
+            ActorLayout::declare(cfg, &spec);
         let frozen = encoders.as_ref().filter(|e| e.is_frozen()).map(|_| frozen_pb.build(device, &mut rng, false));
         Ok(Self {
-            spec: spec.clone(),
+            cfg: cfg.clone(),
+            raw_spec: raw_spec.clone(),
+            frame_encoder,
+            spec,
             device,
             enc: enc_pb.build(device, &mut rng, false),
             frozen,
@@ -77,7 +106,17 @@ impl Policy {
     /// tensor; on error the previous weights may be partly replaced.
     pub fn load_weights(&mut self, bytes: &[u8]) -> Result<()> {
         let l = crate::nn::weights::from_bytes(bytes, "<policy weights>")?;
+        let cached = l.meta::<String>("<policy weights>", IMAGE_FEATURES_META).is_ok_and(|v| v == "cached");
+        if cached != self.frame_encoder.is_some() {
+            // The learner chose the other layout (e.g. end-to-end on its GPU while this actor is on a CPU).
+            let version = self.version;
+            *self = Self::with_layout(&self.cfg, &self.raw_spec, self.device, cached)?;
+            self.version = version;
+        }
         let look = |k: &str| l.get(k);
+        if let Some(e) = &self.frame_encoder {
+            e.load("<policy weights>", &look)?;
+        }
         self.enc.load("", "<policy weights>", &look)?;
         if let Some(f) = &self.frozen {
             f.load("", "<policy weights>", &look)?;
@@ -99,21 +138,24 @@ impl Policy {
     /// Gaussian; the gripper action is the gripper critic's argmax. Errors when the observation does not match
     /// the spec.
     pub fn act(&mut self, obs: &Observation, deterministic: bool) -> Result<Action> {
-        if obs.proprio.len() != self.spec.proprio_dim {
+        if obs.proprio.len() != self.raw_spec.proprio_dim {
             return Err(AgentError::SpecMismatch {
                 field: "proprio".into(),
-                expected: self.spec.proprio_dim,
+                expected: self.raw_spec.proprio_dim,
                 got: obs.proprio.len(),
             });
         }
-        let mut images = Vec::with_capacity(self.spec.cameras.len());
-        for (i, cam) in self.spec.cameras.iter().enumerate() {
-            let img = self.spec.camera_frame(&obs.images, i)?;
+        let mut images = Vec::with_capacity(self.raw_spec.cameras.len());
+        for (i, cam) in self.raw_spec.cameras.iter().enumerate() {
+            let img = self.raw_spec.camera_frame(&obs.images, i)?;
             let t = Tensor::from_slice(img).view([1, cam.height as i64, cam.width as i64, 3]);
             images.push(t.to_device(self.device));
         }
         let _g = tch::no_grad_guard();
-        let proprio = Tensor::from_slice(&obs.proprio).view([1, -1]).to_device(self.device);
+        let mut proprio = Tensor::from_slice(&obs.proprio).view([1, -1]).to_device(self.device);
+        if let Some(e) = &self.frame_encoder {
+            proprio = Tensor::cat(&[e.encode(&images), proprio], 1);
+        }
         let f = match &self.encoders {
             Some(e) => Tensor::cat(&[e.forward(&self.enc, self.frozen.as_ref(), &images), proprio], 1),
             None => proprio,

@@ -1,82 +1,248 @@
-//! `corrigo bench learning`: `pick_cube` from 20 scripted demonstrations, state-based and image-based (two
-//! 128×128 cameras), printing the evaluation success rate (with its 95% interval) and wall-clock time every
-//! `eval_every` environment steps.
+//! `corrigo bench learning`: `pick_cube` from 20 scripted demonstrations, printing the evaluation success rate
+//! (with its 95% interval) against environment steps and wall-clock time every `eval_every` steps, for three
+//! settings:
+//!
+//! - `state-shaped`: state-based with the privileged object entries and the dense shaped reward (the easy
+//!   reference);
+//! - `state-sparse`: state-based (object entries given), sparse success reward;
+//! - `image-sparse`: the real-cell setting: two 128×128 cameras + the arm's proprio, **no object state**, sparse
+//!   success reward (the simulator's success signal standing in for the reward classifier), trained the way the
+//!   learner's device chooses (cached frozen features on a CPU, end-to-end DrQ on CUDA).
+//!
+//! `--seeds N` runs each setting with N seeds (learner, exploration and episodes) and prints every seed's final and
+//! best success and their interquartile mean across seeds (the mean of the middle half after dropping
+//! ⌊N/4⌋ seeds at each end; the plain mean below four seeds).
 
 use crate::training::sim_env::SimEnv;
-use crate::training::trainer::{TrainOptions, train};
-use anyhow::Result;
+use crate::training::trainer::{CurvePoint, TrainOptions, train};
+use anyhow::{Result, bail};
 use interfaces::CellConfig;
-use interfaces::config::{DriverConfig, TaskKind};
+use interfaces::config::{DriverConfig, RewardKind, TaskKind};
 use std::time::Duration;
+
+/// One setting of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// State-based, privileged object state, shaped reward.
+    StateShaped,
+    /// State-based, privileged object state, sparse reward.
+    StateSparse,
+    /// Image-based, no object state, sparse reward.
+    ImageSparse,
+}
+
+impl Variant {
+    /// All settings, in the order they run.
+    pub const ALL: [Variant; 3] = [Variant::StateShaped, Variant::StateSparse, Variant::ImageSparse];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::StateShaped => "state-shaped",
+            Variant::StateSparse => "state-sparse",
+            Variant::ImageSparse => "image-sparse",
+        }
+    }
+
+    /// Parses a comma-separated list of names.
+    pub fn parse_list(s: &str) -> Result<Vec<Variant>> {
+        s.split(',')
+            .map(|n| {
+                let n = n.trim();
+                Self::ALL.into_iter().find(|v| v.name() == n).ok_or_else(|| {
+                    anyhow::anyhow!("unknown variant `{n}`: one of state-shaped, state-sparse, image-sparse")
+                })
+            })
+            .collect()
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::StateShaped => "state-based, privileged object state, shaped reward",
+            Variant::StateSparse => "state-based, privileged object state, sparse reward",
+            Variant::ImageSparse => "image-based (2 × 128×128 cameras + arm proprio, no object state), sparse reward",
+        }
+    }
+
+    fn images(self) -> bool {
+        self == Variant::ImageSparse
+    }
+
+    /// The cell config of this setting.
+    pub fn config(self, base: &CellConfig) -> CellConfig {
+        let mut cfg = base.clone();
+        cfg.task.kind = TaskKind::PickCube;
+        cfg.driver = DriverConfig::Sim { timestep: 0.001, realtime: false };
+        cfg.agent.use_images = self.images();
+        cfg.task.reward = if self == Variant::StateShaped { RewardKind::Shaped } else { RewardKind::Sparse };
+        cfg
+    }
+}
 
 /// Settings of the benchmark.
 #[derive(Debug, Clone)]
 pub struct LearningBench {
-    /// Environment-step budget per variant.
+    /// Environment-step budget per run.
     pub env_steps: u64,
     /// Evaluate every this many steps.
     pub eval_every: u64,
     /// Episodes per evaluation.
     pub eval_episodes: u64,
-    /// Wall-clock budget of the image-based variant.
+    /// Wall-clock budget of an image-based run.
     pub image_budget: Duration,
-    /// Run the state-based variant.
-    pub state: bool,
-    /// Run the image-based variant.
-    pub images: bool,
+    /// The settings to run.
+    pub variants: Vec<Variant>,
+    /// Seeds per setting (1, 2, …).
+    pub seeds: u64,
 }
 
-/// Runs the benchmark and prints the curves.
+/// The interquartile mean of `v`: the mean after dropping ⌊n/4⌋ values at each end of the sorted values.
+pub fn interquartile_mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = s.len() / 4;
+    let mid = &s[k..s.len() - k];
+    mid.iter().sum::<f64>() / mid.len() as f64
+}
+
+/// One seed's outcome.
+struct SeedResult {
+    seed: u64,
+    last: Option<CurvePoint>,
+    best: Option<CurvePoint>,
+    error: Option<String>,
+}
+
+/// Runs the benchmark and prints the curves and the summary.
 pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
+    if b.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
     let device = agent::default_device();
-    println!("learning benchmark: pick_cube from 20 scripted demos, SAC + RLPD, device {device:?}");
-    for images in [false, true] {
-        if (images && !b.images) || (!images && !b.state) {
-            continue;
+    println!(
+        "learning benchmark: pick_cube from 20 scripted demos, SAC + RLPD, device {device:?}, {} seed(s), budget {} env \
+         steps ({} min wall clock for image-based runs)",
+        b.seeds,
+        b.env_steps,
+        b.image_budget.as_secs() / 60
+    );
+    let mut summary = Vec::new();
+    for &v in &b.variants {
+        let cfg = v.config(base);
+        let mut results = Vec::new();
+        for seed in 1..=b.seeds {
+            println!("\n{} — seed {seed}", v.label());
+            results.push(run_seed(&cfg, b, v, seed));
         }
-        let mut cfg = base.clone();
-        cfg.task.kind = TaskKind::PickCube;
-        cfg.driver = DriverConfig::Sim { timestep: 0.001, realtime: false };
-        cfg.agent.use_images = images;
-        let dir = tempfile::tempdir()?;
-        let mut env = SimEnv::new(&cfg, 1)?;
-        let mut eval_env = SimEnv::new(&cfg, 1_000_000)?;
-        let label = if images { "image-based (2 × 128×128 cameras + state)" } else { "state-based" };
-        println!(
-            "\n{label}: budget {} env steps{}",
-            b.env_steps,
-            if images { format!(", {} min wall clock", b.image_budget.as_secs() / 60) } else { String::new() }
-        );
-        println!("  {:>9} {:>8} {:>28} {:>9} {:>9}", "env steps", "updates", "success [95% CI]", "return", "wall s");
-        let opts = TrainOptions {
-            env_steps: b.env_steps,
-            demos: 20,
-            demo_noise: 0.1,
-            eval_every: b.eval_every,
-            eval_episodes: b.eval_episodes,
-            updates_per_step: 1,
-            run_dir: dir.path().to_path_buf(),
-            seed: 1,
-            stop_at_success: None,
-            max_wall: if images { Some(b.image_budget) } else { None },
-        };
-        let result = train(&cfg, &opts, &mut env, &mut eval_env, |p| {
-            println!(
-                "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0}",
-                p.env_steps,
-                p.updates,
-                p.success.to_string(),
-                p.eval_return,
-                p.wall_s
-            );
-        });
-        match result {
-            Ok(r) => {
-                let best = r.curve.iter().map(|p| p.success.rate()).fold(0.0, f64::max);
-                println!("  {label}: best success {:.0}% after {} env steps", 100.0 * best, r.env_steps);
+        summary.push((v, results));
+    }
+    println!("\nsummary (evaluation success of the deterministic policy, {} episodes per evaluation)", b.eval_episodes);
+    for (v, results) in &summary {
+        println!("  {}:", v.label());
+        for r in results {
+            match (&r.error, &r.last, &r.best) {
+                (Some(e), ..) => println!("    seed {}: failed: {e}", r.seed),
+                (None, Some(last), Some(best)) => println!(
+                    "    seed {}: final {} at {} env steps, {:.0} s; best {} at {} env steps, {:.0} s",
+                    r.seed, last.success, last.env_steps, last.wall_s, best.success, best.env_steps, best.wall_s
+                ),
+                _ => println!("    seed {}: no evaluation", r.seed),
             }
-            Err(e) => println!("  {label}: failed: {e:#}"),
         }
+        let finals: Vec<f64> = results.iter().filter_map(|r| r.last.map(|p| p.success.rate())).collect();
+        let bests: Vec<f64> = results.iter().filter_map(|r| r.best.map(|p| p.success.rate())).collect();
+        println!(
+            "    interquartile mean over {} seed(s): final {:.0}%, best {:.0}%",
+            finals.len(),
+            100.0 * interquartile_mean(&finals),
+            100.0 * interquartile_mean(&bests)
+        );
     }
     Ok(())
+}
+
+fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedResult {
+    let mut cfg = cfg.clone();
+    cfg.agent.seed = seed;
+    let fail = |e: anyhow::Error| SeedResult { seed, last: None, best: None, error: Some(format!("{e:#}")) };
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return fail(e.into()),
+    };
+    let envs = SimEnv::new(&cfg, seed * 1_000).and_then(|e| Ok((e, SimEnv::new(&cfg, 1_000_000 + seed * 1_000)?)));
+    let (mut env, mut eval_env) = match envs {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    println!("  {:>9} {:>8} {:>28} {:>9} {:>9}", "env steps", "updates", "success [95% CI]", "return", "wall s");
+    let opts = TrainOptions {
+        env_steps: b.env_steps,
+        demos: 20,
+        demo_noise: 0.1,
+        eval_every: b.eval_every,
+        eval_episodes: b.eval_episodes,
+        updates_per_step: 1,
+        run_dir: dir.path().to_path_buf(),
+        seed,
+        stop_at_success: None,
+        max_wall: if v.images() { Some(b.image_budget) } else { None },
+    };
+    let result = train(&cfg, &opts, &mut env, &mut eval_env, |p| {
+        println!(
+            "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0}",
+            p.env_steps,
+            p.updates,
+            p.success.to_string(),
+            p.eval_return,
+            p.wall_s
+        );
+    });
+    match result {
+        Ok(r) => {
+            if let Some(p) = r.pretrain {
+                println!(
+                    "  encoder pretraining: {} steps in {:.0} s on {} demo frames, held-out loss {:.4} → {:.4} ({} frames)",
+                    p.steps, p.seconds, p.train_frames, p.heldout_before, p.heldout_after, p.heldout_frames
+                );
+            }
+            let best = r.curve.iter().copied().fold(None::<CurvePoint>, |acc, p| match acc {
+                Some(a) if a.success.rate() >= p.success.rate() => Some(a),
+                _ => Some(p),
+            });
+            SeedResult { seed, last: r.curve.last().copied(), best, error: None }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interquartile_mean_drops_a_quarter_at_each_end() {
+        assert_eq!(interquartile_mean(&[0.0, 1.0, 0.5]), 0.5);
+        assert_eq!(interquartile_mean(&[0.0, 0.2, 0.4, 1.0]), 0.3);
+        assert_eq!(interquartile_mean(&[0.9, 0.1, 0.5, 0.6, 0.4, 0.0, 1.0, 0.3]), (0.3 + 0.4 + 0.5 + 0.6) / 4.0);
+    }
+
+    #[test]
+    fn variants_parse_and_configure() {
+        assert_eq!(
+            Variant::parse_list("state-sparse,image-sparse").unwrap(),
+            vec![Variant::StateSparse, Variant::ImageSparse]
+        );
+        assert!(Variant::parse_list("pixels").is_err());
+        let base = crate::config_file::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../hardware_configs/sim_panda.toml"
+        )))
+        .unwrap();
+        let c = Variant::ImageSparse.config(&base);
+        assert!(c.agent.use_images && c.task.reward == RewardKind::Sparse);
+        assert_eq!(Variant::StateShaped.config(&base).task.reward, RewardKind::Shaped);
+    }
 }

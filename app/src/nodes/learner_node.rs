@@ -109,11 +109,17 @@ pub fn run(
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
     let mut marks = load_marks(&marks_path)?;
-    if spec.cameras.is_empty() {
-        // Small state-only networks: one intra-op thread (OpenMP teams spin at barriers on a shared CPU).
+    let device = agent::default_device();
+    // Image-based on a CPU: the frozen encoder (pretrained on the demos on the first start, loaded afterwards)
+    // and the features of every stored frame.
+    agent::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| {
+        if opts.json { tracing::info!("{m}") } else { println!("{m}") }
+    })?;
+    if spec.cameras.is_empty() || store.frame_encoder().is_some() {
+        // Small state-sized networks: one intra-op thread (OpenMP teams spin at barriers on a shared CPU).
         tch::set_num_threads(1);
     }
-    let mut learner = Learner::new(&cfg.agent, cfg.task.discount, spec, agent::default_device())?;
+    let mut learner = Learner::for_store(&cfg.agent, cfg.task.discount, &store, device)?;
     if ckpt.exists() {
         learner.load_checkpoint(&ckpt)?;
         tracing::info!(

@@ -25,9 +25,7 @@
 //! the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on the
 //! controller's clock (the same machine, or the simulator's own cameras).
 
-use super::env::{
-    ACTION_DIM, CellEnv, Env, PROPRIO_DIM, Step, action_target, obs_spec, proprio, task_object, task_reward,
-};
+use super::env::{ACTION_DIM, CellEnv, Env, Step, action_target, obs_spec, proprio, task_object, task_reward};
 use agent::ObsSpec;
 use agent::classifier::RewardClassifier;
 use agent::replay::{Action, GripperAction, Observation};
@@ -298,13 +296,19 @@ impl BusEnv {
         let scene = self.scene()?;
         let arm = raw.arm;
         let tcp = arm.ee_pose.to_isometry();
-        let (object, height) = match &scene {
-            Some(s) => task_object(&self.task, &s.cube.to_isometry()),
-            None => (tcp.translation.vector, 0.0), // a real cell: no object state, the entries are 0
+        // The object entries only for a state-based agent on the simulated cell; an image-based observation holds
+        // no scene state (a real cell has none: there a state-based agent gets 0).
+        let object = if self.cfg.agent.use_images {
+            None
+        } else {
+            Some(match &scene {
+                Some(s) => task_object(&self.task, &s.cube.to_isometry()),
+                None => (tcp.translation.vector, 0.0),
+            })
         };
         let twist = Vector6::from(arm.ee_twist);
-        let p = proprio(&self.start, &tcp, &twist, arm.gripper.width, &object, height);
-        debug_assert_eq!(p.len(), PROPRIO_DIM);
+        let p = proprio(&self.start, &tcp, &twist, arm.gripper.width, object.as_ref().map(|(o, h)| (o, *h)));
+        debug_assert_eq!(p.len(), self.spec.proprio_dim);
         self.obs_stamp = raw.stamp;
         Ok((Observation { proprio: p, images }, arm, scene))
     }

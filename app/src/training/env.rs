@@ -1,22 +1,25 @@
 //! The gym-style environment contract shared by the simulated and the bus-backed environments.
 //!
-//! Observation layout (`proprio`, 17 × f32, SERL's relative-frame convention — positions relative to the TCP
-//! pose at the start of the episode, expressed in the base frame):
+//! Observation layout (`proprio`, SERL's relative-frame convention — positions relative to the TCP pose at the
+//! start of the episode, expressed in the base frame): 17 × f32 for a state-based agent, 13 × f32 (entries 0–12,
+//! what a real arm measures) with `agent.use_images = true`:
 //!
-//! | index | content | unit |
-//! |---|---|---|
-//! | 0–2 | TCP position − episode-start TCP position | m |
-//! | 3–5 | TCP orientation relative to the episode start, rotation vector | rad |
-//! | 6–8 | TCP linear velocity | m/s |
-//! | 9–11 | TCP angular velocity | rad/s |
-//! | 12 | gripper opening | m |
-//! | 13–15 | object − TCP position (`reach`: the goal; `pick_cube`: the cube) | m |
-//! | 16 | object height above its resting height (`reach`: 0) | m |
+//! | index | content | unit | with `use_images` |
+//! |---|---|---|---|
+//! | 0–2 | TCP position − episode-start TCP position | m | yes |
+//! | 3–5 | TCP orientation relative to the episode start, rotation vector | rad | yes |
+//! | 6–8 | TCP linear velocity | m/s | yes |
+//! | 9–11 | TCP angular velocity | rad/s | yes |
+//! | 12 | gripper opening | m | yes |
+//! | 13–15 | object − TCP position (`reach`: the goal; `pick_cube`: the cube) | m | **absent** |
+//! | 16 | object height above its resting height (`reach`: 0) | m | **absent** |
 //!
 //! Entries 13–16 are privileged simulator state: the in-process [`super::sim_env::SimEnv`] reads them from the
-//! world, the bus-backed [`super::bus_env::BusEnv`] from the simulated cell's `controller/sim_scene` topic. A real
-//! cell cannot measure them: there they are 0 and the policy must see the object through its cameras
-//! (`agent.use_images = true`, which the bus-backed environment requires on a real cell).
+//! world, the bus-backed [`super::bus_env::BusEnv`] from the simulated cell's `controller/sim_scene` topic, and
+//! only for a state-based agent (`agent.use_images = false`), the easy reference of `corrigo bench learning`. An
+//! image-based observation carries no simulator state in any environment: the policy sees the object only through
+//! its cameras, as on a real cell (which has no object state and requires `agent.use_images = true`). Simulator
+//! state may still decide the reward and success (standing in for a real cell's reward classifier).
 //!
 //! Action: 6 continuous values in [-1, 1] — TCP translation `[dx, dy, dz]` × `task.action_scale_m` and rotation
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
@@ -29,8 +32,15 @@ use interfaces::config::{RewardKind, TaskKind};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3, Vector6};
 use sim::Task;
 
-/// Length of the proprio vector.
+/// Length of the proprio vector of a state-based agent (arm measurements + the privileged object entries).
 pub const PROPRIO_DIM: usize = 17;
+/// Length of the proprio vector of an image-based agent: what a real arm measures (entries 0–12).
+pub const ARM_PROPRIO_DIM: usize = 13;
+
+/// The proprio length for the cell: [`ARM_PROPRIO_DIM`] with `agent.use_images`, else [`PROPRIO_DIM`].
+pub fn proprio_dim(cfg: &CellConfig) -> usize {
+    if cfg.agent.use_images { ARM_PROPRIO_DIM } else { PROPRIO_DIM }
+}
 /// Continuous action size.
 pub const ACTION_DIM: usize = 6;
 
@@ -44,7 +54,12 @@ pub fn obs_spec(cfg: &CellConfig) -> ObsSpec {
     } else {
         Vec::new()
     };
-    ObsSpec { proprio_dim: PROPRIO_DIM, cameras, action_dim: ACTION_DIM, gripper: cfg.task.kind == TaskKind::PickCube }
+    ObsSpec {
+        proprio_dim: proprio_dim(cfg),
+        cameras,
+        action_dim: ACTION_DIM,
+        gripper: cfg.task.kind == TaskKind::PickCube,
+    }
 }
 
 /// `reach`'s shaped reward is `−min(d / this, 1)`, d the TCP–goal distance in m.
@@ -63,24 +78,26 @@ pub fn action_target(cfg: &CellConfig, tcp: &Isometry3<f64>, a: &[f32]) -> Isome
 }
 
 /// The proprio vector of the table above: TCP pose `tcp` relative to the episode's `start`, the TCP `twist`,
-/// the gripper opening, and the object entries (`object` position, its `height` above rest).
+/// the gripper opening, and — `Some((position, height above rest))` for a state-based agent only — the object
+/// entries. `None` gives the [`ARM_PROPRIO_DIM`] arm measurements of an image-based agent.
 pub fn proprio(
     start: &Isometry3<f64>,
     tcp: &Isometry3<f64>,
     twist: &Vector6<f64>,
     gripper_width: f64,
-    object: &Vector3<f64>,
-    height: f64,
+    object: Option<(&Vector3<f64>, f64)>,
 ) -> Vec<f32> {
     let rel_p = tcp.translation.vector - start.translation.vector;
     let rel_r = (tcp.rotation * start.rotation.inverse()).scaled_axis();
-    let d = object - tcp.translation.vector;
     let mut p = Vec::with_capacity(PROPRIO_DIM);
     p.extend(rel_p.iter().chain(rel_r.iter()).map(|v| *v as f32));
     p.extend(twist.iter().map(|v| *v as f32));
     p.push(gripper_width as f32);
-    p.extend(d.iter().map(|v| *v as f32));
-    p.push(height as f32);
+    if let Some((object, height)) = object {
+        let d = object - tcp.translation.vector;
+        p.extend(d.iter().map(|v| *v as f32));
+        p.push(height as f32);
+    }
     p
 }
 

@@ -138,9 +138,11 @@ impl SimEnv {
     fn observe(&mut self) -> Result<(Observation, u64)> {
         let world = self.core.driver().world();
         let tcp = world.tcp_pose();
-        let (object, height) = task_object(&self.task, &world.cube_pose());
         let twist = Vector6::from(self.core.status().ee_twist);
-        let p = proprio(&self.start, &tcp, &twist, world.gripper_state().width, &object, height);
+        // Image-based: no simulator state in the observation (a real cell has none).
+        let object = (!self.cfg.agent.use_images).then(|| task_object(&self.task, &world.cube_pose()));
+        let object = object.as_ref().map(|(o, h)| (o, *h));
+        let p = proprio(&self.start, &tcp, &twist, world.gripper_state().width, object);
         let stamp = world.now().0;
         let snap = if self.renderers.is_empty() { None } else { Some(world.snapshot()) };
         let mut images = Vec::with_capacity(self.renderers.len());

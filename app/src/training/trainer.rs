@@ -64,6 +64,8 @@ pub struct TrainReport {
     pub curve: Vec<CurvePoint>,
     /// Environment steps done.
     pub env_steps: u64,
+    /// The image encoder's pretraining, when this run did it (cached features, first run).
+    pub pretrain: Option<agent::features::PretrainReport>,
 }
 
 /// Trains on `env`, evaluating on `eval_env`; `on_point` is called with each evaluation (for progress output).
@@ -88,12 +90,14 @@ pub fn train(
         tracing::info!(episodes = demos.len(), transitions = store.demo_len(), "recorded scripted demonstrations");
     }
     let device = agent::default_device();
-    if spec.cameras.is_empty() {
-        // State-only networks are small: one intra-op thread beats a team of OpenMP threads that spin at every
+    // Image-based on a CPU: the frozen encoder (pretrained on the demos once, then reused) and its features.
+    let prepared = agent::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| tracing::info!("{m}"))?;
+    if spec.cameras.is_empty() || store.frame_encoder().is_some() {
+        // State-sized networks are small: one intra-op thread beats a team of OpenMP threads that spin at every
         // barrier (and leaves the other core to the simulator).
         tch::set_num_threads(1);
     }
-    let mut learner = Learner::new(&cfg.agent, cfg.task.discount, &spec, device)?;
+    let mut learner = Learner::for_store(&cfg.agent, cfg.task.discount, &store, device)?;
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     if ckpt.exists() {
         learner.load_checkpoint(&ckpt)?;
@@ -155,7 +159,11 @@ pub fn train(
     }
     store.flush()?;
     learner.save_checkpoint(&ckpt)?;
-    Ok(TrainReport { curve, env_steps: steps })
+    let pretrain = match prepared {
+        agent::features::Prepared::Pretrained { report, .. } => Some(report),
+        _ => None,
+    };
+    Ok(TrainReport { curve, env_steps: steps, pretrain })
 }
 
 /// Evaluates the learner's current policy and returns the curve point.

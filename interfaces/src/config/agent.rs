@@ -14,6 +14,21 @@ pub enum EncoderKind {
     Resnet10,
 }
 
+/// How an image-based learner trains its encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderTraining {
+    /// `cached` on a CPU-only learner, `end_to_end` on CUDA (default).
+    #[default]
+    Auto,
+    /// A frozen encoder (pretrained on the demonstrations, or the pretrained ResNet-10 of `pretrained`) whose
+    /// features are computed once per stored frame and kept with the replay store: an update costs about as much
+    /// as a state-based one. The choice for a CPU-only robot PC.
+    Cached,
+    /// The encoder trained by the critic with DrQ random shifts on every batch (SERL). The choice on a GPU.
+    EndToEnd,
+}
+
 /// `[agent.encoder]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,11 +41,36 @@ pub struct EncoderConfig {
     pub frozen: bool,
     /// Feature size per camera after the encoder's projection.
     pub features: u64,
+    /// Cached frozen features or end-to-end training (see [`EncoderTraining`]).
+    pub training: EncoderTraining,
+    /// `cached` with `small_cnn`: gradient steps of the encoder's pretraining on the demonstrations.
+    pub pretrain_steps: u64,
+    /// `cached` with `small_cnn`: keypoints (spatial-softmax channels) per camera; 2 features each.
+    pub keypoints: u64,
 }
 
 impl Default for EncoderConfig {
     fn default() -> Self {
-        Self { kind: EncoderKind::SmallCnn, pretrained: None, frozen: true, features: 64 }
+        Self {
+            kind: EncoderKind::SmallCnn,
+            pretrained: None,
+            frozen: true,
+            features: 64,
+            training: EncoderTraining::Auto,
+            pretrain_steps: 1500,
+            keypoints: 16,
+        }
+    }
+}
+
+impl EncoderConfig {
+    /// True when an image-based learner on a CUDA (`cuda = true`) or CPU device uses cached frozen features.
+    pub fn cached_on(&self, cuda: bool) -> bool {
+        match self.training {
+            EncoderTraining::Auto => !cuda,
+            EncoderTraining::Cached => true,
+            EncoderTraining::EndToEnd => false,
+        }
     }
 }
 
@@ -132,6 +172,19 @@ impl AgentConfig {
         v.range_u64("agent.publish_every", self.publish_every, 1, 1_000_000, "updates");
         v.range_u64("agent.checkpoint_every", self.checkpoint_every, 1, 10_000_000, "updates");
         v.range_u64("agent.encoder.features", self.encoder.features, 1, 4096, "");
+        v.range_u64("agent.encoder.pretrain_steps", self.encoder.pretrain_steps, 1, 1_000_000, "gradient steps");
+        v.range_u64("agent.encoder.keypoints", self.encoder.keypoints, 1, 256, "keypoints per camera");
+        if self.encoder.training == EncoderTraining::Cached
+            && self.encoder.kind == EncoderKind::Resnet10
+            && self.encoder.pretrained.is_none()
+        {
+            v.push(
+                "agent.encoder.pretrained",
+                "none".into(),
+                "a weights file: a cached resnet10 encoder is frozen, so it must be pretrained (or use small_cnn, \
+                 which is pretrained on the demonstrations)",
+            );
+        }
         if self.reward_classifier.is_some() && !self.use_images {
             v.push(
                 "agent.reward_classifier",

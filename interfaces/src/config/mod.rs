@@ -13,7 +13,7 @@ mod task;
 mod teleop;
 mod validate;
 
-pub use agent::{AgentConfig, EncoderConfig, EncoderKind};
+pub use agent::{AgentConfig, EncoderConfig, EncoderKind, EncoderTraining};
 pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
