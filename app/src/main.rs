@@ -295,6 +295,9 @@ enum BenchCmd {
         /// Seeds per setting.
         #[arg(long, default_value_t = 1)]
         seeds: u64,
+        /// The first seed (the others follow it).
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
     },
     /// Learner update cycles/s beside the same update in PyTorch, and actor inference latency.
     Learner {
@@ -617,6 +620,7 @@ fn run(cmd: Cmd) -> Result<i32> {
             state_only,
             images_only,
             seeds,
+            first_seed,
         }) => {
             let cfg = config_file::load(&cfg.config)?;
             use bench::learning::Variant;
@@ -634,6 +638,7 @@ fn run(cmd: Cmd) -> Result<i32> {
                 image_budget: Duration::from_secs_f64(image_minutes * 60.0),
                 variants,
                 seeds,
+                first_seed,
             };
             bench::learning::run(&cfg, &b)?;
             Ok(exit::OK)

@@ -261,7 +261,7 @@ impl Learner {
     /// The critic's regression target for the batch from the target critics' `q_next` `[E', B]` and the next
     /// action's `log π` ([`losses::critic_target`] with the task's discount and the config's entropy backup).
     pub(crate) fn td_target(&self, mb: &Batch, q_next: &Tensor, logp_next: &Tensor, alpha: f64) -> Tensor {
-        losses::critic_target(&mb.reward, &mb.done, self.discount, q_next, logp_next, alpha, self.cfg.backup_entropy)
+        losses::critic_target(&mb.reward, &mb.done, self.discount, q_next, logp_next, alpha, self.cfg.entropy_backup())
     }
 
     /// One gripper-critic step (double DQN) on the features of the batch and of its next observations (online and

@@ -92,8 +92,10 @@ pub struct LearningBench {
     pub image_budget: Duration,
     /// The settings to run.
     pub variants: Vec<Variant>,
-    /// Seeds per setting (1, 2, …).
+    /// Seeds per setting (`first_seed`, `first_seed + 1`, …).
     pub seeds: u64,
+    /// The first seed.
+    pub first_seed: u64,
 }
 
 /// The interquartile mean of `v`: the mean after dropping ⌊n/4⌋ values at each end of the sorted values.
@@ -133,7 +135,7 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
     for &v in &b.variants {
         let cfg = v.config(base);
         let mut results = Vec::new();
-        for seed in 1..=b.seeds {
+        for seed in b.first_seed..b.first_seed + b.seeds {
             println!("\n{} — seed {seed}", v.label());
             results.push(run_seed(&cfg, b, v, seed));
         }

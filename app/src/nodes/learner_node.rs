@@ -119,7 +119,8 @@ pub fn run(
         // Small state-sized networks: one intra-op thread (OpenMP teams spin at barriers on a shared CPU).
         tch::set_num_threads(1);
     }
-    let mut learner = Learner::for_store(&cfg.agent, cfg.task.discount, &store, device)?;
+    let agent_cfg = cfg.agent.with_task_defaults(cfg.task.reward);
+    let mut learner = Learner::for_store(&agent_cfg, cfg.task.discount, &store, device)?;
     if ckpt.exists() {
         learner.load_checkpoint(&ckpt)?;
         tracing::info!(

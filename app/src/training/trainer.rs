@@ -53,7 +53,7 @@ pub struct CurvePoint {
     pub success: SuccessRate,
     /// Mean evaluation return.
     pub eval_return: f64,
-    /// Wall-clock seconds since the start of this run.
+    /// Wall-clock seconds since the start of this run (demo recording and encoder pretraining included).
     pub wall_s: f64,
 }
 
@@ -76,6 +76,8 @@ pub fn train(
     eval_env: &mut dyn Env,
     mut on_point: impl FnMut(&CurvePoint),
 ) -> Result<TrainReport> {
+    // Wall clock from here: demonstrations and the encoder's pretraining count against the budget.
+    let start = Instant::now();
     let spec = env.spec().clone();
     std::fs::create_dir_all(&opts.run_dir).with_context(|| format!("creating {}", opts.run_dir.display()))?;
     let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
@@ -97,7 +99,8 @@ pub fn train(
         // barrier (and leaves the other core to the simulator).
         tch::set_num_threads(1);
     }
-    let mut learner = Learner::for_store(&cfg.agent, cfg.task.discount, &store, device)?;
+    let agent_cfg = cfg.agent.with_task_defaults(cfg.task.reward);
+    let mut learner = Learner::for_store(&agent_cfg, cfg.task.discount, &store, device)?;
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     if ckpt.exists() {
         learner.load_checkpoint(&ckpt)?;
@@ -106,7 +109,6 @@ pub fn train(
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     policy.load_weights(&learner.policy_weights()?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed);
-    let start = Instant::now();
     let mut steps = store.online_len() as u64;
     let mut curve = Vec::new();
     let (mut obs, mut stamp) = env.reset()?;

@@ -112,8 +112,12 @@ pub struct AgentConfig {
     pub encoder: EncoderConfig,
     /// Seed of the learner's random streams (initial weights, batches, policy noise, augmentation).
     pub seed: u64,
-    /// Subtract `α · log π(a'|s')` in the critic's target (standard SAC; RLPD keeps it).
-    pub backup_entropy: bool,
+    /// Subtract `α · log π(a'|s')` in the critic's target (standard SAC). Unset (the default): on for a shaped
+    /// reward, off for a sparse one (SERL's choice), see [`AgentConfig::with_task_defaults`]: with a 0/1 success
+    /// reward the entropy backup, α·|log π| per step summed over the horizon, is as large as the return itself and
+    /// drowns the success signal (measured with `corrigo bench learning`: state-based sparse `pick_cube` 95 % at
+    /// 15 000 env steps without it, 0 % at 12 500 and 35 % at 15 000 with it).
+    pub backup_entropy: Option<bool>,
     /// A reward classifier (written by `corrigo classifier`): the environment over the bus takes its reward and
     /// success from it instead of the simulator's ground truth or the operator's label. Needs `use_images`.
     pub reward_classifier: Option<String>,
@@ -139,13 +143,26 @@ impl Default for AgentConfig {
             checkpoint_every: 2000,
             encoder: EncoderConfig::default(),
             seed: 0,
-            backup_entropy: true,
+            backup_entropy: None,
             reward_classifier: None,
         }
     }
 }
 
 impl AgentConfig {
+    /// This config with the settings left to the task filled in: `backup_entropy` off for a sparse reward, on for
+    /// a shaped one, unless set.
+    pub fn with_task_defaults(&self, reward: super::RewardKind) -> Self {
+        let mut c = self.clone();
+        c.backup_entropy.get_or_insert(reward == super::RewardKind::Shaped);
+        c
+    }
+
+    /// Whether the critic's target subtracts the entropy term (unset: on).
+    pub fn entropy_backup(&self) -> bool {
+        self.backup_entropy.unwrap_or(true)
+    }
+
     pub(crate) fn validate(&self, v: &mut Validator) {
         v.range("agent.lr", self.lr, 1e-7, 1.0, "");
         v.range_u64("agent.batch_size", self.batch_size, 2, 65_536, "transitions");
