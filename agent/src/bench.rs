@@ -312,7 +312,7 @@ pub fn run_learner_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<(Vec<B
             w(
                 out,
                 format!(
-                    "(cached features: {} stored frames of 2 cameras encoded once in {:.1} s, {:.0} frames/s; a                      cycle then gathers [{} features, {} proprio])\n",
+                    "(cached features: {} stored frames of 2 cameras encoded once in {:.1} s, {:.0} frames/s; a cycle then gathers [{} features, {} proprio])\n",
                     frames,
                     t0.elapsed().as_secs_f64(),
                     frames as f64 / t0.elapsed().as_secs_f64(),

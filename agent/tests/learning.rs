@@ -434,6 +434,7 @@ fn resnet10_loads_pretrained_weights_frozen_or_fine_tuned() {
                 pretrained: Some(path.display().to_string()),
                 frozen,
                 features: 16,
+                ..EncoderConfig::default()
             },
             ..image_cfg()
         };
@@ -457,6 +458,7 @@ fn resnet10_loads_pretrained_weights_frozen_or_fine_tuned() {
             pretrained: Some(path.display().to_string()),
             frozen: true,
             features: 16,
+            ..EncoderConfig::default()
         },
         ..image_cfg()
     };

@@ -68,30 +68,31 @@ fn reach_learns_to_90_percent_success_from_state() {
 }
 
 /// Regression (image-based observations carried the cube's position): with `agent.use_images = true` the
-/// observation holds only what a real cell measures. Two identical episodes, the cube moved in one of them: the
-/// proprio vectors are equal (and shorter: the arm's 13 entries) while the front camera sees the difference; the
-/// state-based observation, given the same change, does see it.
+/// observation holds only what a real cell measures. Two identical episodes with the cube placed at two spots
+/// 30 cm apart, both out of the arm's way: the image-based proprio vectors (the arm's 13 entries) agree to well
+/// under a millimetre (the simulation is not bit-identical once the scene differs), while the front camera sees
+/// the difference; the state-based observation carries the 30 cm.
 #[test]
 fn image_based_observation_holds_no_simulator_state() {
     let mut cfg = reach_config();
     cfg.task.kind = TaskKind::PickCube;
-    let step_after_moving_cube = |cfg: &interfaces::CellConfig, moved: bool| {
+    let step_with_cube_at = |cfg: &interfaces::CellConfig, y: f64| {
         let mut env = SimEnv::new(cfg, 11).expect("simulated env");
         env.reset().expect("reset");
-        if moved {
-            let far = nalgebra::Isometry3::translation(0.6, 0.25, 0.025);
-            env.world_mut().set_cube_pose(&far);
-        }
+        env.world_mut().set_cube_pose(&nalgebra::Isometry3::translation(0.7, y, 0.025));
         let action = agent::replay::Action { continuous: vec![0.3, -0.2, 0.1, 0.0, 0.0, 0.0], ..Default::default() };
         env.step(&action).expect("step").obs
     };
+    let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     cfg.agent.use_images = true;
-    let (a, b) = (step_after_moving_cube(&cfg, false), step_after_moving_cube(&cfg, true));
+    let (a, b) = (step_with_cube_at(&cfg, 0.3), step_with_cube_at(&cfg, 0.0));
     assert_eq!(a.proprio.len(), corrigo_app::training::env::ARM_PROPRIO_DIM);
-    assert_eq!(a.proprio, b.proprio, "the image-based proprio must not depend on where the cube is");
+    let d = max_diff(&a.proprio, &b.proprio);
+    assert!(d < 1e-3, "the image-based proprio depends on where the cube is (max difference {d})");
     assert_ne!(a.images[0], b.images[0], "the front camera sees the moved cube");
     cfg.agent.use_images = false;
-    let (a, b) = (step_after_moving_cube(&cfg, false), step_after_moving_cube(&cfg, true));
+    let (a, b) = (step_with_cube_at(&cfg, 0.3), step_with_cube_at(&cfg, 0.0));
     assert_eq!(a.proprio.len(), corrigo_app::training::env::PROPRIO_DIM);
-    assert_ne!(a.proprio, b.proprio, "the state-based proprio carries the cube's position");
+    let dy = (a.proprio[14] - b.proprio[14]).abs();
+    assert!((dy - 0.3).abs() < 0.01, "the state-based proprio carries the cube's position (Δy {dy})");
 }
