@@ -84,8 +84,8 @@ impl PixelPointMass {
         ((self.p[0] - self.target[0]).powi(2) + (self.p[1] - self.target[1]).powi(2)).sqrt()
     }
     fn step(&mut self, a: &[f32]) -> (f32, bool) {
-        for k in 0..2 {
-            self.p[k] = (self.p[k] + SPEED * a[k].clamp(-1.0, 1.0)).clamp(-1.0, 1.0);
+        for (p, a) in self.p.iter_mut().zip(a) {
+            *p = (*p + SPEED * a.clamp(-1.0, 1.0)).clamp(-1.0, 1.0);
         }
         self.t += 1;
         (-self.dist(), self.t >= STEPS)
@@ -95,11 +95,16 @@ impl PixelPointMass {
     }
 }
 
-fn episode(env: &mut PixelPointMass, ep: u64, mut act: impl FnMut(&Observation) -> Vec<f32>) -> Vec<Transition> {
+/// One episode; `act` sees the environment (for the expert) and the observation.
+fn episode(
+    env: &mut PixelPointMass,
+    ep: u64,
+    mut act: impl FnMut(&PixelPointMass, &Observation) -> Vec<f32>,
+) -> Vec<Transition> {
     let mut out = Vec::new();
     loop {
         let obs = env.obs();
-        let a = act(&obs);
+        let a = act(env, &obs);
         let (r, trunc) = env.step(&a);
         out.push(Transition {
             obs,
@@ -121,25 +126,9 @@ fn record_demos(store: &mut ReplayStore, n: u64, seed: u64) {
     for ep in 0..n {
         let mut env = PixelPointMass::reset(&mut rng);
         let mut noise = ChaCha8Rng::seed_from_u64(ep);
-        let mut ts = Vec::new();
-        loop {
-            let obs = env.obs();
-            let a: Vec<f32> =
-                env.expert().iter().map(|v| (v + noise.random_range(-0.1..0.1)).clamp(-1.0, 1.0)).collect();
-            let (r, trunc) = env.step(&a);
-            ts.push(Transition {
-                obs,
-                action: Action { continuous: a, gripper: GripperAction::Stay },
-                reward: r,
-                next_obs: env.obs(),
-                truncated: trunc,
-                episode: ep,
-                ..Transition::default()
-            });
-            if trunc {
-                break;
-            }
-        }
+        let ts = episode(&mut env, ep, |e, _| {
+            e.expert().iter().map(|v| (v + noise.random_range(-0.1..0.1)).clamp(-1.0, 1.0)).collect()
+        });
         for t in &ts {
             store.append_demo(t).expect("demo");
         }
@@ -152,7 +141,7 @@ fn evaluate(policy: &mut Policy) -> f32 {
     let mut total = 0.0;
     for k in 0..10 {
         let mut env = PixelPointMass::reset(&mut ChaCha8Rng::seed_from_u64(777_000 + k));
-        episode(&mut env, 0, |o| policy.act(o, true).expect("act").continuous);
+        episode(&mut env, 0, |_, o| policy.act(o, true).expect("act").continuous);
         total += env.dist();
     }
     total / 10.0
@@ -191,7 +180,7 @@ fn feature_cache_survives_a_restart() {
         assert!(matches!(p, Prepared::Pretrained { frames, .. } if frames == 3 * (STEPS + 1)), "{p:?}");
         // online transitions appended after the attach
         let mut env = PixelPointMass::reset(&mut ChaCha8Rng::seed_from_u64(9));
-        for t in episode(&mut env, 100, |_| vec![0.5, -0.5]) {
+        for t in episode(&mut env, 100, |_, _| vec![0.5, -0.5]) {
             store.append(&t).unwrap();
         }
         let all: Vec<Vec<f32>> = (0..store.demo_len())
@@ -245,7 +234,7 @@ fn learner_and_policy_on_cached_features() {
     let enc = FrameEncoder::new(&cfg().encoder, &spec(), Device::Cpu, 3, false).unwrap();
     store.attach_features(enc, &mut |_, _| {}).unwrap();
     let mut env = PixelPointMass::reset(&mut ChaCha8Rng::seed_from_u64(5));
-    for t in episode(&mut env, 50, |_| vec![0.1, 0.2]) {
+    for t in episode(&mut env, 50, |_, _| vec![0.1, 0.2]) {
         store.append(&t).unwrap();
     }
     let mut learner = Learner::for_store(&cfg(), 0.9, &store, Device::Cpu).unwrap();
@@ -294,7 +283,7 @@ fn sac_on_cached_features_learns_from_pixels() {
     let mut ep = 1000;
     while store.online_len() < 1500 {
         let mut env = PixelPointMass::reset(&mut rng);
-        let ts = episode(&mut env, ep, |o| policy.act(o, false).expect("act").continuous);
+        let ts = episode(&mut env, ep, |_, o| policy.act(o, false).expect("act").continuous);
         ep += 1;
         for t in &ts {
             store.append(t).unwrap();

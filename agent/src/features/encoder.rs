@@ -61,6 +61,32 @@ impl FrameEncoder {
     /// `device`; `resnet10` loads `cfg.pretrained` (required). Errors: no cameras, a missing or malformed weights
     /// file.
     pub fn new(cfg: &EncoderConfig, spec: &ObsSpec, device: Device, seed: u64, trainable: bool) -> Result<Self> {
+        let e = Self::declare(cfg, spec, device, seed, trainable)?;
+        if cfg.kind == EncoderKind::Resnet10 {
+            let path = cfg.pretrained.as_deref().ok_or_else(|| AgentError::Config {
+                key: "agent.encoder.pretrained".into(),
+                value: "none".into(),
+                reason: "a frozen (cached) resnet10 encoder needs its pretrained weights file".into(),
+            })?;
+            let w = crate::nn::resnet10::read_pretrained(path)?;
+            for cam in &spec.cameras {
+                e.params.load_subset(&format!("features.{}.resnet.", cam.name), path, &|k| {
+                    w.get(k).map(|t| t.shallow_clone())
+                })?;
+            }
+        }
+        Ok(e)
+    }
+
+    /// The structure with weights drawn from `seed` (a resnet10 does not read its pretrained file: its weights
+    /// follow from [`FrameEncoder::new`] or a load). Errors: no cameras.
+    pub(crate) fn declare(
+        cfg: &EncoderConfig,
+        spec: &ObsSpec,
+        device: Device,
+        seed: u64,
+        trainable: bool,
+    ) -> Result<Self> {
         if spec.cameras.is_empty() {
             return Err(AgentError::Config {
                 key: "agent.use_images".into(),
@@ -96,19 +122,6 @@ impl FrameEncoder {
             }
         }
         let params = pb.build(device, &mut Rng::new(seed), trainable);
-        if cfg.kind == EncoderKind::Resnet10 {
-            let path = cfg.pretrained.as_deref().ok_or_else(|| AgentError::Config {
-                key: "agent.encoder.pretrained".into(),
-                value: "none".into(),
-                reason: "a frozen (cached) resnet10 encoder needs its pretrained weights file".into(),
-            })?;
-            let w = crate::nn::resnet10::read_pretrained(path)?;
-            for cam in &spec.cameras {
-                params.load_subset(&format!("features.{}.resnet.", cam.name), path, &|k| {
-                    w.get(k).map(|t| t.shallow_clone())
-                })?;
-            }
-        }
         Ok(Self { cameras: spec.cameras.clone(), backbones, params, kind: cfg.kind, dim, device })
     }
 
@@ -200,12 +213,6 @@ impl FrameEncoder {
         self.params.load("", source, lookup)
     }
 
-    /// A fingerprint of the weights (sum and sum of squares), to check that two encoders are the same.
-    pub fn fingerprint(&self) -> (f64, f64) {
-        let f = self.params.flat().to_kind(Kind::Double);
-        (f.sum(Kind::Double).double_value(&[]), f.square().sum(Kind::Double).double_value(&[]))
-    }
-
     /// Writes the encoder to `path` (safetensors, written to a temporary file and renamed: never half-written).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut meta = HashMap::new();
@@ -225,30 +232,10 @@ impl FrameEncoder {
         let bytes = std::fs::read(path).map_err(crate::error::io_err("read", path))?;
         let source = path.display().to_string();
         let l = crate::nn::weights::from_bytes(&bytes, &source)?;
-        // The weights come from the file: a resnet10 encoder need not read its pretrained file again.
-        let cfg = EncoderConfig { pretrained: None, ..cfg.clone() };
-        let e = Self::declare_only(&cfg, spec, device)?;
+        // The weights come from the file: a resnet10 encoder does not read its pretrained file again.
+        let e = Self::declare(cfg, spec, device, 0, false)?;
         e.load(&source, &|k| l.get(k))?;
         Ok(e)
-    }
-
-    /// The structure with placeholder weights (to be loaded; a resnet10 does not read its pretrained file).
-    pub(crate) fn declare_only(cfg: &EncoderConfig, spec: &ObsSpec, device: Device) -> Result<Self> {
-        match cfg.kind {
-            EncoderKind::SmallCnn => Self::new(cfg, spec, device, 0, false),
-            EncoderKind::Resnet10 => {
-                // Build the ResNet structure without reading a pretrained file.
-                let mut pb = ParamBuilder::default();
-                let mut backbones = Vec::new();
-                for cam in &spec.cameras {
-                    let r = Resnet10::declare(&mut pb, &format!("features.{}.resnet.", cam.name));
-                    backbones.push(Backbone::Resnet(r));
-                }
-                let dim = spec.cameras.len() * Resnet10::OUT_CHANNELS as usize;
-                let params = pb.build(device, &mut Rng::new(0), false);
-                Ok(Self { cameras: spec.cameras.clone(), backbones, params, kind: cfg.kind, dim, device })
-            }
-        }
     }
 }
 

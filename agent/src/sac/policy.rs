@@ -77,7 +77,7 @@ impl Policy {
         crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed ^ 0xac70);
         let frame_encoder =
-            if cached { Some(FrameEncoder::declare_only(&cfg.encoder, raw_spec, device)?) } else { None };
+            if cached { Some(FrameEncoder::declare(&cfg.encoder, raw_spec, device, 0, false)?) } else { None };
         let spec = match &frame_encoder {
             Some(e) => crate::features::encoded_spec(raw_spec, e.dim()),
             None => raw_spec.clone(),
