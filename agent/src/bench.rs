@@ -11,6 +11,7 @@ use crate::replay::{Action, GripperAction, Observation, ReplayStore, StoreOption
 use crate::sac::{Learner, Policy};
 use crate::spec::{CameraSpec, ObsSpec};
 use interfaces::config::AgentConfig;
+use interfaces::stats::quantile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
@@ -43,7 +44,6 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get() as i32),
             iters_state: 50,
@@ -51,7 +51,8 @@ impl Default for BenchOptions {
             rounds: 3,
             ratio: AgentConfig::default().critic_actor_ratio,
             python: std::env::var_os("CORRIGO_VENV_PYTHON").map(PathBuf::from),
-            reference: root.join("bench/reference/sac_update.py"),
+            // Relative to the working directory; `corrigo bench learner` finds the workspace's copy.
+            reference: PathBuf::from("bench/reference/sac_update.py"),
             cuda: true,
             state_only: false,
         }
@@ -222,14 +223,6 @@ fn python_rate(
     let line = text.lines().rev().find(|l| l.trim_start().starts_with('{'))?;
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     v.get("updates_per_s")?.as_f64()
-}
-
-/// The `p`-quantile (0…1) of `v`, nearest rank (the upper middle value for the median of an even count); `None`
-/// for no values.
-fn quantile(v: &mut [f64], p: f64) -> Option<f64> {
-    v.sort_by(f64::total_cmp);
-    let last = v.len().checked_sub(1)?;
-    Some(v[(last as f64 * p).round() as usize])
 }
 
 /// Actor inference latency at batch 1 with two 128×128 cameras + state on `device`.

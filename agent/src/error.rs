@@ -55,6 +55,14 @@ pub enum AgentError {
         /// What is wrong (missing key, wrong shape, wrong dtype, parse error).
         reason: String,
     },
+    /// A small state file of the run directory (the learner's acknowledgement marks) cannot be parsed.
+    #[error("{file}: {reason}")]
+    CorruptFile {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A configuration value cannot be used.
     #[error("config `{key}` = {value}: {reason}")]
     Config {
@@ -65,6 +73,12 @@ pub enum AgentError {
         /// Why.
         reason: String,
     },
+}
+
+impl From<interfaces::env::SpecMismatch> for AgentError {
+    fn from(e: interfaces::env::SpecMismatch) -> Self {
+        AgentError::SpecMismatch { field: e.field, expected: e.expected, got: e.got }
+    }
 }
 
 /// Result alias.

@@ -2,7 +2,7 @@
 //!
 //! corrigo's learner library: the replay store ([`replay`]), networks on libtorch ([`nn`]), SAC with RLPD and the
 //! discrete gripper critic ([`sac`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]) and the
-//! learner benchmark ([`bench`]).
+//! learner benchmark (`bench`, behind the `bench` feature).
 //!
 //! Conventions: tensors are f32 unless noted; images are uint8 `[B, H, W, 3]` (RGB, HWC) in storage and float
 //! `[B, 3, H, W]` in `[0, 1]` inside the networks; continuous actions are in `[-1, 1]`; the device is chosen by the
@@ -14,8 +14,10 @@
 
 pub mod alloc;
 pub mod bc;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod classifier;
+pub mod delivery;
 pub mod error;
 pub mod features;
 pub mod nn;

@@ -9,5 +9,4 @@ pub mod record_human;
 pub mod run_controller;
 pub mod run_scripted;
 pub mod run_training;
-pub mod stats;
 pub mod training;

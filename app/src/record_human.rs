@@ -141,7 +141,7 @@ fn run_in(
                 continue;
             }
             let s = env.step(&action).context("stepping the environment")?;
-            transitions.push(s.transition(&obs, stamp, action, (attempt as u64) | (opts.seed << 32)));
+            transitions.push(Transition::from_step(&obs, stamp, action, &s, (attempt as u64) | (opts.seed << 32)));
             success |= s.success;
             if let Some(mut st) = env.arm_state_to_publish() {
                 state_pub.publish(&mut st)?;

@@ -138,21 +138,33 @@ impl Bus {
     }
 
     /// Key of `topic` in this cell, with `instance` filling its placeholder if it has one.
-    pub fn key(&self, topic: Topic, instance: Option<&str>) -> String {
+    pub fn key<T>(&self, topic: Topic<T>, instance: Option<&str>) -> String {
         match instance {
             Some(i) => topic.key_for(&self.cell, i),
             None => topic.key(&self.cell),
         }
     }
 
-    /// Declares a typed publisher on `topic` (with its class's QoS).
-    pub fn publisher<T: Message>(&self, topic: Topic, instance: Option<&str>) -> Result<Publisher<T>, BusError> {
-        Publisher::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class))
+    /// Declares a publisher of `topic`'s message type on `topic` (with its class's QoS).
+    pub fn publisher<T: Message>(&self, topic: Topic<T>, instance: Option<&str>) -> Result<Publisher<T>, BusError> {
+        Publisher::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class()))
     }
 
-    /// Subscribes to `topic`; `instance = Some("*")` receives every instance (e.g. every camera).
-    pub fn subscribe<T: Message>(&self, topic: Topic, instance: Option<&str>) -> Result<Subscriber<T>, BusError> {
-        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class))
+    /// Subscribes to `topic`; `instance = Some("*")` receives every instance (e.g. every camera). The message
+    /// type is the topic's own: asking for another does not compile.
+    ///
+    /// ```no_run
+    /// fn arm_states(bus: &bus::Bus) {
+    ///     let _ = bus.subscribe::<interfaces::msg::ArmState>(interfaces::keys::ARM_STATE, None);
+    /// }
+    /// ```
+    /// ```compile_fail
+    /// fn frames_on_the_arm_state_key(bus: &bus::Bus) {
+    ///     let _ = bus.subscribe::<interfaces::msg::Frame>(interfaces::keys::ARM_STATE, None);
+    /// }
+    /// ```
+    pub fn subscribe<T: Message>(&self, topic: Topic<T>, instance: Option<&str>) -> Result<Subscriber<T>, BusError> {
+        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class()))
     }
 
     /// Announces that `node` is alive (a liveliness token, withdrawn when dropped or when the process dies).

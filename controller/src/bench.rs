@@ -8,32 +8,7 @@ use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec,
 use interfaces::{CellConfig, Clock, MonotonicClock, Stamp};
 use std::fmt;
 
-/// Percentiles of a sample, in the sample's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Percentiles {
-    /// Samples.
-    pub count: usize,
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Largest.
-    pub max: f64,
-}
-
-impl Percentiles {
-    /// Percentiles of `v` (sorted in place).
-    pub fn of(v: &mut [f64]) -> Self {
-        if v.is_empty() {
-            return Self::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        Self { count: v.len(), p50: at(0.5), p99: at(0.99), p999: at(0.999), max: v[v.len() - 1] }
-    }
-}
+pub use interfaces::stats::Percentiles;
 
 /// An arm that returns prepared states and discards torques (to time the controller alone).
 #[derive(Debug)]
@@ -178,15 +153,3 @@ impl fmt::Display for LatenessReport {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_pick_the_right_ranks() {
-        let mut v: Vec<f64> = (1..=1000).rev().map(f64::from).collect();
-        let p = Percentiles::of(&mut v);
-        assert_eq!((p.count, p.p50, p.p99, p.max), (1000, 501.0, 990.0, 1000.0));
-        assert_eq!(Percentiles::of(&mut []), Percentiles::default());
-    }
-}

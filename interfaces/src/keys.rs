@@ -1,18 +1,70 @@
 //! Key expressions of the bus: `corrigo/<cell>/<node>/<topic>`.
 //!
-//! The [`Topic`] list is the single source of truth for which node publishes what; `bus` derives QoS from it and
-//! `docs/messages.md` documents each entry.
+//! Each [`Topic`] is declared once here with the one message type it carries; the list is the single source of
+//! truth for which node publishes what; `bus` derives QoS from it and `docs/messages.md` documents each entry.
 
-/// A topic on the bus: the node that owns it and its name under that node.
+/// Where a topic lives and how the bus treats it, without its message type (for listing every topic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Topic {
+pub struct TopicInfo {
     /// Publishing node (`controller`, `camera`, `actor`, `learner`, `teleop`, `operator`).
     pub node: &'static str,
-    /// Topic name under the node. May contain a `{}` placeholder filled by [`Topic::key_for`] (e.g. a camera).
+    /// Topic name under the node. May contain a `{}` placeholder filled by [`TopicInfo::key_for`] (e.g. a camera).
     pub name: &'static str,
     /// How the bus treats it.
     pub class: TopicClass,
 }
+
+/// A topic on the bus and the one message type it carries: `bus` publishes and subscribes only that type on it,
+/// so subscribing to a key with the wrong message type does not compile.
+pub struct Topic<T> {
+    info: TopicInfo,
+    ty: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Topic<T> {
+    /// The topic `name` of `node` in `class`, carrying `T`.
+    pub const fn new(node: &'static str, name: &'static str, class: TopicClass) -> Self {
+        Self { info: TopicInfo { node, name, class }, ty: std::marker::PhantomData }
+    }
+    /// Node, name and class.
+    pub const fn info(&self) -> TopicInfo {
+        self.info
+    }
+    /// The topic's delivery class.
+    pub const fn class(&self) -> TopicClass {
+        self.info.class
+    }
+    /// See [`TopicInfo::key`].
+    pub fn key(&self, cell: &str) -> String {
+        self.info.key(cell)
+    }
+    /// See [`TopicInfo::key_for`].
+    pub fn key_for(&self, cell: &str, instance: &str) -> String {
+        self.info.key_for(cell, instance)
+    }
+    /// See [`TopicInfo::key_all`].
+    pub fn key_all(&self, cell: &str) -> String {
+        self.info.key_all(cell)
+    }
+}
+
+impl<T> Clone for Topic<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Topic<T> {}
+impl<T> std::fmt::Debug for Topic<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topic").field("info", &self.info).field("type", &std::any::type_name::<T>()).finish()
+    }
+}
+impl<T> PartialEq for Topic<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.info == other.info
+    }
+}
+impl<T> Eq for Topic<T> {}
 
 /// Delivery class of a topic, mapped by the `bus` crate onto zenoh QoS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,49 +80,53 @@ pub enum TopicClass {
 }
 
 /// Arm state from the controller ([`crate::msg::ArmState`]).
-pub const ARM_STATE: Topic = Topic { node: "controller", name: "arm_state", class: TopicClass::Control };
+pub const ARM_STATE: Topic<msg::ArmState> = Topic::new("controller", "arm_state", TopicClass::Control);
 /// Pose targets to the controller ([`crate::msg::PoseTarget`]).
-pub const POSE_TARGET: Topic = Topic { node: "actor", name: "pose_target", class: TopicClass::Control };
+pub const POSE_TARGET: Topic<msg::PoseTarget> = Topic::new("actor", "pose_target", TopicClass::Control);
 /// Operator commands (e-stop, episode, labels, gains) ([`crate::msg::OperatorCommand`]).
-pub const OPERATOR_COMMAND: Topic = Topic { node: "operator", name: "command", class: TopicClass::Reliable };
+pub const OPERATOR_COMMAND: Topic<msg::OperatorCommand> = Topic::new("operator", "command", TopicClass::Reliable);
 /// Camera frames, one key per camera ([`crate::msg::Frame`]).
-pub const FRAME: Topic = Topic { node: "camera", name: "{}/frame", class: TopicClass::Frames };
+pub const FRAME: Topic<msg::Frame> = Topic::new("camera", "{}/frame", TopicClass::Frames);
+/// Full (uncropped, unresized) camera images for the operator panel, one key per camera, at the camera's
+/// `full_frame_hz` ([`crate::msg::Frame`]).
+pub const FULL_FRAME: Topic<msg::Frame> = Topic::new("camera", "{}/full", TopicClass::Frames);
 /// Replies of nodes to operator commands and other notable events ([`crate::msg::Event`]).
-pub const EVENT: Topic = Topic { node: "{}", name: "event", class: TopicClass::Reliable };
+pub const EVENT: Topic<msg::Event> = Topic::new("{}", "event", TopicClass::Reliable);
 /// Learning progress from the learner ([`crate::msg::LearnerMetrics`]).
-pub const LEARNER_METRICS: Topic = Topic { node: "learner", name: "metrics", class: TopicClass::Telemetry };
+pub const LEARNER_METRICS: Topic<msg::LearnerMetrics> = Topic::new("learner", "metrics", TopicClass::Telemetry);
 /// Teleoperation input from any device, to the intervention arbiter ([`crate::msg::TeleopCommand`]).
-pub const TELEOP_COMMAND: Topic = Topic { node: "teleop", name: "command", class: TopicClass::Control };
+pub const TELEOP_COMMAND: Topic<msg::TeleopCommand> = Topic::new("teleop", "command", TopicClass::Control);
 
 /// Transitions from an actor to the learner ([`crate::msg_training::TransitionMsg`]).
-pub const TRANSITIONS: Topic = Topic { node: "actor", name: "transitions", class: TopicClass::Reliable };
+pub const TRANSITIONS: Topic<msg_training::TransitionMsg> = Topic::new("actor", "transitions", TopicClass::Reliable);
 /// The learner's acknowledgements of stored transitions ([`crate::msg_training::TransitionAck`]).
-pub const TRANSITION_ACK: Topic = Topic { node: "learner", name: "ack", class: TopicClass::Reliable };
+pub const TRANSITION_ACK: Topic<msg_training::TransitionAck> = Topic::new("learner", "ack", TopicClass::Reliable);
 /// Policy weights from the learner ([`crate::msg_training::PolicyWeights`]).
-pub const POLICY_WEIGHTS: Topic = Topic { node: "learner", name: "weights", class: TopicClass::Reliable };
+pub const POLICY_WEIGHTS: Topic<msg_training::PolicyWeights> = Topic::new("learner", "weights", TopicClass::Reliable);
 /// Episode reports from the actor ([`crate::msg_training::EpisodeReport`]).
-pub const EPISODES: Topic = Topic { node: "actor", name: "episodes", class: TopicClass::Reliable };
+pub const EPISODES: Topic<msg_training::EpisodeReport> = Topic::new("actor", "episodes", TopicClass::Reliable);
 
 /// Scene-reset requests from a bus-backed environment to the simulated cell ([`crate::msg_training::SceneReset`]).
-pub const SCENE_RESET: Topic = Topic { node: "actor", name: "scene_reset", class: TopicClass::Reliable };
+pub const SCENE_RESET: Topic<msg_training::SceneReset> = Topic::new("actor", "scene_reset", TopicClass::Reliable);
 /// The simulated cell's privileged scene state ([`crate::msg_training::SceneState`]).
-pub const SIM_SCENE: Topic = Topic { node: "controller", name: "sim_scene", class: TopicClass::Control };
+pub const SIM_SCENE: Topic<msg_training::SceneState> = Topic::new("controller", "sim_scene", TopicClass::Control);
 
 /// Every topic, in documentation order.
-pub const ALL_TOPICS: &[Topic] = &[
-    ARM_STATE,
-    POSE_TARGET,
-    OPERATOR_COMMAND,
-    FRAME,
-    EVENT,
-    LEARNER_METRICS,
-    TELEOP_COMMAND,
-    TRANSITIONS,
-    TRANSITION_ACK,
-    POLICY_WEIGHTS,
-    EPISODES,
-    SCENE_RESET,
-    SIM_SCENE,
+pub const ALL_TOPICS: &[TopicInfo] = &[
+    ARM_STATE.info(),
+    POSE_TARGET.info(),
+    OPERATOR_COMMAND.info(),
+    FRAME.info(),
+    FULL_FRAME.info(),
+    EVENT.info(),
+    LEARNER_METRICS.info(),
+    TELEOP_COMMAND.info(),
+    TRANSITIONS.info(),
+    TRANSITION_ACK.info(),
+    POLICY_WEIGHTS.info(),
+    EPISODES.info(),
+    SCENE_RESET.info(),
+    SIM_SCENE.info(),
 ];
 
 /// Prefix of every key of a cell: `corrigo/<cell>`.
@@ -78,7 +134,7 @@ pub fn cell_prefix(cell: &str) -> String {
     format!("corrigo/{cell}")
 }
 
-impl Topic {
+impl TopicInfo {
     /// The full key expression of this topic in `cell` (placeholders left as they are).
     pub fn key(&self, cell: &str) -> String {
         format!("corrigo/{cell}/{}/{}", self.node, self.name)
@@ -102,6 +158,8 @@ pub fn liveliness_key(cell: &str, node: &str) -> String {
 pub fn is_valid_chunk(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
+
+use crate::{msg, msg_training};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
 //! # interfaces
 //!
 //! The vocabulary every corrigo crate shares, and nothing else: message types with their units and frames
-//! ([`msg`]), the discrete gripper action ([`action`]), key expressions of the bus ([`keys`]), the time source ([`time`]), the traits that hardware backends
+//! ([`msg`]), the discrete gripper action ([`action`]), the environment contract (one observation, one action, the spec, the
+//! `Env` trait: [`env`]), key expressions of the bus ([`keys`]), the time source ([`time`]), the percentile rule of every printed figure ([`stats`]), the traits that hardware backends
 //! implement ([`drivers`]), and the cell configuration schema with its validation ([`config`]).
 //!
 //! This crate is pure: it performs no I/O (reading the config *file* is the caller's job; parsing and validating
@@ -16,9 +17,11 @@
 pub mod action;
 pub mod config;
 pub mod drivers;
+pub mod env;
 pub mod keys;
 pub mod msg;
 pub mod msg_training;
+pub mod stats;
 pub mod time;
 
 pub use config::{CellConfig, ConfigError};

@@ -16,10 +16,11 @@
 //!   published twice ([`CameraStatus`], events on `corrigo/<cell>/camera/event`).
 //! - **Observations** ([`ObservationAssembler`]): the newest frame of each camera and the newest arm state,
 //!   paired within a [`ObservationTolerance`], or an [`AssemblyError`] that reports each input's age.
-//! - **Benchmark** ([`bench`]): grab → another process latency and CPU cost (`corrigo bench perception`).
+//! - **Benchmark** (`bench`, behind the `bench` feature): grab → another process latency and CPU cost (`corrigo bench perception`).
 //!
 //! Pixel layout everywhere: row-major, 3 bytes per pixel R, G, B, no padding (`len = width·height·3`).
 
+#[cfg(feature = "bench")]
 pub mod bench;
 mod decode;
 mod devices;

@@ -61,7 +61,8 @@ impl BenchOptions {
             camera: "front".into(),
             image_size: (128, 128),
             python: std::env::var_os(PYTHON_ENV).map(PathBuf::from),
-            reference_script: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/reference/mujoco_render.py"),
+            // Relative to the working directory; `corrigo bench controller` finds the workspace's copy.
+            reference_script: PathBuf::from("bench/reference/mujoco_render.py"),
         }
     }
 }

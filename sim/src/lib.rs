@@ -3,7 +3,7 @@
 //! The MuJoCo simulation of a corrigo cell, built from the cell config: the generated MJCF ([`mjcf`]), the
 //! [`SimWorld`] stepped at 1 kHz with its mock clock, the drivers [`SimArm`] / [`SimGripper`], offscreen cameras
 //! ([`SimCamera`], [`CameraRenderer`]), the tasks `reach` and `pick_cube` ([`Task`]), a scripted pick
-//! ([`scripted::PickScript`]), and the `bench controller` figures ([`bench`]).
+//! ([`scripted::PickScript`]), and the `bench controller` figures (`bench`, behind the `bench` feature).
 //!
 //! Running the cell with the real-time controller:
 //!
@@ -22,6 +22,7 @@
 //! # fn unimplemented_config() -> interfaces::CellConfig { panic!() }
 //! ```
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod camera;
 pub mod drivers;

@@ -1,7 +1,8 @@
 //! The intervention arbiter: decides, once per policy step, whether the policy's action or the human's is executed.
 //!
 //! # Contract
-//! - **Inputs**: the policy's action (6 continuous values in `[-1, 1]` + a gripper action) and the newest
+//! - **Inputs**: the policy's [`Action`] (continuous values in `[-1, 1]`, `[dx, dy, dz, rx, ry, rz]` for the cell's
+//!   tasks, + a gripper action) and the newest
 //!   [`TeleopCommand`] with the time it is judged by ([`TeleopInput`]); the current time is passed in (no clock is
 //!   read here), so the arbiter is pure and deterministic.
 //! - **Human action**: the command's base-frame twist converted to the action space, per component
@@ -26,20 +27,20 @@
 //! use interfaces::config::{TaskConfig, TaskKind, TeleopConfig};
 //! use interfaces::msg::TeleopCommand;
 //! use interfaces::time::Stamp;
-//! use teleop::{ArbiterConfig, EnvAction, GripperAction, InterventionArbiter, TeleopInput};
+//! use teleop::{Action, ArbiterConfig, GripperAction, InterventionArbiter, TeleopInput};
 //!
 //! # let task = TaskConfig { kind: TaskKind::Reach, seed: 0, policy_hz: 10.0, episode_time_s: 10.0,
 //! #     discount: 0.97, reach_tolerance: 0.02, lift_height: 0.05, reward: Default::default(),
 //! #     action_scale_m: 0.02, action_scale_rad: 0.1 };
 //! let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task));
 //! // Each step: the policy's action and the newest command from `teleop/command` (e.g. `Subscriber::latest`).
-//! let policy = EnvAction { continuous: [0.2; 6], gripper: GripperAction::Stay };
+//! let policy = Action { continuous: vec![0.2; 6], gripper: GripperAction::Stay };
 //! let newest = TeleopCommand { twist: [0.1, 0.0, 0.0, 0.0, 0.0, 0.0], ..Default::default() };
 //! let now = Stamp(0); // the actor's clock
 //! let decision = arbiter.arbitrate(now, &policy, Some(TeleopInput::stamped(&newest)));
 //! // Execute and store `decision.executed`, flag the transition with `decision.intervention`.
 //! assert!(decision.intervention && decision.routing().demo);
-//! assert!((decision.executed.continuous[0] - 0.5).abs() < 1e-12); // 0.1 m/s · 0.1 s / 0.02 m
+//! assert!((decision.executed.continuous[0] - 0.5).abs() < 1e-6); // 0.1 m/s · 0.1 s / 0.02 m
 //! // At the episode's end: counters for the episode report (`interventions`, `intervention_steps`).
 //! let stats = arbiter.end_episode();
 //! assert_eq!((stats.interventions, stats.intervention_steps, stats.rate()), (1, 1, 1.0));
@@ -49,17 +50,7 @@ use interfaces::config::{TaskConfig, TeleopConfig};
 use interfaces::msg::TeleopCommand;
 use interfaces::time::Stamp;
 
-pub use interfaces::action::GripperAction;
-
-/// An action of the environment: `[dx, dy, dz, rx, ry, rz]` in `[-1, 1]` (× `task.action_scale_m` /
-/// `task.action_scale_rad` per step, base frame) and the gripper.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct EnvAction {
-    /// Continuous part, `[-1, 1]`.
-    pub continuous: [f64; 6],
-    /// Gripper.
-    pub gripper: GripperAction,
-}
+pub use interfaces::env::{Action, GripperAction};
 
 /// Settings of the arbiter (from `[teleop]` and `[task]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,10 +131,10 @@ pub struct Routing {
 }
 
 /// The arbiter's decision for one step.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Arbitration {
-    /// The action to execute and to store.
-    pub executed: EnvAction,
+    /// The action to execute and to store, with as many continuous values as the policy's.
+    pub executed: Action,
     /// Some part came from the human: the transition is flagged.
     pub intervention: bool,
     /// Which parts.
@@ -201,7 +192,7 @@ impl InterventionArbiter {
     }
 
     /// Decides the executed action at `now` from the policy's action and the newest teleop input (if any).
-    pub fn arbitrate(&mut self, now: Stamp, policy: &EnvAction, teleop: Option<TeleopInput<'_>>) -> Arbitration {
+    pub fn arbitrate(&mut self, now: Stamp, policy: &Action, teleop: Option<TeleopInput<'_>>) -> Arbitration {
         let fresh = teleop.filter(|t| now.0.saturating_sub(t.stamp.0) <= self.cfg.max_age_ns).map(|t| t.command);
         let human = fresh.map(|c| self.cfg.twist_to_action(&c.twist));
         let above = human.is_some_and(|a| a.iter().any(|x| x.abs() > self.cfg.takeover_threshold));
@@ -211,8 +202,15 @@ impl InterventionArbiter {
         }
         let motion = active || self.last_active.is_some_and(|t| now.0.saturating_sub(t.0) <= self.cfg.hold_ns);
         let human_gripper = fresh.and_then(|c| GripperAction::from_request(c.gripper_close));
-        let executed = EnvAction {
-            continuous: if motion { human.unwrap_or([0.0; 6]) } else { policy.continuous },
+        let n = policy.continuous.len();
+        let executed = Action {
+            continuous: if motion {
+                // The human's twist in the policy's action size (components past the sixth are 0).
+                let h = human.unwrap_or([0.0; 6]);
+                (0..n).map(|i| h.get(i).map_or(0.0, |&v| v as f32)).collect()
+            } else {
+                policy.continuous.clone()
+            },
             gripper: match (human_gripper, motion) {
                 (Some(g), _) => g,
                 (None, true) => GripperAction::Stay,

@@ -25,7 +25,7 @@ pub mod source;
 pub mod spacemouse;
 
 pub use arbiter::{
-    ArbiterConfig, Arbitration, EnvAction, GripperAction, InterventionArbiter, InterventionStats, Overridden, Routing,
+    Action, ArbiterConfig, Arbitration, GripperAction, InterventionArbiter, InterventionStats, Overridden, Routing,
     TeleopInput,
 };
 pub use controls::EpisodeControl;

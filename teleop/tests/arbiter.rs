@@ -3,7 +3,7 @@
 use interfaces::config::{TaskConfig, TaskKind, TeleopConfig};
 use interfaces::msg::{Header, TeleopCommand};
 use interfaces::time::Stamp;
-use teleop::{ArbiterConfig, EnvAction, GripperAction, InterventionArbiter, Overridden, TeleopInput};
+use teleop::{Action, ArbiterConfig, GripperAction, InterventionArbiter, Overridden, TeleopInput};
 
 const MS: u64 = 1_000_000;
 
@@ -27,8 +27,8 @@ fn arbiter() -> InterventionArbiter {
     InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task()))
 }
 
-fn policy() -> EnvAction {
-    EnvAction { continuous: [0.5, -0.5, 0.25, 0.0, 0.1, -0.1], gripper: GripperAction::Open }
+fn policy() -> Action {
+    Action { continuous: vec![0.5, -0.5, 0.25, 0.0, 0.1, -0.1], gripper: GripperAction::Open }
 }
 
 fn cmd(t_ms: u64, twist: [f64; 6], gripper_close: Option<bool>, takeover: bool) -> TeleopCommand {
@@ -47,7 +47,7 @@ fn twist_is_converted_to_the_action_space_with_dt_over_scale() {
     // 0.1 m/s for 0.1 s = 1 cm = 0.5 of the 2 cm step; 0.5 rad/s → 0.05 rad = 0.5 of 0.1 rad; clamped at ±1.
     let act = a.twist_to_action(&[0.1, -0.1, 1.0, 0.5, -0.2, f64::NAN]);
     let want = [0.5, -0.5, 1.0, 0.5, -0.2, 0.0];
-    assert!(act.iter().zip(want).all(|(x, y)| (x - y).abs() < 1e-12), "{act:?}");
+    assert!(act.iter().zip(want).all(|(x, y)| (x - y).abs() < 1e-6), "{act:?}");
 }
 
 #[test]
@@ -67,8 +67,8 @@ fn input_inside_the_deadzone_leaves_the_policy_in_control() {
     let c = cmd(1200, [0.012, 0.0, 0.0, 0.0, 0.0, 0.0], None, false);
     let r = arb.arbitrate(Stamp(1200 * MS), &policy(), Some(TeleopInput::stamped(&c)));
     assert!(r.intervention && r.human_active);
-    assert!((r.executed.continuous[0] - 0.06).abs() < 1e-12);
-    assert_eq!(&r.executed.continuous[1..], &[0.0; 5]);
+    assert!((r.executed.continuous[0] - 0.06).abs() < 1e-6);
+    assert_eq!(&r.executed.continuous[1..], &[0.0f32; 5]);
     assert_eq!(r.executed.gripper, GripperAction::Stay, "no gripper button during a takeover: stay");
     assert_eq!(r.routing(), teleop::Routing { online: true, demo: true });
 }
@@ -78,13 +78,13 @@ fn the_human_keeps_control_for_the_hold_time_after_letting_go() {
     let mut arb = arbiter();
     let push = cmd(0, [0.1, 0.0, 0.0, 0.0, 0.0, 0.0], None, false);
     let r = arb.arbitrate(Stamp(0), &policy(), Some(TeleopInput::stamped(&push)));
-    assert!(r.human_active && (r.executed.continuous[0] - 0.5).abs() < 1e-12);
+    assert!(r.human_active && (r.executed.continuous[0] - 0.5).abs() < 1e-6);
     // Released at 100 ms: the device now reads zero; held for 300 ms after the last active step (t = 0).
     for t in [100, 200, 300] {
         let idle = cmd(t, [0.0; 6], None, false);
         let r = arb.arbitrate(Stamp(t * MS), &policy(), Some(TeleopInput::stamped(&idle)));
         assert!(r.intervention && !r.human_active, "t = {t} ms is within the hold");
-        assert_eq!(r.executed.continuous, [0.0; 6], "the arm holds still instead of snapping back");
+        assert_eq!(r.executed.continuous, vec![0.0; 6], "the arm holds still instead of snapping back");
         assert_eq!(r.executed.gripper, GripperAction::Stay);
     }
     let idle = cmd(400, [0.0; 6], None, false);
@@ -93,7 +93,7 @@ fn the_human_keeps_control_for_the_hold_time_after_letting_go() {
     assert_eq!(r.executed, policy());
     let s = arb.end_episode();
     assert_eq!((s.steps, s.interventions, s.intervention_steps), (5, 1, 4));
-    assert!((s.rate() - 0.8).abs() < 1e-12);
+    assert!((s.rate() - 0.8).abs() < 1e-6);
     assert_eq!(arb.stats(), Default::default(), "counters reset per episode");
 }
 
@@ -103,7 +103,7 @@ fn takeover_button_holds_the_arm_under_human_control_without_motion() {
     let c = cmd(0, [0.0; 6], None, true);
     let r = arb.arbitrate(Stamp(10 * MS), &policy(), Some(TeleopInput::stamped(&c)));
     assert!(r.human_active && r.intervention);
-    assert_eq!(r.executed, EnvAction { continuous: [0.0; 6], gripper: GripperAction::Stay });
+    assert_eq!(r.executed, Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay });
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn a_gripper_button_overrides_only_the_gripper() {
     let r = arb.arbitrate(Stamp(0), &policy(), Some(TeleopInput::stamped(&c)));
     assert_eq!(r.overridden, Overridden { motion: true, gripper: true });
     assert_eq!(r.executed.gripper, GripperAction::Close);
-    assert!((r.executed.continuous[2] + 0.5).abs() < 1e-12);
+    assert!((r.executed.continuous[2] + 0.5).abs() < 1e-6);
     let s = arb.stats();
     assert_eq!((s.steps, s.interventions, s.intervention_steps), (3, 1, 3), "one continuous intervention");
 }
@@ -142,7 +142,7 @@ fn stale_input_is_ignored() {
     // The device then stops sending: after the hold, stale input leaves the policy in control; during the hold
     // the executed motion is zero (no fresh human action).
     let r = arb.arbitrate(Stamp(1450 * MS), &policy(), Some(TeleopInput { command: &old, stamp: Stamp(1240 * MS) }));
-    assert_eq!(r.executed, EnvAction { continuous: [0.0; 6], gripper: GripperAction::Stay });
+    assert_eq!(r.executed, Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay });
     let r = arb.arbitrate(Stamp(1600 * MS), &policy(), Some(TeleopInput { command: &old, stamp: Stamp(1240 * MS) }));
     assert_eq!((r.executed, r.intervention), (policy(), false));
     let s = arb.stats();

@@ -5,12 +5,12 @@
 use crate::UiError;
 use crate::state::{FrameKind, PanelState};
 use bus::{Bus, NodeToken, Presence, Subscriber};
-use interfaces::keys::{ARM_STATE, EVENT, FRAME, LEARNER_METRICS, Topic, TopicClass};
+use interfaces::keys::{ARM_STATE, EVENT, FRAME, LEARNER_METRICS};
 use interfaces::msg::{ArmState, Event, Frame, LearnerMetrics};
 
 /// Full (uncropped) camera images for the panel, `corrigo/<cell>/camera/<camera>/full`; the same key the camera
 /// node publishes them on.
-pub const FULL_FRAME: Topic = Topic { node: "camera", name: "{}/full", class: TopicClass::Frames };
+pub use interfaces::keys::FULL_FRAME;
 
 /// Most messages taken from one queue per drain, so a flood cannot stall a frame.
 const MAX_PER_DRAIN: usize = 4096;

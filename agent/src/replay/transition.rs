@@ -5,23 +5,8 @@ use crate::spec::ObsSpec;
 
 pub use interfaces::action::GripperAction;
 
-/// An observation: proprio vector and one uint8 frame per camera (`height × width × 3`, HWC, RGB).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Observation {
-    /// Proprioceptive state, `ObsSpec::proprio_dim` values.
-    pub proprio: Vec<f32>,
-    /// One frame per camera, in `ObsSpec::cameras` order.
-    pub images: Vec<Vec<u8>>,
-}
-
-/// An action: continuous part in `[-1, 1]^action_dim` and the discrete gripper command.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Action {
-    /// Continuous part (e.g. a 6-DoF Cartesian delta, scaled by the task's action scale).
-    pub continuous: Vec<f32>,
-    /// Gripper command (`Stay` when the spec has no gripper).
-    pub gripper: GripperAction,
-}
+pub use interfaces::env::{Action, Observation};
+use interfaces::env::Step;
 
 /// One step `(s, a, r, s')` with its flags.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -52,6 +37,24 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// The transition `(obs, action) → step` of `episode`, policy-driven (not an intervention); `obs` is the
+    /// observation the action was taken in, `obs_stamp_ns` its time.
+    pub fn from_step(obs: &Observation, obs_stamp_ns: u64, action: Action, step: &Step, episode: u64) -> Self {
+        Transition {
+            obs: obs.clone(),
+            action,
+            reward: step.reward,
+            next_obs: step.obs.clone(),
+            done: step.done,
+            truncated: step.truncated,
+            intervention: false,
+            gripper_changed: step.gripper_changed,
+            episode,
+            obs_stamp_ns,
+            next_stamp_ns: step.stamp_ns,
+        }
+    }
+
     /// Checks every size against `spec`.
     pub fn check(&self, spec: &ObsSpec) -> Result<()> {
         let eq = |field: String, expected: usize, got: usize| {

@@ -4,7 +4,7 @@
 //! The parent process subscribes; it starts a child (`corrigo bench bus-publisher`) that publishes. Both read
 //! the same `CLOCK_MONOTONIC`, so one-way latency = arrival stamp − publish stamp.
 
-use crate::stats::{Summary, summarize};
+use interfaces::stats::Percentiles;
 use anyhow::{Context, Result, bail};
 use bus::Bus;
 use interfaces::config::BusConfig;
@@ -146,7 +146,7 @@ pub struct StreamResult {
     /// Of those, received.
     pub received: u64,
     /// Latency summary, µs.
-    pub latency: Summary,
+    pub latency: Percentiles,
     /// Achieved receive rate, Hz (per stream).
     pub rate_hz: f64,
 }
@@ -225,7 +225,7 @@ fn stream_result(samples: &[(u64, f64)], range: (u64, u64), seconds: f64) -> Str
     let mut lat: Vec<f64> =
         samples.iter().filter(|(seq, _)| *seq >= range.0 && *seq <= range.1).map(|(_, l)| *l).collect();
     let received = lat.len() as u64;
-    StreamResult { sent, received, latency: summarize(&mut lat), rate_hz: received as f64 / seconds }
+    StreamResult { sent, received, latency: Percentiles::of(&mut lat), rate_hz: received as f64 / seconds }
 }
 
 fn print_stream(name: &str, hz: f64, r: &StreamResult) {

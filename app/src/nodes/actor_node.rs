@@ -25,7 +25,8 @@ use crate::training::env::CellEnv;
 use crate::training::sim_env::SimEnv;
 use crate::training::trainer::random_action;
 use crate::training::wire;
-use agent::replay::Action;
+use agent::delivery::Outbox;
+use agent::replay::Transition;
 use agent::sac::Policy;
 use anyhow::{Context, Result};
 use bus::Bus;
@@ -39,11 +40,10 @@ use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, 
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use teleop::{ArbiterConfig, EnvAction, InterventionArbiter, TeleopInput};
+use teleop::{ArbiterConfig, InterventionArbiter, TeleopInput};
 
 /// Which environment the actor steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,12 +122,6 @@ fn run_in(
     stop: Arc<AtomicBool>,
     env: &mut impl CellEnv,
 ) -> Result<ActorSummary> {
-    // Transition numbers restart with every actor process: the session tag keeps the learner's marks apart.
-    let session = format!(
-        "{}@{}",
-        opts.actor_id,
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-    );
     let spec = env.spec().clone();
     let device = tch::Device::Cpu;
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
@@ -144,9 +138,7 @@ fn run_in(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
-    let mut outbox: VecDeque<(u64, TransitionMsg)> = VecDeque::new();
-    let mut last_send = Instant::now();
-    let mut seq = 0u64;
+    let mut outbox = Outbox::new(Outbox::<TransitionMsg>::session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
@@ -172,12 +164,7 @@ fn run_in(
                 }
             }
             while let Some(a) = acks.try_recv() {
-                if a.msg.actor == session {
-                    while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
-                        outbox.pop_front();
-                        summary.acked += 1;
-                    }
-                }
+                outbox.ack(&a.msg.actor, a.msg.upto);
             }
             let mut end_episode = false;
             while let Some(c) = commands.try_recv() {
@@ -196,17 +183,11 @@ fn run_in(
                     Command::StartEpisode => {}
                 }
             }
-            if !outbox.is_empty() && last_send.elapsed() > opts.resend_after {
-                for (_, m) in &outbox {
-                    out.publish_as_is(m).context("resending a transition")?;
-                    summary.resent += 1;
-                }
-                last_send = Instant::now();
-            }
+            resend_due(&mut outbox, &out)?;
             if stop.load(Ordering::Acquire) || opts.max_steps.is_some_and(|m| summary.steps >= m) {
                 break 'episodes;
             }
-            if outbox.len() >= opts.max_outbox || env.estopped() {
+            if outbox.is_full() || env.estopped() {
                 std::thread::sleep(Duration::from_millis(10));
                 if env.estopped()
                     && let Some(mut s) = env.arm_state_to_publish()
@@ -230,19 +211,14 @@ fn run_in(
                 human = Some((c.msg, c.received));
             }
             let input = human.as_ref().map(|(command, stamp)| TeleopInput { command, stamp: *stamp });
-            let decision = arbiter.arbitrate(clock.now(), &to_env_action(&proposed), input);
-            let action = if decision.intervention { from_env_action(&decision.executed, &proposed) } else { proposed };
+            let decision = arbiter.arbitrate(clock.now(), &proposed, input);
+            let action = decision.executed;
             let s = env.step(&action).context("stepping the environment")?;
-            let mut t = s.transition(&obs, stamp, action, episode);
+            let mut t = Transition::from_step(&obs, stamp, action, &s, episode);
             t.intervention = decision.intervention;
             summary.intervention_steps += u64::from(decision.intervention);
-            seq += 1;
-            let m = wire::to_msg(&t, &session, seq, false);
-            out.publish_as_is(&m).context("sending a transition")?;
-            outbox.push_back((seq, m));
-            if outbox.len() == 1 {
-                last_send = Instant::now();
-            }
+            let m = outbox.push(Instant::now(), |session, seq| wire::to_msg(&t, session, seq, false));
+            out.publish_as_is(m).context("sending a transition")?;
             summary.steps += 1;
             ret += f64::from(s.reward);
             len += 1;
@@ -284,55 +260,24 @@ fn run_in(
     // Wait for the learner to acknowledge what is still in flight.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !outbox.is_empty() && Instant::now() < deadline {
-        if let Some(a) = acks.recv_timeout(Duration::from_millis(200))
-            && a.msg.actor == session
-        {
-            while outbox.front().is_some_and(|(s, _)| *s <= a.msg.upto) {
-                outbox.pop_front();
-                summary.acked += 1;
-            }
+        if let Some(a) = acks.recv_timeout(Duration::from_millis(200)) {
+            outbox.ack(&a.msg.actor, a.msg.upto);
         }
-        if !outbox.is_empty() && last_send.elapsed() > opts.resend_after {
-            for (_, m) in &outbox {
-                out.publish_as_is(m)?;
-                summary.resent += 1;
-            }
-            last_send = Instant::now();
-        }
+        resend_due(&mut outbox, &out)?;
     }
+    summary.acked = outbox.acked();
+    summary.resent = outbox.resent();
     summary.policy_version = version;
     Ok(summary)
 }
 
-/// The agent's action as the arbiter's (continuous part padded with zeros to 6).
-fn to_env_action(a: &Action) -> EnvAction {
-    let mut continuous = [0.0; 6];
-    for (c, v) in continuous.iter_mut().zip(&a.continuous) {
-        *c = f64::from(*v);
+/// Sends everything unacknowledged again when it is due.
+fn resend_due(outbox: &mut Outbox<TransitionMsg>, out: &bus::Publisher<TransitionMsg>) -> Result<()> {
+    if let Some(again) = outbox.due(Instant::now()) {
+        for m in again {
+            out.publish_as_is(m).context("resending a transition")?;
+        }
     }
-    EnvAction { continuous, gripper: a.gripper }
+    Ok(())
 }
 
-/// The arbiter's decision as the agent's action, with as many continuous components as `like`.
-fn from_env_action(e: &EnvAction, like: &Action) -> Action {
-    let continuous = e.continuous.iter().take(like.continuous.len()).map(|&v| v as f32).collect();
-    Action { continuous, gripper: e.gripper }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use agent::replay::GripperAction;
-
-    #[test]
-    fn actions_convert_both_ways_and_keep_the_action_size() {
-        let a = Action { continuous: vec![0.5, -0.25, 1.0], gripper: GripperAction::Close };
-        let e = to_env_action(&a);
-        assert_eq!(e.continuous, [0.5, -0.25, 1.0, 0.0, 0.0, 0.0]);
-        assert_eq!(e.gripper, GripperAction::Close);
-        assert_eq!(from_env_action(&e, &a), a);
-        let open = EnvAction { continuous: [0.1; 6], gripper: GripperAction::Open };
-        let b = from_env_action(&open, &a);
-        assert_eq!((b.continuous.len(), b.gripper), (3, GripperAction::Open));
-    }
-}

@@ -12,6 +12,7 @@
 use crate::training::eval::SuccessRate;
 use crate::training::wire;
 use agent::ObsSpec;
+use agent::delivery::{Inbox, Receipt};
 use agent::replay::{ReplayStore, StoreOptions};
 use agent::sac::Learner;
 use anyhow::{Context, Result};
@@ -20,7 +21,7 @@ use interfaces::CellConfig;
 use interfaces::keys::{EPISODES, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
 use interfaces::msg::{Header, LearnerMetrics};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,44 +57,19 @@ pub struct LearnerSummary {
     pub version: u64,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Default)]
-struct Marks {
-    acked: BTreeMap<String, u64>,
-    version: u64,
-}
-
-fn load_marks(path: &Path) -> Result<Marks> {
-    match std::fs::read(path) {
-        Ok(b) => {
-            serde_json::from_slice(&b).with_context(|| format!("{}: corrupt acknowledgement marks", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Marks::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
-/// Flushes the store, then records every pending transition (now on disk) as acknowledged, publishes the
-/// acknowledgements and saves the marks.
+/// Flushes the store, then acknowledges every pending transition (now on disk), publishes the acknowledgements
+/// and saves the marks.
 fn acknowledge(
     store: &mut ReplayStore,
-    pending: &mut BTreeMap<String, u64>,
-    marks: &mut Marks,
+    inbox: &mut Inbox,
     acks: &mut bus::Publisher<TransitionAck>,
     path: &Path,
 ) -> Result<()> {
     store.flush()?;
-    for (actor, seq) in std::mem::take(pending) {
-        marks.acked.insert(actor.clone(), seq);
-        acks.publish(&mut TransitionAck { header: Header::default(), actor, upto: seq })?;
+    for (actor, upto) in inbox.acknowledge() {
+        acks.publish(&mut TransitionAck { header: Header::default(), actor, upto })?;
     }
-    save_marks(path, marks)
-}
-
-fn save_marks(path: &Path, m: &Marks) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(m)?).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    Ok(inbox.save(path)?)
 }
 
 /// Runs the learner until `stop` is set (or `max_updates` is reached); checkpoints before returning.
@@ -108,7 +84,7 @@ pub fn run(
     let mut store = ReplayStore::open(opts.run_dir.join("replay"), spec, &StoreOptions::from_config(&cfg.agent))?;
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
-    let mut marks = load_marks(&marks_path)?;
+    let mut inbox = Inbox::load(&marks_path)?;
     let device = agent::default_device();
     // Image-based on a CPU: the frozen encoder (pretrained on the demos on the first start, loaded afterwards)
     // and the features of every stored frame.
@@ -138,7 +114,6 @@ pub fn run(
     let mut weights = bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
     let mut summary = LearnerSummary::default();
-    let mut pending: BTreeMap<String, u64> = BTreeMap::new();
     let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();
     let mut last = agent::sac::UpdateMetrics::default();
     let started = Instant::now();
@@ -147,18 +122,17 @@ pub fn run(
     let mut last_ack = Instant::now();
     let mut budget = 0.0f64;
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
-    let publish = |weights: &mut bus::Publisher<PolicyWeights>, learner: &Learner, marks: &mut Marks| -> Result<()> {
-        marks.version += 1;
+    let publish = |weights: &mut bus::Publisher<PolicyWeights>, learner: &Learner, inbox: &mut Inbox| -> Result<()> {
         let mut w = PolicyWeights {
             header: Header::default(),
-            version: marks.version,
+            version: inbox.next_version(),
             updates: learner.updates(),
             safetensors: learner.policy_weights()?,
         };
         weights.publish(&mut w)?;
         Ok(())
     };
-    publish(&mut weights, &learner, &mut marks)?;
+    publish(&mut weights, &learner, &mut inbox)?;
     let mut last_weights = Instant::now();
     loop {
         let stopping = stop.load(Ordering::Acquire) || opts.max_updates.is_some_and(|m| learner.updates() >= m);
@@ -168,17 +142,17 @@ pub fn run(
             let m = r.msg;
             let seq = m.header.seq;
             let actor = m.actor.clone();
-            let mark = pending.get(&actor).or(marks.acked.get(&actor)).copied().unwrap_or(0);
-            if seq <= mark {
-                summary.duplicates += 1;
-                continue;
-            }
-            if seq != mark + 1 {
-                // A gap (the actor is resending what an earlier learner never stored): keep only the contiguous
-                // prefix, so the cumulative acknowledgement never covers a transition that is not stored. The
-                // actor resends everything unacknowledged, in order.
-                summary.out_of_order += 1;
-                continue;
+            match inbox.receive(&actor, seq) {
+                Receipt::Next => {}
+                Receipt::Duplicate => {
+                    summary.duplicates += 1;
+                    continue;
+                }
+                Receipt::AfterGap { .. } => {
+                    // The actor resends everything unacknowledged, in order.
+                    summary.out_of_order += 1;
+                    continue;
+                }
             }
             let demo = m.demo;
             let Some(t) = wire::from_msg(m) else {
@@ -194,7 +168,7 @@ pub fn run(
             } else {
                 store.append(&t)?
             }
-            pending.insert(actor, seq);
+            inbox.accept(&actor, seq);
             summary.stored += 1;
             budget += opts.max_updates_per_transition;
             if got > 512 {
@@ -209,13 +183,13 @@ pub fn run(
                 }
             }
         }
-        if !pending.is_empty() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
-            acknowledge(&mut store, &mut pending, &mut marks, &mut acks, &marks_path)?;
+        if inbox.has_pending() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
+            acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)?;
             last_ack = Instant::now();
-        } else if pending.is_empty() {
+        } else if !inbox.has_pending() {
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
             if last_ack.elapsed() > Duration::from_secs(1) {
-                for (actor, seq) in &marks.acked {
+                for (actor, seq) in &inbox.marks().acked {
                     acks.publish(&mut TransitionAck { header: Header::default(), actor: actor.clone(), upto: *seq })?;
                 }
                 last_ack = Instant::now();
@@ -229,13 +203,13 @@ pub fn run(
             budget -= 1.0;
             last = learner.update(&store)?;
             if learner.updates() % cfg.agent.publish_every == 0 {
-                publish(&mut weights, &learner, &mut marks)?;
+                publish(&mut weights, &learner, &mut inbox)?;
                 last_weights = Instant::now();
             }
             if learner.updates() % cfg.agent.checkpoint_every == 0 {
                 // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
                 // restarted from it is not sent them again.
-                acknowledge(&mut store, &mut pending, &mut marks, &mut acks, &marks_path)?;
+                acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)?;
                 learner.save_checkpoint(&ckpt)?;
             }
         } else if got == 0 {
@@ -244,7 +218,7 @@ pub fn run(
         }
         if last_weights.elapsed() > Duration::from_secs(2) {
             // Late-joining actors get the current weights without waiting for the next publication.
-            publish(&mut weights, &learner, &mut marks)?;
+            publish(&mut weights, &learner, &mut inbox)?;
             last_weights = Instant::now();
         }
         if let Some(every) = opts.progress_every
@@ -272,7 +246,7 @@ pub fn run(
                 episode_return: (!recent.is_empty())
                     .then(|| recent.iter().map(|r| r.1).sum::<f64>() / recent.len() as f64),
                 intervention_rate: (steps > 0).then(|| human as f64 / steps as f64),
-                policy_version: marks.version,
+                policy_version: inbox.version(),
             };
             metrics_pub.publish(&mut m)?;
             if opts.json {
@@ -300,7 +274,7 @@ pub fn run(
                     rate,
                     last.temperature,
                     last.critic_loss,
-                    marks.version,
+                    inbox.version(),
                     eta
                 );
             }
@@ -309,9 +283,9 @@ pub fn run(
     }
     store.flush()?;
     learner.save_checkpoint(&ckpt)?;
-    save_marks(&marks_path, &marks)?;
+    inbox.save(&marks_path)?;
     summary.updates = learner.updates();
-    summary.version = marks.version;
+    summary.version = inbox.version();
     tracing::info!(
         updates = summary.updates,
         stored = summary.stored,

@@ -25,7 +25,9 @@
 //! the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on the
 //! controller's clock (the same machine, or the simulator's own cameras).
 
-use super::env::{ACTION_DIM, CellEnv, Env, Step, action_target, obs_spec, proprio, task_object, task_reward};
+use super::env::{
+    ACTION_DIM, CellEnv, Env, EnvError, Step, action_target, obs_spec, proprio, task_object, task_reward,
+};
 use agent::ObsSpec;
 use agent::classifier::RewardClassifier;
 use agent::replay::{Action, GripperAction, Observation};
@@ -196,7 +198,7 @@ impl BusEnv {
         target: Option<&PoseTarget>,
         what: &str,
         done: impl Fn(&ArmState) -> bool,
-    ) -> Result<ArmState> {
+    ) -> Result<ArmState, EnvError> {
         let deadline = Instant::now() + timeout;
         let first_deadline = Instant::now() + FIRST_STATE_TIMEOUT.min(timeout);
         let mut sent = Instant::now();
@@ -218,16 +220,16 @@ impl BusEnv {
                     None => "no arm state arrived: is `corrigo controller` running on this cell's bus?".to_string(),
                     Some(s) => format!("the controller is in {:?} at TCP {:?}", s.mode, s.ee_pose.position),
                 };
-                bail!("{what}: {last}");
+                return Err(EnvError::input(what, last));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    fn send(&mut self, t: &PoseTarget) -> Result<()> {
+    fn send(&mut self, t: &PoseTarget) -> Result<(), EnvError> {
         let mut t = t.clone();
         t.header = Header { seq: 0, stamp_ns: self.clock.now() };
-        self.targets.publish(&mut t).context("sending a pose target to the controller")?;
+        self.targets.publish(&mut t).map_err(|e| EnvError::internal("sending a pose target to the controller", e))?;
         Ok(())
     }
 
@@ -239,7 +241,7 @@ impl BusEnv {
     }
 
     /// The newest scene state of a simulated cell (waiting for the first up to [`SCENE_TIMEOUT`]).
-    fn scene(&mut self) -> Result<Option<SceneState>> {
+    fn scene(&mut self) -> Result<Option<SceneState>, EnvError> {
         let Source::Scene { states, newest, .. } = &mut self.source else { return Ok(None) };
         let deadline = Instant::now() + SCENE_TIMEOUT;
         loop {
@@ -253,43 +255,45 @@ impl BusEnv {
         }
         match newest {
             Some(s) => Ok(Some(s.clone())),
-            None => bail!(
-                "no scene state from the simulated cell within {} s: is `corrigo controller` running with this \
-                 `sim` config?",
-                SCENE_TIMEOUT.as_secs()
-            ),
+            None => Err(EnvError::input(
+                "scene state",
+                format!(
+                    "none from the simulated cell within {} s: is `corrigo controller` running with this `sim` \
+                     config?",
+                    SCENE_TIMEOUT.as_secs()
+                ),
+            )),
         }
     }
 
     /// The observation of the newest inputs, with an arm state not older than `not_before`, and that arm state.
-    fn observe(&mut self, not_before: Stamp) -> Result<(Observation, ArmState, Option<SceneState>)> {
+    fn observe(&mut self, not_before: Stamp) -> Result<(Observation, ArmState, Option<SceneState>), EnvError> {
         let wait = Duration::from_nanos(2 * self.period_ns).max(Duration::from_millis(200));
         let deadline = Instant::now() + wait;
         let raw = loop {
-            let raw = self.assembler.assemble_within(wait).context("assembling the observation")?;
+            let raw =
+                self.assembler.assemble_within(wait).map_err(|e| EnvError::input("assembling the observation", e))?;
             if raw.arm.header.stamp_ns >= not_before {
                 break raw;
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "assembling the observation: the newest arm state is at {} ns, {} ns are due",
-                    raw.arm.header.stamp_ns.0,
-                    not_before.0
-                );
+                return Err(EnvError::input(
+                    "arm state",
+                    format!("the newest is at {} ns, {} ns are due", raw.arm.header.stamp_ns.0, not_before.0),
+                ));
             }
             std::thread::sleep(Duration::from_millis(1));
         };
         let mut images = Vec::with_capacity(raw.frames.len());
         for (f, c) in raw.frames.into_iter().zip(&self.spec.cameras) {
             if (f.width as usize, f.height as usize) != (c.width, c.height) {
-                bail!(
-                    "camera `{}` publishes {}×{} frames, the policy takes {}×{}: set its `width`/`height`",
-                    c.name,
-                    f.width,
-                    f.height,
-                    c.width,
-                    c.height
-                );
+                return Err(EnvError::input(
+                    format!("camera `{}`", c.name),
+                    format!(
+                        "publishes {}×{} frames, the policy takes {}×{}: set its `width`/`height`",
+                        f.width, f.height, c.width, c.height
+                    ),
+                ));
             }
             images.push(f.data);
         }
@@ -335,7 +339,7 @@ impl Env for BusEnv {
         &self.spec
     }
 
-    fn reset(&mut self) -> Result<(Observation, u64)> {
+    fn reset(&mut self) -> Result<(Observation, u64), EnvError> {
         let seed = self.seed.wrapping_add(self.episode);
         self.episode += 1;
         self.steps = 0;
@@ -348,11 +352,14 @@ impl Env for BusEnv {
         self.wait_arm(RESET_TIMEOUT, Some(&target), &what, |s| s.mode == ControllerMode::Tracking && near(s, &pose))?;
         if let Source::Scene { resets, .. } = &mut self.source {
             let mut r = SceneReset { header: Header::default(), seed };
-            resets.publish(&mut r).context("asking the simulated cell for a scene reset")?;
+            resets.publish(&mut r).map_err(|e| EnvError::internal("asking the simulated cell for a scene reset", e))?;
             let deadline = Instant::now() + SCENE_TIMEOUT;
             while self.scene()?.is_none_or(|s| s.seed != Some(seed)) {
                 if Instant::now() >= deadline {
-                    bail!("the simulated cell did not apply the scene reset (seed {seed}) within 5 s");
+                    return Err(EnvError::input(
+                        "scene reset",
+                        format!("the simulated cell did not apply it (seed {seed}) within 5 s"),
+                    ));
                 }
                 self.send(&target)?;
                 std::thread::sleep(Duration::from_millis(5));
@@ -374,13 +381,16 @@ impl Env for BusEnv {
         Ok((obs, self.obs_stamp.0))
     }
 
-    fn step(&mut self, action: &Action) -> Result<Step> {
+    fn step(&mut self, action: &Action) -> Result<Step, EnvError> {
         if action.continuous.len() != ACTION_DIM {
-            bail!("action has {} continuous values, expected {ACTION_DIM}", action.continuous.len());
+            return Err(EnvError::BadAction(format!(
+                "{} continuous values, expected {ACTION_DIM}",
+                action.continuous.len()
+            )));
         }
         let tcp = match self.arm_state() {
             Some(s) => s.ee_pose.to_isometry(),
-            None => bail!("no arm state from the controller"),
+            None => return Err(EnvError::input("arm state", "none from the controller")),
         };
         let gripper_changed = self.spec.gripper
             && match action.gripper {
@@ -416,7 +426,8 @@ impl Env for BusEnv {
         };
         let (success, reward) = match (&self.classifier, &scene) {
             (Some(c), _) => {
-                let ok = labelled || c.is_success(&obs.images).context("the reward classifier")?;
+                let ok = labelled
+                    || c.is_success(&obs.images).map_err(|e| EnvError::internal("the reward classifier", e))?;
                 (ok, f32::from(u8::from(ok)))
             }
             (None, Some(s)) => task_reward(&self.cfg, &self.task, &arm.ee_pose.to_isometry(), &s.cube.to_isometry()),

@@ -1,4 +1,6 @@
-//! The gym-style environment contract shared by the simulated and the bus-backed environments.
+//! The cell's side of the environment contract ([`interfaces::env`]: `Env`, one `Observation`, one `Action`, the
+//! spec, `Step`, `EnvError`): the observation layout both the simulated and the bus-backed environments build,
+//! the action's meaning, the task's reward, and what the actor needs of a cell beyond the gym contract.
 //!
 //! Observation layout (`proprio`, SERL's relative-frame convention — positions relative to the TCP pose at the
 //! start of the episode, expressed in the base frame): 17 × f32 for a state-based agent, 13 × f32 (entries 0–12,
@@ -25,8 +27,8 @@
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
 //! (close / stay / open) for `pick_cube`.
 
-use agent::replay::{Action, Observation, Transition};
-use agent::{CameraSpec, ObsSpec};
+pub use interfaces::env::{Env, EnvError, Step};
+use interfaces::env::{CameraSpec, ObsSpec};
 use interfaces::CellConfig;
 use interfaces::config::{RewardKind, TaskKind};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3, Vector6};
@@ -128,45 +130,6 @@ pub fn task_reward(cfg: &CellConfig, task: &Task, tcp: &Isometry3<f64>, cube: &I
     (success, reward)
 }
 
-/// What one step produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    /// Observation after the action.
-    pub obs: Observation,
-    /// Reward.
-    pub reward: f32,
-    /// Terminal (success).
-    pub done: bool,
-    /// Time limit reached.
-    pub truncated: bool,
-    /// The task's success criterion holds now.
-    pub success: bool,
-    /// The gripper switched between open and closed.
-    pub gripper_changed: bool,
-    /// Monotonic time of the observation, ns.
-    pub stamp_ns: u64,
-}
-
-impl Step {
-    /// The transition `(obs, action) → self` of `episode` (policy-driven: not an intervention); `obs` is the
-    /// observation the action was taken in, `obs_stamp_ns` its time.
-    pub fn transition(&self, obs: &Observation, obs_stamp_ns: u64, action: Action, episode: u64) -> Transition {
-        Transition {
-            obs: obs.clone(),
-            action,
-            reward: self.reward,
-            next_obs: self.obs.clone(),
-            done: self.done,
-            truncated: self.truncated,
-            intervention: false,
-            gripper_changed: self.gripper_changed,
-            episode,
-            obs_stamp_ns,
-            next_stamp_ns: self.stamp_ns,
-        }
-    }
-}
-
 /// What the actor needs of an environment beyond the gym contract: the operator's e-stop and gains, and the arm
 /// state for the panel. An environment whose controller is another node leaves e-stop and gains to that node,
 /// which takes the operator's commands from the bus itself.
@@ -183,16 +146,4 @@ pub trait CellEnv: Env {
     fn set_gains(&mut self, gains: controller::law::ValidatedGains);
     /// The arm state the actor publishes for the panel, `None` when a controller node publishes its own.
     fn arm_state_to_publish(&mut self) -> Option<interfaces::msg::ArmState>;
-}
-
-/// A gym-style environment.
-pub trait Env {
-    /// Observation and action sizes.
-    fn spec(&self) -> &ObsSpec;
-    /// Starts a new episode and returns its first observation.
-    fn reset(&mut self) -> anyhow::Result<(Observation, u64)>;
-    /// Applies an action for one policy period.
-    fn step(&mut self, action: &Action) -> anyhow::Result<Step>;
-    /// An action of the scripted expert for the current state (for demonstrations), if the env has one.
-    fn expert_action(&mut self) -> Option<Action>;
 }

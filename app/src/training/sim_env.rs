@@ -3,7 +3,9 @@
 //! the CPU allows and the same seed gives the same episode. Used for training in the simulator, demonstrations,
 //! evaluation and benchmarks; on a real cell the bus-backed environment takes its place.
 
-use super::env::{ACTION_DIM, CellEnv, Env, Step, action_target, obs_spec, proprio, task_object, task_reward};
+use super::env::{
+    ACTION_DIM, CellEnv, Env, EnvError, Step, action_target, obs_spec, proprio, task_object, task_reward,
+};
 use agent::ObsSpec;
 use agent::replay::{Action, GripperAction, Observation};
 use anyhow::{Context, Result, bail};
@@ -125,17 +127,17 @@ impl SimEnv {
         self.episode
     }
 
-    fn run_cycles(&mut self, n: u64) -> Result<()> {
+    fn run_cycles(&mut self, n: u64) -> Result<(), EnvError> {
         for _ in 0..n {
             let now = self.world().now();
             if let Err(e) = self.core.step(now) {
-                bail!("simulated arm fault: {e}");
+                return Err(EnvError::Fault { what: "simulated arm".into(), reason: e.to_string() });
             }
         }
         Ok(())
     }
 
-    fn observe(&mut self) -> Result<(Observation, u64)> {
+    fn observe(&mut self) -> Result<(Observation, u64), EnvError> {
         let world = self.core.driver().world();
         let tcp = world.tcp_pose();
         let twist = Vector6::from(self.core.status().ee_twist);
@@ -148,7 +150,7 @@ impl SimEnv {
         let mut images = Vec::with_capacity(self.renderers.len());
         if let Some(snap) = snap {
             for r in &mut self.renderers {
-                images.push(r.render(&snap).context("rendering a camera")?.to_vec());
+                images.push(r.render(&snap).map_err(|e| EnvError::internal("rendering a camera", e))?.to_vec());
             }
         }
         Ok((Observation { proprio: p, images }, stamp))
@@ -180,7 +182,7 @@ impl Env for SimEnv {
         &self.spec
     }
 
-    fn reset(&mut self) -> Result<(Observation, u64)> {
+    fn reset(&mut self) -> Result<(Observation, u64), EnvError> {
         let seed = self.seed.wrapping_add(self.episode);
         self.episode += 1;
         self.steps = 0;
@@ -190,7 +192,9 @@ impl Env for SimEnv {
         let open = GripperCommand { width: self.cfg.gripper.max_width, force: self.cfg.gripper.default_force };
         world.command_gripper(open);
         let tcp = world.tcp_pose();
-        self.core.set_target(&Pose::from_isometry(&tcp)).context("holding the reset pose")?;
+        self.core
+            .set_target(&Pose::from_isometry(&tcp))
+            .map_err(|e| EnvError::internal("holding the reset pose", e))?;
         let settle = (SETTLE_S * self.cfg.task.policy_hz * self.substeps as f64).round() as u64;
         self.run_cycles(settle)?;
         self.start = self.world().tcp_pose();
@@ -198,15 +202,18 @@ impl Env for SimEnv {
         self.observe()
     }
 
-    fn step(&mut self, action: &Action) -> Result<Step> {
+    fn step(&mut self, action: &Action) -> Result<Step, EnvError> {
         if action.continuous.len() != ACTION_DIM {
-            bail!("action has {} continuous values, expected {ACTION_DIM}", action.continuous.len());
+            return Err(EnvError::BadAction(format!(
+                "{} continuous values, expected {ACTION_DIM}",
+                action.continuous.len()
+            )));
         }
         let target = action_target(&self.cfg, &self.world().tcp_pose(), &action.continuous);
         let gripper_changed = self.spec.gripper && self.command_gripper(action.gripper);
         match self.core.set_target(&Pose::from_isometry(&target)) {
             Ok(()) | Err(TargetError::Ignored { .. }) => {}
-            Err(e) => bail!("pose target {target:?}: {e}"),
+            Err(e) => return Err(EnvError::BadAction(format!("pose target {target:?}: {e}"))),
         }
         self.run_cycles(self.substeps)?;
         self.steps += 1;

@@ -8,7 +8,7 @@
 use super::env::Env;
 use super::eval::{SuccessRate, evaluate};
 use super::expert::scripted_demos;
-use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions};
+use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
 use agent::sac::{Learner, Policy};
 use anyhow::{Context, Result};
 use interfaces::CellConfig;
@@ -121,7 +121,7 @@ pub fn train(
         let out_of_time = opts.max_wall.is_some_and(|m| start.elapsed() > m);
         let action = if steps < warmup { random_action(spec.action_dim, &mut rng) } else { policy.act(&obs, false)? };
         let s = env.step(&action)?;
-        store.append(&s.transition(&obs, stamp, action, episode))?;
+        store.append(&Transition::from_step(&obs, stamp, action, &s, episode))?;
         steps += 1;
         if s.done || s.truncated {
             (obs, stamp) = env.reset()?;

@@ -4,6 +4,7 @@
 //! - [`ur_rtde`]: a Universal Robots e-Series controller's RTDE server on a loopback TCP port;
 //! - [`franka_fci`]: a Franka robot's FCI (TCP command port, UDP state stream) on loopback sockets.
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod dynamixel;
 pub mod franka_fci;

@@ -3,7 +3,7 @@
 use super::bus::{BusError, DynamixelBus, SerialLink};
 use super::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
 use super::protocol::{self, HardwareError, le};
-use crate::bench::Percentiles;
+use interfaces::stats::Percentiles;
 use interfaces::Clock;
 use interfaces::config::{DynamixelConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec, MAX_DOF};

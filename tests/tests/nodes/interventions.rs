@@ -3,7 +3,7 @@
 //! and the demo buffer with the executed (human) action, counted in the episode reports, and the learner's
 //! metrics carry the intervention rate.
 
-mod common;
+use tests::common;
 
 use agent::replay::{ReplayStore, StoreOptions};
 use corrigo_app::nodes::{actor_node, learner_node};

@@ -2,7 +2,7 @@
 //! the learner, and killing and restarting the learner loses no transition while training resumes from its
 //! checkpoint.
 
-mod common;
+use tests::common;
 
 use agent::replay::{ReplayStore, StoreOptions};
 use std::io::Read;
@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_corrigo");
+fn bin() -> std::path::PathBuf {
+    tests::corrigo_bin()
+}
 
 fn cell_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("cell.toml");
@@ -19,7 +21,7 @@ fn cell_config(dir: &Path, port: u16) -> PathBuf {
 }
 
 fn corrigo(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(bin());
     c.args(args).env("RUST_LOG", "info,zenoh=warn");
     c
 }

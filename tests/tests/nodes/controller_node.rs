@@ -80,7 +80,7 @@ fn corrigo_controller_drives_a_dynamixel_arm_and_faults_safely_when_a_servo_goes
     let states = bus.subscribe::<ArmState>(ARM_STATE, None).unwrap();
     let events = bus.subscribe::<Event>(EVENT, Some("*")).unwrap();
     let mut targets = bus.publisher::<PoseTarget>(POSE_TARGET, None).unwrap();
-    let mut node = Command::new(env!("CARGO_BIN_EXE_corrigo"))
+    let mut node = Command::new(tests::corrigo_bin())
         .args(["controller", "--config", cfg_path.to_str().unwrap(), "--seconds", "40"])
         .env("RUST_LOG", "info,zenoh=warn")
         .stdout(Stdio::piped())

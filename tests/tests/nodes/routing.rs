@@ -2,16 +2,12 @@
 //! executed action.
 
 use agent::ObsSpec;
-use agent::replay::{Action, Observation, ReplayStore, StoreOptions, Transition};
+use agent::replay::{Observation, ReplayStore, StoreOptions, Transition};
 use interfaces::config::{TaskConfig, TaskKind, TeleopConfig};
 use interfaces::msg::{Header, TeleopCommand};
 use interfaces::time::Stamp;
 use std::time::Duration;
-use teleop::{ArbiterConfig, EnvAction, GripperAction, InterventionArbiter, TeleopInput};
-
-fn to_agent(a: &EnvAction) -> Action {
-    Action { continuous: a.continuous.iter().map(|&x| x as f32).collect(), gripper: a.gripper }
-}
+use teleop::{Action, ArbiterConfig, GripperAction, InterventionArbiter, TeleopInput};
 
 #[test]
 fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
@@ -33,7 +29,7 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
         action_scale_rad: 0.1,
     };
     let mut arb = InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task));
-    let policy = EnvAction { continuous: [0.3; 6], gripper: GripperAction::Open };
+    let policy = Action { continuous: vec![0.3; 6], gripper: GripperAction::Open };
     let human = TeleopCommand {
         header: Header { seq: 1, stamp_ns: Stamp(0) },
         device: "spacemouse".into(),
@@ -51,7 +47,7 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
         let obs = Observation { proprio: vec![step as f32, 0.0], images: vec![] };
         let t = Transition {
             obs: obs.clone(),
-            action: to_agent(&r.executed),
+            action: r.executed.clone(),
             reward: 0.0,
             next_obs: obs,
             done: false,
@@ -74,6 +70,6 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
     assert_eq!(demo.action.continuous, vec![0.0, 0.5, 0.0, 0.0, 0.0, 0.0]);
     assert_eq!(demo.action.gripper, GripperAction::Close);
     assert_eq!(store.get(false, 1).expect("online copy").action, executed[1]);
-    assert_eq!(store.get(false, 0).expect("policy step").action, to_agent(&policy));
+    assert_eq!(store.get(false, 0).expect("policy step").action, policy.clone());
     assert_eq!(arb.stats().intervention_steps, 1);
 }

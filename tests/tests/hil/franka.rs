@@ -2,7 +2,7 @@
 //! path (codec, TCP command connection, UDP state and command datagrams, driver) and an emulated robot on
 //! loopback sockets, backed by the MuJoCo arm.
 
-mod common;
+use tests::hil as common;
 
 use controller::core::ControllerCore;
 use controller::drivers::franka::FrankaArm;

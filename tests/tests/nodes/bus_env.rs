@@ -2,7 +2,7 @@
 //! pose targets out, arm state and scene state in, at the controller's pace; then the actor node trains over it
 //! with the learner, a human records a demonstration over it, and a controller that goes away is a clear error.
 
-mod common;
+use tests::common;
 
 use agent::replay::{Action, GripperAction};
 use agent::replay::{ReplayStore, StoreOptions};

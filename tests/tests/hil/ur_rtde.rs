@@ -1,7 +1,7 @@
 //! Hardware-in-the-loop without hardware: the controller drives the simulated UR5e through the real RTDE code path
 //! (codec, TCP client, driver) and an emulated RTDE server on a loopback port, backed by the MuJoCo arm.
 
-mod common;
+use tests::hil as common;
 
 use controller::core::ControllerCore;
 use controller::drivers::ur_rtde::UrRtdeArm;

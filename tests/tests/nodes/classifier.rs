@@ -2,7 +2,7 @@
 //! a success, every starting frame is not), held-out episodes for precision and recall, a file the environment
 //! loads back.
 
-mod common;
+use tests::common;
 
 use agent::replay::{Action, GripperAction, Observation, ReplayStore, StoreOptions, Transition};
 use corrigo_app::training::classifier::{self, ClassifierOptions};

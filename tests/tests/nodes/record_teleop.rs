@@ -1,7 +1,7 @@
 //! `corrigo record --teleop` in the simulated cell: a scripted "human" teleoperates through the bus and uses the
 //! episode controls; only the episodes marked successful reach the demo buffer, holding the human's actions.
 
-mod common;
+use tests::common;
 
 use agent::replay::{ReplayStore, StoreOptions};
 use corrigo_app::record_human::{self, HumanRecordOptions};

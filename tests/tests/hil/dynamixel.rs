@@ -1,7 +1,7 @@
 //! Hardware-in-the-loop without hardware: the controller drives the simulated arm through the real Dynamixel
 //! serial code path (codec, bus, driver, serial port) and an emulated servo chain on a pseudo-terminal.
 
-mod common;
+use tests::hil as common;
 
 use controller::core::ControllerCore;
 use controller::drivers::dynamixel::DynamixelArm;

@@ -1,0 +1,57 @@
+//! `corrigo actor`: runs the newest policy and streams transitions to the learner.
+
+use super::common::{BusArgs, ConfigArg, EnvArg, open_bus, stop_flag};
+use anyhow::Result;
+use clap::Args;
+use corrigo_app::exit;
+use corrigo_app::nodes::actor_node;
+use std::time::Duration;
+
+/// Arguments of `corrigo actor`.
+#[derive(Args, Debug)]
+pub struct ActorArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    /// Identity of this actor on the bus.
+    #[arg(long, default_value = "actor-0")]
+    id: String,
+    /// Stop after this many environment steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Run the simulation as fast as the CPU allows instead of at the policy rate.
+    #[arg(long)]
+    fast: bool,
+    #[command(flatten)]
+    bus: BusArgs,
+    /// Publish the simulated cameras for an operator panel (`corrigo ui`) (the in-process environment).
+    #[arg(long)]
+    cameras: bool,
+    /// The environment: `sim` steps the simulated cell in this process; `bus` drives the cell's controller and
+    /// cameras running as other nodes (`corrigo controller`, `corrigo camera`), a real arm or the simulated one.
+    #[arg(long, value_enum, default_value_t = EnvArg::Sim)]
+    env: EnvArg,
+}
+
+/// Runs `corrigo actor`; returns the exit code ([`exit::FAILURE`] when not every step was acknowledged).
+pub fn run(args: ActorArgs) -> Result<i32> {
+    let cfg = args.bus.load(&args.cfg)?;
+    let stop = stop_flag()?;
+    let bus = open_bus(&cfg)?;
+    let opts = actor_node::ActorOptions {
+        env: args.env.into(),
+        actor_id: args.id,
+        seed: cfg.task.seed,
+        realtime: !args.fast,
+        max_steps: args.steps,
+        max_outbox: 5000,
+        resend_after: Duration::from_secs(2),
+        random_steps: 0,
+        publish_cameras: args.cameras,
+    };
+    let s = actor_node::run(&bus, &cfg, &opts, stop)?;
+    println!(
+        "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
+        s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version
+    );
+    Ok(if s.acked == s.steps { exit::OK } else { exit::FAILURE })
+}

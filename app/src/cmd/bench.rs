@@ -1,0 +1,236 @@
+//! `corrigo bench …`: the benchmarks that print figures, and the hidden other sides of the two-process ones.
+
+use super::common::ConfigArg;
+use anyhow::Result;
+use clap::Subcommand;
+use corrigo_app::bench::learning::{LearningBench, Variant};
+use corrigo_app::exit;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The `corrigo bench` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Bus latency and rate between two processes on loopback: 1 kHz arm state and two 30 Hz cameras.
+    Bus {
+        /// Measured seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// Controller compute time, 1 kHz loop lateness, sim real-time factor and camera fps (vs MuJoCo's Python).
+    Controller {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Seconds of the 1 kHz lateness measurement.
+        #[arg(long, default_value_t = 20.0)]
+        loop_seconds: f64,
+    },
+    /// Learning curves of pick_cube from 20 scripted demos: state-based (shaped and sparse reward) and
+    /// image-based with no object state and sparse reward.
+    Learning {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Environment steps per variant.
+        #[arg(long, default_value_t = 30_000)]
+        steps: u64,
+        /// Evaluate every this many environment steps.
+        #[arg(long, default_value_t = 2_500)]
+        eval_every: u64,
+        /// Episodes per evaluation.
+        #[arg(long, default_value_t = 20)]
+        eval_episodes: u64,
+        /// Wall-clock budget of an image-based run, minutes.
+        #[arg(long, default_value_t = 60.0)]
+        image_minutes: f64,
+        /// Settings to run, comma-separated: state-shaped, state-sparse, image-sparse.
+        #[arg(long, default_value = "state-shaped,state-sparse,image-sparse")]
+        variants: String,
+        /// Only the state-based settings (state-shaped, state-sparse).
+        #[arg(long, conflicts_with_all = ["images_only", "variants"])]
+        state_only: bool,
+        /// Only the image-based setting (image-sparse).
+        #[arg(long, conflicts_with = "variants")]
+        images_only: bool,
+        /// Seeds per setting.
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// The first seed (the others follow it).
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+    },
+    /// Learner update cycles/s beside the same update in PyTorch, and actor inference latency.
+    Learner {
+        /// Intra-op threads for both sides.
+        #[arg(long, default_value_t = 1)]
+        threads: i32,
+        /// Measured cycles per state-only row.
+        #[arg(long, default_value_t = 30)]
+        iters_state: usize,
+        /// Measured cycles per image row.
+        #[arg(long, default_value_t = 2)]
+        iters_images: usize,
+        /// Only the state-only rows (and the inference latency).
+        #[arg(long)]
+        state_only: bool,
+        /// Interleaved rounds per state-only row (medians printed).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Camera pipeline latency (grab → crop/resize → publish → received in another process), fps and CPU share.
+    Perception {
+        /// Measured seconds.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The receiving side of `bench perception` (started by it).
+    #[command(hide = true)]
+    PerceptionReceiver { endpoint: String, cell: String },
+    /// The publishing side of `bench bus` (started by it).
+    #[command(hide = true)]
+    BusPublisher {
+        #[arg(long)]
+        connect: String,
+        #[arg(long)]
+        seconds: f64,
+    },
+}
+
+/// Runs `corrigo bench …`; returns the exit code.
+pub fn run(cmd: BenchCmd) -> Result<i32> {
+    match cmd {
+        BenchCmd::Bus { seconds } => corrigo_app::bench::bus::run(seconds)?,
+        BenchCmd::Controller { cfg, loop_seconds } => {
+            let cfg = cfg.load()?;
+            let mut opts = sim::bench::BenchOptions::standard();
+            opts.loop_seconds = loop_seconds;
+            opts.python = None;
+            if let Some(r) = Reference::find("MuJoCo Python", "bench/reference/mujoco_render.py") {
+                opts.python = Some(r.python);
+                opts.reference_script = r.script;
+            }
+            println!("{}", sim::bench::run(&cfg, &opts)?);
+        }
+        BenchCmd::Learning {
+            cfg,
+            steps,
+            eval_every,
+            eval_episodes,
+            image_minutes,
+            variants,
+            state_only,
+            images_only,
+            seeds,
+            first_seed,
+        } => {
+            let cfg = cfg.load()?;
+            let variants = if state_only {
+                vec![Variant::StateShaped, Variant::StateSparse]
+            } else if images_only {
+                vec![Variant::ImageSparse]
+            } else {
+                Variant::parse_list(&variants)?
+            };
+            let b = LearningBench {
+                env_steps: steps,
+                eval_every,
+                eval_episodes,
+                image_budget: Duration::from_secs_f64(image_minutes * 60.0),
+                variants,
+                seeds,
+                first_seed,
+            };
+            corrigo_app::bench::learning::run(&cfg, &b)?;
+        }
+        BenchCmd::Learner { threads, iters_state, iters_images, state_only, rounds } => {
+            let mut o = agent::bench::BenchOptions {
+                threads,
+                iters_state,
+                iters_images,
+                state_only,
+                rounds,
+                python: None,
+                ..Default::default()
+            };
+            if let Some(r) = Reference::find("PyTorch", "bench/reference/sac_update.py") {
+                o.python = Some(r.python);
+                o.reference = r.script;
+            }
+            agent::bench::run_learner_bench(&o, &mut std::io::stdout())?;
+        }
+        BenchCmd::Perception { seconds } => {
+            let o = perception::bench::BenchOptions { seconds, ..Default::default() };
+            let mut receiver = std::process::Command::new(std::env::current_exe()?);
+            receiver.args(["bench", "perception-receiver"]);
+            println!("{}", perception::bench::run(&o, receiver)?);
+        }
+        BenchCmd::PerceptionReceiver { endpoint, cell } => perception::bench::run_receiver(&endpoint, &cell)?,
+        BenchCmd::BusPublisher { connect, seconds } => {
+            corrigo_app::bench::bus::run_publisher(&connect, seconds, 1000.0, 30.0)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The environment variable that names the reference's Python interpreter (checked before any directory).
+const PYTHON_ENV: &str = sim::bench::PYTHON_ENV;
+/// The project's virtualenv interpreter, relative to the workspace (`make setup` creates it).
+const VENV_PYTHON: &str = ".venv/bin/python";
+
+/// A Python reference benchmark's interpreter and script.
+#[derive(Debug)]
+struct Reference {
+    python: PathBuf,
+    script: PathBuf,
+}
+
+impl Reference {
+    /// The interpreter ([`PYTHON_ENV`], else [`VENV_PYTHON`]) and the script `script` (both relative to the
+    /// workspace), looked for in the working directory, then in the executable's directory and every directory
+    /// above it (the binary lives in `<workspace>/target/<profile>/`). When either is missing, prints one line
+    /// naming what was looked for and where, and returns `None`: the bench then runs its own side only.
+    fn find(what: &str, script: &str) -> Option<Self> {
+        let dirs = SearchDirs::now();
+        let python = std::env::var_os(PYTHON_ENV).map(PathBuf::from).or_else(|| dirs.find(VENV_PYTHON));
+        let Some(python) = python else {
+            println!(
+                "{what} reference skipped: no {VENV_PYTHON} in {} and {PYTHON_ENV} is not set; run `make setup` in \
+                 the workspace",
+                dirs.describe()
+            );
+            return None;
+        };
+        let Some(script) = dirs.find(script) else {
+            println!("{what} reference skipped: no {script} in {}; run the bench from the workspace", dirs.describe());
+            return None;
+        };
+        Some(Self { python, script })
+    }
+}
+
+/// Where the reference files are looked for.
+#[derive(Debug)]
+struct SearchDirs {
+    cwd: Option<PathBuf>,
+    exe_dir: Option<PathBuf>,
+}
+
+impl SearchDirs {
+    fn now() -> Self {
+        Self {
+            cwd: std::env::current_dir().ok(),
+            exe_dir: std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)),
+        }
+    }
+
+    /// The first existing file `rel` under the working directory, the executable's directory or one above it.
+    fn find(&self, rel: &str) -> Option<PathBuf> {
+        let above_exe = self.exe_dir.iter().flat_map(|d| d.ancestors());
+        self.cwd.iter().map(PathBuf::as_path).chain(above_exe).map(|d| d.join(rel)).find(|p| p.is_file())
+    }
+
+    /// "the working directory (…) or above the executable (…)".
+    fn describe(&self) -> String {
+        let show = |d: &Option<PathBuf>| d.as_ref().map_or_else(|| "unknown".to_owned(), |d| d.display().to_string());
+        format!("the working directory ({}) or above the executable ({})", show(&self.cwd), show(&self.exe_dir))
+    }
+}

@@ -1,0 +1,15 @@
+//! The subcommands of `corrigo`, one module each; [`common`] holds the argument groups and helpers they share.
+
+pub mod actor;
+pub mod bench;
+pub mod camera;
+pub mod classifier;
+pub mod common;
+pub mod config;
+pub mod controller;
+pub mod learner;
+pub mod record;
+pub mod router;
+pub mod run;
+pub mod teleop;
+pub mod ui;

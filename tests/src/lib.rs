@@ -1,0 +1,32 @@
+//! # tests
+//!
+//! corrigo's cross-crate and end-to-end tests live in this crate's `tests/` folder, one binary per theme:
+//! `nodes` (actor and learner as processes, the bus environment, interventions, teleop recording, the controller
+//! node, the reward classifier, intervention routing into the replay store), `learning` (learning in the
+//! simulated cell), `hil` (every real-arm driver against its device emulator, with one step-response check) and
+//! `camera_node` (the perception node's sources and faults). This library holds what they share.
+
+pub mod common;
+pub mod hil;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace's root folder (holding `hardware_configs/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `corrigo` binary of the build these tests belong to: `target/<profile>/corrigo`, next to the folder of
+/// the test binary (`target/<profile>/deps/`). `cargo test --workspace` builds it (the `corrigo` package has
+/// integration tests of its own); panics with what to run when it is missing.
+pub fn corrigo_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join("corrigo");
+    assert!(
+        bin.exists(),
+        "{} is not built: run `cargo build -p corrigo` (or the whole suite with `cargo test --workspace`)",
+        bin.display()
+    );
+    bin
+}

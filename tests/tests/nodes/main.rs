@@ -1,0 +1,9 @@
+//! Nodes over the bus and as processes: one test binary (one link) for every test that wires several crates.
+
+mod actor_learner;
+mod bus_env;
+mod classifier;
+mod controller_node;
+mod interventions;
+mod record_teleop;
+mod routing;
