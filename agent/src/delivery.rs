@@ -307,7 +307,7 @@ mod tests {
         let (t0, mut o) = (Instant::now(), Outbox::<u64>::new("a@1", 100, RESEND));
         let mut inbox = Inbox::load(&path).unwrap();
         let mut stored = Vec::new();
-        let mut deliver = |inbox: &mut Inbox, seq: u64, stored: &mut Vec<u64>| {
+        let deliver = |inbox: &mut Inbox, seq: u64, stored: &mut Vec<u64>| {
             if inbox.receive("a@1", seq) == Receipt::Next {
                 inbox.accept("a@1", seq);
                 stored.push(seq);

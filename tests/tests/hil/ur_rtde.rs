@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 type Core = ControllerCore<UrRtdeArm>;
 
-const UR5E_TOML: &str = include_str!("../../hardware_configs/ur5e.toml");
+const UR5E_TOML: &str = include_str!("../../../hardware_configs/ur5e.toml");
 /// Late-packet deadline of the tests: generous, CI machines are loaded.
 const DEADLINE_MS: f64 = 200.0;
 
