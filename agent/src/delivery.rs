@@ -50,8 +50,7 @@ impl<M> Outbox<M> {
 
     /// A session tag for actor `actor_id` unique to this process start: `<id>@<ns since the epoch>`.
     pub fn session_of(actor_id: &str) -> String {
-        let ns =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         format!("{actor_id}@{ns}")
     }
 

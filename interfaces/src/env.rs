@@ -214,6 +214,9 @@ mod tests {
         let proprio = Observation { proprio: vec![0.0; 4], ..ok };
         assert_eq!(s.check_observation(&proprio).unwrap_err().field, "proprio");
         let a = Action { continuous: vec![0.0; 5], gripper: GripperAction::Close };
-        assert_eq!(s.check_action(&a).unwrap_err().to_string(), "does not match the observation spec: action: expected 6, got 5");
+        assert_eq!(
+            s.check_action(&a).unwrap_err().to_string(),
+            "does not match the observation spec: action: expected 6, got 5"
+        );
     }
 }

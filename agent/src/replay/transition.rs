@@ -5,8 +5,8 @@ use crate::spec::ObsSpec;
 
 pub use interfaces::action::GripperAction;
 
-pub use interfaces::env::{Action, Observation};
 use interfaces::env::Step;
+pub use interfaces::env::{Action, Observation};
 
 /// One step `(s, a, r, s')` with its flags.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -4,12 +4,12 @@
 //! The parent process subscribes; it starts a child (`corrigo bench bus-publisher`) that publishes. Both read
 //! the same `CLOCK_MONOTONIC`, so one-way latency = arrival stamp − publish stamp.
 
-use interfaces::stats::Percentiles;
 use anyhow::{Context, Result, bail};
 use bus::Bus;
 use interfaces::config::BusConfig;
 use interfaces::keys::{ARM_STATE, FRAME};
 use interfaces::msg::{ArmState, Frame, Header, PixelEncoding, Pose};
+use interfaces::stats::Percentiles;
 use interfaces::time::{Clock, MonotonicClock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -138,7 +138,8 @@ fn run_in(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
-    let mut outbox = Outbox::new(Outbox::<TransitionMsg>::session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
+    let mut outbox =
+        Outbox::new(Outbox::<TransitionMsg>::session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
@@ -280,4 +281,3 @@ fn resend_due(outbox: &mut Outbox<TransitionMsg>, out: &bus::Publisher<Transitio
     }
     Ok(())
 }
-

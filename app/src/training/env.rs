@@ -27,10 +27,10 @@
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
 //! (close / stay / open) for `pick_cube`.
 
-pub use interfaces::env::{Env, EnvError, Step};
-use interfaces::env::{CameraSpec, ObsSpec};
 use interfaces::CellConfig;
 use interfaces::config::{RewardKind, TaskKind};
+use interfaces::env::{CameraSpec, ObsSpec};
+pub use interfaces::env::{Env, EnvError, Step};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3, Vector6};
 use sim::Task;
 

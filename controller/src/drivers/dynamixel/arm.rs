@@ -3,10 +3,10 @@
 use super::bus::{BusError, DynamixelBus, SerialLink};
 use super::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
 use super::protocol::{self, HardwareError, le};
-use interfaces::stats::Percentiles;
 use interfaces::Clock;
 use interfaces::config::{DynamixelConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec, MAX_DOF};
+use interfaces::stats::Percentiles;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
