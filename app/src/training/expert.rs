@@ -2,7 +2,7 @@
 //! succeeds (only successful episodes go to the demo buffer).
 
 use super::env::Env;
-use agent::replay::{Action, Transition};
+use agent::replay::Transition;
 use anyhow::Result;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -33,19 +33,7 @@ pub fn scripted_episode(env: &mut dyn Env, episode: u64, noise: f64, rng: &mut C
         }
         let step = env.step(&action)?;
         ret += f64::from(step.reward);
-        transitions.push(Transition {
-            obs: obs.clone(),
-            action: Action { continuous: action.continuous.clone(), gripper: action.gripper },
-            reward: step.reward,
-            next_obs: step.obs.clone(),
-            done: step.done,
-            truncated: step.truncated,
-            intervention: false,
-            gripper_changed: step.gripper_changed,
-            episode,
-            obs_stamp_ns: stamp,
-            next_stamp_ns: step.stamp_ns,
-        });
+        transitions.push(Transition::from_step(&obs, stamp, action, &step, episode));
         obs = step.obs;
         stamp = step.stamp_ns;
         if step.done || step.truncated {
