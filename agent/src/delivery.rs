@@ -19,6 +19,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// A session tag for actor `actor_id` unique to this process start: `<id>@<ns since the epoch>`. An actor's
+/// [`Outbox`] numbers its messages within one session, so the learner tells a restarted actor from a resend.
+pub fn session_of(actor_id: &str) -> String {
+    let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{actor_id}@{ns}")
+}
+
 /// The actor's numbered, unacknowledged messages.
 #[derive(Debug)]
 pub struct Outbox<M> {
@@ -46,12 +53,6 @@ impl<M> Outbox<M> {
             acked: 0,
             resent: 0,
         }
-    }
-
-    /// A session tag for actor `actor_id` unique to this process start: `<id>@<ns since the epoch>`.
-    pub fn session_of(actor_id: &str) -> String {
-        let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        format!("{actor_id}@{ns}")
     }
 
     /// The session the acknowledgements are addressed to.

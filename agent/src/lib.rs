@@ -1,8 +1,10 @@
 //! # agent
 //!
 //! corrigo's learner library: the replay store ([`replay`]), networks on libtorch ([`nn`]), SAC with RLPD and the
-//! discrete gripper critic ([`sac`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]) and the
-//! learner benchmark (`bench`, behind the `bench` feature).
+//! discrete gripper critic ([`sac`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]), the actor
+//! and learner nodes with their delivery protocol ([`node`], [`delivery`]), training in one process ([`train`]) and
+//! the learner benchmark (`bench`, behind the `bench` feature). `anyhow` is used only by the node and training loops,
+//! whose errors end a program; the library parts return [`AgentError`].
 //!
 //! Conventions: tensors are f32 unless noted; images are uint8 `[B, H, W, 3]` (RGB, HWC) in storage and float
 //! `[B, 3, H, W]` in `[0, 1]` inside the networks; continuous actions are in `[-1, 1]`; the device is chosen by the
@@ -21,9 +23,11 @@ pub mod delivery;
 pub mod error;
 pub mod features;
 pub mod nn;
+pub mod node;
 pub mod replay;
 pub mod sac;
 pub mod spec;
+pub mod train;
 
 pub use error::{AgentError, Result};
 pub use spec::{CameraSpec, ObsSpec};

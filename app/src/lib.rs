@@ -2,11 +2,10 @@
 //! The binary itself (`src/main.rs`) only parses the command line and dispatches here.
 
 pub mod bench;
+pub mod bus_env;
 pub mod config_file;
 pub mod exit;
 pub mod nodes;
-pub mod record_human;
 pub mod run_controller;
 pub mod run_scripted;
 pub mod run_training;
-pub mod training;

@@ -2,7 +2,7 @@
 //! loop on its own thread, the bus bridge, camera publishing, and a scripted pick of the cube sending pose
 //! targets over the bus — printing tracking error and loop statistics once a second.
 
-use crate::nodes::{camera_publisher, controller_bridge};
+use crate::nodes::controller_bridge;
 use anyhow::{Context, Result};
 use bus::Bus;
 use controller::core::ControllerCore;
@@ -38,7 +38,8 @@ pub fn run(
 ) -> Result<ScriptedOutcome> {
     let mut cell = sim::SimCell::new(cfg).context("building the simulated cell")?;
     let mut observer = cell.observer();
-    let cameras = camera_publisher::spawn_sim_cameras(bus, cfg, &mut cell, stop.clone())?;
+    let cameras = perception::run_camera_node(bus, cfg, stop.clone(), Some(&mut cell))
+        .context("starting the simulated cameras")?;
     let rest_z = observer.latest().cube_position[2];
     let (arm, gripper, clock) = cell.into_parts();
     let core = ControllerCore::new(cfg, arm).context("building the controller")?;
@@ -106,9 +107,7 @@ pub fn run(
     let lift = observer.latest().cube_position[2] - rest_z;
     stop.store(true, Ordering::Release);
     let _ = bridge.join();
-    for c in cameras {
-        let _ = c.join();
-    }
+    cameras.shutdown();
     let summary = handle.stop().context("the controller loop ended abnormally")?;
     let outcome = ScriptedOutcome {
         lifted: lift >= cfg.task.lift_height,

@@ -2,14 +2,15 @@
 //! run, then the actor and the learner as threads on one bus session (the same nodes `corrigo actor` and
 //! `corrigo learner` run as separate processes), with progress lines on the terminal.
 
-use crate::nodes::{actor_node, learner_node};
-use crate::training::env::obs_spec;
-use crate::training::expert::scripted_demos;
-use crate::training::sim_env::SimEnv;
+use crate::nodes::env::{self, EnvChoice};
+use agent::node::{actor as actor_node, learner as learner_node};
 use agent::replay::{ReplayStore, StoreOptions};
+use agent::train::expert::scripted_demos;
 use anyhow::{Context, Result};
 use bus::Bus;
 use interfaces::CellConfig;
+use interfaces::env::obs_spec;
+use sim::SimEnv;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,21 +72,23 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
             .context("starting the learner thread")?
     };
     let ao = actor_node::ActorOptions {
-        env: actor_node::EnvChoice::InProcess,
         actor_id: "actor-0".into(),
         seed: cfg.task.seed,
-        realtime: opts.realtime,
+        pace: opts.realtime,
         max_steps: opts.max_steps,
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
         random_steps: 0,
-        publish_cameras: ui::display_available(),
     };
     let actor = {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
         std::thread::Builder::new()
             .name("actor".into())
-            .spawn(move || actor_node::run(&bus, &cfg, &ao, stop))
+            .spawn(move || {
+                // The simulated cell's renderers live on the thread that opens it.
+                let mut cell = env::open(&bus, &cfg, EnvChoice::InProcess, cfg.task.seed, ui::display_available())?;
+                actor_node::run(&bus, &cfg, &ao, stop, cell.env.as_mut())
+            })
             .context("starting the actor thread")?
     };
     if ui::display_available() {

@@ -136,6 +136,24 @@ pub trait Camera: Send {
     fn grab(&mut self) -> Result<Image, DriverError>;
 }
 
+impl<C: Camera + ?Sized> Camera for Box<C> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn grab(&mut self) -> Result<Image, DriverError> {
+        (**self).grab()
+    }
+}
+
+/// Where the camera node gets the cameras of `sim` sources: the simulated cell of the same process implements it
+/// (`sim::SimCell`, `sim::SimWorld`), so the camera node renders simulated cameras without depending on the
+/// simulator.
+pub trait SimCameras {
+    /// Starts the camera of `cfg` (a `sim` source) at its capture size, rendering this cell's world. `Err` says
+    /// why not (no such model camera, no renderer).
+    fn open_camera(&mut self, cfg: &crate::config::CameraConfig) -> Result<Box<dyn Camera>, String>;
+}
+
 /// One reading of a teleoperation device, already scaled and dead-zoned.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct TeleopReading {

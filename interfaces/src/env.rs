@@ -7,6 +7,11 @@
 
 pub use crate::action::GripperAction;
 
+mod layout;
+pub use layout::{
+    ACTION_DIM, ARM_PROPRIO_DIM, CellEnv, GripperLatch, PROPRIO_DIM, action_target, obs_spec, proprio, proprio_dim,
+};
+
 /// An observation: proprio vector and one uint8 frame per camera (`height × width × 3`, HWC, RGB).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observation {

@@ -5,7 +5,8 @@
 //!
 //! - **Sources** ([`source`]): OpenCV `VideoCapture` for V4L2 devices (by index or `/dev/video*` path, with the
 //!   requested size, rate and pixel format), video files and RTSP/HTTP streams ([`VideoSource`]); the MuJoCo
-//!   camera of the simulated cell, or any [`interfaces::drivers::Camera`] ([`CameraAdapter`]).
+//!   cameras of the simulated cell, handed in through [`interfaces::drivers::SimCameras`] (perception does not
+//!   depend on the simulator), or any [`interfaces::drivers::Camera`] ([`CameraAdapter`]).
 //!   [`list_video_devices`] lists the V4L2 devices present with their modes.
 //! - **Pipeline** ([`Pipeline`]): crop to the configured region → resize with area interpolation to the policy
 //!   size (default 128×128) → RGB8, or JPEG when `jpeg_quality` is set (for subscribers on other machines).

@@ -2,6 +2,7 @@
 //! software device on machines without a GPU; no window system needed).
 
 use crate::world::{SimError, SnapshotReader, WorldSnapshot};
+use interfaces::config::{CameraConfig, CameraSource};
 use interfaces::drivers::{Camera, DriverError, Image};
 use mujoco_rs::prelude::*;
 use mujoco_rs::renderer::MjRenderer;
@@ -152,5 +153,18 @@ impl Camera for SimCamera {
             }),
             Err(_) => Err(gone()),
         }
+    }
+}
+
+impl interfaces::drivers::SimCameras for crate::SimWorld {
+    fn open_camera(&mut self, cfg: &CameraConfig) -> Result<Box<dyn Camera>, String> {
+        let CameraSource::Sim { camera } = &cfg.source else {
+            return Err(format!("camera `{}` is not a `sim` source", cfg.name));
+        };
+        let model = self.model().clone();
+        let reader = self.subscribe();
+        SimCamera::spawn(&cfg.name, model, camera, cfg.capture_width, cfg.capture_height, reader)
+            .map(|c| Box::new(c) as Box<dyn Camera>)
+            .map_err(|e| e.to_string())
     }
 }

@@ -27,6 +27,7 @@ pub mod bench;
 pub mod camera;
 pub mod drivers;
 pub mod emulators;
+pub mod env;
 pub mod mjcf;
 pub mod scripted;
 pub mod task;
@@ -34,10 +35,11 @@ pub mod world;
 
 pub use camera::{CameraRenderer, SimCamera};
 pub use drivers::{SimArm, SimGripper};
+pub use env::SimEnv;
 pub use task::Task;
 pub use world::{SceneLink, SimError, SimWorld, SnapshotReader, WorldSnapshot};
 
-use interfaces::config::CameraSource;
+use interfaces::config::{CameraConfig, CameraSource};
 use interfaces::{CellConfig, MockClock};
 
 /// The simulated cell, assembled from a config: call [`camera`](Self::camera) and [`observer`](Self::observer)
@@ -47,6 +49,12 @@ pub struct SimCell {
     cfg: CellConfig,
     arm: SimArm,
     gripper: SimGripper,
+}
+
+impl interfaces::drivers::SimCameras for SimCell {
+    fn open_camera(&mut self, cfg: &CameraConfig) -> Result<Box<dyn interfaces::drivers::Camera>, String> {
+        self.world_mut().open_camera(cfg)
+    }
 }
 
 impl SimCell {

@@ -8,7 +8,7 @@
 
 use crate::mjcf::CUBE_SIZE;
 use crate::world::SimWorld;
-use interfaces::config::{TaskConfig, TaskKind, WorkspaceBox};
+use interfaces::config::{RewardKind, TaskConfig, TaskKind, WorkspaceBox};
 use interfaces::drivers::MAX_DOF;
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use rand::{Rng, SeedableRng};
@@ -18,6 +18,9 @@ use rand_chacha::ChaCha8Rng;
 pub const CUBE_REGION: [f64; 4] = [0.42, 0.58, -0.12, 0.12];
 /// Largest random offset added to each home joint angle at reset, rad.
 pub const HOME_NOISE_RAD: f64 = 0.05;
+
+/// `reach`'s shaped step reward ([`Task::step_reward_at`]) is `−min(d / this, 1)`, d the TCP–goal distance in m.
+const REACH_REWARD_SCALE_M: f64 = 0.25;
 
 /// A task instance: its config and the current episode's randomized goal.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,5 +155,33 @@ impl Task {
                 0.5 * (1.0 - (10.0 * d).tanh()) + 0.5 * (self.lift_of(cube) / self.cfg.lift_height).clamp(0.0, 1.0)
             }
         }
+    }
+
+    /// The object entries of a state-based observation (position, height above rest, see
+    /// [`interfaces::env::proprio`]) for a cube at `cube`: `reach`: the goal at height 0; `pick_cube`: the cube.
+    pub fn object_entries(&self, cube: &Isometry3<f64>) -> (Vector3<f64>, f64) {
+        match self.cfg.kind {
+            TaskKind::Reach => (self.goal, 0.0),
+            TaskKind::PickCube => (cube.translation.vector, self.lift_of(cube)),
+        }
+    }
+
+    /// Success and the environment's step reward for a TCP at `tcp` and a cube at `cube`, by `task.reward`:
+    /// sparse (1 on success, else 0) or shaped (0 on success, negative before: `reach` linear in the distance up
+    /// to 25 cm, `pick_cube` [`shaped_reward_at`](Self::shaped_reward_at) minus 1).
+    pub fn step_reward_at(&self, tcp: &Isometry3<f64>, cube: &Isometry3<f64>) -> (bool, f32) {
+        let success = self.success_at(tcp, cube);
+        let reward = match self.cfg.reward {
+            RewardKind::Sparse => f32::from(u8::from(success)),
+            RewardKind::Shaped if success => 0.0,
+            RewardKind::Shaped => match self.cfg.kind {
+                TaskKind::Reach => {
+                    let d = (self.goal - tcp.translation.vector).norm();
+                    -(d / REACH_REWARD_SCALE_M).min(1.0) as f32
+                }
+                TaskKind::PickCube => (self.shaped_reward_at(tcp, cube) - 1.0) as f32,
+            },
+        };
+        (success, reward)
     }
 }

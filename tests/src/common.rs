@@ -1,25 +1,51 @@
-//! Shared by the app's integration tests: a small, fast `reach` cell on a private loopback bus port.
+//! Shared by the cross-crate tests: typed cells built from the shipped configs (a small, fast `reach` cell on a
+//! private loopback bus port; the Dynamixel arm on an emulator's port), written as TOML for the tests that start
+//! processes.
 
+use interfaces::CellConfig;
+use interfaces::config::{DriverConfig, TaskKind};
 use std::path::Path;
 
-/// The text of `hardware_configs/sim_panda.toml` turned into a quick `reach` cell: bus on `port`, 3 s episodes,
-/// the simulation as fast as possible, a small learner (batch 32, hidden [32, 32], weights every 5 updates), plus
-/// `agent_extra` lines in `[agent]` and `tail` appended at the end.
-pub fn reach_cell_text(port: u16, agent_extra: &str, tail: &str) -> String {
-    let base =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/sim_panda.toml"))
-            .unwrap();
-    let ep = format!("\"tcp/127.0.0.1:{port}\"");
-    let agent = format!("batch_size = 32\nhidden = [32, 32]\npublish_every = 5\n{agent_extra}");
-    let text = base
-        .replace("listen = [\"tcp/127.0.0.1:7447\"]", &format!("listen = [{ep}]"))
-        .replace("connect = [\"tcp/127.0.0.1:7447\"]", &format!("connect = [{ep}]"))
-        .replace("kind = \"pick_cube\"", "kind = \"reach\"")
-        .replace("episode_time_s = 10.0", "episode_time_s = 3.0")
-        .replace("realtime = true\n\n[controller]", "realtime = false\n\n[controller]")
-        .replace("batch_size = 256", agent.trim_end());
-    assert_ne!(text, base, "sim_panda.toml no longer has the keys this test rewrites");
-    text + tail
+/// A shipped config, `hardware_configs/<file>`, parsed and validated.
+pub fn shipped(file: &str) -> CellConfig {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    CellConfig::from_toml_str(&text, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Points the cell's bus (peer listening and connecting) at loopback `port`.
+pub fn on_port(cfg: &mut CellConfig, port: u16) {
+    let ep = format!("tcp/127.0.0.1:{port}");
+    cfg.bus.listen = vec![ep.clone()];
+    cfg.bus.connect = vec![ep];
+}
+
+/// `hardware_configs/sim_panda.toml` turned into a quick `reach` cell: bus on `port`, 3 s episodes, the
+/// simulation as fast as possible, a small learner (batch 32, hidden [32, 32], weights every 5 updates).
+pub fn reach_cell(port: u16) -> CellConfig {
+    let mut cfg = shipped("sim_panda.toml");
+    on_port(&mut cfg, port);
+    cfg.task.kind = TaskKind::Reach;
+    cfg.task.episode_time_s = 3.0;
+    let DriverConfig::Sim { realtime, .. } = &mut cfg.driver else { panic!("sim_panda.toml drives no sim arm") };
+    *realtime = false;
+    cfg.agent.batch_size = 32;
+    cfg.agent.hidden = vec![32, 32];
+    cfg.agent.publish_every = 5;
+    checked(cfg)
+}
+
+/// `cfg` after validation (a test that edits a cell into an invalid one fails here, naming the problems).
+pub fn checked(cfg: CellConfig) -> CellConfig {
+    let problems = cfg.validate();
+    assert!(problems.is_empty(), "the test's cell is invalid: {problems:?}");
+    cfg
+}
+
+/// Writes `cfg` as a TOML file for a process to read.
+pub fn write_cell(cfg: &CellConfig, path: &Path) {
+    let text = checked(cfg.clone()).to_toml_string().expect("the cell as TOML");
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
 /// A free loopback TCP port.

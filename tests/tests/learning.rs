@@ -1,11 +1,11 @@
 //! End to end in the simulator: the controller drives the MuJoCo arm, SAC with RLPD learns from scripted
 //! demonstrations plus online experience, and the deterministic policy is evaluated on unseen episodes.
 
+use agent::train::trainer::{TrainOptions, train};
 use corrigo_app::config_file;
-use corrigo_app::training::env::Env;
-use corrigo_app::training::sim_env::SimEnv;
-use corrigo_app::training::trainer::{TrainOptions, train};
 use interfaces::config::{DriverConfig, TaskKind};
+use interfaces::env::Env;
+use sim::SimEnv;
 use std::path::Path;
 
 fn reach_config() -> interfaces::CellConfig {
@@ -29,7 +29,7 @@ fn expert_demonstrations_succeed_in_the_simulator() {
     let mut env = SimEnv::new(&cfg, 7).expect("simulated env");
     assert_eq!(env.spec().proprio_dim, 17);
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
-    let ep = corrigo_app::training::expert::scripted_episode(&mut env, 1, 0.1, &mut rng).expect("episode");
+    let ep = agent::train::expert::scripted_episode(&mut env, 1, 0.1, &mut rng).expect("episode");
     assert!(ep.success, "the scripted reach succeeds ({} steps)", ep.transitions.len());
     assert!(ep.transitions.len() < 40, "{} steps", ep.transitions.len());
     let last = ep.transitions.last().unwrap();
@@ -86,13 +86,13 @@ fn image_based_observation_holds_no_simulator_state() {
     let max_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     cfg.agent.use_images = true;
     let (a, b) = (step_with_cube_at(&cfg, 0.3), step_with_cube_at(&cfg, 0.0));
-    assert_eq!(a.proprio.len(), corrigo_app::training::env::ARM_PROPRIO_DIM);
+    assert_eq!(a.proprio.len(), interfaces::env::ARM_PROPRIO_DIM);
     let d = max_diff(&a.proprio, &b.proprio);
     assert!(d < 1e-3, "the image-based proprio depends on where the cube is (max difference {d})");
     assert_ne!(a.images[0], b.images[0], "the front camera sees the moved cube");
     cfg.agent.use_images = false;
     let (a, b) = (step_with_cube_at(&cfg, 0.3), step_with_cube_at(&cfg, 0.0));
-    assert_eq!(a.proprio.len(), corrigo_app::training::env::PROPRIO_DIM);
+    assert_eq!(a.proprio.len(), interfaces::env::PROPRIO_DIM);
     let dy = (a.proprio[14] - b.proprio[14]).abs();
     assert!((dy - 0.3).abs() < 0.01, "the state-based proprio carries the cube's position (Δy {dy})");
 }

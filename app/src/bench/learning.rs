@@ -13,11 +13,11 @@
 //! best success and their interquartile mean across seeds (the mean of the middle half after dropping
 //! ⌊N/4⌋ seeds at each end; the plain mean below four seeds).
 
-use crate::training::sim_env::SimEnv;
-use crate::training::trainer::{CurvePoint, TrainOptions, train};
+use agent::train::trainer::{CurvePoint, TrainOptions, train};
 use anyhow::{Result, bail};
 use interfaces::CellConfig;
 use interfaces::config::{DriverConfig, RewardKind, TaskKind};
+use sim::SimEnv;
 use std::time::Duration;
 
 /// One setting of the benchmark.
@@ -177,7 +177,7 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedR
     let envs = SimEnv::new(&cfg, seed * 1_000).and_then(|e| Ok((e, SimEnv::new(&cfg, 1_000_000 + seed * 1_000)?)));
     let (mut env, mut eval_env) = match envs {
         Ok(e) => e,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.into()),
     };
     println!("  {:>9} {:>8} {:>28} {:>9} {:>9}", "env steps", "updates", "success [95% CI]", "return", "wall s");
     let opts = TrainOptions {

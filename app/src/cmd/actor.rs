@@ -1,10 +1,11 @@
 //! `corrigo actor`: runs the newest policy and streams transitions to the learner.
 
 use super::common::{BusArgs, ConfigArg, EnvArg, open_bus, stop_flag};
+use agent::node::actor;
 use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
-use corrigo_app::nodes::actor_node;
+use corrigo_app::nodes::env;
 use std::time::Duration;
 
 /// Arguments of `corrigo actor`.
@@ -37,18 +38,17 @@ pub fn run(args: ActorArgs) -> Result<i32> {
     let cfg = args.bus.load(&args.cfg)?;
     let stop = stop_flag()?;
     let bus = open_bus(&cfg)?;
-    let opts = actor_node::ActorOptions {
-        env: args.env.into(),
+    let mut cell = env::open(&bus, &cfg, args.env.into(), cfg.task.seed, args.cameras)?;
+    let opts = actor::ActorOptions {
         actor_id: args.id,
         seed: cfg.task.seed,
-        realtime: !args.fast,
+        pace: !args.fast && cell.needs_pacing,
         max_steps: args.steps,
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
         random_steps: 0,
-        publish_cameras: args.cameras,
     };
-    let s = actor_node::run(&bus, &cfg, &opts, stop)?;
+    let s = actor::run(&bus, &cfg, &opts, stop, cell.env.as_mut())?;
     println!(
         "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
         s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version

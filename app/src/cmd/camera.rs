@@ -30,7 +30,12 @@ pub fn run(args: CameraArgs) -> Result<i32> {
     let bus = open_bus(&cfg)?;
     let needs_sim = cfg.cameras.iter().any(|c| matches!(c.source, interfaces::config::CameraSource::Sim { .. }));
     let mut cell = if needs_sim { Some(sim::SimCell::new(&cfg)?) } else { None };
-    let node = perception::run_camera_node(&bus, &cfg, stop.clone(), cell.as_mut())?;
+    let node = perception::run_camera_node(
+        &bus,
+        &cfg,
+        stop.clone(),
+        cell.as_mut().map(|c| c as &mut dyn interfaces::drivers::SimCameras),
+    )?;
     tracing::info!("camera node running for {} camera(s); Ctrl-C to stop", cfg.cameras.len());
     while !stop.load(Ordering::Acquire) {
         std::thread::sleep(Duration::from_millis(100));

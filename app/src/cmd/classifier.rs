@@ -1,10 +1,10 @@
 //! `corrigo classifier`: trains a real cell's reward classifier from its recorded episodes.
 
 use super::common::{ConfigArg, RunDirArg, run_dir_help};
+use agent::train::classifier;
 use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
-use corrigo_app::training::classifier;
 use std::path::PathBuf;
 
 /// Arguments of `corrigo classifier`.

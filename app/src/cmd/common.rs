@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use corrigo_app::nodes::actor_node::EnvChoice;
+use corrigo_app::nodes::env::EnvChoice;
 use corrigo_app::{config_file, exit};
 use interfaces::CellConfig;
 use std::path::PathBuf;

@@ -1,10 +1,10 @@
 //! `corrigo learner`: the headless training daemon.
 
 use super::common::{BusArgs, ConfigArg, RunDirArg, json_output, open_bus, run_dir_help, stop_flag};
+use agent::node::learner as learner_node;
 use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
-use corrigo_app::nodes::learner_node;
 use std::time::Duration;
 
 /// Arguments of `corrigo learner`.
@@ -35,7 +35,7 @@ pub fn run(args: LearnerArgs) -> Result<i32> {
     let cfg = args.bus.load(&args.cfg)?;
     let stop = stop_flag()?;
     let bus = open_bus(&cfg)?;
-    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let spec = interfaces::env::obs_spec(&cfg);
     let opts = learner_node::LearnerOptions {
         run_dir: args.run_dir.resolve(&cfg),
         max_updates_per_transition: args.ratio,

@@ -1,9 +1,11 @@
 //! `corrigo record`: demonstrations into a run directory's demo buffer, scripted or teleoperated.
 
 use super::common::{BusArgs, ConfigArg, EnvArg, RunDirArg, open_bus, run_dir_help, stop_flag};
+use agent::node::recorder;
 use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
+use corrigo_app::nodes::env;
 
 /// Arguments of `corrigo record`.
 #[derive(Args, Debug)]
@@ -45,14 +47,13 @@ pub fn run(args: RecordArgs) -> Result<i32> {
     if args.teleop {
         let stop = stop_flag()?;
         let bus = open_bus(&cfg)?;
-        let opts = corrigo_app::record_human::HumanRecordOptions {
+        let opts = recorder::HumanRecordOptions {
             run_dir: run_dir.clone(),
             episodes: args.episodes,
             seed: cfg.task.seed ^ 0x4d,
-            publish_cameras: args.cameras,
-            env: args.env.into(),
         };
-        let s = corrigo_app::record_human::run(&cfg, &bus, &opts, stop)?;
+        let mut cell = env::open(&bus, &cfg, args.env.into(), opts.seed, args.cameras)?;
+        let s = recorder::run(&cfg, &bus, &opts, stop, cell.env.as_mut(), cell.needs_pacing)?;
         println!(
             "{}: {} demonstrations kept ({} transitions), {} discarded",
             run_dir.display(),

@@ -134,6 +134,12 @@ impl CellConfig {
         if problems.is_empty() { Ok(cfg) } else { Err(ConfigError::Invalid { file: file.to_string(), problems }) }
     }
 
+    /// The config as TOML text that [`from_toml_str`](Self::from_toml_str) reads back into an equal config: for
+    /// writing a config built or edited in code (a test's cell, a tool's generated cell) to a file a process reads.
+    pub fn to_toml_string(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
     /// Checks every range and cross-section consistency; empty when the config is valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut v = Validator::default();

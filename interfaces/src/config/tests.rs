@@ -239,3 +239,16 @@ fn franka_problems_name_key_value_and_range() {
     let msg = CellConfig::from_toml_str(&on_ur, "x.toml").unwrap_err().to_string();
     assert!(msg.contains("7 joints (a Franka arm)"), "{msg}");
 }
+
+#[test]
+fn every_shipped_config_survives_a_round_trip_through_toml_text() {
+    let dynamixel = include_str!("../../../hardware_configs/dynamixel_xm_arm6.toml");
+    for (text, file) in
+        [(DEFAULT, FILE), (UR5E, "ur5e.toml"), (FRANKA, "franka_panda.toml"), (dynamixel, "dynamixel_xm_arm6.toml")]
+    {
+        let cfg = CellConfig::from_toml_str(text, file).unwrap_or_else(|e| panic!("{e}"));
+        let written = cfg.to_toml_string().unwrap_or_else(|e| panic!("{file}: {e}"));
+        let back = CellConfig::from_toml_str(&written, file).unwrap_or_else(|e| panic!("{file} written back: {e}"));
+        assert_eq!(back, cfg, "{file}");
+    }
+}

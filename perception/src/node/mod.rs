@@ -24,6 +24,7 @@ use capture::CaptureLoop;
 use events::CameraEvents;
 use interfaces::CellConfig;
 use interfaces::config::CameraConfig;
+use interfaces::drivers::SimCameras;
 use interfaces::keys::FRAME;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,18 +47,24 @@ impl StopFlags {
 /// Starts the camera node of a cell: every `[[cameras]]` entry gets its thread, publishing on the bus until
 /// `stop` is set (or the returned [`CameraNode`] is shut down or dropped).
 ///
-/// `sim_cell` provides the renderers of `sim` sources (the simulated cell of this process); a config with a `sim`
+/// `sim_cell` provides the cameras of `sim` sources (the simulated cell of this process: `sim::SimCell` or
+/// `sim::SimWorld`, through [`SimCameras`]); a config with a `sim`
 /// camera and no cell fails with [`PerceptionError::NoSimulation`]. A device or stream that cannot be opened yet
 /// is not an error here: its thread reports it and retries with backoff.
 pub fn run_camera_node(
     bus: &Bus,
     cfg: &CellConfig,
     stop: Arc<AtomicBool>,
-    mut sim_cell: Option<&mut sim::SimCell>,
+    mut sim_cell: Option<&mut dyn SimCameras>,
 ) -> Result<CameraNode, PerceptionError> {
     let mut builder = CameraNode::builder(bus, stop);
     for c in &cfg.cameras {
-        let opener = opener_for(c, sim_cell.as_deref_mut())?;
+        // A reborrow for this camera (its trait object's lifetime shortened to the loop body's).
+        let cell: Option<&mut dyn SimCameras> = match sim_cell.as_mut() {
+            Some(cell) => Some(&mut **cell),
+            None => None,
+        };
+        let opener = opener_for(c, cell)?;
         builder = builder.camera(c.clone(), opener);
     }
     builder.spawn()

@@ -14,6 +14,7 @@ pub use video::{VideoKind, VideoSource};
 
 use crate::error::{PerceptionError, SourceError};
 use interfaces::config::{CameraConfig, CameraSource};
+use interfaces::drivers::SimCameras;
 use interfaces::time::Stamp;
 use opencv::core::Mat;
 
@@ -54,17 +55,16 @@ pub trait FrameSource: Send {
 /// [final](SourceError::is_final) error.
 pub type SourceOpener = Box<dyn FnMut() -> Result<Box<dyn FrameSource>, SourceError> + Send>;
 
-/// The opener a camera's config asks for. `sim` sources take their renderer from `sim_cell` (the simulated
-/// cell of this process) and fail with [`PerceptionError::NoSimulation`] without one.
-pub fn opener_for(cfg: &CameraConfig, sim_cell: Option<&mut sim::SimCell>) -> Result<SourceOpener, PerceptionError> {
+/// The opener a camera's config asks for. `sim` sources take their camera from `sim_cell` (the simulated cell
+/// of this process, which implements [`SimCameras`]) and fail with [`PerceptionError::NoSimulation`] without one.
+pub fn opener_for(cfg: &CameraConfig, sim_cell: Option<&mut dyn SimCameras>) -> Result<SourceOpener, PerceptionError> {
     match &cfg.source {
         CameraSource::Sim { camera } => {
             let Some(cell) = sim_cell else {
                 return Err(PerceptionError::NoSimulation { camera: cfg.name.clone(), model_camera: camera.clone() });
             };
-            let sim_camera = cell
-                .camera(&cfg.name)
-                .map_err(|e| PerceptionError::Sim { camera: cfg.name.clone(), reason: e.to_string() })?;
+            let sim_camera =
+                cell.open_camera(cfg).map_err(|reason| PerceptionError::Sim { camera: cfg.name.clone(), reason })?;
             Ok(CameraAdapter::opener(sim_camera, format!("sim:{camera}"), cfg.capture_width, cfg.capture_height))
         }
         CameraSource::Device { .. } | CameraSource::Uri { .. } => {

@@ -16,7 +16,9 @@ fn bin() -> std::path::PathBuf {
 
 fn cell_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("cell.toml");
-    std::fs::write(&path, common::reach_cell_text(port, "checkpoint_every = 10", "")).unwrap();
+    let mut cfg = common::reach_cell(port);
+    cfg.agent.checkpoint_every = 10;
+    common::write_cell(&cfg, &path);
     path
 }
 
@@ -111,7 +113,7 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
 
     let cfg_text = std::fs::read_to_string(&cfg).unwrap();
     let cell = interfaces::CellConfig::from_toml_str(&cfg_text, "cell.toml").unwrap();
-    let spec = corrigo_app::training::env::obs_spec(&cell);
+    let spec = interfaces::env::obs_spec(&cell);
     let store = ReplayStore::open(run.join("replay"), &spec, &StoreOptions::from_config(&cell.agent)).unwrap();
     assert!(store.online_len() >= steps, "no transition lost: {} stored of {steps}", store.online_len());
     // At-least-once across a crash: what the store flushed on its own after the last saved acknowledgement mark

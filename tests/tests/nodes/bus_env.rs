@@ -4,33 +4,30 @@
 
 use tests::common;
 
+use agent::node::recorder::{self, HumanRecordOptions};
+use agent::node::{actor as actor_node, learner as learner_node};
 use agent::replay::{Action, GripperAction};
 use agent::replay::{ReplayStore, StoreOptions};
-use corrigo_app::nodes::{actor_node, learner_node};
-use corrigo_app::record_human::{self, HumanRecordOptions};
+use corrigo_app::bus_env::BusEnv;
+use corrigo_app::nodes::env::EnvChoice;
 use corrigo_app::run_controller;
-use corrigo_app::training::bus_env::BusEnv;
-use corrigo_app::training::env::Env;
-use corrigo_app::training::sim_env::SimEnv;
 use interfaces::CellConfig;
 use interfaces::config::RewardKind;
+use interfaces::env::Env;
 use interfaces::keys::{EPISODES, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{Command, Event, Header, OperatorCommand, TeleopCommand};
 use interfaces::msg_training::EpisodeReport;
+use sim::SimEnv;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The test cell, its controller pacing the simulation in real time as a real arm runs.
-fn cell_text(port: u16) -> String {
-    let text = common::reach_cell_text(port, "", "")
-        .replace("realtime = false\n\n[controller]", "realtime = true\n\n[controller]");
-    assert!(text.contains("realtime = true\n\n[controller]"));
-    text
-}
-
 fn cell(port: u16) -> CellConfig {
-    CellConfig::from_toml_str(&cell_text(port), "cell.toml").expect("test config")
+    let mut cfg = common::reach_cell(port);
+    let interfaces::config::DriverConfig::Sim { realtime, .. } = &mut cfg.driver else { unreachable!() };
+    *realtime = true;
+    cfg
 }
 
 /// The scripted human's push, base frame.
@@ -114,7 +111,7 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
 
     // The actor trains over the bus with the learner: every transition acknowledged, episodes reported.
     let dir = tempfile::tempdir().unwrap();
-    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let spec = interfaces::env::obs_spec(&cfg);
     let stop = Arc::new(AtomicBool::new(false));
     let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None).unwrap();
     let learner = {
@@ -129,17 +126,16 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
         std::thread::spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop))
     };
     let ao = actor_node::ActorOptions {
-        env: actor_node::EnvChoice::Bus,
         actor_id: "actor-bus".into(),
         seed: 11,
-        realtime: true,
+        pace: false,
         max_steps: Some(40),
         max_outbox: 1000,
         resend_after: Duration::from_secs(2),
         random_steps: 40,
-        publish_cameras: false,
     };
-    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone()).expect("actor over the bus");
+    let mut env = BusEnv::new(&bus, &cfg, ao.seed).expect("the environment over the bus");
+    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone(), &mut env).expect("actor over the bus");
     stop.store(true, Ordering::Release);
     learner.join().unwrap().expect("learner");
     assert_eq!((summary.steps, summary.acked), (40, 40), "{summary:?}");
@@ -176,14 +172,10 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
             }
         })
     };
-    let ro = HumanRecordOptions {
-        run_dir: recorded.clone(),
-        episodes: 1,
-        seed: 2,
-        publish_cameras: false,
-        env: actor_node::EnvChoice::Bus,
-    };
-    let rec = record_human::run(&cfg, &bus, &ro, Arc::new(AtomicBool::new(false))).expect("recording over the bus");
+    let ro = HumanRecordOptions { run_dir: recorded.clone(), episodes: 1, seed: 2 };
+    let mut cell = corrigo_app::nodes::env::open(&bus, &cfg, EnvChoice::Bus, ro.seed, false).expect("bus environment");
+    let rec = recorder::run(&cfg, &bus, &ro, Arc::new(AtomicBool::new(false)), cell.env.as_mut(), cell.needs_pacing)
+        .expect("recording over the bus");
     human_done.store(true, Ordering::Release);
     human.join().unwrap();
     assert_eq!(rec.kept, 1, "{rec:?}");
@@ -208,8 +200,8 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
 #[test]
 fn image_observations_over_the_bus_pair_the_simulated_cameras_with_the_arm_state() {
     let port = common::free_port();
-    let text = cell_text(port).replace("use_images = false", "use_images = true");
-    let cfg = CellConfig::from_toml_str(&text, "cell.toml").expect("test config");
+    let mut cfg = cell(port);
+    cfg.agent.use_images = true;
     assert!(cfg.agent.use_images && cfg.cameras.len() == 2);
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
     let stop = Arc::new(AtomicBool::new(false));
@@ -229,12 +221,12 @@ fn image_observations_over_the_bus_pair_the_simulated_cameras_with_the_arm_state
     // does not.
     let dir = tempfile::tempdir().unwrap();
     for (threshold, expect) in [(0.0, true), (1.0, false)] {
-        let spec = corrigo_app::training::env::obs_spec(&cfg);
+        let spec = interfaces::env::obs_spec(&cfg);
         let mut c = agent::classifier::RewardClassifier::new(&cfg.agent.encoder, &spec, 1e-3, 0, tch::Device::Cpu)
             .expect("classifier");
         c.threshold = threshold;
         let path = dir.path().join(format!("classifier-{threshold}.safetensors"));
-        corrigo_app::training::classifier::write(&c, &path).unwrap();
+        agent::train::classifier::write(&c, &path).unwrap();
         let mut with = cfg.clone();
         with.agent.reward_classifier = Some(path.display().to_string());
         let mut env = BusEnv::new(&bus, &with, 3).expect("bus environment with a classifier");

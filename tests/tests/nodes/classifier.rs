@@ -5,9 +5,8 @@
 use tests::common;
 
 use agent::replay::{Action, GripperAction, Observation, ReplayStore, StoreOptions, Transition};
-use corrigo_app::training::classifier::{self, ClassifierOptions};
-use corrigo_app::training::env::obs_spec;
-use interfaces::CellConfig;
+use agent::train::classifier::{self, ClassifierOptions};
+use interfaces::env::obs_spec;
 
 /// A frame per camera: success frames show a bright block in the middle, the others a dark scene with noise.
 fn frames(success: bool, k: u64) -> Vec<Vec<u8>> {
@@ -29,8 +28,8 @@ fn frames(success: bool, k: u64) -> Vec<Vec<u8>> {
 #[test]
 fn a_classifier_trained_from_recorded_episodes_separates_success_frames_on_held_out_episodes() {
     let port = common::free_port();
-    let text = common::reach_cell_text(port, "", "").replace("use_images = false", "use_images = true");
-    let cfg = CellConfig::from_toml_str(&text, "cell.toml").expect("test config");
+    let mut cfg = common::reach_cell(port);
+    cfg.agent.use_images = true;
     let spec = obs_spec(&cfg);
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");

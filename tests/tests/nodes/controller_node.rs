@@ -10,36 +10,24 @@ use interfaces::keys::{ARM_STATE, EVENT, POSE_TARGET};
 use interfaces::msg::{ArmState, ControllerMode, Event, Header, Level, PoseTarget};
 use sim::SimWorld;
 use sim::emulators::dynamixel::{DynamixelEmulator, EmulatorOptions};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tests::common;
 
 /// The Dynamixel arm's config with the emulator's port, a private bus port and margins for a loaded CI machine.
-fn config_text(port_path: &str, bus_port: u16) -> String {
-    let base = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../hardware_configs/dynamixel_xm_arm6.toml"),
-    )
-    .unwrap();
-    let mut out = String::new();
-    for line in base.lines() {
-        let key = line.split('=').next().unwrap_or("").trim();
-        let replaced = match key {
-            "port" => format!("port = \"{port_path}\""),
-            "inverted" => "inverted = [false, false, false, false, false, false]".into(),
-            "timeout_ms" => "timeout_ms = 50.0".into(),
-            "realtime" => "realtime = false".into(),
-            // A shared test machine (steal time, parallel tests) delays a 500 Hz loop on a pseudo-terminal by
-            // hundreds of µs now and then: count as misses only cycles a whole period late.
-            "deadline_miss_us" => "deadline_miss_us = 2000.0".into(),
-            "listen" => format!("listen = [\"tcp/127.0.0.1:{bus_port}\"]"),
-            "connect" => format!("connect = [\"tcp/127.0.0.1:{bus_port}\"]"),
-            _ => line.to_string(),
-        };
-        out.push_str(&replaced);
-        out.push('\n');
-    }
-    out
+fn dynamixel_cell(port_path: &str, bus_port: u16) -> CellConfig {
+    let mut cfg = common::shipped("dynamixel_xm_arm6.toml");
+    common::on_port(&mut cfg, bus_port);
+    let DriverConfig::Dynamixel(dxl) = &mut cfg.driver else { panic!("a dynamixel config") };
+    dxl.port = port_path.to_string();
+    dxl.inverted = vec![false; dxl.ids.len()];
+    dxl.timeout_ms = 50.0;
+    cfg.controller.realtime = false;
+    // A shared test machine (steal time, parallel tests) delays a 500 Hz loop on a pseudo-terminal by hundreds of
+    // µs now and then: count as misses only cycles a whole period late.
+    cfg.controller.deadline_miss_us = 2000.0;
+    common::checked(cfg)
 }
 
 fn wait_state(states: &bus::Subscriber<ArmState>, what: &str, ok: impl Fn(&ArmState) -> bool) -> ArmState {
@@ -61,7 +49,7 @@ fn corrigo_controller_drives_a_dynamixel_arm_and_faults_safely_when_a_servo_goes
     let dir = tempfile::tempdir().unwrap();
     let bus_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // The emulator first (its port goes into the config), from the same arm model.
-    let probe = CellConfig::from_toml_str(&config_text("/dev/null", bus_port), "cell.toml").expect("config");
+    let probe = dynamixel_cell("/dev/null", bus_port);
     let DriverConfig::Dynamixel(dxl) = &probe.driver else { panic!("a dynamixel config") };
     assert_eq!(dxl.series, ServoSeries::X);
     let opts = EmulatorOptions {
@@ -72,8 +60,8 @@ fn corrigo_controller_drives_a_dynamixel_arm_and_faults_safely_when_a_servo_goes
     };
     let (emu, _observer) = DynamixelEmulator::spawn(SimWorld::new(&probe).expect("world"), opts).expect("emulator");
     let cfg_path = dir.path().join("cell.toml");
-    std::fs::write(&cfg_path, config_text(emu.port(), bus_port)).unwrap();
-    let cfg = CellConfig::from_toml_str(&std::fs::read_to_string(&cfg_path).unwrap(), "cell.toml").unwrap();
+    let cfg = dynamixel_cell(emu.port(), bus_port);
+    common::write_cell(&cfg, &cfg_path);
 
     // The test is a second node on the cell's bus: it hosts the bus, the controller joins it.
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");

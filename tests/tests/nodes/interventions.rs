@@ -5,8 +5,8 @@
 
 use tests::common;
 
+use agent::node::{actor as actor_node, learner as learner_node};
 use agent::replay::{ReplayStore, StoreOptions};
-use corrigo_app::nodes::{actor_node, learner_node};
 use interfaces::CellConfig;
 use interfaces::keys::{ARM_STATE, EPISODES, LEARNER_METRICS, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Header, LearnerMetrics, TeleopCommand};
@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 fn cell(port: u16) -> CellConfig {
     // Paced at 50 Hz (300 steps in 6 s), so that the human's reactions land within the steps they aim at even on
     // a loaded machine.
-    let text = common::reach_cell_text(port, "", "\n[teleop]\nhold_ms = 0\nmax_age_ms = 200\n")
-        .replace("policy_hz = 10.0", "policy_hz = 50.0");
-    CellConfig::from_toml_str(&text, "cell.toml").expect("test config")
+    let mut cfg = common::reach_cell(port);
+    cfg.teleop.hold_ms = 0;
+    cfg.teleop.max_age_ms = 200;
+    cfg.task.policy_hz = 50.0;
+    common::checked(cfg)
 }
 
 /// The human's push: 0.1 m/s along +x in the base frame, with the takeover button held.
@@ -32,7 +34,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
     let port = common::free_port();
     let cfg = cell(port);
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
-    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let spec = interfaces::env::obs_spec(&cfg);
     let run_dir = dir.path().join("run");
     let stop = Arc::new(AtomicBool::new(false));
     let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None).unwrap();
@@ -78,17 +80,16 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         })
     };
     let ao = actor_node::ActorOptions {
-        env: actor_node::EnvChoice::InProcess,
         actor_id: "actor-hil".into(),
         seed: 3,
-        realtime: true,
+        pace: true,
         max_steps: Some(300),
         max_outbox: 5000,
         resend_after: Duration::from_secs(2),
         random_steps: 0,
-        publish_cameras: false,
     };
-    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone()).expect("actor");
+    let mut env = sim::SimEnv::new(&cfg, ao.seed).expect("the simulated cell");
+    let summary = actor_node::run(&bus, &cfg, &ao, stop.clone(), &mut env).expect("actor");
     human_done.store(true, Ordering::Release);
     assert!(human.join().unwrap() > 0, "the human pushed");
     // Let the learner publish metrics covering the finished episodes, then stop it.

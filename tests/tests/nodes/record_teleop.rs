@@ -3,9 +3,9 @@
 
 use tests::common;
 
+use agent::node::recorder::{self, HumanRecordOptions};
 use agent::replay::{ReplayStore, StoreOptions};
-use corrigo_app::record_human::{self, HumanRecordOptions};
-use interfaces::CellConfig;
+use corrigo_app::nodes::env::{self, EnvChoice};
 use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Command, Event, Header, OperatorCommand, TeleopCommand};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ const PUSH: [f64; 6] = [0.05, 0.0, -0.02, 0.0, 0.0, 0.0];
 fn a_teleoperated_recording_keeps_only_the_episodes_marked_successful() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let cfg = CellConfig::from_toml_str(&common::reach_cell_text(port, "", ""), "cell.toml").unwrap();
+    let cfg = common::reach_cell(port);
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).unwrap();
     let done = Arc::new(AtomicBool::new(false));
     // The human: pushes all the time; per attempt (announced by the recorder's event), after a few steps:
@@ -63,19 +63,16 @@ fn a_teleoperated_recording_keeps_only_the_episodes_marked_successful() {
             }
         })
     };
-    let opts = HumanRecordOptions {
-        run_dir: dir.path().join("run"),
-        episodes: 2,
-        seed: 5,
-        publish_cameras: false,
-        env: corrigo_app::nodes::actor_node::EnvChoice::InProcess,
-    };
-    let summary = record_human::run(&cfg, &bus, &opts, Arc::new(AtomicBool::new(false))).expect("recording");
+    let opts = HumanRecordOptions { run_dir: dir.path().join("run"), episodes: 2, seed: 5 };
+    let mut cell = env::open(&bus, &cfg, EnvChoice::InProcess, opts.seed, false).expect("the simulated cell");
+    let summary =
+        recorder::run(&cfg, &bus, &opts, Arc::new(AtomicBool::new(false)), cell.env.as_mut(), cell.needs_pacing)
+            .expect("recording");
     done.store(true, Ordering::Release);
     human.join().unwrap();
 
     assert_eq!((summary.kept, summary.discarded), (2, 2), "{summary:?}");
-    let spec = corrigo_app::training::env::obs_spec(&cfg);
+    let spec = interfaces::env::obs_spec(&cfg);
     let store =
         ReplayStore::open(dir.path().join("run/replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
     assert_eq!(store.demo_len(), summary.transitions);

@@ -1,6 +1,6 @@
-//! The cell's side of the environment contract ([`interfaces::env`]: `Env`, one `Observation`, one `Action`, the
-//! spec, `Step`, `EnvError`): the observation layout both the simulated and the bus-backed environments build,
-//! the action's meaning, the task's reward, and what the actor needs of a cell beyond the gym contract.
+//! The cell's observation layout and action meaning, which every environment of a cell builds (the simulated cell
+//! in process, `sim::SimEnv`, and the cell over the bus in the `corrigo` binary), and what the actor needs of a cell
+//! beyond the gym contract ([`CellEnv`]).
 //!
 //! Observation layout (`proprio`, SERL's relative-frame convention — positions relative to the TCP pose at the
 //! start of the episode, expressed in the base frame): 17 × f32 for a state-based agent, 13 × f32 (entries 0–12,
@@ -16,8 +16,8 @@
 //! | 13–15 | object − TCP position (`reach`: the goal; `pick_cube`: the cube) | m | **absent** |
 //! | 16 | object height above its resting height (`reach`: 0) | m | **absent** |
 //!
-//! Entries 13–16 are privileged simulator state: the in-process [`super::sim_env::SimEnv`] reads them from the
-//! world, the bus-backed [`super::bus_env::BusEnv`] from the simulated cell's `controller/sim_scene` topic, and
+//! Entries 13–16 are privileged simulator state: the in-process `sim::SimEnv` reads them from the
+//! world, the bus-backed bus-backed environment from the simulated cell's `controller/sim_scene` topic, and
 //! only for a state-based agent (`agent.use_images = false`), the easy reference of `corrigo bench learning`. An
 //! image-based observation carries no simulator state in any environment: the policy sees the object only through
 //! its cameras, as on a real cell (which has no object state and requires `agent.use_images = true`). Simulator
@@ -27,12 +27,11 @@
 //! vector `[rx, ry, rz]` × `task.action_scale_rad` per step, base frame — plus the discrete gripper action
 //! (close / stay / open) for `pick_cube`.
 
-use interfaces::CellConfig;
-use interfaces::config::{RewardKind, TaskKind};
-use interfaces::env::{CameraSpec, ObsSpec};
-pub use interfaces::env::{Env, EnvError, Step};
+use super::{CameraSpec, Env, ObsSpec};
+use crate::CellConfig;
+use crate::config::TaskKind;
+use crate::msg::{ArmState, ImpedanceGains};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3, Vector6};
-use sim::Task;
 
 /// Length of the proprio vector of a state-based agent (arm measurements + the privileged object entries).
 pub const PROPRIO_DIM: usize = 17;
@@ -63,9 +62,6 @@ pub fn obs_spec(cfg: &CellConfig) -> ObsSpec {
         gripper: cfg.task.kind == TaskKind::PickCube,
     }
 }
-
-/// `reach`'s shaped reward is `−min(d / this, 1)`, d the TCP–goal distance in m.
-const REACH_REWARD_SCALE_M: f64 = 0.25;
 
 /// The pose target an action asks for (SERL's convention): the TCP pose `tcp` moved by the action scaled by
 /// `task.action_scale_m` / `task.action_scale_rad` (components clamped to [-1, 1]), clamped into the workspace box.
@@ -103,33 +99,6 @@ pub fn proprio(
     p
 }
 
-/// The object entries of the state (position, height above rest) for the task's current episode.
-pub fn task_object(task: &Task, cube: &Isometry3<f64>) -> (Vector3<f64>, f64) {
-    match task.kind() {
-        TaskKind::Reach => (Vector3::from(task.goal()), 0.0),
-        TaskKind::PickCube => (cube.translation.vector, task.lift_of(cube)),
-    }
-}
-
-/// Success and reward of the task for a TCP at `tcp` and a cube at `cube`: sparse (1 on success) or shaped
-/// (0 on success, negative before: `reach` linear in the distance up to 25 cm, `pick_cube` the task's dense
-/// reward minus 1).
-pub fn task_reward(cfg: &CellConfig, task: &Task, tcp: &Isometry3<f64>, cube: &Isometry3<f64>) -> (bool, f32) {
-    let success = task.success_at(tcp, cube);
-    let reward = match cfg.task.reward {
-        RewardKind::Sparse => f32::from(u8::from(success)),
-        RewardKind::Shaped if success => 0.0,
-        RewardKind::Shaped => match task.kind() {
-            TaskKind::Reach => {
-                let d = (Vector3::from(task.goal()) - tcp.translation.vector).norm();
-                -(d / REACH_REWARD_SCALE_M).min(1.0) as f32
-            }
-            TaskKind::PickCube => (task.shaped_reward_at(tcp, cube) - 1.0) as f32,
-        },
-    };
-    (success, reward)
-}
-
 /// What the actor needs of an environment beyond the gym contract: the operator's e-stop and gains, and the arm
 /// state for the panel. An environment whose controller is another node leaves e-stop and gains to that node,
 /// which takes the operator's commands from the bus itself.
@@ -142,8 +111,82 @@ pub trait CellEnv: Env {
     fn reset_estop(&mut self);
     /// True while the e-stop (or a fault) holds the arm.
     fn estopped(&mut self) -> bool;
-    /// Replaces the impedance gains (already validated).
-    fn set_gains(&mut self, gains: controller::law::ValidatedGains);
+    /// Replaces the impedance gains. `Err` says why they were rejected; the old gains stay. An environment whose
+    /// controller is another node accepts them and leaves them to that node.
+    fn set_gains(&mut self, gains: ImpedanceGains) -> Result<(), String>;
     /// The arm state the actor publishes for the panel, `None` when a controller node publishes its own.
-    fn arm_state_to_publish(&mut self) -> Option<interfaces::msg::ArmState>;
+    fn arm_state_to_publish(&mut self) -> Option<ArmState>;
+}
+
+/// The gripper side of an action: the discrete action latched into open or closed, and the command that holds it
+/// (closed: width 0; open: `gripper.max_width`; both at `gripper.default_force`). Both environments keep one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GripperLatch {
+    closed: bool,
+}
+
+impl GripperLatch {
+    /// Open (the state at every reset).
+    pub fn open() -> Self {
+        Self { closed: false }
+    }
+
+    /// Applies the action's gripper part (`Stay` keeps the state); true when the state changed.
+    pub fn apply(&mut self, g: crate::action::GripperAction) -> bool {
+        let close = match g {
+            crate::action::GripperAction::Close => true,
+            crate::action::GripperAction::Open => false,
+            crate::action::GripperAction::Stay => return false,
+        };
+        let changed = close != self.closed;
+        self.closed = close;
+        changed
+    }
+
+    /// True while closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The command that holds the latched state.
+    pub fn command(&self, cfg: &crate::config::GripperConfig) -> crate::msg::GripperCommand {
+        crate::msg::GripperCommand { width: if self.closed { 0.0 } else { cfg.max_width }, force: cfg.default_force }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::GripperAction;
+    use crate::config::GripperConfig;
+
+    #[test]
+    fn the_gripper_latch_changes_only_on_a_different_request_and_commands_its_state() {
+        let cfg = GripperConfig { max_width: 0.08, max_force: 70.0, default_force: 20.0 };
+        let mut g = GripperLatch::open();
+        assert_eq!((g.command(&cfg).width, g.command(&cfg).force), (0.08, 20.0));
+        assert!(!g.apply(GripperAction::Stay) && !g.apply(GripperAction::Open), "already open");
+        assert!(g.apply(GripperAction::Close) && g.is_closed());
+        assert_eq!(g.command(&cfg).width, 0.0);
+        assert!(!g.apply(GripperAction::Close) && !g.apply(GripperAction::Stay) && g.is_closed());
+        assert!(g.apply(GripperAction::Open) && !g.is_closed());
+    }
+
+    #[test]
+    fn an_action_moves_the_tcp_by_its_scale_and_stays_in_the_workspace() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../hardware_configs/sim_panda.toml");
+        let cfg = CellConfig::from_toml_str(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+        let c = cfg.workspace.clamp([0.5, 0.0, 0.3]);
+        let tcp = Isometry3::translation(c[0], c[1], c[2]);
+        let t = action_target(&cfg, &tcp, &[1.0, 0.0, -0.5, 0.0, 0.0, 0.0]);
+        let d = t.translation.vector - tcp.translation.vector;
+        let s = cfg.task.action_scale_m;
+        assert!((d.x - s).abs() < 1e-12 || t.translation.x == cfg.workspace.max[0], "{d:?}");
+        assert!((d.z + 0.5 * s).abs() < 1e-12 || t.translation.z == cfg.workspace.min[2], "{d:?}");
+        let far = action_target(&cfg, &tcp, &[100.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!((far.translation.x - tcp.translation.x) <= s + 1e-12, "components clamped to [-1, 1]");
+        let p = proprio(&tcp, &t, &Vector6::zeros(), 0.04, None);
+        assert_eq!(p.len(), ARM_PROPRIO_DIM);
+        assert!((f64::from(p[0]) - d.x).abs() < 1e-6 && p[12] == 0.04);
+    }
 }

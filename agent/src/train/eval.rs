@@ -1,9 +1,9 @@
 //! Evaluation: success rate of the deterministic policy over a number of episodes, with its 95% confidence
 //! interval (Wilson score interval, which stays inside [0, 1] and is honest for small samples).
 
-use super::env::Env;
-use agent::sac::Policy;
+use crate::sac::Policy;
 use anyhow::Result;
+use interfaces::env::Env;
 
 /// A success rate with its 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,9 +1,9 @@
 //! Scripted demonstrations: the simulated expert's actions with Gaussian noise, kept only when the episode
 //! succeeds (only successful episodes go to the demo buffer).
 
-use super::env::Env;
-use agent::replay::Transition;
+use crate::replay::Transition;
 use anyhow::Result;
+use interfaces::env::Env;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};

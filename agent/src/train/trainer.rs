@@ -5,13 +5,13 @@
 //! This is the loop behind `corrigo bench learning` and the end-to-end learning test; the actor and learner nodes
 //! run the same pieces across the bus.
 
-use super::env::Env;
 use super::eval::{SuccessRate, evaluate};
 use super::expert::scripted_demos;
-use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
-use agent::sac::{Learner, Policy};
+use crate::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
+use crate::sac::{Learner, Policy};
 use anyhow::{Context, Result};
 use interfaces::CellConfig;
+use interfaces::env::Env;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ pub struct TrainReport {
     /// Environment steps done.
     pub env_steps: u64,
     /// The image encoder's pretraining, when this run did it (cached features, first run).
-    pub pretrain: Option<agent::features::PretrainReport>,
+    pub pretrain: Option<crate::features::PretrainReport>,
 }
 
 /// Trains on `env`, evaluating on `eval_env`; `on_point` is called with each evaluation (for progress output).
@@ -91,9 +91,9 @@ pub fn train(
         store.flush()?;
         tracing::info!(episodes = demos.len(), transitions = store.demo_len(), "recorded scripted demonstrations");
     }
-    let device = agent::default_device();
+    let device = crate::default_device();
     // Image-based on a CPU: the frozen encoder (pretrained on the demos once, then reused) and its features.
-    let prepared = agent::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| tracing::info!("{m}"))?;
+    let prepared = crate::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| tracing::info!("{m}"))?;
     if spec.cameras.is_empty() || store.frame_encoder().is_some() {
         // State-sized networks are small: one intra-op thread beats a team of OpenMP threads that spin at every
         // barrier (and leaves the other core to the simulator).
@@ -162,7 +162,7 @@ pub fn train(
     store.flush()?;
     learner.save_checkpoint(&ckpt)?;
     let pretrain = match prepared {
-        agent::features::Prepared::Pretrained { report, .. } => Some(report),
+        crate::features::Prepared::Pretrained { report, .. } => Some(report),
         _ => None,
     };
     Ok(TrainReport { curve, env_steps: steps, pretrain })

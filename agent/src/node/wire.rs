@@ -1,6 +1,6 @@
 //! Conversions between the learner library's transitions and their bus messages.
 
-use agent::replay::{Action, GripperAction, Observation, Transition};
+use crate::replay::{Action, GripperAction, Observation, Transition};
 use interfaces::msg::Header;
 use interfaces::msg_training::{ObservationMsg, TransitionMsg};
 use serde_bytes::ByteBuf;

@@ -1,10 +1,10 @@
 //! The actor node (`corrigo actor`, and a thread of `corrigo run`): runs the newest policy it has received in
 //! an environment, streams every transition to the learner and reports every episode.
 //!
-//! Environments ([`EnvChoice`]): the simulated cell stepped in this process (fast, deterministic, the default for
-//! training in the simulator), or the environment over the bus ([`BusEnv`]) that drives a cell whose controller
-//! and cameras are other nodes: a real arm under `corrigo controller`, or the simulated cell under
-//! `corrigo controller` with a `sim` driver.
+//! The environment is any [`CellEnv`]: the simulated cell stepped in this process (`sim::SimEnv`: fast,
+//! deterministic, the default for training in the simulator), or the environment over the bus (in the `corrigo`
+//! binary) that drives a cell whose controller and cameras are other nodes: a real arm under `corrigo controller`,
+//! or the simulated cell under `corrigo controller` with a `sim` driver.
 //!
 //! Delivery: each transition is numbered and kept in an outbox until the learner acknowledges it
 //! (`learner/ack`); unacknowledged transitions are sent again after a pause, so a learner restart or a brief
@@ -20,19 +20,16 @@
 //! buffer), and the episode report carries the episode's interventions and intervention steps. Teleop commands
 //! are judged by the time this process received them, so the device may sit on another machine.
 
-use crate::training::bus_env::BusEnv;
-use crate::training::env::CellEnv;
-use crate::training::sim_env::SimEnv;
-use crate::training::trainer::random_action;
-use crate::training::wire;
-use agent::delivery::Outbox;
-use agent::replay::Transition;
-use agent::sac::Policy;
+use crate::delivery::{Outbox, session_of};
+use crate::node::wire;
+use crate::replay::Transition;
+use crate::sac::Policy;
+use crate::train::trainer::random_action;
 use anyhow::{Context, Result};
 use bus::Bus;
-use controller::law::ValidatedGains;
 use interfaces::CellConfig;
 use interfaces::Clock;
+use interfaces::env::CellEnv;
 use interfaces::keys::{
     ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TELEOP_COMMAND, TRANSITION_ACK, TRANSITIONS,
 };
@@ -45,27 +42,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use teleop::{ArbiterConfig, InterventionArbiter, TeleopInput};
 
-/// Which environment the actor steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EnvChoice {
-    /// The simulated cell in this process, stepped as fast as the CPU allows (paced with `realtime`).
-    #[default]
-    InProcess,
-    /// The cell's controller and cameras as nodes on the bus, at the controller's pace.
-    Bus,
-}
-
 /// Settings of the actor.
 #[derive(Debug, Clone)]
 pub struct ActorOptions {
-    /// The environment.
-    pub env: EnvChoice,
     /// Identity on the bus (several actors may feed one learner).
     pub actor_id: String,
     /// Seed of the episodes and the exploration.
     pub seed: u64,
-    /// Pace the environment at the policy rate (a real cell's pace); otherwise as fast as possible.
-    pub realtime: bool,
+    /// Pace the loop at the policy rate (for an environment that runs as fast as the CPU allows, to see it at a
+    /// real cell's pace); an environment over the bus is paced by its controller and needs no pacing here.
+    pub pace: bool,
     /// Stop after this many environment steps (`None`: until stopped).
     pub max_steps: Option<u64>,
     /// Unacknowledged transitions at which the actor waits.
@@ -74,9 +60,6 @@ pub struct ActorOptions {
     pub resend_after: Duration,
     /// Act randomly for this many steps when no weights have arrived yet.
     pub random_steps: u64,
-    /// Publish the simulated cell's cameras (`camera/<name>/frame`, at their configured rates) for the operator
-    /// panel. Rendering costs CPU; off for headless training.
-    pub publish_cameras: bool,
 }
 
 /// What the actor did.
@@ -98,29 +81,14 @@ pub struct ActorSummary {
     pub policy_version: u64,
 }
 
-/// Runs the actor until `stop` is set or `max_steps` is reached and every transition is acknowledged (waiting at
-/// most 10 s for the acknowledgements at the end).
-pub fn run(bus: &Bus, cfg: &CellConfig, opts: &ActorOptions, stop: Arc<AtomicBool>) -> Result<ActorSummary> {
-    match opts.env {
-        EnvChoice::InProcess => {
-            let mut env = SimEnv::new(cfg, opts.seed)?;
-            let _cameras =
-                crate::nodes::camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
-            run_in(bus, cfg, opts, stop, &mut env)
-        }
-        EnvChoice::Bus => {
-            let mut env = BusEnv::new(bus, cfg, opts.seed)?;
-            run_in(bus, cfg, opts, stop, &mut env)
-        }
-    }
-}
-
-fn run_in(
+/// Runs the actor in `env` until `stop` is set or `max_steps` is reached and every transition is acknowledged
+/// (waiting at most 10 s for the acknowledgements at the end).
+pub fn run(
     bus: &Bus,
     cfg: &CellConfig,
     opts: &ActorOptions,
     stop: Arc<AtomicBool>,
-    env: &mut impl CellEnv,
+    env: &mut dyn CellEnv,
 ) -> Result<ActorSummary> {
     let spec = env.spec().clone();
     let device = tch::Device::Cpu;
@@ -138,8 +106,7 @@ fn run_in(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
-    let mut outbox =
-        Outbox::new(Outbox::<TransitionMsg>::session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
+    let mut outbox = Outbox::new(session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
@@ -177,10 +144,11 @@ fn run_in(
                     }
                     Command::StopEpisode | Command::ResetEpisode => end_episode = true,
                     Command::Label(b) => label = Some(b),
-                    Command::SetGains(g) => match ValidatedGains::new(g) {
-                        Ok(v) => env.set_gains(v),
-                        Err(e) => report(Level::Error, format!("gains rejected, the old gains stay: {e}")),
-                    },
+                    Command::SetGains(g) => {
+                        if let Err(e) = env.set_gains(g) {
+                            report(Level::Error, format!("gains rejected, the old gains stay: {e}"));
+                        }
+                    }
                     Command::StartEpisode => {}
                 }
             }
@@ -230,7 +198,7 @@ fn run_in(
             obs = s.obs;
             stamp = s.stamp_ns;
             cycle_total += tick.elapsed().as_secs_f64();
-            if opts.realtime && opts.env == EnvChoice::InProcess {
+            if opts.pace {
                 let el = tick.elapsed();
                 if el < period {
                     std::thread::sleep(period - el);

@@ -7,8 +7,8 @@
 //! done). Every fifth episode is held out for precision and recall. Positives are rare (one per episode), so the
 //! training set repeats them until both classes weigh the same; DrQ's random shift varies the repeats.
 
-use agent::classifier::{ClassifierMetrics, LabelledFrame, RewardClassifier};
-use agent::replay::{ReplayStore, StoreOptions};
+use crate::classifier::{ClassifierMetrics, LabelledFrame, RewardClassifier};
+use crate::replay::{ReplayStore, StoreOptions};
 use anyhow::{Context, Result, bail};
 use interfaces::CellConfig;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ fn count(frames: &[LabelledFrame]) -> (usize, usize) {
 
 /// Trains the classifier of `cfg` on the store of `opts.run_dir` and writes it to `opts.out`.
 pub fn train(cfg: &CellConfig, opts: &ClassifierOptions) -> Result<ClassifierReport> {
-    let spec = super::env::obs_spec(cfg);
+    let spec = interfaces::env::obs_spec(cfg);
     if spec.cameras.is_empty() {
         bail!("the reward classifier looks at camera frames: set `agent.use_images = true` and record with it");
     }
@@ -135,7 +135,7 @@ pub fn write(c: &RewardClassifier, path: &Path) -> Result<()> {
 /// Loads the classifier named by `agent.reward_classifier` for the cameras of `cfg` (on the CPU: one frame per
 /// step).
 pub fn load(cfg: &CellConfig, path: &Path) -> Result<RewardClassifier> {
-    let spec = super::env::obs_spec(cfg);
+    let spec = interfaces::env::obs_spec(cfg);
     let mut c = RewardClassifier::new(&cfg.agent.encoder, &spec, cfg.agent.lr, cfg.agent.seed, tch::Device::Cpu)
         .context("building the reward classifier")?;
     let bytes = std::fs::read(path).with_context(|| format!("reading the reward classifier {}", path.display()))?;

@@ -9,15 +9,15 @@
 //! contiguous sequence is stored (go-back-N): a transition past a gap waits for the actor's in-order resend, so an
 //! acknowledgement never covers a transition that is not on disk.
 
-use crate::training::eval::SuccessRate;
-use crate::training::wire;
-use agent::ObsSpec;
-use agent::delivery::{Inbox, Receipt};
-use agent::replay::{ReplayStore, StoreOptions};
-use agent::sac::Learner;
+use crate::delivery::{Inbox, Receipt};
+use crate::node::wire;
+use crate::replay::{ReplayStore, StoreOptions};
+use crate::sac::Learner;
+use crate::train::eval::SuccessRate;
 use anyhow::{Context, Result};
 use bus::Bus;
 use interfaces::CellConfig;
+use interfaces::env::ObsSpec;
 use interfaces::keys::{EPISODES, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
 use interfaces::msg::{Header, LearnerMetrics};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
@@ -85,10 +85,10 @@ pub fn run(
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
     let mut inbox = Inbox::load(&marks_path)?;
-    let device = agent::default_device();
+    let device = crate::default_device();
     // Image-based on a CPU: the frozen encoder (pretrained on the demos on the first start, loaded afterwards)
     // and the features of every stored frame.
-    agent::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| {
+    crate::features::prepare(&cfg.agent, &mut store, &opts.run_dir, device, |m| {
         if opts.json { tracing::info!("{m}") } else { println!("{m}") }
     })?;
     if spec.cameras.is_empty() || store.frame_encoder().is_some() {
@@ -115,7 +115,7 @@ pub fn run(
     let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
     let mut summary = LearnerSummary::default();
     let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();
-    let mut last = agent::sac::UpdateMetrics::default();
+    let mut last = crate::sac::UpdateMetrics::default();
     let started = Instant::now();
     let updates_at_start = learner.updates();
     let mut last_progress = Instant::now();

@@ -1,6 +1,6 @@
-//! `corrigo record --teleop`: a human records demonstrations with a teleop device, in the simulated cell of this
-//! process or (`--env bus`) on a cell whose controller and cameras are other nodes: a real arm under
-//! `corrigo controller`, or the simulated one.
+//! The recorder (`corrigo record --teleop`): a human records demonstrations with a teleop device in any
+//! [`CellEnv`]: the simulated cell of this process or (`--env bus`) a cell whose controller and cameras are other
+//! nodes, a real arm under `corrigo controller` or the simulated one.
 //!
 //! The device runs as its own node (`corrigo teleop --device spacemouse|gamepad|keyboard`, or the panel's virtual
 //! joystick) and publishes `teleop/command`; this node runs the cell at the policy rate and executes the newest
@@ -11,14 +11,10 @@
 //! the task's own success criterion holds at its end); the buffer is flushed after each kept episode, so a crash
 //! loses at most the episode in progress.
 
-use crate::nodes::actor_node::EnvChoice;
-use crate::nodes::camera_publisher;
-use crate::training::bus_env::BusEnv;
-use crate::training::env::{CellEnv, obs_spec};
-use crate::training::sim_env::SimEnv;
-use agent::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
+use crate::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
 use anyhow::{Context, Result};
 use bus::Bus;
+use interfaces::env::{CellEnv, obs_spec};
 use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
 use interfaces::{CellConfig, Clock, MonotonicClock, Stamp};
@@ -37,10 +33,6 @@ pub struct HumanRecordOptions {
     pub episodes: usize,
     /// Seed of the episodes' initial conditions.
     pub seed: u64,
-    /// Publish the simulated cameras for the operator panel (the in-process cell).
-    pub publish_cameras: bool,
-    /// The environment.
-    pub env: EnvChoice,
 }
 
 /// What a recording session did.
@@ -54,29 +46,15 @@ pub struct HumanRecordSummary {
     pub transitions: usize,
 }
 
-/// Records demonstrations until `episodes` are kept or `stop` is set.
+/// Records demonstrations in `env` until `episodes` are kept or `stop` is set; `pace`: keep the policy rate here
+/// (an environment that runs as fast as the CPU allows; the cell over the bus keeps its controller's pace).
 pub fn run(
     cfg: &CellConfig,
     bus: &Bus,
     opts: &HumanRecordOptions,
     stop: Arc<AtomicBool>,
-) -> Result<HumanRecordSummary> {
-    match opts.env {
-        EnvChoice::InProcess => {
-            let mut env = SimEnv::new(cfg, opts.seed)?;
-            let _cameras = camera_publisher::spawn_owned(bus, cfg, env.world_mut(), opts.publish_cameras)?;
-            run_in(cfg, bus, opts, stop, &mut env)
-        }
-        EnvChoice::Bus => run_in(cfg, bus, opts, stop, &mut BusEnv::new(bus, cfg, opts.seed)?),
-    }
-}
-
-fn run_in(
-    cfg: &CellConfig,
-    bus: &Bus,
-    opts: &HumanRecordOptions,
-    stop: Arc<AtomicBool>,
-    env: &mut impl CellEnv,
+    env: &mut dyn CellEnv,
+    pace: bool,
 ) -> Result<HumanRecordSummary> {
     let spec = obs_spec(cfg);
     let mut store = ReplayStore::open(opts.run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))
@@ -151,9 +129,7 @@ fn run_in(
             if s.done || s.truncated {
                 break;
             }
-            if opts.env == EnvChoice::InProcess
-                && let Some(rest) = period.checked_sub(tick.elapsed())
-            {
+            if pace && let Some(rest) = period.checked_sub(tick.elapsed()) {
                 std::thread::sleep(rest); // the environment over the bus keeps the controller's pace itself
             }
         }
@@ -198,11 +174,8 @@ mod tests {
 
     #[test]
     fn a_command_becomes_the_scaled_action_and_no_command_holds_still() {
-        let cfg = crate::config_file::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../hardware_configs/sim_panda.toml"
-        )))
-        .unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../hardware_configs/sim_panda.toml");
+        let cfg = CellConfig::from_toml_str(&std::fs::read_to_string(path).unwrap(), path).unwrap();
         let m = ArbiterConfig::new(&cfg.teleop, &cfg.task);
         let c =
             TeleopCommand { twist: [0.1, 0.0, -0.1, 0.0, 0.0, 0.0], gripper_close: Some(true), ..Default::default() };

@@ -1,6 +1,6 @@
 //! The environment over the bus: the actor's side of a cell whose controller, cameras and scene run as other
 //! nodes (`corrigo controller`, `corrigo camera`), on this machine or another. The same contract as the
-//! in-process simulated environment ([`super::env`]), at the policy rate of the controller's clock.
+//! in-process simulated environment (`sim::SimEnv`, the layout of [`interfaces::env::proprio`]), at the policy rate of the controller's clock.
 //!
 //! - **Step:** the action becomes a pose target, the TCP pose now moved by the scaled action and clamped into the
 //!   workspace box (the controller's envelope clamps it again), with the gripper command, published on
@@ -25,17 +25,16 @@
 //! the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on the
 //! controller's clock (the same machine, or the simulator's own cameras).
 
-use super::env::{
-    ACTION_DIM, CellEnv, Env, EnvError, Step, action_target, obs_spec, proprio, task_object, task_reward,
-};
-use agent::ObsSpec;
 use agent::classifier::RewardClassifier;
-use agent::replay::{Action, GripperAction, Observation};
 use anyhow::{Context, Result, bail};
 use bus::{Bus, Publisher, Subscriber};
 use controller::model::RobotModel;
 use interfaces::config::DriverConfig;
 use interfaces::drivers::MAX_DOF;
+use interfaces::env::{
+    ACTION_DIM, Action, CellEnv, Env, EnvError, GripperLatch, ObsSpec, Observation, Step, action_target, obs_spec,
+    proprio,
+};
 use interfaces::keys::{ARM_STATE, OPERATOR_COMMAND, POSE_TARGET, SCENE_RESET, SIM_SCENE};
 use interfaces::msg::{ArmState, Command, ControllerMode, GripperCommand, Header, OperatorCommand, Pose, PoseTarget};
 use interfaces::msg_training::{SceneReset, SceneState};
@@ -113,7 +112,7 @@ pub struct BusEnv {
     robot: RobotModel,
     home: [f64; MAX_DOF],
     start: Isometry3<f64>,
-    gripper_closed: bool,
+    gripper: GripperLatch,
     obs_stamp: Stamp,
     period_ns: u64,
 }
@@ -150,7 +149,7 @@ impl BusEnv {
             Source::Operator { commands: bus.subscribe(OPERATOR_COMMAND, None)? }
         };
         let classifier = match &cfg.agent.reward_classifier {
-            Some(path) => Some(super::classifier::load(cfg, std::path::Path::new(path))?),
+            Some(path) => Some(agent::train::classifier::load(cfg, std::path::Path::new(path))?),
             None => None,
         };
         let mut home = [0.0; MAX_DOF];
@@ -172,7 +171,7 @@ impl BusEnv {
             robot: RobotModel::from_config(&cfg.robot).context("the robot model of the reset pose")?,
             home,
             start: Isometry3::identity(),
-            gripper_closed: false,
+            gripper: GripperLatch::open(),
             obs_stamp: Stamp(0),
             period_ns: (1e9 / cfg.task.policy_hz).round() as u64,
         })
@@ -234,10 +233,7 @@ impl BusEnv {
     }
 
     fn gripper_command(&self) -> Option<GripperCommand> {
-        self.spec.gripper.then_some(GripperCommand {
-            width: if self.gripper_closed { 0.0 } else { self.cfg.gripper.max_width },
-            force: self.cfg.gripper.default_force,
-        })
+        self.spec.gripper.then(|| self.gripper.command(&self.cfg.gripper))
     }
 
     /// The newest scene state of a simulated cell (waiting for the first up to [`SCENE_TIMEOUT`]).
@@ -306,7 +302,7 @@ impl BusEnv {
             None
         } else {
             Some(match &scene {
-                Some(s) => task_object(&self.task, &s.cube.to_isometry()),
+                Some(s) => self.task.object_entries(&s.cube.to_isometry()),
                 None => (tcp.translation.vector, 0.0),
             })
         };
@@ -343,7 +339,7 @@ impl Env for BusEnv {
         let seed = self.seed.wrapping_add(self.episode);
         self.episode += 1;
         self.steps = 0;
-        self.gripper_closed = false;
+        self.gripper = GripperLatch::open();
         let (pose, goal) = self.reset_pose(seed);
         let target = PoseTarget { header: Header::default(), pose: Pose::from_isometry(&pose), gripper: None };
         let target = PoseTarget { gripper: self.gripper_command(), ..target };
@@ -392,16 +388,7 @@ impl Env for BusEnv {
             Some(s) => s.ee_pose.to_isometry(),
             None => return Err(EnvError::input("arm state", "none from the controller")),
         };
-        let gripper_changed = self.spec.gripper
-            && match action.gripper {
-                GripperAction::Stay => false,
-                g => {
-                    let close = g == GripperAction::Close;
-                    let changed = close != self.gripper_closed;
-                    self.gripper_closed = close;
-                    changed
-                }
-            };
+        let gripper_changed = self.spec.gripper && self.gripper.apply(action.gripper);
         let target = action_target(&self.cfg, &tcp, &action.continuous);
         let t = PoseTarget {
             header: Header::default(),
@@ -430,7 +417,7 @@ impl Env for BusEnv {
                     || c.is_success(&obs.images).map_err(|e| EnvError::internal("the reward classifier", e))?;
                 (ok, f32::from(u8::from(ok)))
             }
-            (None, Some(s)) => task_reward(&self.cfg, &self.task, &arm.ee_pose.to_isometry(), &s.cube.to_isometry()),
+            (None, Some(s)) => self.task.step_reward_at(&arm.ee_pose.to_isometry(), &s.cube.to_isometry()),
             (None, None) => (labelled, f32::from(u8::from(labelled))),
         };
         Ok(Step {
@@ -459,7 +446,9 @@ impl CellEnv for BusEnv {
     fn estopped(&mut self) -> bool {
         self.arm_state().is_some_and(|s| matches!(s.mode, ControllerMode::EStopped | ControllerMode::Fault))
     }
-    fn set_gains(&mut self, _gains: controller::law::ValidatedGains) {}
+    fn set_gains(&mut self, _gains: interfaces::msg::ImpedanceGains) -> Result<(), String> {
+        Ok(())
+    }
     fn arm_state_to_publish(&mut self) -> Option<ArmState> {
         None
     }

@@ -1,23 +1,22 @@
 //! The environment over the simulated cell, stepped synchronously: the real controller (impedance law and
 //! safety envelope) drives the MuJoCo arm cycle by cycle on the world's mock clock, so an episode runs as fast as
 //! the CPU allows and the same seed gives the same episode. Used for training in the simulator, demonstrations,
-//! evaluation and benchmarks; on a real cell the bus-backed environment takes its place.
+//! evaluation and benchmarks; on a real cell the environment over the bus (in the `corrigo` binary) takes its place. Both build the observation
+//! layout of [`interfaces::env::proprio`].
 
-use super::env::{
-    ACTION_DIM, CellEnv, Env, EnvError, Step, action_target, obs_spec, proprio, task_object, task_reward,
-};
-use agent::ObsSpec;
-use agent::replay::{Action, GripperAction, Observation};
-use anyhow::{Context, Result, bail};
+use crate::scripted::PickScript;
+use crate::{CameraRenderer, SimArm, SimWorld, Task};
 use controller::core::{ControllerCore, TargetError};
 use controller::law::ValidatedGains;
 use interfaces::CellConfig;
 use interfaces::config::TaskKind;
-use interfaces::msg::{ArmState, ControllerMode};
-use interfaces::msg::{GripperCommand, Pose};
+use interfaces::env::{
+    ACTION_DIM, Action, CellEnv, Env, EnvError, GripperAction, GripperLatch, ObsSpec, Observation, Step, action_target,
+    obs_spec, proprio,
+};
+use interfaces::msg::Pose;
+use interfaces::msg::{ArmState, ControllerMode, ImpedanceGains};
 use nalgebra::{Isometry3, Vector3, Vector6};
-use sim::scripted::PickScript;
-use sim::{CameraRenderer, SimArm, SimWorld, Task};
 
 /// Simulated settling time after a reset before the first observation, s.
 const SETTLE_S: f64 = 0.1;
@@ -34,7 +33,7 @@ pub struct SimEnv {
     episode: u64,
     steps: u64,
     start: Isometry3<f64>,
-    gripper_closed: bool,
+    gripper: GripperLatch,
     script: PickScript,
 }
 
@@ -47,24 +46,35 @@ impl std::fmt::Debug for SimEnv {
 impl SimEnv {
     /// An environment for the cell `cfg`; episode `k` is reset with seed `seed + k`. Renders the cameras of
     /// `[[cameras]]` when `agent.use_images` (the renderers live on the calling thread).
-    pub fn new(cfg: &CellConfig, seed: u64) -> Result<Self> {
+    pub fn new(cfg: &CellConfig, seed: u64) -> Result<Self, EnvError> {
         let timestep = cfg.driver.sim_timestep();
         let substeps = (1.0 / (timestep * cfg.task.policy_hz)).round().max(1.0) as u64;
-        let world = SimWorld::new(cfg).context("building the simulated cell")?;
+        let world = SimWorld::new(cfg).map_err(|e| EnvError::internal("building the simulated cell", e))?;
         let mut renderers = Vec::new();
         let spec = obs_spec(cfg);
         for cam in &spec.cameras {
-            let c = cfg.cameras.iter().find(|c| c.name == cam.name).context("camera in [[cameras]]")?;
+            let what = || format!("camera `{}`", cam.name);
+            let c = cfg
+                .cameras
+                .iter()
+                .find(|c| c.name == cam.name)
+                .ok_or_else(|| EnvError::internal(what(), "not in [[cameras]]"))?;
             let model_cam = match &c.source {
                 interfaces::config::CameraSource::Sim { camera } => camera.clone(),
-                other => bail!("camera `{}`: the simulated cell renders only sim cameras, not {other:?}", c.name),
+                other => {
+                    return Err(EnvError::internal(
+                        what(),
+                        format!("the simulated cell renders only sim cameras, not {other:?}"),
+                    ));
+                }
             };
             renderers.push(
                 CameraRenderer::new(world.model().clone(), &model_cam, c.width, c.height)
-                    .with_context(|| format!("starting the renderer of camera `{}`", c.name))?,
+                    .map_err(|e| EnvError::internal(format!("starting the renderer of {}", what()), e))?,
             );
         }
-        let core = ControllerCore::new(cfg, SimArm::new(world)).context("building the controller")?;
+        let core = ControllerCore::new(cfg, SimArm::new(world))
+            .map_err(|e| EnvError::internal("building the controller", e))?;
         Ok(Self {
             cfg: cfg.clone(),
             spec,
@@ -76,7 +86,7 @@ impl SimEnv {
             episode: 0,
             steps: 0,
             start: Isometry3::identity(),
-            gripper_closed: false,
+            gripper: GripperLatch::open(),
             script: PickScript::new(&cfg.gripper, &cfg.task),
         })
     }
@@ -142,7 +152,7 @@ impl SimEnv {
         let tcp = world.tcp_pose();
         let twist = Vector6::from(self.core.status().ee_twist);
         // Image-based: no simulator state in the observation (a real cell has none).
-        let object = (!self.cfg.agent.use_images).then(|| task_object(&self.task, &world.cube_pose()));
+        let object = (!self.cfg.agent.use_images).then(|| self.task.object_entries(&world.cube_pose()));
         let object = object.as_ref().map(|(o, h)| (o, *h));
         let p = proprio(&self.start, &tcp, &twist, world.gripper_state().width, object);
         let stamp = world.now().0;
@@ -157,16 +167,9 @@ impl SimEnv {
     }
 
     fn command_gripper(&mut self, g: GripperAction) -> bool {
-        let close = match g {
-            GripperAction::Close => true,
-            GripperAction::Open => false,
-            GripperAction::Stay => return false,
-        };
-        let changed = close != self.gripper_closed;
-        self.gripper_closed = close;
-        let width = if close { 0.0 } else { self.cfg.gripper.max_width };
-        let force = self.cfg.gripper.default_force;
-        self.core.driver_mut().world_mut().command_gripper(GripperCommand { width, force });
+        let changed = self.gripper.apply(g);
+        let command = self.gripper.command(&self.cfg.gripper);
+        self.core.driver_mut().world_mut().command_gripper(command);
         changed
     }
 }
@@ -188,8 +191,8 @@ impl Env for SimEnv {
         self.steps = 0;
         let world = self.core.driver_mut().world_mut();
         self.task.reset(world, seed);
-        self.gripper_closed = false;
-        let open = GripperCommand { width: self.cfg.gripper.max_width, force: self.cfg.gripper.default_force };
+        self.gripper = GripperLatch::open();
+        let open = self.gripper.command(&self.cfg.gripper);
         world.command_gripper(open);
         let tcp = world.tcp_pose();
         self.core
@@ -218,7 +221,7 @@ impl Env for SimEnv {
         self.run_cycles(self.substeps)?;
         self.steps += 1;
         let world = self.world();
-        let (success, reward) = task_reward(&self.cfg, &self.task, &world.tcp_pose(), &world.cube_pose());
+        let (success, reward) = self.task.step_reward_at(&world.tcp_pose(), &world.cube_pose());
         let (obs, stamp_ns) = self.observe()?;
         Ok(Step {
             obs,
@@ -267,8 +270,10 @@ impl CellEnv for SimEnv {
     fn estopped(&mut self) -> bool {
         SimEnv::estopped(self)
     }
-    fn set_gains(&mut self, gains: ValidatedGains) {
-        SimEnv::set_gains(self, gains);
+    fn set_gains(&mut self, gains: ImpedanceGains) -> Result<(), String> {
+        let v = ValidatedGains::new(gains).map_err(|e| e.to_string())?;
+        SimEnv::set_gains(self, v);
+        Ok(())
     }
     fn arm_state_to_publish(&mut self) -> Option<ArmState> {
         Some(self.arm_state())
