@@ -156,15 +156,18 @@ impl Camera for SimCamera {
     }
 }
 
+/// Starts the camera of `cfg` (a `sim` source) at its capture size, rendering `world`'s snapshots.
+pub fn spawn_for(world: &mut crate::SimWorld, cfg: &CameraConfig) -> Result<SimCamera, SimError> {
+    let CameraSource::Sim { camera } = &cfg.source else {
+        return Err(SimError::Missing { kind: "sim camera source for", name: cfg.name.clone() });
+    };
+    let model = world.model().clone();
+    let reader = world.subscribe();
+    SimCamera::spawn(&cfg.name, model, camera, cfg.capture_width, cfg.capture_height, reader)
+}
+
 impl interfaces::drivers::SimCameras for crate::SimWorld {
     fn open_camera(&mut self, cfg: &CameraConfig) -> Result<Box<dyn Camera>, String> {
-        let CameraSource::Sim { camera } = &cfg.source else {
-            return Err(format!("camera `{}` is not a `sim` source", cfg.name));
-        };
-        let model = self.model().clone();
-        let reader = self.subscribe();
-        SimCamera::spawn(&cfg.name, model, camera, cfg.capture_width, cfg.capture_height, reader)
-            .map(|c| Box::new(c) as Box<dyn Camera>)
-            .map_err(|e| e.to_string())
+        spawn_for(self, cfg).map(|c| Box::new(c) as Box<dyn Camera>).map_err(|e| e.to_string())
     }
 }

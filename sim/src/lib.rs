@@ -39,7 +39,7 @@ pub use env::SimEnv;
 pub use task::Task;
 pub use world::{SceneLink, SimError, SimWorld, SnapshotReader, WorldSnapshot};
 
-use interfaces::config::{CameraConfig, CameraSource};
+use interfaces::config::CameraConfig;
 use interfaces::{CellConfig, MockClock};
 
 /// The simulated cell, assembled from a config: call [`camera`](Self::camera) and [`observer`](Self::observer)
@@ -73,14 +73,8 @@ impl SimCell {
             .iter()
             .find(|c| c.name == name)
             .ok_or_else(|| SimError::Missing { kind: "camera in [[cameras]]", name: name.to_string() })?;
-        let model_camera = match &c.source {
-            CameraSource::Sim { camera } => camera.clone(),
-            _ => return Err(SimError::Missing { kind: "sim camera source for", name: name.to_string() }),
-        };
-        let (w, h) = (c.capture_width, c.capture_height);
-        let model = self.arm.world().model().clone();
-        let reader = self.arm.world_mut().subscribe();
-        SimCamera::spawn(name, model, &model_camera, w, h, reader)
+        let c = c.clone();
+        camera::spawn_for(self.arm.world_mut(), &c)
     }
 
     /// A wait-free view of the world (cube pose, gripper, time) for another thread.
