@@ -174,13 +174,22 @@ impl Inbox {
         Ok(Self::new(marks))
     }
 
-    /// Saves the marks to `path` atomically (written beside it, then renamed).
+    /// Saves the marks to `path` atomically and durably: written beside it and synced, renamed over it, then the
+    /// directory synced, so that after a power cut the file holds either the old or the new marks, and the new ones
+    /// once this returns.
     pub fn save(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&self.marks)
             .map_err(|e| AgentError::CorruptFile { file: path.to_path_buf(), reason: e.to_string() })?;
-        std::fs::write(&tmp, bytes).map_err(io_err("write", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err("rename", path))
+        let mut f = std::fs::File::create(&tmp).map_err(io_err("write", &tmp))?;
+        f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(io_err("write", &tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(io_err("rename", path))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("sync directory", dir))?;
+        }
+        Ok(())
     }
 
     /// What to do with number `seq` of `session`.

@@ -55,6 +55,17 @@ pub enum AgentError {
         /// What is wrong (missing key, wrong shape, wrong dtype, parse error).
         reason: String,
     },
+    /// Another process (or another open store in this one) writes this run directory: one writer at a time.
+    #[error(
+        "{dir}: the run directory is in use by {holder}; stop that process first, or give this one another \
+         run directory (--run-dir)"
+    )]
+    Locked {
+        /// The run directory (the replay store's parent).
+        dir: PathBuf,
+        /// Who holds it, as its lock file says (`pid 1234 (corrigo learner)`), or `another process`.
+        holder: String,
+    },
     /// A small state file of the run directory (the learner's acknowledgement marks) cannot be parsed.
     #[error("{file}: {reason}")]
     CorruptFile {

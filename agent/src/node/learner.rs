@@ -57,8 +57,11 @@ pub struct LearnerSummary {
     pub version: u64,
 }
 
-/// Flushes the store, then acknowledges every pending transition (now on disk), publishes the acknowledgements
-/// and saves the marks.
+/// Acknowledged means durable, in this order: (1) the store is flushed (records written and fsynced), (2) the
+/// pending numbers become marks and `acks.json` is saved (file and directory fsynced), (3) only then are the
+/// acknowledgements published. An acknowledged transition is therefore on disk, and so is the mark that makes a
+/// resent copy a duplicate. A crash between (1) and (2) makes the actor resend what it has not seen acknowledged,
+/// and the restarted learner may store those records a second time (at least once: at most one flush interval).
 fn acknowledge(
     store: &mut ReplayStore,
     inbox: &mut Inbox,
@@ -66,10 +69,12 @@ fn acknowledge(
     path: &Path,
 ) -> Result<()> {
     store.flush()?;
-    for (actor, upto) in inbox.acknowledge() {
+    let acked = inbox.acknowledge();
+    inbox.save(path)?;
+    for (actor, upto) in acked {
         acks.publish(&mut TransitionAck { header: Header::default(), actor, upto })?;
     }
-    Ok(inbox.save(path)?)
+    Ok(())
 }
 
 /// Runs the learner until `stop` is set (or `max_updates` is reached); checkpoints before returning.

@@ -19,8 +19,12 @@ pub struct Recovery {
     pub transitions: usize,
     /// Segment files read.
     pub segments: usize,
-    /// Torn or corrupt tails truncated: `(file, offset, bytes dropped)`.
+    /// Torn tails truncated (a write a crash interrupted; nothing valid after it): `(file, offset, bytes dropped)`.
     pub truncated: Vec<(PathBuf, u64, u64)>,
+    /// Damaged stretches skipped in the middle of a segment, which is left as it is: `(file, offset, bytes)`.
+    /// A damaged record costs only itself (and, with cameras, the record right after it when that one's
+    /// observation frames were stored in the damaged one).
+    pub skipped: Vec<(PathBuf, u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -42,6 +46,8 @@ pub(crate) struct Buffer {
     pending_records: usize,
     last_flush: Instant,
     scratch: Vec<u8>,
+    /// Opened for reading only: nothing on disk is changed, appends are refused.
+    read_only: bool,
 }
 
 impl Buffer {
@@ -52,10 +58,17 @@ impl Buffer {
         capacity: Option<usize>,
         segment_transitions: usize,
         flush_interval: Duration,
+        read_only: bool,
     ) -> Result<(Self, Recovery)> {
-        std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        if !read_only {
+            std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        }
         let mut numbers = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let listing = match std::fs::read_dir(dir) {
+            Err(e) if read_only && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            other => other.map_err(io_err("list", dir))?.collect(),
+        };
+        for entry in listing {
             let entry = entry.map_err(io_err("list", dir))?;
             if let Some(n) = entry.file_name().to_str().and_then(parse_file_name) {
                 numbers.push(n);
@@ -69,30 +82,71 @@ impl Buffer {
             let bytes = std::fs::read(&path).map_err(io_err("read", &path))?;
             let scan = framing::scan(&bytes);
             let mut data = SegmentData::new(spec);
-            let mut valid_len = scan.valid_len;
-            let mut reason = scan.torn.map(str::to_string);
+            let mut holes: Vec<(u64, u64, String)> =
+                scan.holes.iter().map(|h| (h.offset, h.bytes, h.reason.to_string())).collect();
+            let mut expected_offset = 0u64;
+            // The record before was lost whole (undecodable): a record reusing its frames cannot be read.
+            let mut lost_prev = false;
             for (offset, range) in &scan.records {
-                let decoded = record::decode(&bytes[range.clone()]).and_then(|r| data.push_view(&r, spec));
-                if let Err(why) = decoded {
-                    // A record that passed its checksum but does not decode: stop here like a torn tail.
-                    valid_len = *offset;
-                    reason = Some(why);
-                    break;
+                let after_hole = *offset != expected_offset || lost_prev;
+                expected_offset = range.end as u64;
+                lost_prev = false;
+                let outcome = match record::decode(&bytes[range.clone()]) {
+                    Err(why) => {
+                        lost_prev = true;
+                        Err(why)
+                    }
+                    Ok(r) if after_hole && r.obs_frames.is_none() && !spec.cameras.is_empty() => {
+                        // Its observation frames were the damaged record's next frames: the transition is lost,
+                        // its own next frames are kept for the record after it.
+                        data.push_orphan_frames(&r, spec);
+                        Err("its observation's frames were in the damaged record before it".to_string())
+                    }
+                    Ok(r) => data.push_view(&r, spec).inspect_err(|_| lost_prev = true),
+                };
+                if let Err(why) = outcome {
+                    // A record that passed its checksum but cannot be used: skipped like damaged bytes.
+                    holes.push((*offset, range.end as u64 - *offset, why));
                 }
             }
-            if let Some(reason) = reason {
-                let dropped = bytes.len() as u64 - valid_len;
+            for (offset, bytes_skipped, reason) in &holes {
                 tracing::warn!(
                     file = %path.display(),
-                    offset = valid_len,
+                    offset,
+                    skipped_bytes = bytes_skipped,
+                    %reason,
+                    "replay segment is damaged here: skipped, every intact record after it is kept (the file is \
+                     left as it is for inspection)"
+                );
+                rec.skipped.push((path.clone(), *offset, *bytes_skipped));
+            }
+            if let Some(reason) = scan.torn.filter(|_| read_only) {
+                // Read-only: keep the file as it is; the records before the damage are read.
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = scan.valid_len,
+                    %reason,
+                    "replay segment has a torn tail (read only: the file is left as it is)"
+                );
+                rec.truncated.push((path.clone(), scan.valid_len, bytes.len() as u64 - scan.valid_len));
+            } else if let Some(reason) = scan.torn {
+                // A write that a crash interrupted: nothing valid follows, cut it off.
+                let dropped = bytes.len() as u64 - scan.valid_len;
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = scan.valid_len,
                     dropped_bytes = dropped,
                     %reason,
-                    "replay segment has a torn or corrupt tail: truncating it, every record before it is kept"
+                    "replay segment has a torn tail: truncating it, every record before it is kept"
                 );
                 let f = OpenOptions::new().write(true).open(&path).map_err(io_err("open", &path))?;
-                f.set_len(valid_len).map_err(io_err("truncate", &path))?;
+                f.set_len(scan.valid_len).map_err(io_err("truncate", &path))?;
                 f.sync_all().map_err(io_err("flush", &path))?;
-                rec.truncated.push((path.clone(), valid_len, dropped));
+                rec.truncated.push((path.clone(), scan.valid_len, dropped));
+            }
+            if data.len == 0 && (read_only || !holes.is_empty()) {
+                // Nothing usable, but damaged bytes that someone may want to inspect: left as they are.
+                continue;
             }
             if data.len == 0 {
                 // An empty segment (created just before a crash): nothing to keep.
@@ -119,7 +173,12 @@ impl Buffer {
             pending_records: 0,
             last_flush: Instant::now(),
             scratch: Vec::new(),
+            read_only,
         };
+        if read_only {
+            b.reindex();
+            return Ok((b, rec));
+        }
         // Never append to a recovered segment: start a fresh one (keeps every segment self-contained).
         b.start_segment()?;
         b.evict()?;
@@ -172,6 +231,13 @@ impl Buffer {
     /// Appends a checked transition: in memory at once, on disk at the next flush (the owner decides when; a
     /// segment rollover flushes first).
     pub fn append(&mut self, t: &Transition) -> Result<()> {
+        if self.read_only {
+            return Err(AgentError::Io {
+                op: "append",
+                file: self.dir.clone(),
+                source: std::io::Error::other("the replay store was opened read-only"),
+            });
+        }
         let full = self.needs_rollover();
         if full {
             self.flush()?;
@@ -231,6 +297,12 @@ impl Buffer {
 
     pub fn pending_records(&self) -> usize {
         self.pending_records
+    }
+
+    /// Episode id and intervention flag of transition `i < total`, without copying it.
+    pub fn episode_of(&self, i: usize) -> (u64, bool) {
+        let (d, r) = self.locate(i);
+        (d.episode[r], d.intervention[r])
     }
 
     /// Encodes every frame without cached features, newest segments first (after an append only the last

@@ -31,6 +31,9 @@ pub(crate) struct SegmentData {
     pub features: Vec<f32>,
     /// Frames whose features are in `features`.
     pub features_done: u32,
+    /// The next frames of a record that could not be kept (its observation frames were lost with a damaged record
+    /// before it): the following record's observation, when it reuses them.
+    pub orphan_next: Option<u32>,
 }
 
 impl SegmentData {
@@ -137,18 +140,31 @@ impl SegmentData {
         let obs = match &r.obs_frames {
             Some(f) if !spec.cameras.is_empty() => self.push_frames(f.iter().copied()),
             _ if spec.cameras.is_empty() => 0,
-            _ => match self.next_frame.last() {
-                Some(&i) => i,
+            _ => match self.orphan_next.or(self.next_frame.last().copied()) {
+                Some(i) => i,
                 None => return Err("record reuses the previous frame but is the first of its segment".into()),
             },
         };
         let next = if spec.cameras.is_empty() { 0 } else { self.push_frames(r.next_frames.iter().copied()) };
+        self.orphan_next = None;
         self.obs_frame.push(obs);
         self.next_frame.push(next);
         self.push_flags(r.done, r.truncated, r.intervention, r.gripper_changed, r.episode);
         self.stamps.push((r.obs_stamp_ns, r.next_stamp_ns));
         self.push_scalars(&r.proprio, &r.next_proprio, &r.action, r.gripper, r.reward);
         Ok(())
+    }
+}
+
+impl SegmentData {
+    /// Keeps only the next frames of a record whose observation frames were lost (they were in a damaged record),
+    /// so that the record after it, which reuses them as its observation, can still be read.
+    pub fn push_orphan_frames(&mut self, r: &RecordView<'_>, spec: &ObsSpec) {
+        let sizes_ok = r.next_frames.len() == spec.cameras.len()
+            && r.next_frames.iter().zip(&spec.cameras).all(|(f, c)| f.len() == c.frame_bytes());
+        if !spec.cameras.is_empty() && sizes_ok {
+            self.orphan_next = Some(self.push_frames(r.next_frames.iter().copied()));
+        }
     }
 }
 

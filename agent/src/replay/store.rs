@@ -58,12 +58,35 @@ pub struct ReplayStore {
     recovery: StoreRecovery,
     /// The frozen encoder whose features every in-memory frame carries ([`ReplayStore::attach_features`]).
     features: Option<crate::features::FrameEncoder>,
+    /// The exclusive lock of a store opened for writing (`None` read only); the OS releases it when the process
+    /// ends, however it ends.
+    _lock: Option<crate::replay::lock::WriterLock>,
 }
 
 impl ReplayStore {
-    /// Opens (or creates) the store in `dir`, reading back every valid record and truncating torn tails.
+    /// Opens (or creates) the store in `dir` for writing, reading back every valid record and truncating torn tails.
+    ///
+    /// One writer at a time: the store takes an exclusive OS lock on `dir/LOCK` (released when it is dropped or
+    /// the process ends, also by `kill -9`); a second writer gets [`crate::AgentError::Locked`] naming the run
+    /// directory and the holder's PID at once. Readers use [`ReplayStore::open_read_only`].
     pub fn open(dir: impl AsRef<Path>, spec: &ObsSpec, opts: &StoreOptions) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::open_mode(dir.as_ref(), spec, opts, false)
+    }
+
+    /// Opens the store in `dir` for reading only (export, inspection; safe beside a running learner): every valid
+    /// record is read back, nothing on disk is changed (a torn tail is reported in [`ReplayStore::recovery`] and
+    /// left as it is), and appends are refused with an I/O error. A missing directory is an empty store.
+    pub fn open_read_only(dir: impl AsRef<Path>, spec: &ObsSpec) -> Result<Self> {
+        let opts = StoreOptions {
+            online_capacity: usize::MAX,
+            segment_transitions: usize::MAX,
+            flush_interval: Duration::from_secs(1),
+        };
+        Self::open_mode(dir.as_ref(), spec, &opts, true)
+    }
+
+    fn open_mode(dir: &Path, spec: &ObsSpec, opts: &StoreOptions, read_only: bool) -> Result<Self> {
+        let lock = if read_only { None } else { Some(crate::replay::lock::WriterLock::acquire(dir)?) };
         let (online, r_online) = Buffer::open(
             "online",
             &dir.join("online"),
@@ -71,15 +94,27 @@ impl ReplayStore {
             Some(opts.online_capacity),
             opts.segment_transitions,
             opts.flush_interval,
+            read_only,
         )?;
-        let (demo, r_demo) =
-            Buffer::open("demo", &dir.join("demo"), spec, None, opts.segment_transitions, opts.flush_interval)?;
-        tracing::info!(
-            dir = %dir.display(),
-            online = r_online.transitions,
-            demo = r_demo.transitions,
-            "replay store opened"
-        );
+        let (demo, r_demo) = Buffer::open(
+            "demo",
+            &dir.join("demo"),
+            spec,
+            None,
+            opts.segment_transitions,
+            opts.flush_interval,
+            read_only,
+        )?;
+        if read_only {
+            tracing::debug!(dir = %dir.display(), online = r_online.transitions, demo = r_demo.transitions, "replay store opened read only");
+        } else {
+            tracing::info!(
+                dir = %dir.display(),
+                online = r_online.transitions,
+                demo = r_demo.transitions,
+                "replay store opened"
+            );
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             spec: spec.clone(),
@@ -87,6 +122,7 @@ impl ReplayStore {
             demo,
             recovery: StoreRecovery { online: r_online, demo: r_demo },
             features: None,
+            _lock: lock,
         })
     }
 
@@ -226,6 +262,13 @@ impl ReplayStore {
     /// What was read back and truncated at open.
     pub fn recovery(&self) -> &StoreRecovery {
         &self.recovery
+    }
+
+    /// Episode id and intervention flag of transition `i` of the online (`demo = false`) or demo buffer, without
+    /// copying the transition (`None` past the end).
+    pub fn episode_of(&self, demo: bool, i: usize) -> Option<(u64, bool)> {
+        let b = if demo { &self.demo } else { &self.online };
+        (i < b.total).then(|| b.episode_of(i))
     }
 
     /// Copies transition `i` of the online (`demo = false`) or demo buffer back out (for export and tests).

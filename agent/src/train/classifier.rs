@@ -8,7 +8,7 @@
 //! training set repeats them until both classes weigh the same; DrQ's random shift varies the repeats.
 
 use crate::classifier::{ClassifierMetrics, LabelledFrame, RewardClassifier};
-use crate::replay::{ReplayStore, StoreOptions};
+use crate::replay::ReplayStore;
 use anyhow::{Context, Result, bail};
 use interfaces::CellConfig;
 use std::path::{Path, PathBuf};
@@ -75,7 +75,7 @@ pub fn train(cfg: &CellConfig, opts: &ClassifierOptions) -> Result<ClassifierRep
     if !dir.exists() {
         bail!("no replay store at {}: record episodes first (`corrigo record`)", dir.display());
     }
-    let store = ReplayStore::open(&dir, &spec, &StoreOptions::from_config(&cfg.agent))
+    let store = ReplayStore::open_read_only(&dir, &spec)
         .with_context(|| format!("opening the replay store {}", dir.display()))?;
     let (train, held_out) = labelled_frames(&store);
     drop(store);

@@ -4,7 +4,7 @@
 
 use tests::common;
 
-use agent::replay::{ReplayStore, StoreOptions};
+use agent::replay::ReplayStore;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -114,7 +114,7 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
     let cfg_text = std::fs::read_to_string(&cfg).unwrap();
     let cell = interfaces::CellConfig::from_toml_str(&cfg_text, "cell.toml").unwrap();
     let spec = interfaces::env::obs_spec(&cell);
-    let store = ReplayStore::open(run.join("replay"), &spec, &StoreOptions::from_config(&cell.agent)).unwrap();
+    let store = ReplayStore::open_read_only(run.join("replay"), &spec).unwrap();
     assert!(store.online_len() >= steps, "no transition lost: {} stored of {steps}", store.online_len());
     // At-least-once across a crash: what the store flushed on its own after the last saved acknowledgement mark
     // (at most one flush interval) can be stored a second time when the actor resends it; nothing more.

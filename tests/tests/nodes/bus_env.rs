@@ -6,8 +6,8 @@ use tests::common;
 
 use agent::node::recorder::{self, HumanRecordOptions};
 use agent::node::{actor as actor_node, learner as learner_node};
+use agent::replay::ReplayStore;
 use agent::replay::{Action, GripperAction};
-use agent::replay::{ReplayStore, StoreOptions};
 use corrigo_app::bus_env::BusEnv;
 use corrigo_app::nodes::env::EnvChoice;
 use corrigo_app::run_controller;
@@ -179,7 +179,7 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
     human_done.store(true, Ordering::Release);
     human.join().unwrap();
     assert_eq!(rec.kept, 1, "{rec:?}");
-    let store = ReplayStore::open(recorded.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
+    let store = ReplayStore::open_read_only(recorded.join("replay"), &spec).unwrap();
     assert!(store.demo_len() >= 3 && store.demo_len() == rec.transitions, "{rec:?}");
     let push = teleop::ArbiterConfig::new(&cfg.teleop, &cfg.task).twist_to_action(&PUSH);
     let push: Vec<f32> = push[..6].iter().map(|&v| v as f32).collect();

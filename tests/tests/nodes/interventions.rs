@@ -6,7 +6,7 @@
 use tests::common;
 
 use agent::node::{actor as actor_node, learner as learner_node};
-use agent::replay::{ReplayStore, StoreOptions};
+use agent::replay::ReplayStore;
 use interfaces::CellConfig;
 use interfaces::keys::{ARM_STATE, EPISODES, LEARNER_METRICS, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Header, LearnerMetrics, TeleopCommand};
@@ -118,7 +118,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
     let rate = rate.expect("learner metrics with an intervention rate arrived");
     assert!(rate > 0.0 && rate < 1.0, "intervention rate {rate}");
 
-    let store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
+    let store = ReplayStore::open_read_only(run_dir.join("replay"), &spec).unwrap();
     assert_eq!(store.online_len(), 300, "every step in the online buffer");
     let push = teleop::ArbiterConfig::new(&cfg.teleop, &cfg.task).twist_to_action(&PUSH);
     let push: Vec<f32> = push[..spec.action_dim].iter().map(|&v| v as f32).collect();

@@ -4,7 +4,7 @@
 use tests::common;
 
 use agent::node::recorder::{self, HumanRecordOptions};
-use agent::replay::{ReplayStore, StoreOptions};
+use agent::replay::ReplayStore;
 use corrigo_app::nodes::env::{self, EnvChoice};
 use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Command, Event, Header, OperatorCommand, TeleopCommand};
@@ -73,8 +73,7 @@ fn a_teleoperated_recording_keeps_only_the_episodes_marked_successful() {
 
     assert_eq!((summary.kept, summary.discarded), (2, 2), "{summary:?}");
     let spec = interfaces::env::obs_spec(&cfg);
-    let store =
-        ReplayStore::open(dir.path().join("run/replay"), &spec, &StoreOptions::from_config(&cfg.agent)).unwrap();
+    let store = ReplayStore::open_read_only(dir.path().join("run/replay"), &spec).unwrap();
     assert_eq!(store.demo_len(), summary.transitions);
     assert_eq!(store.online_len(), 0);
     assert!(summary.transitions >= 12, "two episodes of at least 6 steps: {}", summary.transitions);
