@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything corrigo needs to build, test and run, and does nothing that is already done.
-#  - Debian packages (OpenCV, clang for bindgen, udev for serial ports, Mesa's EGL for headless MuJoCo rendering)
+#  - Debian packages (OpenCV, clang for bindgen, udev for serial ports, Mesa's EGL for headless MuJoCo rendering,
+#    FFmpeg's libraries for LeRobot dataset videos: AV1 through SVT-AV1 and dav1d, H.264 through x264)
 #  - a project-local Python virtualenv (.venv) with torch==2.11.0 (libtorch for tch 0.24) and mujoco==3.17.0
 #  - .deps/: the symlinks the Rust bindings want (libtorch root, libmujoco.so + its SONAME)
 #  - .cargo/config.toml: build variables and run-time library paths (rpath), so plain cargo works afterwards
@@ -15,7 +16,8 @@ MUJOCO_VERSION=3.17.0
 # reference benchmarks use.
 PY_PACKAGES=("torch==$TORCH_VERSION" "mujoco==$MUJOCO_VERSION" "cbor2==6.3.0" "eclipse-zenoh==1.10.2")
 APT_PACKAGES=(libopencv-dev clang libclang-dev libudev-dev pkg-config libegl1 libegl-mesa0 libgl1-mesa-dri
-  libgles2 libxkbcommon-dev mesa-vulkan-drivers libvulkan1 python3-venv)
+  libgles2 libxkbcommon-dev mesa-vulkan-drivers libvulkan1 python3-venv
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev)
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 missing=()

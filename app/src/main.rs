@@ -35,6 +35,10 @@ enum Cmd {
     Actor(cmd::actor::ActorArgs),
     /// Record scripted demonstrations into a run directory's demo buffer.
     Record(cmd::record::RecordArgs),
+    /// Export a run directory's episodes as a LeRobotDataset v3 folder (parquet tables + mp4 videos).
+    Export(cmd::dataset::ExportArgs),
+    /// Import a LeRobotDataset v3 folder into a run directory's replay store (demonstrations by default).
+    Import(cmd::dataset::ImportArgs),
     /// Train the reward classifier of a real cell from the recorded episodes (for `agent.reward_classifier`).
     Classifier(cmd::classifier::ClassifierArgs),
     /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
@@ -98,6 +102,8 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Learner(args) => cmd::learner::run(args),
         Cmd::Actor(args) => cmd::actor::run(args),
         Cmd::Record(args) => cmd::record::run(args),
+        Cmd::Export(args) => cmd::dataset::export(args),
+        Cmd::Import(args) => cmd::dataset::import(args),
         Cmd::Classifier(args) => cmd::classifier::run(args),
         Cmd::Camera(args) => cmd::camera::run(args),
         Cmd::Ui(args) => cmd::ui::run(args),

@@ -82,6 +82,17 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// LeRobotDataset v3 export and import throughput (frames/s) and image fidelity (PSNR), per video codec.
+    Dataset {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Episodes recorded and exported.
+        #[arg(long, default_value_t = 100)]
+        episodes: usize,
+        /// Steps per episode.
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+    },
     /// The receiving side of `bench perception` (started by it).
     #[command(hide = true)]
     PerceptionReceiver { endpoint: String, cell: String },
@@ -162,6 +173,34 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             let mut receiver = std::process::Command::new(std::env::current_exe()?);
             receiver.args(["bench", "perception-receiver"]);
             println!("{}", perception::bench::run(&o, receiver)?);
+        }
+        BenchCmd::Dataset { cfg, episodes, steps } => {
+            let cfg = cfg.load()?;
+            let figures = dataset::bench::run(&cfg, episodes, steps, &[dataset::Codec::Av1, dataset::Codec::H264])?;
+            println!(
+                "LeRobotDataset v3 round trip: {episodes} episodes x {steps} steps, cameras {} (targets: export >= 500 \
+                 frames/s, import >= 1000 frames/s, PSNR >= 35 dB)",
+                cfg.cameras
+                    .iter()
+                    .map(|c| format!("{} {}x{}", c.name, c.width, c.height))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "{:<6} {:>14} {:>14} {:>14} {:>14} {:>11}",
+                "codec", "export fr/s", "import fr/s", "worst PSNR dB", "mean PSNR dB", "video MiB"
+            );
+            for f in figures {
+                println!(
+                    "{:<6} {:>14.0} {:>14.0} {:>14.1} {:>14.1} {:>11.2}",
+                    f.codec.info_name(),
+                    f.export_fps,
+                    f.import_fps,
+                    f.worst_psnr_db,
+                    f.mean_psnr_db,
+                    f.video_mib
+                );
+            }
         }
         BenchCmd::PerceptionReceiver { endpoint, cell } => perception::bench::run_receiver(&endpoint, &cell)?,
         BenchCmd::BusPublisher { connect, seconds } => {

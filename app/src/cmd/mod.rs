@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod common;
 pub mod config;
 pub mod controller;
+pub mod dataset;
 pub mod learner;
 pub mod record;
 pub mod router;
