@@ -118,20 +118,26 @@ fn online_buffer_evicts_oldest_segments_demo_never() {
     assert!(segs <= 6, "{segs} online segment files left");
 }
 
+/// A store with transitions `0..n` in one closed online segment: `(its directory, the spec, the segment file)`.
+fn one_online_segment(n: u64) -> (tempfile::TempDir, ObsSpec, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s = spec();
+    {
+        let mut st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("open");
+        for i in 0..n {
+            st.append(&transition(i, &s)).expect("append");
+        }
+    }
+    let seg = tmp.path().join("online").join("seg-0000000000.log");
+    (tmp, s, seg)
+}
+
 /// Regression (a flipped byte in record 1 181 of 2 362 of a closed segment truncated the file there and
 /// deleted the 1 180 intact records after it): damage costs only the damaged record (and the next one when its
 /// observation frames were stored in the damaged one); the file is left as it is for inspection.
 #[test]
 fn a_flipped_byte_mid_segment_costs_only_the_damaged_record() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let s = spec();
-    {
-        let mut st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("open");
-        for i in 0..40 {
-            st.append(&transition(i, &s)).expect("append");
-        }
-    }
-    let seg = tmp.path().join("online").join("seg-0000000000.log");
+    let (tmp, s, seg) = one_online_segment(40);
     let mut bytes = std::fs::read(&seg).expect("read");
     let at = bytes.len() / 2;
     bytes[at] ^= 0xff;
@@ -160,15 +166,7 @@ fn a_flipped_byte_mid_segment_costs_only_the_damaged_record() {
 
 #[test]
 fn a_torn_tail_is_cut_off_keeping_every_record_before_it() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let s = spec();
-    {
-        let mut st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("open");
-        for i in 0..20 {
-            st.append(&transition(i, &s)).expect("append");
-        }
-    }
-    let seg = tmp.path().join("online").join("seg-0000000000.log");
+    let (tmp, s, seg) = one_online_segment(20);
     let bytes = std::fs::read(&seg).expect("read");
     // a crash in the middle of the last write
     std::fs::write(&seg, &bytes[..bytes.len() - 10]).expect("write");

@@ -193,19 +193,15 @@ pub fn import(cfg: &CellConfig, root: &Path, run_dir: &Path, opts: &ImportOption
     let episodes = read_episodes(root, &sources, &spec)?;
     let total: usize = episodes.iter().map(|e| e.length).sum();
 
-    let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
-    let base = next_episode_id(&store);
-    let mut bar = Progress::new("import", total, opts.progress);
-    let mut data_cache: Option<(FileIndex, DataFile)> = None;
-    let mut readers: Vec<Option<(FileIndex, VideoReader)>> = sources.iter().map(|_| None).collect();
-    let mut stored = 0;
-    let mut frame = Vec::new();
+    // Everything the episodes need is read or probed before the run directory is touched: a missing or truncated
+    // file, or a column that does not fit, leaves it as it was.
+    let mut tables: BTreeMap<FileIndex, DataFile> = BTreeMap::new();
     for ep in &episodes {
-        if data_cache.as_ref().is_none_or(|(at, _)| *at != ep.data) {
+        if !tables.contains_key(&ep.data) {
             let path = root.join(fill(&data_tpl, "", ep.data));
-            data_cache = Some((ep.data, DataFile::read(&path, map, &spec)?));
+            tables.insert(ep.data, DataFile::read(&path, map, &spec)?);
         }
-        let Some((_, data)) = data_cache.as_ref() else { continue };
+        let data = &tables[&ep.data];
         let rows = data.rows_of(ep.index);
         if rows.len() != ep.length {
             return Err(col_err(
@@ -214,6 +210,26 @@ pub fn import(cfg: &CellConfig, root: &Path, run_dir: &Path, opts: &ImportOption
                 format!("episode {} has {} rows; meta/episodes says {}", ep.index, rows.len(), ep.length),
             ));
         }
+    }
+    let mut probed = std::collections::BTreeSet::new();
+    for ep in &episodes {
+        for (c, (key, src)) in sources.iter().enumerate() {
+            if *src == FrameSource::Video && probed.insert((c, ep.videos[c].0)) {
+                let cam = &spec.cameras[c];
+                VideoReader::open(&root.join(fill(&video_tpl, key, ep.videos[c].0)), cam.width, cam.height)?;
+            }
+        }
+    }
+
+    let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
+    let base = next_episode_id(&store);
+    let mut bar = Progress::new("import", total, opts.progress);
+    let mut readers: Vec<Option<(FileIndex, VideoReader)>> = sources.iter().map(|_| None).collect();
+    let mut stored = 0;
+    let mut frame = Vec::new();
+    for ep in &episodes {
+        let Some(data) = tables.get(&ep.data) else { continue };
+        let rows = data.rows_of(ep.index);
         // Frames of every camera for this episode.
         let mut images: Vec<Vec<Vec<u8>>> = vec![Vec::with_capacity(ep.length); sources.len()];
         for (c, (key, src)) in sources.iter().enumerate() {

@@ -56,7 +56,7 @@ pub fn camera_key(name: &str) -> String {
 }
 
 /// `(chunk, file)` of a data or video file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct FileIndex {
     /// Chunk folder number.
     pub chunk: usize,

@@ -218,3 +218,149 @@ fn a_dataset_that_does_not_fit_the_cell_is_refused_naming_the_column() {
     let err = dataset::import(&cfg, &src, &tmp.path().join("c"), &ImportOptions::default()).unwrap_err().to_string();
     assert!(err.contains("meta/info.json"), "{err}");
 }
+
+/// Datasets recorded with `image` features (PNG bytes in the table, as `datasets.Image` stores them) import too:
+/// the exported video features are rewritten as image features and read back to the same pixels as the videos.
+#[test]
+fn image_features_import_like_video_features() {
+    use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
+    use arrow_schema::{DataType, Field};
+    use std::sync::Arc;
+
+    let cfg = cell(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, out, via_video, via_image) =
+        (tmp.path().join("src"), tmp.path().join("ds"), tmp.path().join("a"), tmp.path().join("b"));
+    record(&cfg, &src, 2, 6);
+    let opts = ExportOptions { buffer: BufferChoice::Demo, ..Default::default() };
+    dataset::export(&cfg, &src, &out, &opts).unwrap();
+    let import = ImportOptions { as_demo: true, ..Default::default() };
+    dataset::import(&cfg, &out, &via_video, &import).unwrap();
+    let decoded = read_back(&cfg, &via_video);
+
+    // Rewrite: every camera as a PNG column of the data table, no videos.
+    let data = out.join("data/chunk-000/file-000.parquet");
+    let batches = dataset::table::read_table(&data).unwrap();
+    let batch = arrow_select_concat(&batches);
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    for (c, name) in ["front", "wrist"].iter().enumerate() {
+        let pngs: Vec<Vec<u8>> = decoded
+            .iter()
+            .map(|t| {
+                let img = image::RgbImage::from_raw(128, 128, t.obs.images[c].clone()).unwrap();
+                let mut png = Vec::new();
+                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+                png
+            })
+            .collect();
+        let bytes: ArrayRef = Arc::new(arrow_array::BinaryArray::from_iter_values(pngs.iter()));
+        let paths: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![None::<&str>; pngs.len()]));
+        let s = StructArray::from(vec![
+            (Arc::new(Field::new("bytes", DataType::Binary, true)), bytes),
+            (Arc::new(Field::new("path", DataType::Utf8, true)), paths),
+        ]);
+        fields.push(Field::new(format!("observation.images.{name}"), s.data_type().clone(), true));
+        columns.push(Arc::new(s));
+    }
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let file = std::fs::File::create(&data).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    std::fs::remove_dir_all(out.join("videos")).unwrap();
+    let info_path = out.join("meta/info.json");
+    let mut info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&info_path).unwrap()).unwrap();
+    for name in ["front", "wrist"] {
+        let f = &mut info["features"][format!("observation.images.{name}")];
+        f["dtype"] = "image".into();
+        f.as_object_mut().unwrap().remove("info");
+    }
+    std::fs::write(&info_path, serde_json::to_string(&info).unwrap()).unwrap();
+
+    dataset::import(&cfg, &out, &via_image, &import).unwrap();
+    let got = read_back(&cfg, &via_image);
+    assert_eq!(got.len(), decoded.len());
+    for (i, (a, b)) in decoded.iter().zip(&got).enumerate() {
+        assert_eq!(a.obs, b.obs, "transition {i}: PNG frames are lossless");
+    }
+}
+
+/// The batches of a table as one.
+fn arrow_select_concat(batches: &[arrow_array::RecordBatch]) -> arrow_array::RecordBatch {
+    assert_eq!(batches.len(), 1, "small tables come back as one batch");
+    batches[0].clone()
+}
+
+fn venv_python() -> String {
+    match std::env::var("CORRIGO_VENV_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => p,
+        _ => panic!("the project's Python virtualenv is missing: run `make setup` (scripts/setup.sh) first"),
+    }
+}
+
+/// The exported folder read by an independent reader (`tests/lerobot_reader.py`: pyarrow for the tables, PyAV
+/// with its own FFmpeg for the videos): schema, row counts, episode boundaries, frame counts and timestamps.
+#[test]
+fn an_independent_reader_accepts_the_exported_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lerobot_reader.py");
+    for (name, images, codec) in [("h264", true, Codec::H264), ("av1", true, Codec::Av1), ("state", false, Codec::H264)]
+    {
+        let cfg = cell(images);
+        let (src, out) = (tmp.path().join(format!("src-{name}")), tmp.path().join(format!("ds-{name}")));
+        record(&cfg, &src, 3, 9);
+        let opts = ExportOptions { buffer: BufferChoice::Demo, codec, ..Default::default() };
+        dataset::export(&cfg, &src, &out, &opts).unwrap();
+        let run = std::process::Command::new(venv_python())
+            .arg(script)
+            .arg(&out)
+            .output()
+            .expect("run the Python reader (pyarrow and av are installed by scripts/setup.sh)");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{name}: the independent reader refused the folder:\n{stdout}\n{stderr}");
+        assert_eq!(stdout.trim(), "ok 3 27", "{name}");
+    }
+}
+
+/// A dataset with a missing video file, a truncated data table or a column of the wrong shape is refused with an
+/// error naming the file (and the column), and the run directory is not created.
+#[test]
+fn broken_datasets_are_refused_and_nothing_is_written() {
+    let cfg = cell(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    record(&cfg, &src, 2, 5);
+    let fresh = |name: &str| {
+        let out = tmp.path().join(name);
+        let opts = ExportOptions { buffer: BufferChoice::Demo, ..Default::default() };
+        dataset::export(&cfg, &src, &out, &opts).unwrap();
+        out
+    };
+    let refused = |ds: &Path, opts: &ImportOptions| {
+        let run = tmp.path().join(format!("run-{}", ds.file_name().unwrap().to_string_lossy()));
+        let err = dataset::import(&cfg, ds, &run, opts).expect_err("refused").to_string();
+        assert!(!run.exists(), "nothing is written to the run directory ({err})");
+        err
+    };
+    let ds = fresh("missing-video");
+    let video = ds.join("videos/observation.images.wrist/chunk-000/file-000.mp4");
+    std::fs::remove_file(&video).unwrap();
+    let err = refused(&ds, &ImportOptions::default());
+    assert!(err.contains(&video.display().to_string()), "{err}");
+
+    let ds = fresh("truncated-table");
+    let table = ds.join("data/chunk-000/file-000.parquet");
+    let bytes = std::fs::read(&table).unwrap();
+    std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused(&ds, &ImportOptions::default());
+    assert!(err.contains(&table.display().to_string()), "{err}");
+
+    let ds = fresh("wrong-shape");
+    let mut mapping = Mapping::default();
+    mapping.set("state=action").unwrap();
+    let err = refused(&ds, &ImportOptions { mapping, ..Default::default() });
+    assert!(err.contains("column `action`") && err.contains("13"), "{err}");
+}

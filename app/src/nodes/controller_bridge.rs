@@ -61,6 +61,9 @@ pub fn spawn(
                 while let Some(e) = handle.next_fault() {
                     report(Level::Error, format!("controller fault, the arm is in its safe state: {e}"));
                 }
+                while let Some(e) = handle.next_gripper_fault() {
+                    report(Level::Warn, format!("gripper fault (the arm keeps running): {e}"));
+                }
                 if let Some(t) = targets.latest()
                     && let Err(e) = handle.set_target(&t.msg)
                 {

@@ -163,6 +163,7 @@ pub struct ControllerHandle {
     targets: Mutex<triple_buffer::Input<TargetSlot>>,
     commands: Mutex<rtrb::Producer<RtCommand>>,
     faults: Mutex<rtrb::Consumer<DriverError>>,
+    gripper_faults: Mutex<rtrb::Consumer<DriverError>>,
     status: Mutex<triple_buffer::Output<ControllerStatus>>,
     estop: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -192,6 +193,7 @@ where
     let (s_in, s_out) = triple_buffer::triple_buffer(core.status());
     let (c_in, c_out) = rtrb::RingBuffer::new(COMMAND_CAPACITY);
     let (f_in, f_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
+    let (gf_in, gf_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
     let estop = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<SchedulingReport>(1);
@@ -203,6 +205,8 @@ where
         status: s_in,
         commands: c_out,
         faults: f_in,
+        gripper_faults: gf_in,
+        gripper_failing: false,
         estop: estop.clone(),
         stop: stop.clone(),
         opts: opts.clone(),
@@ -228,6 +232,7 @@ where
         targets: Mutex::new(t_in),
         commands: Mutex::new(c_in),
         faults: Mutex::new(f_out),
+        gripper_faults: Mutex::new(gf_out),
         status: Mutex::new(s_out),
         estop,
         stop,
@@ -318,6 +323,13 @@ impl ControllerHandle {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner).pop().ok()
     }
 
+    /// The next gripper error the loop met (a command or a read that failed), oldest first. The arm keeps running:
+    /// the gripper's last state stands until a read works again. The loop hands over the first error of each run
+    /// of failures (not one per cycle), so an unplugged gripper is reported once, and again after it came back.
+    pub fn next_gripper_fault(&self) -> Option<DriverError> {
+        self.gripper_faults.lock().unwrap_or_else(PoisonError::into_inner).pop().ok()
+    }
+
     /// True while the loop thread runs.
     pub fn is_running(&self) -> bool {
         self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|t| !t.is_finished())
@@ -346,12 +358,33 @@ struct RtSide<D: ArmDriver, G, C> {
     status: triple_buffer::Input<ControllerStatus>,
     commands: rtrb::Consumer<RtCommand>,
     faults: rtrb::Producer<DriverError>,
+    gripper_faults: rtrb::Producer<DriverError>,
+    /// The last gripper operation failed (the next failure is not handed over again).
+    gripper_failing: bool,
     estop: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     opts: LoopOptions,
 }
 
 impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
+    /// Notes the outcome of a gripper operation: the first error of a run of failures goes to the handle (moved,
+    /// not copied; a full ring drops it rather than block).
+    fn gripper_outcome<T>(&mut self, r: Result<T, DriverError>) -> Option<T> {
+        match r {
+            Ok(v) => {
+                self.gripper_failing = false;
+                Some(v)
+            }
+            Err(e) => {
+                if !self.gripper_failing {
+                    let _ = self.gripper_faults.push(e);
+                }
+                self.gripper_failing = true;
+                None
+            }
+        }
+    }
+
     /// The loop. Nothing below allocates, locks or logs.
     fn run(mut self) -> LoopSummary {
         let period_ns = (1e9 / self.opts.rate_hz).round() as u64;
@@ -372,8 +405,8 @@ impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
                     RtCommand::ResetEStop => self.core.reset_estop(),
                     RtCommand::SetGains(g) => self.core.set_gains(g),
                     RtCommand::Gripper(g) => {
-                        if let Some(gr) = self.gripper.as_mut() {
-                            let _ = gr.command(g);
+                        if let Some(r) = self.gripper.as_mut().map(|gr| gr.command(g)) {
+                            self.gripper_outcome(r);
                         }
                     }
                 }
@@ -384,13 +417,14 @@ impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
                     last_seq = t.seq;
                     rejected += u64::from(self.core.set_target(&t.pose).is_err());
                     if let (Some(g), Some(gr)) = (t.gripper, self.gripper.as_mut()) {
-                        let _ = gr.command(g);
+                        let r = gr.command(g);
+                        self.gripper_outcome(r);
                     }
                 }
             }
             if cycle.is_multiple_of(GRIPPER_READ_EVERY)
-                && let Some(gr) = self.gripper.as_mut()
-                && let Ok(s) = gr.read()
+                && let Some(r) = self.gripper.as_mut().map(|gr| gr.read())
+                && let Some(s) = self.gripper_outcome(r)
             {
                 self.core.set_gripper_state(s);
             }

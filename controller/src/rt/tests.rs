@@ -20,6 +20,63 @@ impl GripperDriver for RecordingGripper {
     }
 }
 
+/// A gripper whose link fails while `failing` is set.
+#[derive(Debug)]
+struct FlakyGripper {
+    failing: Arc<AtomicBool>,
+}
+
+impl FlakyGripper {
+    fn check(&self) -> Result<(), DriverError> {
+        if self.failing.load(Ordering::Acquire) {
+            Err(DriverError::Disconnected { device: "/dev/ttyGRIPPER".into(), detail: "unplugged".into() })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl GripperDriver for FlakyGripper {
+    fn command(&mut self, _cmd: GripperCommand) -> Result<(), DriverError> {
+        self.check()
+    }
+    fn read(&mut self) -> Result<GripperState, DriverError> {
+        self.check().map(|()| GripperState { width: 0.04, target_width: 0.04, force: 0.0 })
+    }
+}
+
+/// Regression (gripper driver errors were dropped in the loop): each run of gripper failures is handed to the
+/// handle once, naming the device, while the arm keeps running.
+#[test]
+fn gripper_errors_are_reported_once_per_outage_and_the_arm_keeps_running() {
+    let cfg = panda_config();
+    let core = ControllerCore::new(&cfg, ScriptedArm::new(7, home_q(), false)).expect("core");
+    let mut opts = LoopOptions::from_config(&cfg);
+    opts.realtime = false;
+    let failing = Arc::new(AtomicBool::new(true));
+    let gripper = FlakyGripper { failing: failing.clone() };
+    let h = spawn(core, Some(gripper), cfg.gripper, MockClock::default(), opts).expect("spawn");
+    let first = wait_for(&h, "cycles", |s| s.cycles > 10 * GRIPPER_READ_EVERY).cycles;
+    let e = h.next_gripper_fault().expect("the failing read is reported");
+    assert!(e.to_string().contains("/dev/ttyGRIPPER"), "{e}");
+    assert!(h.next_gripper_fault().is_none(), "one report per outage, not one per cycle");
+    wait_for(&h, "the arm keeps running", |s| s.cycles > first + 100 && s.mode != ControllerMode::Fault);
+    failing.store(false, Ordering::Release);
+    let back = h.latest_status().cycles;
+    wait_for(&h, "reads work again", |s| s.cycles > back + 3 * GRIPPER_READ_EVERY);
+    failing.store(true, Ordering::Release);
+    let start = Instant::now();
+    let again = loop {
+        if let Some(e) = h.next_gripper_fault() {
+            break e;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "a second outage is reported");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(again.to_string().contains("unplugged"), "{again}");
+    h.stop();
+}
+
 fn wait_for(h: &ControllerHandle, what: &str, f: impl Fn(&ControllerStatus) -> bool) -> ControllerStatus {
     let start = Instant::now();
     loop {
