@@ -169,10 +169,10 @@ pub fn export(cfg: &CellConfig, run_dir: &Path, out: &Path, opts: &ExportOptions
     }
     let frames = Writer::new(cfg, &spec, &tmp, opts.codec)?.write_all(&store, &episodes, opts.progress)?;
     std::fs::rename(&tmp, out).map_err(io_err("rename into place", out))?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(parent) {
-            let _ = d.sync_all();
-        }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(parent)
+    {
+        let _ = d.sync_all();
     }
     Ok(ExportReport { out: out.to_path_buf(), episodes: episodes.len(), frames, seconds: t0.elapsed().as_secs_f64() })
 }
@@ -189,9 +189,8 @@ struct Writer<'a> {
     video_at: Vec<FileIndex>,
     videos: Vec<Option<VideoWriter>>,
     cols: Columns,
-    state_stats: NumericStats,
-    action_stats: NumericStats,
-    scalar_stats: Vec<(&'static str, NumericStats)>,
+    /// Statistics of each table column, in the order of `cols`.
+    col_stats: Vec<NumericStats>,
     image_stats: Vec<ImageStats>,
     episodes: Columns,
     frames: usize,
@@ -234,25 +233,11 @@ impl<'a> Writer<'a> {
         }
         episodes.add("meta/episodes/chunk_index", Column::I64(Vec::new()));
         episodes.add("meta/episodes/file_index", Column::I64(Vec::new()));
-        let scalar_stats = [
-            layout::REWARD,
-            layout::DONE,
-            layout::TRUNCATED,
-            layout::INTERVENTION,
-            layout::GRIPPER,
-            layout::GRIPPER_CHANGED,
-            layout::IS_DEMO,
-            layout::OBS_STAMP,
-            layout::NEXT_STAMP,
-            "timestamp",
-            "frame_index",
-            "episode_index",
-            "index",
-            "task_index",
-        ]
-        .into_iter()
-        .map(|k| (k, NumericStats::new(1)))
-        .collect();
+        let col_stats = cols
+            .cols
+            .iter()
+            .map(|(_, c)| NumericStats::new(if let Column::F32Vec { dim, .. } = c { *dim } else { 1 }))
+            .collect();
         Ok(Self {
             cfg,
             spec,
@@ -264,9 +249,7 @@ impl<'a> Writer<'a> {
             video_at: vec![FileIndex::default(); spec.cameras.len()],
             videos: spec.cameras.iter().map(|_| None).collect(),
             cols,
-            state_stats: NumericStats::new(spec.proprio_dim),
-            action_stats: NumericStats::new(spec.action_dim),
-            scalar_stats,
+            col_stats,
             image_stats: vec![ImageStats::default(); spec.cameras.len()],
             episodes,
             frames: 0,
@@ -322,27 +305,6 @@ impl<'a> Writer<'a> {
             let index = (from + k) as i64;
             let timestamp = k as f32 / self.fps as f32;
             let gripper = i64::from(t.action.gripper.index());
-            let row_scalars: [f64; 14] = [
-                f64::from(t.reward),
-                f64::from(u8::from(t.done)),
-                f64::from(u8::from(t.truncated)),
-                f64::from(u8::from(t.intervention)),
-                gripper as f64,
-                f64::from(u8::from(t.gripper_changed)),
-                f64::from(u8::from(demo)),
-                t.obs_stamp_ns as f64,
-                t.next_stamp_ns as f64,
-                f64::from(timestamp),
-                k as f64,
-                e as f64,
-                index as f64,
-                0.0,
-            ];
-            for ((_, s), v) in self.scalar_stats.iter_mut().zip(row_scalars) {
-                s.push(&[v]);
-            }
-            self.state_stats.push(&t.obs.proprio.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
-            self.action_stats.push(&t.action.continuous.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
             for (c, frame) in t.obs.images.iter().enumerate() {
                 self.image_stats[c].push(frame);
             }
@@ -370,6 +332,9 @@ impl<'a> Writer<'a> {
         }
         if let Some(d) = self.data.as_mut() {
             d.write_row_group(&self.cols)?;
+        }
+        for ((_, col), stats) in self.cols.cols.iter().zip(&mut self.col_stats) {
+            col.push_rows_to(stats);
         }
         // Videos: this episode's frames appended to each camera's current file.
         let mut video_meta = Vec::new();
@@ -464,10 +429,8 @@ impl<'a> Writer<'a> {
         });
         write_table(&meta.join("tasks.parquet"), &tasks, HashMap::from([("pandas".to_string(), pandas.to_string())]))?;
         let mut stats = Map::new();
-        stats.insert(layout::STATE.into(), self.state_stats.to_json());
-        stats.insert(layout::ACTION.into(), self.action_stats.to_json());
-        for (k, s) in &self.scalar_stats {
-            stats.insert((*k).into(), s.to_json());
+        for ((name, _), s) in self.cols.cols.iter().zip(&self.col_stats) {
+            stats.insert(name.clone(), s.to_json());
         }
         for (c, cam) in self.spec.cameras.iter().enumerate() {
             stats.insert(layout::camera_key(&cam.name), self.image_stats[c].to_json());

@@ -190,18 +190,19 @@ pub fn import(cfg: &CellConfig, root: &Path, run_dir: &Path, opts: &ImportOption
     }
     let data_tpl = info["data_path"].as_str().unwrap_or(layout::DATA_PATH).to_string();
     let video_tpl = info["video_path"].as_str().unwrap_or(layout::VIDEO_PATH).to_string();
-    let episodes = read_episodes(root, &sources, &spec)?;
+    let episodes = read_episodes(root, &sources)?;
     let total: usize = episodes.iter().map(|e| e.length).sum();
 
     // Everything the episodes need is read or probed before the run directory is touched: a missing or truncated
     // file, or a column that does not fit, leaves it as it was.
     let mut tables: BTreeMap<FileIndex, DataFile> = BTreeMap::new();
     for ep in &episodes {
-        if !tables.contains_key(&ep.data) {
-            let path = root.join(fill(&data_tpl, "", ep.data));
-            tables.insert(ep.data, DataFile::read(&path, map, &spec)?);
-        }
-        let data = &tables[&ep.data];
+        let data = match tables.entry(ep.data) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(DataFile::read(&root.join(fill(&data_tpl, "", ep.data)), map, &spec)?)
+            }
+        };
         let rows = data.rows_of(ep.index);
         if rows.len() != ep.length {
             return Err(col_err(
@@ -352,7 +353,7 @@ fn fill(tpl: &str, video_key: &str, at: FileIndex) -> PathBuf {
     )
 }
 
-fn read_episodes(root: &Path, sources: &[(String, FrameSource)], spec: &agent::ObsSpec) -> Result<Vec<EpisodeMeta>> {
+fn read_episodes(root: &Path, sources: &[(String, FrameSource)]) -> Result<Vec<EpisodeMeta>> {
     let dir = root.join("meta/episodes");
     let mut files = Vec::new();
     for chunk in std::fs::read_dir(&dir).map_err(io_err("list", &dir))? {
@@ -409,7 +410,6 @@ fn read_episodes(root: &Path, sources: &[(String, FrameSource)], spec: &agent::O
             }
         }
     }
-    let _ = spec;
     Ok(out.into_values().collect())
 }
 

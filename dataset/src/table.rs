@@ -84,6 +84,22 @@ impl Column {
         }
     }
 
+    /// Adds every row of a numeric column to `stats` (strings are skipped: they have no statistics).
+    pub fn push_rows_to(&self, stats: &mut crate::stats::NumericStats) {
+        match self {
+            Column::F32Vec { dim, values } => {
+                for row in values.chunks_exact((*dim).max(1)) {
+                    stats.push(&row.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+                }
+            }
+            Column::F32(v) => v.iter().for_each(|&x| stats.push(&[f64::from(x)])),
+            Column::F64(v) => v.iter().for_each(|&x| stats.push(&[x])),
+            Column::I64(v) => v.iter().for_each(|&x| stats.push(&[x as f64])),
+            Column::Bool(v) => v.iter().for_each(|&x| stats.push(&[f64::from(u8::from(x))])),
+            Column::StrList(_) | Column::Str(_) => {}
+        }
+    }
+
     /// Empties the column, keeping its kind.
     pub fn clear(&mut self) {
         match self {
