@@ -287,3 +287,75 @@ fn image_features_import_like_video_features() {
         assert_eq!(a.obs, b.obs, "transition {i}: PNG frames are lossless");
     }
 }
+
+fn venv_python() -> String {
+    match std::env::var("CORRIGO_VENV_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => p,
+        _ => panic!("the project's Python virtualenv is missing: run `make setup` (scripts/setup.sh) first"),
+    }
+}
+
+/// The exported folder read by an independent reader (`tests/lerobot_reader.py`: pyarrow for the tables, PyAV
+/// with its own FFmpeg for the videos): schema, row counts, episode boundaries, frame counts and timestamps.
+#[test]
+fn an_independent_reader_accepts_the_exported_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lerobot_reader.py");
+    for (name, images, codec) in [("h264", true, Codec::H264), ("av1", true, Codec::Av1), ("state", false, Codec::H264)]
+    {
+        let cfg = cell(images);
+        let (src, out) = (tmp.path().join(format!("src-{name}")), tmp.path().join(format!("ds-{name}")));
+        record(&cfg, &src, 3, 9);
+        let opts = ExportOptions { buffer: BufferChoice::Demo, codec, ..Default::default() };
+        dataset::export(&cfg, &src, &out, &opts).unwrap();
+        let run = std::process::Command::new(venv_python())
+            .arg(script)
+            .arg(&out)
+            .output()
+            .expect("run the Python reader (pyarrow and av are installed by scripts/setup.sh)");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{name}: the independent reader refused the folder:\n{stdout}\n{stderr}");
+        assert_eq!(stdout.trim(), "ok 3 27", "{name}");
+    }
+}
+
+/// A dataset with a missing video file, a truncated data table or a column of the wrong shape is refused with an
+/// error naming the file (and the column), and the run directory is not created.
+#[test]
+fn broken_datasets_are_refused_and_nothing_is_written() {
+    let cfg = cell(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    record(&cfg, &src, 2, 5);
+    let fresh = |name: &str| {
+        let out = tmp.path().join(name);
+        let opts = ExportOptions { buffer: BufferChoice::Demo, ..Default::default() };
+        dataset::export(&cfg, &src, &out, &opts).unwrap();
+        out
+    };
+    let refused = |ds: &Path, opts: &ImportOptions| {
+        let run = tmp.path().join(format!("run-{}", ds.file_name().unwrap().to_string_lossy()));
+        let err = dataset::import(&cfg, ds, &run, opts).expect_err("refused").to_string();
+        assert!(!run.exists(), "nothing is written to the run directory ({err})");
+        err
+    };
+    let ds = fresh("missing-video");
+    let video = ds.join("videos/observation.images.wrist/chunk-000/file-000.mp4");
+    std::fs::remove_file(&video).unwrap();
+    let err = refused(&ds, &ImportOptions::default());
+    assert!(err.contains(&video.display().to_string()), "{err}");
+
+    let ds = fresh("truncated-table");
+    let table = ds.join("data/chunk-000/file-000.parquet");
+    let bytes = std::fs::read(&table).unwrap();
+    std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused(&ds, &ImportOptions::default());
+    assert!(err.contains(&table.display().to_string()), "{err}");
+
+    let ds = fresh("wrong-shape");
+    let mut mapping = Mapping::default();
+    mapping.set("state=action").unwrap();
+    let err = refused(&ds, &ImportOptions { mapping, ..Default::default() });
+    assert!(err.contains("column `action`") && err.contains("13"), "{err}");
+}
