@@ -311,11 +311,13 @@ impl<D: ArmDriver> ControllerCore<D> {
         Ok(&self.status)
     }
 
+    /// Enters the fault state and hands the error back to the caller (moved: the cycle never copies an error or
+    /// formats a string).
     fn fault(&mut self, e: DriverError) -> DriverError {
         let _ = self.stack.safe_stop();
         self.mode = ControllerMode::Fault;
         self.status.mode = ControllerMode::Fault;
-        self.last_fault = Some(e.clone());
+        self.last_fault = None;
         e
     }
 
@@ -347,7 +349,9 @@ impl<D: ArmDriver> ControllerCore<D> {
     pub fn law(&self) -> &ImpedanceLaw {
         &self.law
     }
-    /// The driver error that caused the current fault, if any.
+    /// The driver error of a failed recovery ([`reset_estop`](Self::reset_estop) in `Fault`), if any. The error that
+    /// caused a fault is what [`step`](Self::step) returned (the loop hands it to its handle); it is not kept here,
+    /// so that the cycle never copies it.
     pub fn last_fault(&self) -> Option<&DriverError> {
         self.last_fault.as_ref()
     }

@@ -20,3 +20,9 @@ pub mod rt;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+
+// A counting global allocator for this crate's unit tests: an `unsafe impl` that only forwards to the system
+// allocator (the one `unsafe` outside the FFI edges, test builds only).
+#[cfg(test)]
+#[allow(unsafe_code)]
+mod no_alloc_tests;
