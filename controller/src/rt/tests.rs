@@ -20,6 +20,16 @@ impl GripperDriver for RecordingGripper {
     }
 }
 
+/// The default cell's loop on a scripted arm at home with `gripper`, not real-time, on a mock clock.
+fn spawn_default_cell<G: GripperDriver + 'static>(gripper: G) -> (CellConfig, ControllerHandle) {
+    let cfg = panda_config();
+    let core = ControllerCore::new(&cfg, ScriptedArm::new(7, home_q(), false)).expect("core");
+    let mut opts = LoopOptions::from_config(&cfg);
+    opts.realtime = false;
+    let h = spawn(core, Some(gripper), cfg.gripper, MockClock::default(), opts).expect("spawn");
+    (cfg, h)
+}
+
 /// A gripper whose link fails while `failing` is set.
 #[derive(Debug)]
 struct FlakyGripper {
@@ -49,13 +59,8 @@ impl GripperDriver for FlakyGripper {
 /// handle once, naming the device, while the arm keeps running.
 #[test]
 fn gripper_errors_are_reported_once_per_outage_and_the_arm_keeps_running() {
-    let cfg = panda_config();
-    let core = ControllerCore::new(&cfg, ScriptedArm::new(7, home_q(), false)).expect("core");
-    let mut opts = LoopOptions::from_config(&cfg);
-    opts.realtime = false;
     let failing = Arc::new(AtomicBool::new(true));
-    let gripper = FlakyGripper { failing: failing.clone() };
-    let h = spawn(core, Some(gripper), cfg.gripper, MockClock::default(), opts).expect("spawn");
+    let (_, h) = spawn_default_cell(FlakyGripper { failing: failing.clone() });
     let first = wait_for(&h, "cycles", |s| s.cycles > 10 * GRIPPER_READ_EVERY).cycles;
     let e = h.next_gripper_fault().expect("the failing read is reported");
     assert!(e.to_string().contains("/dev/ttyGRIPPER"), "{e}");
@@ -91,11 +96,7 @@ fn wait_for(h: &ControllerHandle, what: &str, f: impl Fn(&ControllerStatus) -> b
 
 #[test]
 fn loop_runs_takes_targets_commands_and_rejects_bad_gains_keeping_the_old_ones() {
-    let cfg = panda_config();
-    let core = ControllerCore::new(&cfg, ScriptedArm::new(7, home_q(), false)).expect("core");
-    let mut opts = LoopOptions::from_config(&cfg);
-    opts.realtime = false;
-    let h = spawn(core, Some(RecordingGripper::default()), cfg.gripper, MockClock::default(), opts).expect("spawn");
+    let (cfg, h) = spawn_default_cell(RecordingGripper::default());
     wait_for(&h, "cycles", |s| s.cycles > 10);
 
     let target = PoseTarget {
