@@ -298,3 +298,23 @@ fn sigkill_at_random_points_loses_nothing_flushed() {
     }
     assert!(acked.0 > 50, "the children wrote only {} transitions", acked.0);
 }
+
+/// A damaged segment left on disk without a usable record does not stop the store from starting a new one after
+/// it (the new segment's number is past every file found, not only past the usable ones).
+#[test]
+fn a_segment_kept_for_inspection_does_not_block_new_segments() {
+    let (tmp, s, seg) = one_online_segment(2);
+    let mut bytes = std::fs::read(&seg).expect("read");
+    bytes[20] ^= 0xff; // inside the first record; the second reuses its frames
+    std::fs::write(&seg, &bytes).expect("write");
+    {
+        let mut st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("reopen");
+        assert_eq!(st.online_len(), 0, "neither record is usable");
+        assert!(seg.exists(), "the damaged segment is kept");
+        st.append(&transition(5, &s)).expect("append after the damaged segment");
+        st.flush().expect("flush");
+    }
+    let st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("reopen");
+    assert_eq!(st.online_len(), 1);
+    assert_eq!(st.get(false, 0).expect("kept"), transition(5, &s));
+}

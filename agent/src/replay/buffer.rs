@@ -48,6 +48,9 @@ pub(crate) struct Buffer {
     scratch: Vec<u8>,
     /// Opened for reading only: nothing on disk is changed, appends are refused.
     read_only: bool,
+    /// The lowest number a new segment may take: past every segment file found at open, also those kept on disk
+    /// for inspection without a usable record.
+    next_number: u64,
 }
 
 impl Buffer {
@@ -75,6 +78,7 @@ impl Buffer {
             }
         }
         numbers.sort_unstable();
+        let next_number = numbers.last().map_or(0, |n| n + 1);
         let mut rec = Recovery::default();
         let mut segments = VecDeque::new();
         for n in numbers {
@@ -174,6 +178,7 @@ impl Buffer {
             last_flush: Instant::now(),
             scratch: Vec::new(),
             read_only,
+            next_number,
         };
         if read_only {
             b.reindex();
@@ -197,7 +202,8 @@ impl Buffer {
     }
 
     fn start_segment(&mut self) -> Result<()> {
-        let number = self.segments.back().map_or(0, |s| s.number + 1);
+        let number = self.segments.back().map_or(0, |s| s.number + 1).max(self.next_number);
+        self.next_number = number + 1;
         let path = self.dir.join(file_name(number));
         let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err("create", &path))?;
         // Make the new file's directory entry durable too.
