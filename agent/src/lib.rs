@@ -20,6 +20,7 @@ pub mod bc;
 pub mod bench;
 pub mod classifier;
 pub mod delivery;
+pub mod disk;
 pub mod error;
 pub mod features;
 pub mod nn;

@@ -318,3 +318,25 @@ fn a_segment_kept_for_inspection_does_not_block_new_segments() {
     assert_eq!(st.online_len(), 1);
     assert_eq!(st.get(false, 0).expect("kept"), transition(5, &s));
 }
+
+#[test]
+fn records_keep_their_origin_and_a_reopened_store_says_what_each_session_delivered() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let s = spec();
+    {
+        let mut st = ReplayStore::open(tmp.path(), &s, &opts(8)).expect("open");
+        for i in 0..20 {
+            let session = if i < 12 { "a@1" } else { "b@2" };
+            st.append_from(&transition(i, &s), Some((session, i + 1))).expect("append");
+        }
+        st.append_demo_from(&transition(100, &s), Some(("d@3", 4))).expect("append demo");
+        st.append(&transition(101, &s)).expect("an append without origin");
+        st.flush().expect("flush");
+    }
+    let st = ReplayStore::open(tmp.path(), &s, &opts(8)).expect("reopen");
+    let want: std::collections::BTreeMap<String, u64> =
+        [("a@1".to_string(), 12), ("b@2".to_string(), 20), ("d@3".to_string(), 4)].into();
+    assert_eq!(st.delivered(), want);
+    assert_eq!(st.online_len(), 21);
+    assert_eq!(st.get(false, 3).expect("present"), transition(3, &s), "the origin does not change the transition");
+}

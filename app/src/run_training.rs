@@ -20,10 +20,12 @@ use std::time::Duration;
 /// some. Returns the number of demo transitions in the store. Must not run while a learner has the store open.
 pub fn ensure_demos(cfg: &CellConfig, run_dir: &Path, n: usize, seed: u64) -> Result<usize> {
     let spec = obs_spec(cfg);
-    let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
-    if store.demo_len() > 0 || n == 0 {
-        return Ok(store.demo_len());
+    // Looked at read only first: the learner opens the store for writing (and says so) afterwards.
+    let have = ReplayStore::open_read_only(run_dir.join("replay"), &spec)?.demo_len();
+    if have > 0 || n == 0 {
+        return Ok(have);
     }
+    let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
     println!("recording {n} scripted demonstrations of {:?} (first run only)…", cfg.task.kind);
     let mut env = SimEnv::new(cfg, seed ^ 0xde70)?;
     let demos = scripted_demos(&mut env, n, 0.1, seed)?;
@@ -76,8 +78,8 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
         seed: cfg.task.seed,
         pace: opts.realtime,
         max_steps: opts.max_steps,
-        max_outbox: 5000,
-        resend_after: Duration::from_secs(2),
+        spool_dir: opts.run_dir.join("spool").join("actor-0"),
+        spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
     };
     let actor = {

@@ -6,10 +6,13 @@
 //! binary) that drives a cell whose controller and cameras are other nodes: a real arm under `corrigo controller`,
 //! or the simulated cell under `corrigo controller` with a `sim` driver.
 //!
-//! Delivery: each transition is numbered and kept in an outbox until the learner acknowledges it
-//! (`learner/ack`); unacknowledged transitions are sent again after a pause, so a learner restart or a brief
-//! disconnect loses nothing (the learner drops numbers it already stored). When the outbox holds
-//! `max_outbox` transitions the actor waits (backpressure) instead of piling up more.
+//! Delivery: each transition is numbered and written to the actor's spool on disk
+//! ([`crate::delivery::Spool`], `spool_dir`) before it is sent, and stays there until the learner acknowledges
+//! it (`learner/ack`); unacknowledged transitions are resent oldest first, a window at a time, with a doubling
+//! wait while no acknowledgement comes, so a learner restart, a long outage or a disconnect loses nothing (the
+//! learner drops numbers it already stored), and an actor restarted on the same spool resends what it holds.
+//! RAM holds an index only. When the spool reaches `[actor] spool_mib`, or cannot be written (disk full), the
+//! actor pauses acting and says so on `event` (the panel, the log) until it can go on; nothing is dropped.
 //! Operator commands: `EStop` latches the controller's e-stop and pauses the episode; `ResetEStop` clears it and
 //! starts a new episode; `StopEpisode`/`ResetEpisode` end the episode; `Label(bool)` overrides the success label
 //! of the current episode; `SetGains` changes the impedance gains (validated; rejected gains are reported).
@@ -20,7 +23,7 @@
 //! buffer), and the episode report carries the episode's interventions and intervention steps. Teleop commands
 //! are judged by the time this process received them, so the device may sit on another machine.
 
-use crate::delivery::{Outbox, session_of};
+use crate::delivery::{Spool, SpoolOptions, session_of};
 use crate::node::wire;
 use crate::replay::Transition;
 use crate::sac::Policy;
@@ -54,10 +57,10 @@ pub struct ActorOptions {
     pub pace: bool,
     /// Stop after this many environment steps (`None`: until stopped).
     pub max_steps: Option<u64>,
-    /// Unacknowledged transitions at which the actor waits.
-    pub max_outbox: usize,
-    /// Resend unacknowledged transitions after this long.
-    pub resend_after: Duration,
+    /// The spool's directory (one actor at a time; `<run dir>/spool/<actor id>` by convention).
+    pub spool_dir: std::path::PathBuf,
+    /// The spool's cap and resend pacing ([`SpoolOptions::from_config`] of `[actor]`).
+    pub spool: SpoolOptions,
     /// Act randomly for this many steps when no weights have arrived yet.
     pub random_steps: u64,
 }
@@ -75,6 +78,8 @@ pub struct ActorSummary {
     pub acked: u64,
     /// Transitions sent more than once.
     pub resent: u64,
+    /// Transitions still unacknowledged in the spool when the actor stopped (resent on its next start).
+    pub spooled: u64,
     /// Steps whose executed action was (partly) the human's.
     pub intervention_steps: u64,
     /// Newest weights version received.
@@ -106,15 +111,36 @@ pub fn run(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
-    let mut outbox = Outbox::new(session_of(&opts.actor_id), opts.max_outbox, opts.resend_after);
+    let (mut spool, recovered) = Spool::open(&opts.spool_dir, &session_of(&opts.actor_id), opts.spool.clone())
+        .with_context(|| format!("opening the actor's spool {}", opts.spool_dir.display()))?;
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
     let mut episode = 0u64;
     let mut report = |level: Level, text: String| {
+        match level {
+            Level::Error => tracing::error!("{text}"),
+            Level::Warn => tracing::warn!("{text}"),
+            Level::Info => tracing::info!("{text}"),
+        }
         let mut e = Event { header: Header::default(), node: "actor".into(), level, text };
         let _ = events.publish(&mut e);
     };
+    if recovered.transitions > 0 {
+        report(
+            Level::Info,
+            format!(
+                "resending {} unacknowledged transitions found in the spool {}",
+                recovered.transitions,
+                opts.spool_dir.display()
+            ),
+        );
+    }
+    // Why acting is paused, if it is (reported once when it starts and once when it ends).
+    let mut paused: Option<String> = None;
+    let mut unspooled: Option<Vec<u8>> = None;
+    let mut last_retry = Instant::now();
+    let mut stall_reported = false;
     'episodes: while !stop.load(Ordering::Acquire) && opts.max_steps.is_none_or(|m| summary.steps < m) {
         let (mut obs, mut stamp) = env.reset().context("resetting the environment")?;
         episode = episode.max(env.episodes()) + (opts.seed << 32);
@@ -131,8 +157,11 @@ pub fn run(
                     Err(e) => report(Level::Error, format!("weights v{} rejected: {e}", w.msg.version)),
                 }
             }
+            let now = Instant::now();
             while let Some(a) = acks.try_recv() {
-                outbox.ack(&a.msg.actor, a.msg.upto);
+                if spool.ack(now, &a.msg.actor, a.msg.upto)? > 0 {
+                    stall_reported = false;
+                }
             }
             let mut end_episode = false;
             while let Some(c) = commands.try_recv() {
@@ -152,11 +181,71 @@ pub fn run(
                     Command::StartEpisode => {}
                 }
             }
-            resend_due(&mut outbox, &out)?;
+            send_due(&mut spool, &out)?;
+            if let Err(e) = spool.maintain(now) {
+                report(Level::Warn, format!("spool: {e} ({})", crate::disk::free_text(spool.dir())));
+            }
+            let waiting = spool.waiting_for(now);
+            if !stall_reported && waiting > Duration::from_secs(10) {
+                stall_reported = true;
+                report(
+                    Level::Warn,
+                    format!(
+                        "no acknowledgement from the learner for {:.0} s: {} transitions ({:.1} MiB) kept in the spool {}, resent every {:.0} s or less",
+                        waiting.as_secs_f64(),
+                        spool.len(),
+                        spool.disk_bytes() as f64 / (1u64 << 20) as f64,
+                        spool.dir().display(),
+                        spool.backoff().as_secs_f64()
+                    ),
+                );
+            }
+            // A transition the spool could not take (disk full) is retried each second; acting waits.
+            if let Some(bytes) = unspooled.take() {
+                if last_retry.elapsed() < Duration::from_secs(1) {
+                    unspooled = Some(bytes);
+                } else {
+                    last_retry = Instant::now();
+                    match spool.push(now, &bytes) {
+                        Ok(send_now) => {
+                            if send_now {
+                                out.put_raw(bytes).context("sending a transition")?;
+                            }
+                        }
+                        Err(_) => unspooled = Some(bytes),
+                    }
+                }
+            }
+            let why = if unspooled.is_some() {
+                Some(format!(
+                    "the spool {} cannot be written ({}): acting paused until it can",
+                    spool.dir().display(),
+                    crate::disk::free_text(spool.dir())
+                ))
+            } else if spool.is_full() {
+                Some(format!(
+                    "the spool {} is full ({:.0} MiB, [actor] spool_mib): acting paused until the learner acknowledges",
+                    spool.dir().display(),
+                    spool.disk_bytes() as f64 / (1u64 << 20) as f64
+                ))
+            } else {
+                None
+            };
+            match (&paused, why) {
+                (None, Some(w)) => {
+                    report(Level::Error, w.clone());
+                    paused = Some(w);
+                }
+                (Some(_), None) => {
+                    report(Level::Info, "the spool takes transitions again: acting resumes".into());
+                    paused = None;
+                }
+                _ => {}
+            }
             if stop.load(Ordering::Acquire) || opts.max_steps.is_some_and(|m| summary.steps >= m) {
                 break 'episodes;
             }
-            if outbox.is_full() || env.estopped() {
+            if paused.is_some() || env.estopped() {
                 std::thread::sleep(Duration::from_millis(10));
                 if env.estopped()
                     && let Some(mut s) = env.arm_state_to_publish()
@@ -186,8 +275,17 @@ pub fn run(
             let mut t = Transition::from_step(&obs, stamp, action, &s, episode);
             t.intervention = decision.intervention;
             summary.intervention_steps += u64::from(decision.intervention);
-            let m = outbox.push(Instant::now(), |session, seq| wire::to_msg(&t, session, seq, false));
-            out.publish_as_is(m).context("sending a transition")?;
+            let m = wire::to_msg(&t, spool.session(), spool.next_seq(), false);
+            let bytes = bus::encode(&m).map_err(|e| anyhow::anyhow!("encoding a transition: {e}"))?;
+            match spool.push(Instant::now(), &bytes) {
+                Ok(true) => out.put_raw(bytes).context("sending a transition")?,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    last_retry = Instant::now();
+                    unspooled = Some(bytes);
+                }
+            }
             summary.steps += 1;
             ret += f64::from(s.reward);
             len += 1;
@@ -226,26 +324,26 @@ pub fn run(
         };
         episodes_pub.publish(&mut r)?;
     }
-    // Wait for the learner to acknowledge what is still in flight.
+    // Wait for the learner to acknowledge what is still in flight (what is not stays in the spool).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !outbox.is_empty() && Instant::now() < deadline {
+    while !spool.is_empty() && Instant::now() < deadline {
         if let Some(a) = acks.recv_timeout(Duration::from_millis(200)) {
-            outbox.ack(&a.msg.actor, a.msg.upto);
+            spool.ack(Instant::now(), &a.msg.actor, a.msg.upto)?;
         }
-        resend_due(&mut outbox, &out)?;
+        send_due(&mut spool, &out)?;
     }
-    summary.acked = outbox.acked();
-    summary.resent = outbox.resent();
+    spool.sync()?;
+    summary.acked = spool.acked();
+    summary.resent = spool.resent();
+    summary.spooled = spool.len() as u64;
     summary.policy_version = version;
     Ok(summary)
 }
 
-/// Sends everything unacknowledged again when it is due.
-fn resend_due(outbox: &mut Outbox<TransitionMsg>, out: &bus::Publisher<TransitionMsg>) -> Result<()> {
-    if let Some(again) = outbox.due(Instant::now()) {
-        for m in again {
-            out.publish_as_is(m).context("resending a transition")?;
-        }
+/// Sends what the spool says is due: unsent transitions the window has room for, or a resend round.
+fn send_due(spool: &mut Spool, out: &bus::Publisher<TransitionMsg>) -> Result<()> {
+    for bytes in spool.due(Instant::now())? {
+        out.put_raw(bytes).context("sending a transition")?;
     }
     Ok(())
 }

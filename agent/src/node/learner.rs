@@ -8,6 +8,12 @@
 //! kept in `acks.json` so that transitions resent by an actor are stored once. Per actor session, only the
 //! contiguous sequence is stored (go-back-N): a transition past a gap waits for the actor's in-order resend, so an
 //! acknowledgement never covers a transition that is not on disk.
+//!
+//! **A write that fails** (disk full, EIO) never ends the learner: it stops storing and acknowledging new
+//! transitions (the actors keep them in their spools and resend them later), says so once on `event` and in the
+//! log with the file and the free space, keeps training on what it holds in memory (records not yet written
+//! stay pending), retries every two seconds, and resumes by itself once writing works again (saying so). A
+//! failed write leaves no torn record behind: the segment is cut back to its last good length.
 
 use crate::delivery::{Inbox, Receipt};
 use crate::node::wire;
@@ -18,8 +24,8 @@ use anyhow::{Context, Result};
 use bus::Bus;
 use interfaces::CellConfig;
 use interfaces::env::ObsSpec;
-use interfaces::keys::{EPISODES, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
-use interfaces::msg::{Header, LearnerMetrics};
+use interfaces::keys::{EPISODES, EVENT, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
+use interfaces::msg::{Event, Header, LearnerMetrics, Level};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -55,13 +61,29 @@ pub struct LearnerSummary {
     pub updates: u64,
     /// Weights versions published in total.
     pub version: u64,
+    /// Times writing failed (disk full, I/O) and the learner stopped acknowledging until it worked again.
+    pub storage_faults: u64,
+}
+
+/// The learner's state while its run directory cannot be written.
+#[derive(Debug)]
+struct StorageFault {
+    since: Instant,
+    last_try: Instant,
+}
+
+/// True for an error of writing the run directory (a fault the learner waits out), false for anything else.
+fn is_write_error(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<crate::AgentError>(), Some(crate::AgentError::Io { .. }))
 }
 
 /// Acknowledged means durable, in this order: (1) the store is flushed (records written and fsynced), (2) the
 /// pending numbers become marks and `acks.json` is saved (file and directory fsynced), (3) only then are the
 /// acknowledgements published. An acknowledged transition is therefore on disk, and so is the mark that makes a
-/// resent copy a duplicate. A crash between (1) and (2) makes the actor resend what it has not seen acknowledged,
-/// and the restarted learner may store those records a second time (at least once: at most one flush interval).
+/// resent copy a duplicate. Records made durable without a saved mark (a crash between (1) and (2), or a flush
+/// the store did on its own) are not stored twice either: every record keeps the session and number it arrived
+/// with, and a starting learner raises its marks to the highest numbers its store holds
+/// ([`Inbox::raise_marks`]). Exactly once: a record is lost only with the disk, never duplicated.
 fn acknowledge(
     store: &mut ReplayStore,
     inbox: &mut Inbox,
@@ -77,6 +99,28 @@ fn acknowledge(
     Ok(())
 }
 
+/// Enters the storage fault (once): counts it, logs it and reports it on `event` with the file and the free space.
+fn enter_fault(
+    fault: &mut Option<StorageFault>,
+    summary: &mut LearnerSummary,
+    events: &mut bus::Publisher<Event>,
+    e: &anyhow::Error,
+    run_dir: &Path,
+) {
+    if fault.is_some() {
+        return;
+    }
+    summary.storage_faults += 1;
+    let text = format!(
+        "cannot write the run directory ({e}; {}): storing and acknowledging paused, training goes on from memory, \
+         the actors keep what is unacknowledged; retrying every 2 s",
+        crate::disk::free_text(run_dir)
+    );
+    tracing::error!("{text}");
+    let _ = events.publish(&mut Event { header: Header::default(), node: "learner".into(), level: Level::Error, text });
+    *fault = Some(StorageFault { since: Instant::now(), last_try: Instant::now() });
+}
+
 /// Runs the learner until `stop` is set (or `max_updates` is reached); checkpoints before returning.
 pub fn run(
     bus: &Bus,
@@ -90,6 +134,10 @@ pub fn run(
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
     let mut inbox = Inbox::load(&marks_path)?;
+    let raised = inbox.raise_marks(&store.delivered());
+    if raised > 0 {
+        tracing::info!(sessions = raised, "records stored after the last saved acknowledgement marks count as stored");
+    }
     let device = crate::default_device();
     // Image-based on a CPU: the frozen encoder (pretrained on the demos on the first start, loaded afterwards)
     // and the features of every stored frame.
@@ -118,6 +166,8 @@ pub fn run(
     let mut acks = bus.publisher::<TransitionAck>(TRANSITION_ACK, None)?;
     let mut weights = bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
+    let mut events = bus.publisher::<Event>(EVENT, Some("learner"))?;
+    let mut fault: Option<StorageFault> = None;
     let mut summary = LearnerSummary::default();
     let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();
     let mut last = crate::sac::UpdateMetrics::default();
@@ -168,10 +218,19 @@ pub fn run(
                 tracing::warn!(actor = %actor, seq, "transition does not match the task's spec, dropped: {e}");
                 continue;
             }
-            if demo {
-                store.append_demo(&t)?
-            } else {
-                store.append(&t)?
+            if fault.is_some() {
+                // Not stored: the actor resends it once writing works again.
+                continue;
+            }
+            let origin = Some((actor.as_str(), seq));
+            let appended = if demo { store.append_demo_from(&t, origin) } else { store.append_from(&t, origin) }
+                .map_err(anyhow::Error::from);
+            if let Err(e) = appended {
+                if !is_write_error(&e) {
+                    return Err(e);
+                }
+                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+                continue;
             }
             inbox.accept(&actor, seq);
             summary.stored += 1;
@@ -188,8 +247,37 @@ pub fn run(
                 }
             }
         }
-        if inbox.has_pending() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
-            acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)?;
+        if let Some(f) = &mut fault
+            && (f.last_try.elapsed() > Duration::from_secs(2) || stopping)
+        {
+            f.last_try = Instant::now();
+            let since = f.since;
+            if acknowledge(&mut store, &mut inbox, &mut acks, &marks_path).is_ok() {
+                fault = None;
+                let text = format!(
+                    "writing {} works again after {:.0} s: storing and acknowledging resume",
+                    opts.run_dir.display(),
+                    since.elapsed().as_secs_f64()
+                );
+                tracing::info!("{text}");
+                let _ = events.publish(&mut Event {
+                    header: Header::default(),
+                    node: "learner".into(),
+                    level: Level::Info,
+                    text,
+                });
+                last_ack = Instant::now();
+            }
+        }
+        if fault.is_some() {
+            // Nothing is acknowledged while writing fails.
+        } else if inbox.has_pending() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
+            if let Err(e) = acknowledge(&mut store, &mut inbox, &mut acks, &marks_path) {
+                if !is_write_error(&e) {
+                    return Err(e);
+                }
+                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+            }
             last_ack = Instant::now();
         } else if !inbox.has_pending() {
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
@@ -211,14 +299,27 @@ pub fn run(
                 publish(&mut weights, &learner, &mut inbox)?;
                 last_weights = Instant::now();
             }
-            if learner.updates() % cfg.agent.checkpoint_every == 0 {
+            if learner.updates() % cfg.agent.checkpoint_every == 0 && fault.is_none() {
                 // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
                 // restarted from it is not sent them again.
-                acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)?;
-                learner.save_checkpoint(&ckpt)?;
+                let saved = acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)
+                    .and_then(|()| Ok(learner.save_checkpoint(&ckpt)?));
+                if let Err(e) = saved {
+                    if !is_write_error(&e) {
+                        return Err(e);
+                    }
+                    enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+                }
             }
         } else if got == 0 {
-            store.flush_if_due()?;
+            if fault.is_none()
+                && let Err(e) = store.flush_if_due().map_err(anyhow::Error::from)
+            {
+                if !is_write_error(&e) {
+                    return Err(e);
+                }
+                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
         if last_weights.elapsed() > Duration::from_secs(2) {
@@ -286,9 +387,19 @@ pub fn run(
             last_progress = Instant::now();
         }
     }
-    store.flush()?;
-    learner.save_checkpoint(&ckpt)?;
-    inbox.save(&marks_path)?;
+    if fault.is_some() {
+        // What is not on disk was never acknowledged: the actors still hold it and resend it to the next start.
+        tracing::error!(
+            "stopping while {} cannot be written ({}): the checkpoint and the records not yet written are not saved; \
+             the actors resend every unacknowledged transition on the next start",
+            opts.run_dir.display(),
+            crate::disk::free_text(&opts.run_dir)
+        );
+    } else {
+        store.flush()?;
+        learner.save_checkpoint(&ckpt)?;
+        inbox.save(&marks_path)?;
+    }
     summary.updates = learner.updates();
     summary.version = inbox.version();
     tracing::info!(

@@ -25,6 +25,8 @@ pub struct Recovery {
     /// A damaged record costs only itself (and, with cameras, the record right after it when that one's
     /// observation frames were stored in the damaged one).
     pub skipped: Vec<(PathBuf, u64, u64)>,
+    /// Per actor session, the highest number of a record found (records an actor delivered carry their origin).
+    pub delivered: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
@@ -95,7 +97,14 @@ impl Buffer {
                 let after_hole = *offset != expected_offset || lost_prev;
                 expected_offset = range.end as u64;
                 lost_prev = false;
-                let outcome = match record::decode(&bytes[range.clone()]) {
+                let decoded = record::decode(&bytes[range.clone()]);
+                if let Ok(r) = &decoded
+                    && let Some((session, seq)) = r.origin
+                {
+                    let m = rec.delivered.entry(session.to_string()).or_insert(0);
+                    *m = (*m).max(seq);
+                }
+                let outcome = match decoded {
                     Err(why) => {
                         lost_prev = true;
                         Err(why)
@@ -234,9 +243,10 @@ impl Buffer {
         self.segments.back().is_none_or(|s| s.data.len >= self.segment_transitions)
     }
 
-    /// Appends a checked transition: in memory at once, on disk at the next flush (the owner decides when; a
-    /// segment rollover flushes first).
-    pub fn append(&mut self, t: &Transition) -> Result<()> {
+    /// Prepares the next append (a transition is in memory once [`Buffer::push`]ed, on disk at the next flush,
+    /// which the owner decides; a segment rollover flushes first): refuses a read-only buffer, and when the segment is full flushes it and starts
+    /// the next one (evicting the oldest above the capacity). After it succeeds, [`Buffer::push`] cannot fail.
+    pub fn make_room(&mut self) -> Result<()> {
         if self.read_only {
             return Err(AgentError::Io {
                 op: "append",
@@ -244,31 +254,31 @@ impl Buffer {
                 source: std::io::Error::other("the replay store was opened read-only"),
             });
         }
-        let full = self.needs_rollover();
-        if full {
+        if self.needs_rollover() {
             self.flush()?;
             self.start_segment()?;
             self.evict()?;
+            self.reindex();
         }
+        Ok(())
+    }
+
+    /// Appends a checked transition to the open segment, in memory (its record pending). Call
+    /// [`Buffer::make_room`] first.
+    pub fn push(&mut self, t: &Transition, origin: Option<(&str, u64)>) {
         let Some(seg) = self.segments.back_mut() else {
-            return Err(AgentError::Io {
-                op: "append",
-                file: self.dir.clone(),
-                source: std::io::Error::other("no open segment"),
-            });
+            unreachable!("make_room opens a segment before every push");
         };
         let reuse = seg.data.continues(t, &self.spec);
         self.scratch.clear();
-        record::encode(&RecordRef { t, with_obs_frames: !reuse && !t.obs.images.is_empty() }, &mut self.scratch);
+        record::encode(
+            &RecordRef { t, with_obs_frames: !reuse && !t.obs.images.is_empty(), origin },
+            &mut self.scratch,
+        );
         framing::frame_into(&mut self.pending, &self.scratch);
         self.pending_records += 1;
         seg.data.push(t, reuse);
-        if full {
-            self.reindex();
-        } else {
-            self.total += 1;
-        }
-        Ok(())
+        self.total += 1;
     }
 
     /// Writes pending records to the segment file and syncs it. On error the file is cut back to its last good

@@ -7,7 +7,7 @@
 mod buffer;
 pub mod framing;
 mod host_tensor;
-mod lock;
+pub(crate) mod lock;
 mod record;
 mod sampler;
 mod segment;

@@ -2,8 +2,9 @@
 //!
 //! Layout, little-endian:
 //! ```text
-//! u8  version (= 1)
-//! u8  flags: bit0 done, bit1 truncated, bit2 intervention, bit3 gripper_changed, bit4 obs frames present
+//! u8  version (1, or 2 when the record carries its origin)
+//! u8  flags: bit0 done, bit1 truncated, bit2 intervention, bit3 gripper_changed, bit4 obs frames present,
+//!     bit5 origin present (version 2)
 //! u8  gripper action index (0 close, 1 stay, 2 open)
 //! u64 episode, u64 obs_stamp_ns, u64 next_stamp_ns
 //! f32 reward
@@ -11,6 +12,8 @@
 //! f32 × action_dim, f32 × proprio_dim (obs), f32 × proprio_dim (next_obs)
 //! [obs frames, when flagged] per camera: u32 byte length, bytes
 //! next_obs frames: per camera: u32 byte length, bytes
+//! [origin, when flagged] u16 session length, session (UTF-8), u64 number: the actor session and the number it
+//!     gave the transition, from which a restarted learner knows what it stored (exactly once, see the learner)
 //! ```
 //! The obs frames are left out when they are the previous record's next_obs frames in the same segment: each frame
 //! is stored once.
@@ -18,11 +21,14 @@
 use crate::replay::transition::GripperAction;
 
 pub(crate) const VERSION: u8 = 1;
+/// The version of a record carrying its origin.
+pub(crate) const VERSION_ORIGIN: u8 = 2;
 const DONE: u8 = 1;
 const TRUNCATED: u8 = 2;
 const INTERVENTION: u8 = 4;
 const GRIPPER_CHANGED: u8 = 8;
 const OBS_FRAMES: u8 = 16;
+const ORIGIN: u8 = 32;
 
 /// A decoded record borrowing its payload.
 #[derive(Debug)]
@@ -42,12 +48,16 @@ pub(crate) struct RecordView<'a> {
     /// Present when the record carries its own obs frames.
     pub obs_frames: Option<Vec<&'a [u8]>>,
     pub next_frames: Vec<&'a [u8]>,
+    /// The actor session and number the transition arrived with, when recorded.
+    pub origin: Option<(&'a str, u64)>,
 }
 
 /// Fields of a transition to encode (frames by reference).
 pub(crate) struct RecordRef<'a> {
     pub t: &'a crate::replay::Transition,
     pub with_obs_frames: bool,
+    /// The actor session and number it arrived with (`None`: not delivered by an actor).
+    pub origin: Option<(&'a str, u64)>,
 }
 
 pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
@@ -57,8 +67,9 @@ pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
         | bit(t.truncated, TRUNCATED)
         | bit(t.intervention, INTERVENTION)
         | bit(t.gripper_changed, GRIPPER_CHANGED)
-        | bit(r.with_obs_frames, OBS_FRAMES);
-    out.push(VERSION);
+        | bit(r.with_obs_frames, OBS_FRAMES)
+        | bit(r.origin.is_some(), ORIGIN);
+    out.push(if r.origin.is_some() { VERSION_ORIGIN } else { VERSION });
     out.push(flags);
     out.push(t.action.gripper.index());
     out.extend_from_slice(&t.episode.to_le_bytes());
@@ -80,6 +91,12 @@ pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
     for f in &t.next_obs.images {
         out.extend_from_slice(&(f.len() as u32).to_le_bytes());
         out.extend_from_slice(f);
+    }
+    if let Some((session, seq)) = r.origin {
+        let s = &session.as_bytes()[..session.len().min(u16::MAX as usize)];
+        out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+        out.extend_from_slice(s);
+        out.extend_from_slice(&seq.to_le_bytes());
     }
 }
 
@@ -132,10 +149,13 @@ impl<'a> Cursor<'a> {
 pub(crate) fn decode(payload: &[u8]) -> Result<RecordView<'_>, String> {
     let mut c = Cursor { b: payload, pos: 0 };
     let version = c.u8()?;
-    if version != VERSION {
-        return Err(format!("record version {version}, this build reads version {VERSION}"));
+    if version != VERSION && version != VERSION_ORIGIN {
+        return Err(format!("record version {version}, this build reads versions {VERSION} and {VERSION_ORIGIN}"));
     }
     let flags = c.u8()?;
+    if (flags & ORIGIN != 0) != (version == VERSION_ORIGIN) {
+        return Err(format!("record version {version} with origin flag {}", flags & ORIGIN != 0));
+    }
     let g = c.u8()?;
     let gripper = GripperAction::from_index(g).ok_or_else(|| format!("gripper action index {g}"))?;
     let episode = c.u64()?;
@@ -150,6 +170,13 @@ pub(crate) fn decode(payload: &[u8]) -> Result<RecordView<'_>, String> {
     let next_proprio = c.f32s(p)?;
     let obs_frames = if flags & OBS_FRAMES != 0 { Some(c.frames(cams)?) } else { None };
     let next_frames = c.frames(cams)?;
+    let origin = if flags & ORIGIN != 0 {
+        let n = c.u16()? as usize;
+        let session = std::str::from_utf8(c.take(n)?).map_err(|e| format!("origin session: {e}"))?;
+        Some((session, c.u64()?))
+    } else {
+        None
+    };
     if c.pos != payload.len() {
         return Err(format!("{} trailing bytes", payload.len() - c.pos));
     }
@@ -168,5 +195,6 @@ pub(crate) fn decode(payload: &[u8]) -> Result<RecordView<'_>, String> {
         next_proprio,
         obs_frames,
         next_frames,
+        origin,
     })
 }

@@ -197,30 +197,57 @@ impl ReplayStore {
     }
 
     /// Appends an online transition; an intervention also goes to the demo buffer.
-    /// Errors: [`crate::AgentError::SpecMismatch`] (nothing stored) or an I/O error of a flush.
+    /// Errors: [`crate::AgentError::SpecMismatch`], or an I/O error of a flush or of a new segment file (disk
+    /// full): in every case nothing is appended, and what was appended before stays in memory, its records pending
+    /// for a later flush to write.
     ///
     /// Ordering: an intervention's demo copy is never less durable than its online copy (the demo buffer is
     /// flushed first, also before an online segment rollover), so a crash cannot keep an intervention online and
     /// lose it from the demo buffer.
     pub fn append(&mut self, t: &Transition) -> Result<()> {
-        t.check(&self.spec)?;
-        if t.intervention {
-            self.demo.append(t)?;
-        }
-        if self.online.needs_rollover() {
-            self.demo.flush()?;
-        }
-        self.online.append(t)?;
-        self.encode_appended()?;
-        self.flush_if_due()
+        self.append_from(t, None)
     }
 
-    /// Appends a demonstration transition (demo buffer only; never evicted).
-    pub fn append_demo(&mut self, t: &Transition) -> Result<()> {
+    /// [`ReplayStore::append`] of a transition an actor delivered as number `seq` of its session `origin`: the
+    /// record keeps them, and [`ReplayStore::delivered`] reads them back after a restart.
+    pub fn append_from(&mut self, t: &Transition, origin: Option<(&str, u64)>) -> Result<()> {
         t.check(&self.spec)?;
-        self.demo.append(t)?;
-        self.encode_appended()?;
-        self.flush_if_due()
+        self.flush_if_due()?;
+        if self.online.needs_rollover() {
+            self.flush()?;
+        }
+        self.online.make_room()?;
+        if t.intervention {
+            self.demo.make_room()?;
+            self.demo.push(t, origin);
+        }
+        self.online.push(t, origin);
+        self.encode_appended()
+    }
+
+    /// Appends a demonstration transition (demo buffer only; never evicted). On an error nothing is appended.
+    pub fn append_demo(&mut self, t: &Transition) -> Result<()> {
+        self.append_demo_from(t, None)
+    }
+
+    /// [`ReplayStore::append_demo`] of a transition an actor delivered (see [`ReplayStore::append_from`]).
+    pub fn append_demo_from(&mut self, t: &Transition, origin: Option<(&str, u64)>) -> Result<()> {
+        t.check(&self.spec)?;
+        self.flush_if_due()?;
+        self.demo.make_room()?;
+        self.demo.push(t, origin);
+        self.encode_appended()
+    }
+
+    /// Per actor session, the highest number among the records read back when the store was opened (records
+    /// appended with an origin): what a learner stored before it stopped, however it stopped.
+    pub fn delivered(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut m = self.recovery.online.delivered.clone();
+        for (s, n) in &self.recovery.demo.delivered {
+            let e = m.entry(s.clone()).or_insert(0);
+            *e = (*e).max(*n);
+        }
+        m
     }
 
     /// Writes and syncs every pending record of both buffers (demo first).

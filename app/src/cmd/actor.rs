@@ -1,18 +1,23 @@
 //! `corrigo actor`: runs the newest policy and streams transitions to the learner.
 
-use super::common::{BusArgs, ConfigArg, EnvArg, open_bus, stop_flag};
+use super::common::{BusArgs, ConfigArg, EnvArg, RunDirArg, open_bus, run_dir_help, stop_flag};
+use agent::delivery::SpoolOptions;
 use agent::node::actor;
 use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
 use corrigo_app::nodes::env;
-use std::time::Duration;
 
 /// Arguments of `corrigo actor`.
 #[derive(Args, Debug)]
+#[command(mut_arg("run_dir", |a| a.help(run_dir_help(
+    "Run directory of this actor: its spool of unacknowledged transitions lives in `<run-dir>/spool/<id>`"
+))))]
 pub struct ActorArgs {
     #[command(flatten)]
     cfg: ConfigArg,
+    #[command(flatten)]
+    run_dir: RunDirArg,
     /// Identity of this actor on the bus.
     #[arg(long, default_value = "actor-0")]
     id: String,
@@ -33,19 +38,20 @@ pub struct ActorArgs {
     env: EnvArg,
 }
 
-/// Runs `corrigo actor`; returns the exit code ([`exit::FAILURE`] when not every step was acknowledged).
+/// Runs `corrigo actor`; returns the exit code ([`exit::FAILURE`] when transitions are left unacknowledged in the
+/// spool).
 pub fn run(args: ActorArgs) -> Result<i32> {
     let cfg = args.bus.load(&args.cfg)?;
     let stop = stop_flag()?;
     let bus = open_bus(&cfg)?;
     let mut cell = env::open(&bus, &cfg, args.env.into(), cfg.task.seed, args.cameras)?;
     let opts = actor::ActorOptions {
-        actor_id: args.id,
+        actor_id: args.id.clone(),
         seed: cfg.task.seed,
         pace: !args.fast && cell.needs_pacing,
         max_steps: args.steps,
-        max_outbox: 5000,
-        resend_after: Duration::from_secs(2),
+        spool_dir: args.run_dir.resolve(&cfg).join("spool").join(&args.id),
+        spool: SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
     };
     let s = actor::run(&bus, &cfg, &opts, stop, cell.env.as_mut())?;
@@ -53,5 +59,12 @@ pub fn run(args: ActorArgs) -> Result<i32> {
         "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
         s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version
     );
-    Ok(if s.acked == s.steps { exit::OK } else { exit::FAILURE })
+    if s.spooled > 0 {
+        println!(
+            "actor: {} transitions are not acknowledged yet; they stay in the spool {} and are resent on the next start",
+            s.spooled,
+            opts.spool_dir.display()
+        );
+    }
+    Ok(if s.spooled == 0 { exit::OK } else { exit::FAILURE })
 }

@@ -4,6 +4,7 @@
 //! names the file, the key path, the value and the allowed range. Parsing and validation live here; reading the
 //! file is the caller's job (this crate does no I/O) — see [`CellConfig::from_toml_str`].
 
+mod actor;
 mod agent;
 mod bus;
 mod cameras;
@@ -13,6 +14,7 @@ mod task;
 mod teleop;
 mod validate;
 
+pub use actor::ActorConfig;
 pub use agent::{AgentConfig, EncoderConfig, EncoderKind, EncoderTraining};
 pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
@@ -60,6 +62,9 @@ pub struct CellConfig {
     /// Teleoperation devices and the intervention arbiter.
     #[serde(default)]
     pub teleop: TeleopConfig,
+    /// The actor's spool and resend pacing.
+    #[serde(default)]
+    pub actor: ActorConfig,
 }
 
 /// `[cell]`: identity of the cell.
@@ -162,6 +167,7 @@ impl CellConfig {
         self.task.validate(&mut v);
         self.agent.validate(&mut v);
         self.teleop.validate(&mut v);
+        self.actor.validate(&mut v);
         v.into_problems()
     }
 }

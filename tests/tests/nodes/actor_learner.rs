@@ -59,11 +59,21 @@ fn actor_and_learner_processes_lose_no_transition_across_a_learner_crash() {
 
     let mut learner = start_learner(&cfg, &run, &dir.path().join("learner1.log"));
     let steps = 600;
-    let mut actor = corrigo(&["actor", "--config", cfg.to_str().unwrap(), "--steps", &steps.to_string(), "--fast"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the actor");
+    let actor_dir = dir.path().join("actor");
+    let mut actor = corrigo(&[
+        "actor",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        actor_dir.to_str().unwrap(),
+        "--steps",
+        &steps.to_string(),
+        "--fast",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start the actor");
     // Let training start and a checkpoint be written, then crash the learner.
     let ckpt = run.join("checkpoint.safetensors");
     let deadline = Instant::now() + Duration::from_secs(120);

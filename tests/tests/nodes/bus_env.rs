@@ -130,8 +130,8 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
         seed: 11,
         pace: false,
         max_steps: Some(40),
-        max_outbox: 1000,
-        resend_after: Duration::from_secs(2),
+        spool_dir: dir.path().join("run").join("spool"),
+        spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 40,
     };
     let mut env = BusEnv::new(&bus, &cfg, ao.seed).expect("the environment over the bus");

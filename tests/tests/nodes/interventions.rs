@@ -84,8 +84,8 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         seed: 3,
         pace: true,
         max_steps: Some(300),
-        max_outbox: 5000,
-        resend_after: Duration::from_secs(2),
+        spool_dir: run_dir.join("spool"),
+        spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
     };
     let mut env = sim::SimEnv::new(&cfg, ao.seed).expect("the simulated cell");

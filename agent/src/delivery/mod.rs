@@ -1,10 +1,10 @@
 //! The actor → learner delivery protocol, apart from the bus that carries it (so it is tested without one).
 //!
-//! - **Actor side, [`Outbox`]**: every transition gets the next number of the actor's *session* (the actor's id
+//! - **Actor side, [`Spool`]**: every transition gets the next number of the actor's *session* (the actor's id
 //!   plus its start time: numbers restart with every actor process, the session keeps the learner's marks
-//!   apart) and stays in the outbox until the learner acknowledges it. When nothing was sent for
-//!   `resend_after`, everything unacknowledged is due again, in order. A full outbox is backpressure: the actor
-//!   waits instead of piling up more.
+//!   apart) and stays in the spool, on disk, until the learner acknowledges it. Unacknowledged transitions are
+//!   resent, oldest first, a window at a time, with a doubling wait while no acknowledgement comes; a full spool
+//!   is backpressure: the actor waits instead of piling up more; a restarted actor resends its spool.
 //! - **Learner side, [`Inbox`]**: per session only the contiguous sequence is stored (go-back-N): a number at or
 //!   below the session's mark is a duplicate, one past a gap waits for the actor's in-order resend. Accepted
 //!   numbers are *pending* until the learner has made them durable; [`Inbox::acknowledge`] then moves them into
@@ -12,116 +12,21 @@
 //!   transition that is not on disk. The marks (and the weights version) persist in `acks.json` beside the
 //!   replay store, so a restarted learner is not sent what it already stored.
 //!
-//! Time is passed in (`Instant`s), so the resend rule is tested with no sleeping.
+//! Time is passed in (`Instant`s), so the resend rules are tested with no sleeping.
+
+pub mod spool;
+
+pub use spool::{Spool, SpoolOptions, SpoolRecovery};
 
 use crate::error::{AgentError, Result, io_err};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// A session tag for actor `actor_id` unique to this process start: `<id>@<ns since the epoch>`. An actor's
-/// [`Outbox`] numbers its messages within one session, so the learner tells a restarted actor from a resend.
+/// [`Spool`] numbers its messages within one session, so the learner tells a restarted actor from a resend.
 pub fn session_of(actor_id: &str) -> String {
     let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{actor_id}@{ns}")
-}
-
-/// The actor's numbered, unacknowledged messages.
-#[derive(Debug)]
-pub struct Outbox<M> {
-    session: String,
-    seq: u64,
-    unacked: VecDeque<(u64, M)>,
-    capacity: usize,
-    resend_after: Duration,
-    last_send: Option<Instant>,
-    acked: u64,
-    resent: u64,
-}
-
-impl<M> Outbox<M> {
-    /// An empty outbox of session `session` holding at most `capacity` messages, resending after
-    /// `resend_after` without a send.
-    pub fn new(session: impl Into<String>, capacity: usize, resend_after: Duration) -> Self {
-        Self {
-            session: session.into(),
-            seq: 0,
-            unacked: VecDeque::new(),
-            capacity: capacity.max(1),
-            resend_after,
-            last_send: None,
-            acked: 0,
-            resent: 0,
-        }
-    }
-
-    /// The session the acknowledgements are addressed to.
-    pub fn session(&self) -> &str {
-        &self.session
-    }
-
-    /// Numbers the next message (`make(session, seq)`, sequence numbers from 1), keeps it, and returns it to
-    /// send now (`now`: the time it is sent).
-    pub fn push(&mut self, now: Instant, make: impl FnOnce(&str, u64) -> M) -> &M {
-        self.seq += 1;
-        if self.unacked.is_empty() {
-            self.last_send = Some(now);
-        }
-        self.unacked.push_back((self.seq, make(&self.session, self.seq)));
-        &self.unacked.back().expect("just pushed").1
-    }
-
-    /// Applies a cumulative acknowledgement `upto` addressed to `session`; returns how many messages it
-    /// released (0 for another session's).
-    pub fn ack(&mut self, session: &str, upto: u64) -> usize {
-        if session != self.session {
-            return 0;
-        }
-        let mut n = 0;
-        while self.unacked.front().is_some_and(|(s, _)| *s <= upto) {
-            self.unacked.pop_front();
-            n += 1;
-        }
-        self.acked += n as u64;
-        n
-    }
-
-    /// The unacknowledged messages, oldest first, when they are due again at `now` (some are unacknowledged and
-    /// nothing was sent for `resend_after`); the caller sends them all. Counts them as resent.
-    pub fn due(&mut self, now: Instant) -> Option<impl Iterator<Item = &M>> {
-        let last = self.last_send?;
-        if self.unacked.is_empty() || now.saturating_duration_since(last) <= self.resend_after {
-            return None;
-        }
-        self.last_send = Some(now);
-        self.resent += self.unacked.len() as u64;
-        Some(self.unacked.iter().map(|(_, m)| m))
-    }
-
-    /// True when the outbox holds `capacity` messages: wait for acknowledgements before producing more.
-    pub fn is_full(&self) -> bool {
-        self.unacked.len() >= self.capacity
-    }
-
-    /// True when every message is acknowledged.
-    pub fn is_empty(&self) -> bool {
-        self.unacked.is_empty()
-    }
-
-    /// Unacknowledged messages.
-    pub fn len(&self) -> usize {
-        self.unacked.len()
-    }
-
-    /// Messages acknowledged so far.
-    pub fn acked(&self) -> u64 {
-        self.acked
-    }
-
-    /// Messages sent again so far.
-    pub fn resent(&self) -> u64 {
-        self.resent
-    }
 }
 
 /// What the learner does with an arriving number.
@@ -192,6 +97,22 @@ impl Inbox {
         Ok(())
     }
 
+    /// Raises the marks to what the replay store holds (its records carry their session and number, see
+    /// [`crate::replay::ReplayStore::delivered`]): records made durable after the marks were last saved (a
+    /// crash between the two) count as stored, so their resent copies are duplicates. Returns how many sessions'
+    /// marks rose.
+    pub fn raise_marks(&mut self, stored: &BTreeMap<String, u64>) -> usize {
+        let mut n = 0;
+        for (s, seq) in stored {
+            let m = self.marks.acked.entry(s.clone()).or_insert(0);
+            if *seq > *m {
+                *m = *seq;
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// What to do with number `seq` of `session`.
     pub fn receive(&self, session: &str, seq: u64) -> Receipt {
         let mark = self.pending.get(session).or(self.marks.acked.get(session)).copied().unwrap_or(0);
@@ -245,55 +166,6 @@ impl Inbox {
 mod tests {
     use super::*;
 
-    const RESEND: Duration = Duration::from_millis(500);
-
-    fn outbox() -> Outbox<u64> {
-        Outbox::new("a@1", 4, RESEND)
-    }
-
-    #[test]
-    fn numbers_start_at_one_and_acks_release_in_order() {
-        let (t0, mut o) = (Instant::now(), outbox());
-        for _ in 0..3 {
-            o.push(t0, |_, s| s * 10);
-        }
-        assert_eq!(o.len(), 3);
-        assert_eq!(o.ack("other@2", 3), 0, "another session's acknowledgement releases nothing");
-        assert_eq!(o.ack("a@1", 2), 2);
-        assert_eq!((o.len(), o.acked()), (1, 2));
-        assert_eq!(o.ack("a@1", 2), 0, "a repeated acknowledgement is harmless");
-        assert_eq!(o.ack("a@1", 3), 1);
-        assert!(o.is_empty());
-    }
-
-    #[test]
-    fn a_full_outbox_is_backpressure() {
-        let (t0, mut o) = (Instant::now(), outbox());
-        for _ in 0..4 {
-            assert!(!o.is_full());
-            o.push(t0, |_, s| s);
-        }
-        assert!(o.is_full());
-        o.ack("a@1", 1);
-        assert!(!o.is_full());
-    }
-
-    #[test]
-    fn everything_unacknowledged_is_resent_in_order_after_the_pause() {
-        let (t0, mut o) = (Instant::now(), outbox());
-        assert!(o.due(t0 + RESEND * 4).is_none(), "nothing to resend from an empty outbox");
-        for _ in 0..3 {
-            o.push(t0, |_, s| s);
-        }
-        assert!(o.due(t0 + RESEND / 2).is_none(), "not due before the pause");
-        o.ack("a@1", 1);
-        let again: Vec<u64> = o.due(t0 + RESEND * 2).expect("due").copied().collect();
-        assert_eq!(again, vec![2, 3]);
-        assert_eq!(o.resent(), 2);
-        assert!(o.due(t0 + RESEND * 2).is_none(), "a resend restarts the pause");
-        assert!(o.due(t0 + RESEND * 4).is_some());
-    }
-
     #[test]
     fn the_learner_stores_the_contiguous_sequence_once() {
         let mut i = Inbox::default();
@@ -310,45 +182,92 @@ mod tests {
     }
 
     #[test]
-    fn actor_and_learner_lose_nothing_over_a_lossy_link_and_a_learner_restart() {
+    fn actor_and_learner_lose_nothing_over_a_lossy_link_and_restarts_of_both() {
+        use std::time::{Duration, Instant};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("acks.json");
-        let (t0, mut o) = (Instant::now(), Outbox::<u64>::new("a@1", 100, RESEND));
+        let spool_dir = dir.path().join("spool");
+        let opts = SpoolOptions {
+            cap_bytes: 1 << 20,
+            segment_bytes: 64,
+            resend_after: Duration::from_millis(500),
+            resend_max: Duration::from_secs(4),
+            window: 100,
+            window_bytes: 1 << 20,
+            sync_every: Duration::ZERO,
+        };
+        let t0 = Instant::now();
+        let (mut o, _) = Spool::open(&spool_dir, "a@1", opts.clone()).unwrap();
         let mut inbox = Inbox::load(&path).unwrap();
-        let mut stored = Vec::new();
-        let deliver = |inbox: &mut Inbox, seq: u64, stored: &mut Vec<u64>| {
-            if inbox.receive("a@1", seq) == Receipt::Next {
-                inbox.accept("a@1", seq);
-                stored.push(seq);
+        let mut stored: Vec<(String, u64)> = Vec::new();
+        // A message is its session and number, as the real one carries them.
+        let msg = |session: &str, seq: u64| format!("{session}#{seq}").into_bytes();
+        let deliver = |inbox: &mut Inbox, m: &[u8], stored: &mut Vec<(String, u64)>| {
+            let text = String::from_utf8(m.to_vec()).unwrap();
+            let (session, seq) = text.split_once('#').unwrap();
+            let seq: u64 = seq.parse().unwrap();
+            if inbox.receive(session, seq) == Receipt::Next {
+                inbox.accept(session, seq);
+                stored.push((session.to_string(), seq));
             }
         };
         // Numbers 1..=10 sent; every third is lost on the way.
         for k in 1..=10u64 {
-            let seq = *o.push(t0, |_, s| s);
-            if k % 3 != 0 {
-                deliver(&mut inbox, seq, &mut stored);
+            let m = msg(o.session(), o.next_seq());
+            if o.push(t0, &m).unwrap() && k % 3 != 0 {
+                deliver(&mut inbox, &m, &mut stored);
             }
         }
-        assert_eq!(stored, vec![1, 2], "nothing past the first gap is stored");
+        assert_eq!(stored.len(), 2, "nothing past the first gap is stored");
         for (s, upto) in inbox.acknowledge() {
-            o.ack(&s, upto);
+            o.ack(t0, &s, upto).unwrap();
         }
         inbox.save(&path).unwrap();
-        // The learner restarts from its saved marks; the actor resends what is unacknowledged.
+        // Both restart: the learner from its saved marks, the actor from its spool with a new session.
+        drop(o);
+        let (mut o, rec) = Spool::open(&spool_dir, "a@2", opts).unwrap();
+        assert_eq!(rec.transitions, 8, "the unacknowledged 3..=10 are found again");
+        for _ in 0..3 {
+            let m = msg(o.session(), o.next_seq());
+            o.push(t0, &m).unwrap();
+        }
         let mut inbox = Inbox::load(&path).unwrap();
         let mut t = t0;
+        let mut rounds = 0;
         while !o.is_empty() {
-            t += RESEND * 2;
-            let again: Vec<u64> = o.due(t).expect("due").copied().collect();
-            for seq in again {
-                deliver(&mut inbox, seq, &mut stored);
+            rounds += 1;
+            assert!(rounds < 100, "delivery does not converge");
+            t += Duration::from_secs(5);
+            for m in o.due(t).unwrap() {
+                deliver(&mut inbox, &m, &mut stored);
             }
             for (s, upto) in inbox.acknowledge() {
-                o.ack(&s, upto);
+                o.ack(t, &s, upto).unwrap();
             }
         }
-        assert_eq!(stored, (1..=10).collect::<Vec<_>>(), "every number stored exactly once, in order");
-        assert_eq!(o.acked(), 10);
+        let mut want: Vec<(String, u64)> = (1..=10).map(|n| ("a@1".to_string(), n)).collect();
+        want.extend((1..=3).map(|n| ("a@2".to_string(), n)));
+        stored.sort();
+        assert_eq!(stored, want, "every number of both sessions stored exactly once");
+        drop(o);
+        let left: Vec<_> = std::fs::read_dir(&spool_dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "spool"))
+            .collect();
+        assert!(left.is_empty(), "an acknowledged spool leaves no segment behind: {left:?}");
+    }
+
+    #[test]
+    fn marks_rise_to_what_the_store_holds_and_never_fall() {
+        let mut i = Inbox::default();
+        i.accept("a@1", 5);
+        i.acknowledge();
+        let stored: BTreeMap<String, u64> = [("a@1".to_string(), 3), ("b@1".to_string(), 7)].into();
+        assert_eq!(i.raise_marks(&stored), 1);
+        assert_eq!(i.receive("a@1", 5), Receipt::Duplicate, "a mark never falls");
+        assert_eq!(i.receive("b@1", 7), Receipt::Duplicate, "stored before the marks were saved");
+        assert_eq!(i.receive("b@1", 8), Receipt::Next);
     }
 
     #[test]
