@@ -81,6 +81,7 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
         spool_dir: opts.run_dir.join("spool").join("actor-0"),
         spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
+        final_ack_wait: Duration::from_secs(10),
     };
     let actor = {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());

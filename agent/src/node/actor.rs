@@ -63,6 +63,9 @@ pub struct ActorOptions {
     pub spool: SpoolOptions,
     /// Act randomly for this many steps when no weights have arrived yet.
     pub random_steps: u64,
+    /// At the end, wait at most this long for the learner to acknowledge what is in flight (what is not stays in
+    /// the spool for the next start).
+    pub final_ack_wait: Duration,
 }
 
 /// What the actor did.
@@ -87,7 +90,7 @@ pub struct ActorSummary {
 }
 
 /// Runs the actor in `env` until `stop` is set or `max_steps` is reached and every transition is acknowledged
-/// (waiting at most 10 s for the acknowledgements at the end).
+/// (waiting at most `final_ack_wait` for the acknowledgements at the end).
 pub fn run(
     bus: &Bus,
     cfg: &CellConfig,
@@ -325,7 +328,7 @@ pub fn run(
         episodes_pub.publish(&mut r)?;
     }
     // Wait for the learner to acknowledge what is still in flight (what is not stays in the spool).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + opts.final_ack_wait;
     while !spool.is_empty() && Instant::now() < deadline {
         if let Some(a) = acks.recv_timeout(Duration::from_millis(200)) {
             spool.ack(Instant::now(), &a.msg.actor, a.msg.upto)?;

@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use corrigo_app::exit;
 use corrigo_app::nodes::env;
+use std::time::Duration;
 
 /// Arguments of `corrigo actor`.
 #[derive(Args, Debug)]
@@ -36,6 +37,10 @@ pub struct ActorArgs {
     /// cameras running as other nodes (`corrigo controller`, `corrigo camera`), a real arm or the simulated one.
     #[arg(long, value_enum, default_value_t = EnvArg::Sim)]
     env: EnvArg,
+    /// At the end, wait at most this many seconds for the learner to acknowledge what is in flight (what is not
+    /// stays in the spool and is resent on the next start).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    ack_wait: f64,
 }
 
 /// Runs `corrigo actor`; returns the exit code ([`exit::FAILURE`] when transitions are left unacknowledged in the
@@ -53,6 +58,7 @@ pub fn run(args: ActorArgs) -> Result<i32> {
         spool_dir: args.run_dir.resolve(&cfg).join("spool").join(&args.id),
         spool: SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
+        final_ack_wait: Duration::from_secs_f64(args.ack_wait.clamp(0.0, 86_400.0)),
     };
     let s = actor::run(&bus, &cfg, &opts, stop, cell.env.as_mut())?;
     println!(

@@ -133,6 +133,7 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
         spool_dir: dir.path().join("run").join("spool"),
         spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 40,
+        final_ack_wait: Duration::from_secs(30),
     };
     let mut env = BusEnv::new(&bus, &cfg, ao.seed).expect("the environment over the bus");
     let summary = actor_node::run(&bus, &cfg, &ao, stop.clone(), &mut env).expect("actor over the bus");

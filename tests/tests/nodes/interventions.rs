@@ -87,6 +87,7 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         spool_dir: run_dir.join("spool"),
         spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
         random_steps: 0,
+        final_ack_wait: Duration::from_secs(10),
     };
     let mut env = sim::SimEnv::new(&cfg, ao.seed).expect("the simulated cell");
     let summary = actor_node::run(&bus, &cfg, &ao, stop.clone(), &mut env).expect("actor");

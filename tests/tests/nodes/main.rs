@@ -4,6 +4,7 @@ mod actor_learner;
 mod bus_env;
 mod classifier;
 mod controller_node;
+mod faults;
 mod interventions;
 mod record_teleop;
 mod routing;
