@@ -27,6 +27,9 @@ pub struct Recovery {
     pub skipped: Vec<(PathBuf, u64, u64)>,
     /// Per actor session, the highest number of a record found (records an actor delivered carry their origin).
     pub delivered: std::collections::BTreeMap<String, u64>,
+    /// Records whose origin number is not above an earlier record's of the same session in this buffer: a
+    /// transition an actor delivered stored a second time (0 when delivery is exactly once).
+    pub repeats: usize,
 }
 
 #[derive(Debug)]
@@ -102,6 +105,9 @@ impl Buffer {
                     && let Some((session, seq)) = r.origin
                 {
                     let m = rec.delivered.entry(session.to_string()).or_insert(0);
+                    if seq <= *m {
+                        rec.repeats += 1;
+                    }
                     *m = (*m).max(seq);
                 }
                 let outcome = match decoded {

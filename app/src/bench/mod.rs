@@ -1,4 +1,5 @@
 //! Benchmark programs behind `corrigo bench …`. Each prints its figures; none asserts on timing.
 
 pub mod bus;
+pub mod chaos;
 pub mod learning;

@@ -93,6 +93,30 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 100)]
         steps: usize,
     },
+    /// Faults injected into a two-process cell (learner kill -9 ×N, a learner outage, a full disk, a second
+    /// learner, a flipped byte), with what survived, as one table.
+    Chaos {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Learner kills (kill -9 at random moments).
+        #[arg(long, default_value_t = 100)]
+        kills: u32,
+        /// Seconds the learner stays down while the actor acts at the policy rate.
+        #[arg(long, default_value_t = 600.0)]
+        outage_s: f64,
+        /// Size of the tmpfs that fills up (needs root to mount), MiB.
+        #[arg(long, default_value_t = 96)]
+        disk_mib: u64,
+        /// State observations instead of the cell's cameras.
+        #[arg(long)]
+        state: bool,
+        /// Seed of the kill moments.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Working directory (kept for inspection; default: a new one under the system's temporary directory).
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
     /// The receiving side of `bench perception` (started by it).
     #[command(hide = true)]
     PerceptionReceiver { endpoint: String, cell: String },
@@ -173,6 +197,22 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             let mut receiver = std::process::Command::new(std::env::current_exe()?);
             receiver.args(["bench", "perception-receiver"]);
             println!("{}", perception::bench::run(&o, receiver)?);
+        }
+        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work } => {
+            let work = match work {
+                Some(w) => w,
+                None => tempfile::Builder::new().prefix("corrigo-chaos-").tempdir()?.keep(),
+            };
+            let opts = corrigo_app::bench::chaos::ChaosOptions {
+                cell: cfg.load()?,
+                images: !state,
+                kills,
+                outage: Duration::from_secs_f64(outage_s.max(0.0)),
+                disk_mib,
+                seed,
+                work,
+            };
+            corrigo_app::bench::chaos::run(&opts)?;
         }
         BenchCmd::Dataset { cfg, episodes, steps } => {
             let cfg = cfg.load()?;
