@@ -167,6 +167,12 @@ pub fn run(
     let mut weights = bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("learner"))?;
+    tracing::info!(
+        online = store.online_len(),
+        demo = store.demo_len(),
+        updates = learner.updates(),
+        "learner running: storing the actors' transitions and training"
+    );
     let mut fault: Option<StorageFault> = None;
     let mut summary = LearnerSummary::default();
     let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();

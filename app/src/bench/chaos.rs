@@ -1,7 +1,8 @@
 //! `corrigo bench chaos`: faults injected into a two-process cell (this binary's `learner` and `actor`), with
 //! the figures of what survived, printed as one table.
 //!
-//! 1. **Learner `kill -9` at random moments**, N times, while the actor runs as fast as it can; then the actor
+//! 1. **Learner `kill -9` at random moments** (0.2–6 s after it started storing), N times, while the actor acts
+//!    at the policy rate; then the actor
 //!    is stopped and waits for the last learner's acknowledgements. Sent (the actor's steps), stored (distinct
 //!    records of the actor's sessions), duplicated (records stored twice), lost (sent − stored), and on how many
 //!    restarts the checkpoint loaded.
@@ -198,7 +199,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     let mut cell = opts.cell.clone();
     cell.agent.use_images = opts.images;
     // Checkpoints often enough that most kills have one to resume from.
-    cell.agent.checkpoint_every = cell.agent.checkpoint_every.min(100);
+    cell.agent.checkpoint_every = cell.agent.checkpoint_every.min(20);
     if opts.images {
         // A short encoder pretraining: the benchmark is about delivery, not learning.
         cell.agent.encoder.pretrain_steps = cell.agent.encoder.pretrain_steps.min(50);
@@ -236,15 +237,16 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
         let mut log = logs.join("learner-0.log");
         let mut learner = ctx.learner(&run_a, &log)?;
         let out = logs.join("actor.out");
-        let mut actor = ctx.actor(&ctx.work.join("actor-kills"), None, true, &out)?;
+        // The actor at the policy rate, as on a real cell.
+        let mut actor = ctx.actor(&ctx.work.join("actor-kills"), None, false, &out)?;
         let (mut kills, mut loads, mut with_ckpt, mut failed_starts) = (0u32, 0u32, 0u32, 0u32);
         let started = Instant::now();
         while kills < opts.kills {
-            if !wait_log(&mut learner, &log, "replay store opened", Duration::from_secs(300)) {
+            if !wait_log(&mut learner, &log, "learner running", Duration::from_secs(300)) {
                 failed_starts += 1;
                 eprintln!("  learner start {kills} did not open its store; log tail:\n{}", tail(&log));
             }
-            let pause = Duration::from_millis(rng.random_range(200..3000));
+            let pause = Duration::from_millis(rng.random_range(200..6000));
             std::thread::sleep(pause);
             let _ = learner.kill();
             let _ = learner.wait();
