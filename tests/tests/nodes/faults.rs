@@ -265,3 +265,74 @@ fn a_second_learner_is_refused_and_a_flipped_byte_costs_only_the_damaged_record(
     let lost = if interfaces::env::obs_spec(&cell).cameras.is_empty() { 1 } else { 2 };
     assert!(after + lost >= before && after < before, "only the damaged record lost: {before} → {after}");
 }
+
+/// Random payloads and a valid message of another type on every key of the cell, while an actor and a learner
+/// work: both keep running and every real transition is stored once.
+#[test]
+fn hostile_payloads_on_every_key_leave_actor_and_learner_working() {
+    use interfaces::keys::{ALL_TOPICS, ARM_STATE, Topic};
+    use interfaces::msg::{ArmState, Command as OpCommand, Header, OperatorCommand};
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::reach_cell(common::free_port());
+    let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let run_dir = dir.path().join("run");
+    let learner_stop = Arc::new(AtomicBool::new(false));
+    let learner = start_learner(&bus, &cfg, &run_dir, learner_stop.clone());
+    let hostile_done = Arc::new(AtomicBool::new(false));
+    let hostile = {
+        let (bus, done) = (bus.clone(), hostile_done.clone());
+        std::thread::spawn(move || {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+            let mut sent = 0u64;
+            // Every key, as the node that owns it (placeholders filled with a plausible instance).
+            let keys: Vec<(Topic<ArmState>, Topic<OperatorCommand>, Option<&str>)> = ALL_TOPICS
+                .iter()
+                .map(|t| {
+                    let inst = t.name.contains("{}").then_some("front").or(t.node.contains("{}").then_some("learner"));
+                    (Topic::new(t.node, t.name, t.class), Topic::new(t.node, t.name, t.class), inst)
+                })
+                .collect();
+            let pubs: Vec<_> = keys
+                .iter()
+                .map(|(a, o, inst)| {
+                    (
+                        bus.publisher::<ArmState>(a.clone(), *inst).unwrap(),
+                        bus.publisher::<OperatorCommand>(o.clone(), *inst).unwrap(),
+                    )
+                })
+                .collect();
+            // At least 150 rounds (300 payloads per key), and on while the actor works.
+            let mut rounds = 0;
+            while rounds < 150 || !done.load(Ordering::Acquire) {
+                rounds += 1;
+                for (k, (state_pub, cmd_pub)) in pubs.iter().enumerate() {
+                    let n = rng.random_range(0..512);
+                    let garbage: Vec<u8> = (0..n).map(|_| rng.random()).collect();
+                    state_pub.put_raw(garbage).unwrap();
+                    // A valid message of a type the key does not carry.
+                    if keys[k].0.key("c") == ARM_STATE.key("c") {
+                        let c = OperatorCommand { header: Header::default(), command: OpCommand::StartEpisode };
+                        cmd_pub.publish_as_is(&c).unwrap();
+                    } else {
+                        state_pub.publish_as_is(&ArmState::default()).unwrap();
+                    }
+                    sent += 2;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            sent
+        })
+    };
+    let mut env = sim::SimEnv::new(&cfg, 5).expect("the simulated cell");
+    let opts = actor_opts(&cfg, &dir.path().join("spool"), 300, false, Duration::from_secs(180));
+    let a = actor_node::run(&bus, &cfg, &opts, Arc::new(AtomicBool::new(false)), &mut env).expect("the actor survives");
+    hostile_done.store(true, Ordering::Release);
+    let sent = hostile.join().unwrap();
+    learner_stop.store(true, Ordering::Release);
+    let l = learner.join().unwrap().expect("the learner survives");
+    assert!(sent >= 300 * ALL_TOPICS.len() as u64, "hostile payloads sent: {sent}");
+    assert_eq!((a.steps, a.spooled), (300, 0), "{a:?}");
+    assert_eq!(l.stored, 300, "{l:?}");
+    assert_eq!(stored(&cfg, &run_dir).online_len(), 300, "every real transition stored once");
+}
