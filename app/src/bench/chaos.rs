@@ -168,10 +168,15 @@ fn code(s: Option<std::process::ExitStatus>) -> String {
     }
 }
 
-fn rss_mib(pid: u32) -> Option<f64> {
+/// Resident memory of process `pid`, MiB: (all of it, its anonymous part). The rest is shared libraries' pages
+/// (libtorch, Mesa, MuJoCo), which the spool does not change.
+fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    let field = |name: &str| -> Option<f64> {
+        let kb: f64 = s.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?))
 }
 
 fn dir_mib(dir: &Path) -> f64 {
@@ -298,14 +303,15 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
         let spool = actor_dir.join("spool").join("actor-0");
         let mut actor = ctx.actor(&actor_dir, Some(steps), false, &out)?;
         let t0 = Instant::now();
-        let (mut peak, mut at_10s, mut spool_peak) = (0.0f64, None, 0.0f64);
+        let (mut peak, mut peak_anon, mut at_10s, mut spool_peak) = (0.0f64, 0.0f64, None, 0.0f64);
         let mut learner: Option<Child> = None;
         let done = loop {
             if let Ok(Some(s)) = actor.try_wait() {
                 break Some(s);
             }
-            if let Some(r) = rss_mib(actor.id()) {
+            if let Some((r, anon)) = rss_mib(actor.id()) {
                 peak = peak.max(r);
+                peak_anon = peak_anon.max(anon);
                 if at_10s.is_none() && t0.elapsed() >= Duration::from_secs(10) {
                     at_10s = Some(r);
                 }
@@ -334,7 +340,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
         rows.push((
             format!("learner down {:.0} s, actor at {hz} Hz", opts.outage.as_secs_f64()),
             format!(
-                "actor peak RSS {peak:.0} MiB ({} MiB at 10 s), spool peak {spool_peak:.1} MiB; sent {sent}, stored {stored}, duplicated {dups}, lost {lost}; drained {:.0} s after the learner came back; actor {}",
+                "actor peak RSS {peak:.0} MiB ({} MiB at 10 s), of it anonymous (private) memory {peak_anon:.0} MiB at most; spool peak {spool_peak:.1} MiB; sent {sent}, stored {stored}, duplicated {dups}, lost {lost}; drained {:.0} s after the learner came back; actor {}",
                 at_10s.map_or("-".into(), |r| format!("{r:.0}")),
                 drain.as_secs_f64(),
                 code(done)
