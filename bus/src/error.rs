@@ -33,6 +33,16 @@ pub enum BusError {
         /// Cause.
         reason: String,
     },
+    /// A payload larger than its topic's limit ([`crate::qos`]) was not sent.
+    #[error("refused to publish {size} bytes on `{key}`: the limit of this topic is {limit} bytes (bus::qos)")]
+    Oversize {
+        /// Key expression.
+        key: String,
+        /// Encoded payload size, bytes.
+        size: usize,
+        /// The topic's limit, bytes.
+        limit: usize,
+    },
     /// A message could not be encoded.
     #[error("cannot encode a {ty} for `{key}`: {reason}")]
     Encode {

@@ -5,8 +5,22 @@
 //! ([`Publisher`], [`Subscriber`]), QoS derived from each topic's class ([`qos`]), node presence through
 //! liveliness tokens ([`Bus::announce`], [`Presence`]) and a router for cells that span machines ([`Router`]).
 //!
-//! The wire format ([`codec`]) is a CBOR envelope documented in `docs/messages.md`. A payload that fails to
-//! decode never reaches the node: it is counted ([`Subscriber::decode_errors`]) and logged with its key.
+//! The wire format ([`codec`]) is a CBOR envelope documented in `docs/messages.md`; it names the message's type,
+//! so a valid message of another type on a key is refused like garbage. A payload that fails to decode never
+//! reaches the node: it is counted ([`Subscriber::decode_errors`]) and logged with its key.
+//!
+//! Every topic has a maximum payload ([`qos`]; a publisher refuses to send more, [`BusError::Oversize`], and a
+//! subscriber refuses more before decoding it, counted in [`SubscriberStats::oversize`]):
+//!
+//! | topics | max payload |
+//! |---|---|
+//! | control (arm state, pose targets, teleop, sim scene), telemetry (learner metrics), commands, events, acks, episode reports, scene resets | 64 KiB |
+//! | policy frames `camera/<name>/frame` (≤ 1024×1024) | 8 MiB |
+//! | full frames `camera/<name>/full` (≤ 8192×8192) | 256 MiB |
+//! | transitions `actor/transitions`, policy weights `learner/weights` | 256 MiB |
+//!
+//! A subscriber's counters ([`Subscriber::counts`]: received, decode errors, oversize, queue drops, sequence
+//! gaps) are what the operator panel shows per key.
 //!
 //! Threading: publishing is synchronous and cheap (never call it from the 1 kHz control thread; a non-RT bridge
 //! does that). Subscribers decode on zenoh's threads and hand values over a channel.
@@ -26,4 +40,4 @@ pub use presence::{NodeToken, Presence};
 pub use publisher::Publisher;
 pub use router::Router;
 pub use session::Bus;
-pub use subscriber::{Received, Subscriber, SubscriberStats};
+pub use subscriber::{Received, Subscriber, SubscriberCounts, SubscriberStats};

@@ -5,17 +5,24 @@ use interfaces::time::{Clock, MonotonicClock, Stamp};
 use std::marker::PhantomData;
 use zenoh::Wait;
 
-/// A typed publisher. Fills in the header's sequence number (and the stamp when left at zero).
+/// A typed publisher. Fills in the header's sequence number (and the stamp when left at zero). Refuses to send a
+/// payload larger than its topic's limit ([`crate::qos`]) with [`BusError::Oversize`].
 pub struct Publisher<T: Message> {
     inner: zenoh::pubsub::Publisher<'static>,
     key: String,
     seq: u64,
+    max_payload: usize,
     _t: PhantomData<fn(T)>,
 }
 
 impl<T: Message> std::fmt::Debug for Publisher<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher").field("key", &self.key).field("type", &T::TYPE).field("seq", &self.seq).finish()
+        f.debug_struct("Publisher")
+            .field("key", &self.key)
+            .field("type", &T::TYPE)
+            .field("seq", &self.seq)
+            .field("max_payload", &self.max_payload)
+            .finish()
     }
 }
 
@@ -28,7 +35,12 @@ impl<T: Message> Publisher<T> {
             .express(qos.express)
             .wait()
             .map_err(|e| BusError::Declare { what: "publisher", key: key.clone(), reason: e.to_string() })?;
-        Ok(Self { inner, key, seq: 0, _t: PhantomData })
+        Ok(Self { inner, key, seq: 0, max_payload: qos.max_payload, _t: PhantomData })
+    }
+
+    /// Largest payload this publisher sends, bytes (its topic's limit, [`crate::qos`]).
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
     }
 
     /// The key expression published on.
@@ -37,7 +49,8 @@ impl<T: Message> Publisher<T> {
     }
 
     /// Publishes `msg`: sets `header.seq` to this publisher's next number, and `header.stamp_ns` to now if it
-    /// is zero. Returns the sequence number used.
+    /// is zero. Returns the sequence number used. A message whose encoding exceeds the topic's limit is not sent
+    /// ([`BusError::Oversize`]; its sequence number is used up, so subscribers count a gap).
     pub fn publish(&mut self, msg: &mut T) -> Result<u64, BusError> {
         self.seq += 1;
         let h = msg.header_mut();
@@ -59,8 +72,12 @@ impl<T: Message> Publisher<T> {
         self.put_raw(bytes)
     }
 
-    /// Sends already-encoded bytes on this publisher's key (used by tests to inject garbage).
+    /// Sends already-encoded bytes on this publisher's key (an actor resending spooled transitions; tests
+    /// injecting garbage). Bytes over the topic's limit are refused ([`BusError::Oversize`]), like messages.
     pub fn put_raw(&self, bytes: Vec<u8>) -> Result<(), BusError> {
+        if bytes.len() > self.max_payload {
+            return Err(BusError::Oversize { key: self.key.clone(), size: bytes.len(), limit: self.max_payload });
+        }
         self.inner.put(bytes).wait().map_err(|e| BusError::Publish { key: self.key.clone(), reason: e.to_string() })
     }
 }

@@ -147,7 +147,7 @@ impl Bus {
 
     /// Declares a publisher of `topic`'s message type on `topic` (with its class's QoS).
     pub fn publisher<T: Message>(&self, topic: Topic<T>, instance: Option<&str>) -> Result<Publisher<T>, BusError> {
-        Publisher::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class()))
+        Publisher::declare(&self.session, self.key(topic, instance), qos::for_topic(topic.info()))
     }
 
     /// Subscribes to `topic`; `instance = Some("*")` receives every instance (e.g. every camera). The message
@@ -164,7 +164,7 @@ impl Bus {
     /// }
     /// ```
     pub fn subscribe<T: Message>(&self, topic: Topic<T>, instance: Option<&str>) -> Result<Subscriber<T>, BusError> {
-        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_class(topic.class()))
+        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_topic(topic.info()))
     }
 
     /// Announces that `node` is alive (a liveliness token, withdrawn when dropped or when the process dies).

@@ -1,7 +1,41 @@
-//! Sample messages of every type, shared by the bus tests.
+//! Sample messages of every type, and loopback sessions, shared by the bus tests.
+#![allow(dead_code)]
 
+use bus::Bus;
+use interfaces::config::BusConfig;
 use interfaces::msg::*;
 use interfaces::time::Stamp;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// A TCP port free on loopback now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+}
+
+/// A peer-mode bus config with these endpoints (no multicast scouting).
+pub fn bus_config(listen: Vec<String>, connect: Vec<String>) -> BusConfig {
+    BusConfig { listen, connect, ..BusConfig::default() }
+}
+
+/// Two sessions of `cell` on loopback, as two processes of a cell would be: the first listens on a free port,
+/// the second (e.g. a hostile peer) connects to it. Each call uses its own port, so tests stay independent.
+pub fn two_peers(cell: &str) -> (Bus, Bus) {
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let host = Bus::open(&bus_config(vec![endpoint.clone()], vec![]), cell).expect("open the listening session");
+    let peer = Bus::open(&bus_config(vec![], vec![endpoint]), cell).expect("open the connecting session");
+    (host, peer)
+}
+
+/// Polls `done` every 10 ms until it holds; panics naming `what` after `secs` seconds (generous: the test
+/// machines are loaded, and no test passes on time).
+pub fn wait_until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {secs} s for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 pub fn arm_state() -> ArmState {
     ArmState {

@@ -1,6 +1,5 @@
 //! A Python zenoh client decodes every topic from docs/messages.md alone (tests/python_peer.py).
 
-#[allow(dead_code)]
 mod common;
 
 use bus::Bus;

@@ -4,20 +4,10 @@ mod common;
 
 use bus::{Bus, decode, encode};
 use common::*;
-use interfaces::config::BusConfig;
 use interfaces::keys::{ARM_STATE, EVENT, FRAME, OPERATOR_COMMAND, POSE_TARGET};
 use interfaces::msg::*;
-use std::net::TcpListener;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
-}
-
-fn bus_config(listen: Vec<String>, connect: Vec<String>) -> BusConfig {
-    BusConfig { listen, connect, ..BusConfig::default() }
-}
 
 /// Receives until `want` matches or the deadline passes, publishing `msg` repeatedly meanwhile (discovery
 /// between sessions takes a moment, so the first messages may go nowhere).

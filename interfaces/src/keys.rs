@@ -66,7 +66,9 @@ impl<T> PartialEq for Topic<T> {
 }
 impl<T> Eq for Topic<T> {}
 
-/// Delivery class of a topic, mapped by the `bus` crate onto zenoh QoS.
+/// Delivery class of a topic, mapped by the `bus` crate onto zenoh QoS and a maximum payload per topic
+/// (`bus::qos`: 64 KiB for control, telemetry and small reliable messages; 8 MiB for policy frames; 256 MiB for
+/// full frames, transitions and policy weights), so a topic's message must stay within its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TopicClass {
     /// Control and state: express (no batching), real-time priority, newest value wins (drop under congestion).

@@ -1,0 +1,432 @@
+//! Hostile input on the bus: valid messages of the wrong type, floods, oversize payloads, absurd sequence
+//! numbers. Each test opens its own sessions on its own loopback port; the hostile side is a second session, as
+//! another process on the network would be. No test passes or fails on time: they wait on conditions with
+//! generous deadlines.
+
+mod common;
+
+use bus::qos::{self, FRAME_MAX_PAYLOAD, FULL_FRAME_MAX_PAYLOAD, SMALL_MAX_PAYLOAD, TRANSITION_MAX_PAYLOAD};
+use bus::{Bus, BusError, DecodeError, Subscriber, decode, encode};
+use common::*;
+use interfaces::config::CellConfig;
+use interfaces::drivers::MAX_DOF;
+use interfaces::keys::{
+    ALL_TOPICS, ARM_STATE, EVENT, FRAME, FULL_FRAME, LEARNER_METRICS, OPERATOR_COMMAND, POLICY_WEIGHTS, TRANSITIONS,
+    Topic,
+};
+use interfaces::msg::*;
+use interfaces::msg_training::{
+    EpisodeReport, ObservationMsg, PolicyWeights, SceneReset, SceneState, TransitionAck, TransitionMsg,
+};
+use interfaces::time::Stamp;
+use std::time::Duration;
+use zenoh::Wait;
+use zenoh::qos::CongestionControl;
+
+/// Puts raw `bytes` on `key` from `session`, reliably (blocking under congestion rather than dropping: a large
+/// payload must arrive for the test to mean anything).
+fn put_raw(session: &Bus, key: String, bytes: Vec<u8>) {
+    session.session().put(key, bytes).congestion_control(CongestionControl::Block).wait().expect("raw put");
+}
+
+/// Messages sent as fast as possible in a flood.
+const FLOOD: u64 = 20_000;
+
+/// `topic`'s key carrying another message type `U` (what a confused or hostile peer could put there).
+fn retyped<T, U>(topic: Topic<T>) -> Topic<U> {
+    let i = topic.info();
+    Topic::new(i.node, i.name, i.class)
+}
+
+/// Publishes `msg` from `publisher` until `sub` has received one (discovery between sessions takes a moment),
+/// then empties `sub`'s queue and returns its counters at that point.
+fn connect<T: Message + Clone>(
+    publisher: &mut bus::Publisher<T>,
+    sub: &Subscriber<T>,
+    msg: &T,
+) -> bus::SubscriberCounts {
+    wait_until(30, &format!("a first {} on {}", T::TYPE, sub.key()), || {
+        publisher.publish(&mut msg.clone()).expect("publish");
+        sub.recv_timeout(Duration::from_millis(50)).is_some()
+    });
+    // Stragglers of the loop above may still be on their way: wait until two polls in a row find nothing new.
+    let mut quiet = 0;
+    while quiet < 2 {
+        quiet = if sub.recv_timeout(Duration::from_millis(200)).is_some() { 0 } else { quiet + 1 };
+    }
+    sub.counts()
+}
+
+/// One value of every message type, each with its `TYPE`.
+fn one_of_each() -> Vec<(&'static str, Vec<u8>)> {
+    fn enc<T: Message>(m: &T) -> (&'static str, Vec<u8>) {
+        (T::TYPE, encode(m).expect("encode"))
+    }
+    vec![
+        enc(&arm_state()),
+        enc(&pose_target()),
+        enc(&commands()[0]),
+        enc(&frame()),
+        enc(&event()),
+        enc(&LearnerMetrics::default()),
+        enc(&TeleopCommand::default()),
+        enc(&TransitionMsg::default()),
+        enc(&TransitionAck::default()),
+        enc(&PolicyWeights::default()),
+        enc(&EpisodeReport::default()),
+        enc(&SceneReset::default()),
+        enc(&SceneState::default()),
+    ]
+}
+
+/// Decodes bytes as one message type: `Ok(())` when they are one, the error otherwise.
+type Check = fn(&[u8]) -> Result<(), DecodeError>;
+
+/// Decodes `bytes` as `T`: `Ok(())` when it is one, the error otherwise.
+fn decodes_as<T: Message>(bytes: &[u8]) -> Result<(), DecodeError> {
+    decode::<T>(bytes).map(|_| ())
+}
+
+#[test]
+fn every_message_type_is_refused_as_every_other_type() {
+    let all = one_of_each();
+    let names: std::collections::BTreeSet<&str> = all.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.len(), all.len(), "every type has its own name on the wire");
+    // The envelope names the type and the decoder checks it, so a message whose fields happen to fit another
+    // type (a missing Option field, an ignored extra field) is still refused.
+    let checks: [(&str, Check); 13] = [
+        (ArmState::TYPE, decodes_as::<ArmState>),
+        (PoseTarget::TYPE, decodes_as::<PoseTarget>),
+        (OperatorCommand::TYPE, decodes_as::<OperatorCommand>),
+        (Frame::TYPE, decodes_as::<Frame>),
+        (Event::TYPE, decodes_as::<Event>),
+        (LearnerMetrics::TYPE, decodes_as::<LearnerMetrics>),
+        (TeleopCommand::TYPE, decodes_as::<TeleopCommand>),
+        (TransitionMsg::TYPE, decodes_as::<TransitionMsg>),
+        (TransitionAck::TYPE, decodes_as::<TransitionAck>),
+        (PolicyWeights::TYPE, decodes_as::<PolicyWeights>),
+        (EpisodeReport::TYPE, decodes_as::<EpisodeReport>),
+        (SceneReset::TYPE, decodes_as::<SceneReset>),
+        (SceneState::TYPE, decodes_as::<SceneState>),
+    ];
+    for (sent, bytes) in &all {
+        for (wanted, check) in &checks {
+            match check(bytes) {
+                Ok(()) => assert_eq!(sent, wanted, "a {sent} was accepted as a {wanted}"),
+                Err(DecodeError::WrongType { got, expected }) => {
+                    assert_ne!(sent, wanted, "a {sent} refused as itself");
+                    assert_eq!((got.as_str(), expected), (*sent, *wanted));
+                }
+                Err(e) => panic!("a {sent} decoded as a {wanted}: {e} (expected a type mismatch)"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_valid_message_of_the_wrong_type_is_counted_and_never_delivered() {
+    let (node, hostile) = two_peers("hostile_types");
+    let states = node.subscribe(ARM_STATE, None).expect("subscribe");
+    let cmds = node.subscribe(OPERATOR_COMMAND, None).expect("subscribe");
+    let mut state_pub = hostile.publisher(ARM_STATE, None).expect("publisher");
+    let mut command_pub = hostile.publisher(OPERATOR_COMMAND, None).expect("publisher");
+    let s0 = connect(&mut state_pub, &states, &arm_state());
+    let c0 = connect(&mut command_pub, &cmds, &commands()[0]);
+
+    // An ArmState on the command key and an OperatorCommand on the state key, 100 of each.
+    let mut state_on_command_key = hostile.publisher(retyped::<_, ArmState>(OPERATOR_COMMAND), None).expect("pub");
+    let mut command_on_state_key = hostile.publisher(retyped::<_, OperatorCommand>(ARM_STATE), None).expect("pub");
+    for _ in 0..100 {
+        state_on_command_key.publish(&mut arm_state()).expect("publish");
+        command_on_state_key.publish(&mut commands()[2].clone()).expect("publish");
+    }
+    wait_until(60, "100 decode errors on each key", || {
+        states.counts().decode_errors - s0.decode_errors >= 100 && cmds.counts().decode_errors - c0.decode_errors >= 100
+    });
+    // A valid message of the right type still comes through, and it is the only thing delivered.
+    let mut good = commands()[0].clone();
+    command_pub.publish(&mut good).expect("publish");
+    let got = cmds.recv_timeout(Duration::from_secs(30)).expect("the valid command after the wrong ones");
+    assert_eq!(got.msg.command, Command::EStop);
+    assert!(cmds.try_recv().is_none(), "no ArmState delivered as an OperatorCommand");
+    assert!(states.try_recv().is_none(), "no OperatorCommand delivered as an ArmState");
+    let (s, c) = (states.counts(), cmds.counts());
+    assert_eq!((s.decode_errors - s0.decode_errors, c.decode_errors - c0.decode_errors), (100, 100));
+    assert_eq!((s.received - s0.received, c.received - c0.received), (0, 1));
+    assert_eq!((s.oversize, c.oversize), (0, 0));
+}
+
+/// Floods `sub`'s bounded key with [`FLOOD`] messages from another session while the node reads nothing: the
+/// queue never holds more than its capacity, the overflow is counted as queue drops, and once the node reads
+/// again the newest messages arrive.
+fn flood_a_bounded_key<T: Message + Clone + PartialEq>(
+    node: &Bus,
+    hostile: &Bus,
+    topic: Topic<T>,
+    msg: T,
+    marked: fn(&T) -> T,
+) {
+    let sub = node.subscribe(topic, None).expect("subscribe");
+    let capacity = sub.queue_capacity().expect("a bounded class");
+    let mut publisher = hostile.publisher(topic, None).expect("publisher");
+    let before = connect(&mut publisher, &sub, &msg);
+    for i in 0..FLOOD {
+        publisher.publish(&mut msg.clone()).expect("publish");
+        if i % 500 == 0 {
+            assert!(sub.queued() <= capacity, "{} queued, capacity {capacity}", sub.queued());
+        }
+    }
+    wait_until(120, "queue drops during the flood", || sub.counts().queue_drops > before.queue_drops);
+    let during = sub.counts();
+    assert!(sub.queued() <= capacity, "{} queued, capacity {capacity}", sub.queued());
+    assert_eq!(during.received - before.received, capacity as u64, "the queue took exactly its capacity");
+    assert_eq!((during.decode_errors, during.oversize), (before.decode_errors, before.oversize));
+    // The node reads again: the flood's tail drains (or is dropped), and a message sent after it arrives.
+    let mut newest = None;
+    // One more unmarked message: it and everything numbered before it belong to the flood.
+    let flood_last = publisher.publish(&mut msg.clone()).expect("publish");
+    wait_until(120, &format!("a message sent after the flood on {}", sub.key()), || {
+        while let Some(r) = sub.try_recv() {
+            if r.msg.header().seq > flood_last {
+                assert!(r.msg == marked(&r.msg), "after the flood, only the marked messages");
+                newest = Some(r.msg.header().seq);
+            }
+        }
+        if newest.is_none() {
+            publisher.publish(&mut marked(&msg)).expect("publish");
+        }
+        newest.is_some()
+    });
+    let after = sub.counts();
+    assert!(sub.queued() <= capacity);
+    // Every message the subscriber saw is accounted for: delivered, dropped from the full queue, or missing
+    // from the sequence (dropped by the congested network before it arrived).
+    assert!(after.received + after.queue_drops + after.seq_gaps >= FLOOD, "{after:?}");
+}
+
+#[test]
+fn a_flood_on_a_control_key_keeps_the_queue_bounded_and_the_newest_messages_arrive() {
+    let (node, hostile) = two_peers("hostile_flood_control");
+    flood_a_bounded_key(&node, &hostile, ARM_STATE, arm_state(), |m| ArmState { cycles: u64::MAX, ..m.clone() });
+}
+
+#[test]
+fn a_flood_on_a_telemetry_key_keeps_the_queue_bounded_and_the_newest_messages_arrive() {
+    let (node, hostile) = two_peers("hostile_flood_telemetry");
+    let metrics = LearnerMetrics { step: 1, ..LearnerMetrics::default() };
+    flood_a_bounded_key(&node, &hostile, LEARNER_METRICS, metrics, |m| LearnerMetrics { step: u64::MAX, ..m.clone() });
+}
+
+#[test]
+fn a_flood_on_a_reliable_key_is_delivered_whole_and_in_order() {
+    // The reliable class keeps every message (its queue is unbounded by design: commands, transitions and
+    // weights must not be lost), so a flood costs memory until the node reads it; nothing is dropped.
+    let (node, hostile) = two_peers("hostile_flood_reliable");
+    let events = node.subscribe(EVENT, Some("*")).expect("subscribe");
+    assert_eq!(events.queue_capacity(), None);
+    let mut publisher = hostile.publisher(EVENT, Some("hostile")).expect("publisher");
+    let before = connect(&mut publisher, &events, &event());
+    let mut last = 0;
+    for _ in 0..FLOOD {
+        last = publisher.publish(&mut event()).expect("publish");
+    }
+    wait_until(180, "every flooded event", || events.counts().received - before.received >= FLOOD);
+    let first = last + 1 - FLOOD;
+    let seqs: Vec<u64> =
+        std::iter::from_fn(|| events.try_recv()).map(|r| r.msg.header.seq).filter(|s| *s >= first).collect();
+    assert_eq!(seqs.len() as u64, FLOOD);
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, none missing");
+    assert_eq!(seqs.last(), Some(&last), "the newest arrived last");
+    let c = events.counts();
+    assert_eq!((c.queue_drops, c.seq_gaps, c.decode_errors, c.oversize), (0, 0, 0, 0), "{c:?}");
+}
+
+#[test]
+fn publishers_refuse_payloads_over_the_topic_limit() {
+    let (node, _) = two_peers("hostile_publish_limit");
+    let mut events = node.publisher(EVENT, Some("hostile")).expect("publisher");
+    assert_eq!(events.max_payload(), SMALL_MAX_PAYLOAD);
+    let mut long = Event { text: "x".repeat(SMALL_MAX_PAYLOAD), ..event() };
+    match events.publish(&mut long) {
+        Err(BusError::Oversize { key, size, limit }) => {
+            assert_eq!((key.as_str(), limit), ("corrigo/hostile_publish_limit/hostile/event", SMALL_MAX_PAYLOAD));
+            assert!(size > limit, "{size}");
+        }
+        other => panic!("an oversize event was not refused: {other:?}"),
+    }
+    let err = events.put_raw(vec![0; SMALL_MAX_PAYLOAD + 1]).expect_err("oversize raw bytes refused");
+    let text = err.to_string();
+    assert!(text.contains("hostile/event") && text.contains(&SMALL_MAX_PAYLOAD.to_string()), "{text}");
+    events.put_raw(vec![0; SMALL_MAX_PAYLOAD]).expect("exactly the limit is sent");
+    events.publish(&mut event()).expect("an ordinary event is sent");
+}
+
+#[test]
+fn subscribers_refuse_payloads_over_the_topic_limit_before_decoding() {
+    let (node, hostile) = two_peers("hostile_oversize");
+    let states = node.subscribe(ARM_STATE, None).expect("subscribe");
+    let frames = node.subscribe(FRAME, Some("*")).expect("subscribe");
+    let mut state_pub = hostile.publisher(ARM_STATE, None).expect("publisher");
+    let mut frame_pub = hostile.publisher(FRAME, Some("front")).expect("publisher");
+    let s0 = connect(&mut state_pub, &states, &arm_state());
+    let f0 = connect(&mut frame_pub, &frames, &frame());
+    let raw = |key: String, bytes: Vec<u8>| put_raw(&hostile, key, bytes);
+
+    // Garbage one byte over the limit is refused as oversize; at the limit it is decoded (and fails as garbage).
+    raw(node.key(ARM_STATE, None), vec![0xff; SMALL_MAX_PAYLOAD + 1]);
+    raw(node.key(ARM_STATE, None), vec![0xff; SMALL_MAX_PAYLOAD]);
+    // A well-formed frame over the policy-frame limit is refused too, whatever it contains.
+    let big = Frame { width: 2048, height: 2048, data: vec![7; 2048 * 2048 * 3], ..frame() };
+    let big_bytes = encode(&big).expect("encode");
+    assert!(big_bytes.len() > FRAME_MAX_PAYLOAD);
+    raw(node.key(FRAME, Some("front")), big_bytes);
+    wait_until(60, "the oversize payloads counted", || {
+        states.counts().oversize == 1
+            && states.counts().decode_errors > s0.decode_errors
+            && frames.counts().oversize == 1
+    });
+    assert_eq!(states.counts().decode_errors - s0.decode_errors, 1);
+    assert_eq!(frames.counts().decode_errors, f0.decode_errors);
+    assert!(states.try_recv().is_none() && frames.try_recv().is_none(), "nothing delivered");
+
+    // The largest policy frame the config allows (1024×1024 RGB8) is delivered.
+    let largest = Frame { width: 1024, height: 1024, data: vec![9; 1024 * 1024 * 3], ..frame() };
+    wait_until(60, "the largest policy frame", || {
+        frame_pub.publish(&mut largest.clone()).expect("the largest frame is within the limit");
+        frames.recv_timeout(Duration::from_millis(200)).is_some_and(|r| r.msg.width == 1024)
+    });
+    assert_eq!(frames.counts().oversize, 1);
+}
+
+#[test]
+fn a_payload_over_the_largest_limit_is_refused_on_the_weights_key() {
+    // 256 MiB + 1 byte: what the bus carries at most, plus one.
+    let (node, hostile) = two_peers("hostile_huge");
+    let weights = node.subscribe(POLICY_WEIGHTS, None).expect("subscribe");
+    let mut publisher = hostile.publisher(POLICY_WEIGHTS, None).expect("publisher");
+    let w0 = connect(&mut publisher, &weights, &PolicyWeights { safetensors: vec![1, 2, 3], ..Default::default() });
+    let limit = weights.max_payload();
+    assert_eq!(limit, qos::WEIGHTS_MAX_PAYLOAD);
+    put_raw(&hostile, node.key(POLICY_WEIGHTS, None), vec![0u8; limit + 1]);
+    wait_until(120, "the huge payload counted", || weights.counts().oversize == 1);
+    let mut ok = PolicyWeights { version: 2, safetensors: vec![4; 1 << 20], ..Default::default() };
+    publisher.publish(&mut ok).expect("publish");
+    let got = weights.recv_timeout(Duration::from_secs(60)).expect("weights after the huge payload");
+    assert_eq!(got.msg.version, 2);
+    assert_eq!(weights.counts().decode_errors, w0.decode_errors);
+}
+
+#[test]
+fn a_sequence_number_at_u64_max_does_not_break_the_subscriber() {
+    // Regression: the gap check computed `previous + 1`, which overflows (a panic on zenoh's thread in a debug
+    // build) after a message numbered u64::MAX.
+    let (node, hostile) = two_peers("hostile_seq");
+    let cmds = node.subscribe(OPERATOR_COMMAND, None).expect("subscribe");
+    let mut publisher = hostile.publisher(OPERATOR_COMMAND, None).expect("publisher");
+    let c0 = connect(&mut publisher, &cmds, &commands()[0]);
+    for seq in [u64::MAX, u64::MAX, 1, 2] {
+        let c = OperatorCommand { header: Header { seq, stamp_ns: Stamp(1) }, command: Command::StopEpisode };
+        publisher.publish_as_is(&c).expect("publish");
+    }
+    // The publisher's own numbering goes on (a step back after the hostile numbers: not a gap).
+    publisher.publish(&mut commands()[1].clone()).expect("publish");
+    let mut got = Vec::new();
+    wait_until(60, "the five commands", || {
+        got.extend(std::iter::from_fn(|| cmds.try_recv()).map(|r| r.msg.command));
+        got.len() == 5
+    });
+    assert_eq!(got.last(), Some(&Command::ResetEStop), "{got:?}");
+    let c = cmds.counts();
+    assert_eq!(c.received - c0.received, 5);
+    // The jump to u64::MAX reads as a huge gap (it is one), counted without wrapping around.
+    assert!(c.seq_gaps > u64::MAX / 2, "{c:?}");
+}
+
+/// The limits hold the largest messages the project's nodes make at the edges of the config's ranges. The
+/// ranges are checked against the config's validation, so widening them fails here until the limits follow.
+#[test]
+fn the_limits_hold_the_largest_messages_the_config_allows() {
+    let base = include_str!("../../hardware_configs/sim_panda.toml");
+    let with = |capture: u32, policy: u32| {
+        let text = base.replacen(
+            "capture_width = 128\ncapture_height = 128",
+            &format!("capture_width = {capture}\ncapture_height = {capture}\nwidth = {policy}\nheight = {policy}"),
+            1,
+        );
+        CellConfig::from_toml_str(&text, "sim_panda.toml")
+    };
+    with(8192, 1024).expect("8192×8192 captures and 1024×1024 policy images are allowed");
+    assert!(with(8193, 1024).is_err() && with(8192, 1025).is_err(), "the config's ranges grew: raise the limits");
+
+    // Small messages at their widest: every float a double, every counter at its maximum.
+    let wide = |i: usize| 0.1 + i as f64 * 1e-9;
+    let state = ArmState {
+        q: (0..MAX_DOF).map(wide).collect(),
+        dq: (0..MAX_DOF).map(wide).collect(),
+        tau: (0..MAX_DOF).map(wide).collect(),
+        ee_twist: [wide(1); 6],
+        deadline_misses: u64::MAX,
+        cycles: u64::MAX,
+        header: Header { seq: u64::MAX, stamp_ns: Stamp(u64::MAX) },
+        ..arm_state()
+    };
+    let metrics = LearnerMetrics {
+        header: Header { seq: u64::MAX, stamp_ns: Stamp(u64::MAX) },
+        step: u64::MAX,
+        updates: u64::MAX,
+        updates_per_s: wide(1),
+        critic_loss: Some(wide(2)),
+        actor_loss: Some(wide(3)),
+        temperature: Some(wide(4)),
+        q_mean: Some(wide(5)),
+        online_size: u64::MAX,
+        demo_size: u64::MAX,
+        success_rate: Some(wide(6)),
+        success_ci95: Some(wide(7)),
+        episode_return: Some(wide(8)),
+        intervention_rate: Some(wide(9)),
+        policy_version: u64::MAX,
+    };
+    let small = [
+        encode(&state).expect("encode").len(),
+        encode(&metrics).expect("encode").len(),
+        encode(&commands()[6]).expect("encode").len(),
+        encode(&Event { text: "e".repeat(4096), ..event() }).expect("encode").len(),
+        encode(&EpisodeReport { episode_return: wide(1), cycle_ms: wide(2), ..Default::default() }).expect("e").len(),
+    ];
+    for (size, topic) in small.iter().zip([ARM_STATE.info(), LEARNER_METRICS.info(), OPERATOR_COMMAND.info()]) {
+        assert!(*size * 32 < qos::max_payload(topic), "{topic:?}: {size} bytes");
+    }
+    assert!(small.iter().all(|s| *s < 8 << 10), "{small:?}");
+
+    // Frames: the encoded size is a fixed envelope plus the pixels (CBOR byte strings of 64 KiB .. 4 GiB have
+    // a 5-byte head), so the largest frames are checked without allocating them.
+    let envelope = |data: usize| {
+        let f = Frame { camera: "c".repeat(64), width: 8192, height: 8192, data: vec![0; data], ..frame() };
+        encode(&f).expect("encode").len() - data
+    };
+    let overhead = envelope(1 << 16);
+    assert!(overhead + 1024 * 1024 * 3 <= FRAME_MAX_PAYLOAD);
+    assert!(overhead + 8192 * 8192 * 3 <= FULL_FRAME_MAX_PAYLOAD);
+    assert_eq!(qos::max_payload(FULL_FRAME.info()), FULL_FRAME_MAX_PAYLOAD);
+
+    // Transitions: two 1024×1024 RGB8 images per camera; the envelope grows by each image's byte-string head.
+    let transition = |cameras: usize, side: usize| {
+        let obs = ObservationMsg {
+            proprio: (0..64).map(|i| wide(i) as f32).collect(),
+            images: (0..cameras).map(|_| vec![0u8; side * side * 3].into()).collect(),
+        };
+        TransitionMsg { actor: "a".repeat(64), obs: obs.clone(), next_obs: obs, ..Default::default() }
+    };
+    let per_image = encode(&transition(2, 256)).expect("encode").len() - encode(&transition(1, 256)).expect("e").len();
+    let fixed = encode(&transition(0, 256)).expect("encode").len();
+    let head = per_image / 2 - 256 * 256 * 3;
+    let largest = |cameras: usize| fixed + cameras * 2 * (head + 1024 * 1024 * 3);
+    assert!(largest(42) <= TRANSITION_MAX_PAYLOAD, "{}", largest(42));
+    assert_eq!(qos::max_payload(TRANSITIONS.info()), TRANSITION_MAX_PAYLOAD);
+
+    // Every topic has a limit at least as large as its class's smallest.
+    for t in ALL_TOPICS {
+        assert!(qos::max_payload(*t) >= SMALL_MAX_PAYLOAD, "{t:?}");
+    }
+}
