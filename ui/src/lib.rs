@@ -4,8 +4,9 @@
 //! learns. It shows the cameras (policy crops and full frames, with age and rate), the arm (TCP pose, joint
 //! positions and torques against their limits, controller mode, watchdog and e-stop state, limit-hit counters,
 //! deadline misses), the learning curves (success rate, return, intervention rate, losses, temperature,
-//! updates/s, buffer sizes) and the policy version, which nodes are alive, and a warning when any shown data is
-//! stale. It sends episode commands, success/failure labels, the e-stop (button or Space) and its confirmed reset,
+//! updates/s, buffer sizes) and the policy version, which nodes are alive, a warning when any shown data is
+//! stale, and per subscribed key the payloads that did not reach it (decode errors, oversize refusals, queue
+//! drops, sequence gaps; highlighted when non-zero). It sends episode commands, success/failure labels, the e-stop (button or Space) and its confirmed reset,
 //! gains within their validated ranges, and interventions from a virtual joystick.
 //!
 //! The panel holds no robot logic: it connects to any running cell through the bus.

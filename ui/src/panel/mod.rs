@@ -2,8 +2,9 @@
 //! through a [`CommandSink`].
 //!
 //! Layout: a header (cell, controller mode, e-stop and watchdog state, nodes alive, the e-stop button and the
-//! stale data warning), controls on the left (episode, labels, e-stop reset, gains, intervention joystick), and
-//! cameras, arm and learning curves in the centre, with the event log at the bottom.
+//! stale data warning), controls on the left (episode, labels, e-stop reset, gains, intervention joystick) above
+//! the bus counters of the panel's own subscriptions (payloads refused or lost, per key, highlighted when
+//! non-zero), and cameras, arm and learning curves in the centre, with the event log at the bottom.
 //!
 //! Safety: Space triggers the e-stop from anywhere in the panel (the key is taken before any widget sees it, so it
 //! never presses a focused button instead); the e-stop button stays clickable while a dialog is open; clearing a
@@ -17,6 +18,7 @@ mod header;
 mod joystick;
 mod learning;
 mod style;
+mod subscriptions;
 
 pub use controls::labels as control_labels;
 pub use gains::labels as gain_labels;
@@ -24,6 +26,7 @@ pub use gains::slider_label as gain_slider_label;
 pub use header::STALE_LABEL;
 pub use joystick::DEVICE as JOYSTICK_DEVICE;
 pub use joystick::labels as joystick_labels;
+pub use subscriptions::{Counter as BusCounter, SECTION as BUS_SECTION, count_label as bus_count_label};
 
 use crate::sink::CommandSink;
 use crate::state::{PanelState, StaleLimits};
@@ -148,6 +151,8 @@ impl Panel {
                 joystick::show(self, ui);
                 ui.separator();
                 gains::show(self, ui);
+                ui.separator();
+                subscriptions::show(&self.state, ui);
             });
         });
         egui::CentralPanel::default().show(ctx, |ui| {

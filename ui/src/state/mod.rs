@@ -8,6 +8,7 @@ mod rate;
 pub use history::{Curve, LearningHistory};
 pub use rate::RateMeter;
 
+use bus::SubscriberCounts;
 use interfaces::Stamp;
 use interfaces::msg::{ArmState, Event, Frame, LearnerMetrics};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -121,6 +122,9 @@ pub struct PanelState {
     pub alive: BTreeSet<String>,
     /// Recent events, newest last.
     pub events: VecDeque<Timed<Event>>,
+    /// Counters of the panel's own subscribers (decode errors, oversize payloads, queue drops, sequence gaps), by
+    /// subscribed key without the cell prefix (`controller/arm_state`, `camera/*/frame`).
+    pub subscriptions: BTreeMap<String, SubscriberCounts>,
     /// Staleness thresholds.
     pub stale_limits: StaleLimits,
 }
@@ -175,6 +179,16 @@ impl PanelState {
             self.events.pop_front();
         }
         self.events.push_back(Timed { msg, received });
+    }
+
+    /// Replaces the counters of the subscription to `key` (without the cell prefix).
+    pub fn set_subscription_counts(&mut self, key: &str, counts: SubscriberCounts) {
+        match self.subscriptions.get_mut(key) {
+            Some(c) => *c = counts,
+            None => {
+                self.subscriptions.insert(key.to_string(), counts);
+            }
+        }
     }
 
     /// Replaces the set of alive nodes.

@@ -1,5 +1,6 @@
 //! Fixed, realistic data: the default sim cell about 90 minutes into training a pick.
 
+use bus::SubscriberCounts;
 use interfaces::msg::{
     ArmState, ControllerMode, Event, Frame, GripperState, Header, LearnerMetrics, Level, LimitCounters, PixelEncoding,
     Pose,
@@ -165,7 +166,8 @@ pub fn metrics_at(minutes: f64, noise: &mut Noise) -> LearnerMetrics {
 }
 
 /// Fills `panel` with 90 minutes of training: arm state at 1 kHz (the newest `arm_age_s` old), both cameras,
-/// learner metrics every 10 s, the nodes of a full cell alive, a few events.
+/// learner metrics every 10 s, the nodes of a full cell alive, a few events, and the panel's bus counters (a few
+/// arm states lost on the way, nothing refused).
 pub fn fill_training(panel: &mut Panel, mode: ControllerMode, estop: bool, arm_age_s: f64) {
     let st = panel.state_mut();
     for i in 0..200 {
@@ -193,5 +195,15 @@ pub fn fill_training(panel: &mut Panel, mode: ControllerMode, estop: bool, arm_a
     ];
     for (t, node, level, text) in events {
         st.apply_event(Event { header: Header::default(), node: node.into(), level, text: text.into() }, at(t));
+    }
+    let subscriptions = [
+        ("controller/arm_state", 5_400_000, 12),
+        ("camera/*/frame", 324_000, 0),
+        ("camera/*/full", 54_000, 0),
+        ("learner/metrics", 5_400, 0),
+        ("*/event", 57, 0),
+    ];
+    for (key, received, seq_gaps) in subscriptions {
+        st.set_subscription_counts(key, SubscriberCounts { received, seq_gaps, ..SubscriberCounts::default() });
     }
 }

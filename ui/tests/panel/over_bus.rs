@@ -7,11 +7,12 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use interfaces::config::BusConfig;
 use interfaces::keys::{ARM_STATE, FRAME, LEARNER_METRICS, OPERATOR_COMMAND, TELEOP_COMMAND};
-use interfaces::msg::{Command, ControllerMode, Frame, LearnerMetrics, OperatorCommand, TeleopCommand};
+use interfaces::msg::{ArmState, Command, ControllerMode, Frame, LearnerMetrics, OperatorCommand, TeleopCommand};
 use interfaces::{Clock, MonotonicClock, Stamp};
 use std::time::{Duration, Instant};
+use ui::RecordingSink;
 use ui::feed::FULL_FRAME;
-use ui::panel::ESTOP_LABEL;
+use ui::panel::{BUS_SECTION, BusCounter, ESTOP_LABEL, bus_count_label};
 use ui::state::{FrameKind, PanelState, StaleLimits};
 use ui::{BusFeed, BusSink, Panel};
 
@@ -71,4 +72,37 @@ fn the_feed_fills_the_state_from_the_bus() {
     assert_eq!(state.cameras["front"].full.as_ref().map(|f| f.frame.width), Some(32));
     let age = MonotonicClock.now().secs_since(state.arm.as_ref().map(|a| a.received).unwrap_or_default());
     assert!((0.0..5.0).contains(&age), "receipt stamps are on the monotonic clock: {age}");
+}
+
+#[test]
+fn a_garbage_payload_shows_as_a_decode_error_of_its_key() {
+    let bus = loopback_bus("ui_bus_counts");
+    let feed = BusFeed::open(&bus).expect("feed");
+    let (p, _clock) = panel_on(Box::new(RecordingSink::new()));
+    let mut h = Harness::builder().with_size(vec2(1600.0, 1000.0)).build_state(|ctx, p: &mut Panel| p.show(ctx), p);
+    feed.drain_into(h.state_mut().state_mut());
+    h.run();
+    let arm = "controller/arm_state";
+    h.get_by_label(BUS_SECTION);
+    h.get_by_label(&bus_count_label(arm, BusCounter::DecodeErrors, 0));
+
+    // Garbage on the arm state key, from a peer on the bus: the panel's subscriber refuses it and counts it.
+    let hostile = bus.publisher::<ArmState>(ARM_STATE, None).expect("publisher");
+    hostile.put_raw(b"\xff\x00 not an ArmState".to_vec()).expect("put");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let counted = |p: &Panel| p.state().subscriptions.get(arm).is_some_and(|c| c.decode_errors > 0);
+    while !counted(h.state()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        feed.drain_into(h.state_mut().state_mut());
+    }
+    h.run();
+    h.get_by_label(&bus_count_label(arm, BusCounter::DecodeErrors, 1));
+    assert!(h.state().state().arm.is_none(), "the garbage never reached the panel as an arm state");
+    // The other keys and counters stay at zero.
+    for key in ["camera/*/frame", "camera/*/full", "learner/metrics", "*/event"] {
+        h.get_by_label(&bus_count_label(key, BusCounter::DecodeErrors, 0));
+    }
+    for c in [BusCounter::Oversize, BusCounter::QueueDrops, BusCounter::SeqGaps] {
+        h.get_by_label(&bus_count_label(arm, c, 0));
+    }
 }
