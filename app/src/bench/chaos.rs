@@ -39,6 +39,8 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// Working directory (run directories, logs); kept for inspection.
     pub work: PathBuf,
+    /// Scenarios to run: `kills`, `outage`, `disk`, `second`, `flip`.
+    pub scenarios: Vec<String>,
 }
 
 struct Ctx {
@@ -232,7 +234,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     ctx.record_demos(&run_a)?;
 
     // 1. kills
-    {
+    if opts.scenarios.iter().any(|x| x == "kills") {
         println!("1/5: {} learner kills (kill -9) at random moments during a two-process run…", opts.kills);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
         let before = ctx.counts(&run_a)?;
@@ -288,7 +290,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     }
 
     // 2. outage
-    {
+    if opts.scenarios.iter().any(|x| x == "outage") {
         let hz = cell.task.policy_hz;
         let steps = (opts.outage.as_secs_f64() * hz).round() as u64;
         println!(
@@ -350,7 +352,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     }
 
     // 3. disk full
-    {
+    if opts.scenarios.iter().any(|x| x == "disk") {
         println!("3/5: the learner's disk fills up ({} MiB tmpfs), then space is freed…", opts.disk_mib);
         let run_c = ctx.work.join("run-tmpfs");
         std::fs::create_dir_all(&run_c)?;
@@ -378,7 +380,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     }
 
     // 4. second learner
-    {
+    if opts.scenarios.iter().any(|x| x == "second") {
         println!("4/5: a second learner on the same run directory…");
         let log = ctx.work.join("second-first.log");
         let mut first = ctx.learner(&run_a, &log)?;
@@ -403,7 +405,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
     }
 
     // 5. flipped byte
-    {
+    if opts.scenarios.iter().any(|x| x == "flip") {
         println!("5/5: one byte flipped in the middle of a closed replay segment…");
         rows.push(("byte flipped mid-segment".into(), flip(&ctx, &run_a)?));
         println!("  {}", rows.last().map(|r| r.1.as_str()).unwrap_or_default());
@@ -423,7 +425,7 @@ fn disk_full(ctx: &Ctx, run: &Path) -> Result<String> {
     let before = ctx.counts(run)?;
     let log = logs.join("learner.log");
     let mut learner = ctx.learner(run, &log)?;
-    if !wait_log(&mut learner, &log, "replay store opened", Duration::from_secs(300)) {
+    if !wait_log(&mut learner, &log, "learner running", Duration::from_secs(600)) {
         bail!("the learner did not start: {}", tail(&log));
     }
     let steps = (60.0 * ctx.cell.task.policy_hz) as u64;

@@ -116,6 +116,9 @@ pub enum BenchCmd {
         /// Working directory (kept for inspection; default: a new one under the system's temporary directory).
         #[arg(long)]
         work: Option<PathBuf>,
+        /// Scenarios to run, comma-separated: kills, outage, disk, second, flip.
+        #[arg(long, default_value = "kills,outage,disk,second,flip")]
+        scenarios: String,
     },
     /// The receiving side of `bench perception` (started by it).
     #[command(hide = true)]
@@ -198,7 +201,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             receiver.args(["bench", "perception-receiver"]);
             println!("{}", perception::bench::run(&o, receiver)?);
         }
-        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work } => {
+        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work, scenarios } => {
             let work = match work {
                 Some(w) => w,
                 None => tempfile::Builder::new().prefix("corrigo-chaos-").tempdir()?.keep(),
@@ -211,6 +214,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
                 disk_mib,
                 seed,
                 work,
+                scenarios: scenarios.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
             };
             corrigo_app::bench::chaos::run(&opts)?;
         }
