@@ -341,13 +341,13 @@ impl Env for BusEnv {
         self.steps = 0;
         self.gripper = GripperLatch::open();
         let (pose, goal) = self.reset_pose(seed);
-        let target = PoseTarget { header: Header::default(), pose: Pose::from_isometry(&pose), gripper: None };
+        let target = PoseTarget { header: Header::now(), pose: Pose::from_isometry(&pose), gripper: None };
         let target = PoseTarget { gripper: self.gripper_command(), ..target };
         self.send(&target)?;
         let what = format!("the arm did not reach its reset pose within {} s", RESET_TIMEOUT.as_secs());
         self.wait_arm(RESET_TIMEOUT, Some(&target), &what, |s| s.mode == ControllerMode::Tracking && near(s, &pose))?;
         if let Source::Scene { resets, .. } = &mut self.source {
-            let mut r = SceneReset { header: Header::default(), seed };
+            let mut r = SceneReset { header: Header::now(), seed };
             resets.publish(&mut r).map_err(|e| EnvError::internal("asking the simulated cell for a scene reset", e))?;
             let deadline = Instant::now() + SCENE_TIMEOUT;
             while self.scene()?.is_none_or(|s| s.seed != Some(seed)) {
@@ -390,11 +390,8 @@ impl Env for BusEnv {
         };
         let gripper_changed = self.spec.gripper && self.gripper.apply(action.gripper);
         let target = action_target(&self.cfg, &tcp, &action.continuous);
-        let t = PoseTarget {
-            header: Header::default(),
-            pose: Pose::from_isometry(&target),
-            gripper: self.gripper_command(),
-        };
+        let t =
+            PoseTarget { header: Header::now(), pose: Pose::from_isometry(&target), gripper: self.gripper_command() };
         self.send(&t)?;
         let due = self.obs_stamp.0 + self.period_ns;
         let wait = Duration::from_nanos(3 * self.period_ns) + Duration::from_secs(1);

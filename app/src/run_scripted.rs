@@ -75,7 +75,7 @@ pub fn run(
         };
         let snap = observer.latest();
         let step = script.step(snap.stamp, &state.ee_pose, &snap.gripper, &snap.cube_pose());
-        let mut t = PoseTarget { header: Header::default(), pose: step.target, gripper: Some(step.gripper) };
+        let mut t = PoseTarget { header: Header::now(), pose: step.target, gripper: Some(step.gripper) };
         targets.publish(&mut t)?;
         let e = state.pose_target.position;
         let p = state.ee_pose.position;

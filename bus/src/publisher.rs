@@ -1,7 +1,6 @@
 use crate::qos::Qos;
 use crate::{BusError, codec};
 use interfaces::msg::Message;
-use interfaces::time::{Clock, MonotonicClock, Stamp};
 use std::marker::PhantomData;
 use zenoh::Wait;
 
@@ -48,16 +47,15 @@ impl<T: Message> Publisher<T> {
         &self.key
     }
 
-    /// Publishes `msg`: sets `header.seq` to this publisher's next number, and `header.stamp_ns` to now if it
-    /// is zero. Returns the sequence number used. A message whose encoding exceeds the topic's limit is not sent
+    /// Publishes `msg`: sets `header.seq` to this publisher's next number and leaves the stamp as the caller set
+    /// it: a zero stamp is sent as zero, meaning "no stamp" (a receiver treats its age as unknown), never filled
+    /// with this host's clock, so a message without a measurement time cannot look fresh (stamp messages produced
+    /// now with [`interfaces::msg::Header::now`]). Returns the sequence number used. A message whose encoding exceeds the topic's limit is not sent
     /// ([`BusError::Oversize`]; its sequence number is used up, so subscribers count a gap).
     pub fn publish(&mut self, msg: &mut T) -> Result<u64, BusError> {
         self.seq += 1;
         let h = msg.header_mut();
         h.seq = self.seq;
-        if h.stamp_ns == Stamp(0) {
-            h.stamp_ns = MonotonicClock.now();
-        }
         let bytes =
             codec::encode(msg).map_err(|reason| BusError::Encode { ty: T::TYPE, key: self.key.clone(), reason })?;
         self.put_raw(bytes)?;

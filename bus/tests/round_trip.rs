@@ -233,3 +233,19 @@ fn peers_opened_at_the_same_instant_find_each_other() {
         assert!(same_but_seq(&arm_state(), &exchange(&mut p, &sub, &arm_state())));
     }
 }
+
+#[test]
+fn a_zero_stamp_travels_as_zero_and_a_stamped_one_as_stamped() {
+    use interfaces::Stamp;
+    let bus = Bus::open(&bus_config(vec!["tcp/127.0.0.1:0".into()], vec![]), "rt-stamp").expect("open bus");
+    let mut p = bus.publisher::<Event>(EVENT, Some("n")).unwrap();
+    let s = bus.subscribe::<Event>(EVENT, Some("n")).unwrap();
+    let mut unstamped = Event { header: Header::default(), ..event() };
+    let got = exchange(&mut p, &s, &unstamped);
+    assert_eq!(got.header.stamp_ns, Stamp(0), "the bus does not invent a stamp");
+    unstamped.header = Header::now();
+    let want = unstamped.header.stamp_ns;
+    let got = exchange(&mut p, &s, &unstamped);
+    assert_eq!(got.header.stamp_ns, want, "the publisher's stamp is kept");
+    assert!(want > Stamp(0));
+}

@@ -20,6 +20,16 @@ pub struct Header {
     pub stamp_ns: Stamp,
 }
 
+impl Header {
+    /// A header stamped now (this host's monotonic clock), for a message produced now (a command, an event, an
+    /// acknowledgement). The bus never stamps a message itself: a zero stamp travels as zero and means "no
+    /// stamp" (of unknown age), so a measurement is never made to look fresh.
+    pub fn now() -> Self {
+        use crate::time::Clock;
+        Self { seq: 0, stamp_ns: crate::time::MonotonicClock.now() }
+    }
+}
+
 /// A message type that can travel on the bus.
 pub trait Message: Serialize + for<'de> Deserialize<'de> + Send + 'static {
     /// Name written in the envelope's `type` field.

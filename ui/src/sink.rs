@@ -33,7 +33,7 @@ impl BusSink {
 impl CommandSink for BusSink {
     fn send_command(&mut self, command: Command) -> Result<(), UiError> {
         let what = format!("{command:?}");
-        let mut msg = OperatorCommand { header: Header::default(), command };
+        let mut msg = OperatorCommand { header: Header::now(), command };
         self.commands.publish(&mut msg).map(|_| ()).map_err(|e| UiError::Send { what, reason: e.to_string() })
     }
 

@@ -126,7 +126,7 @@ pub fn run(
             Level::Warn => tracing::warn!("{text}"),
             Level::Info => tracing::info!("{text}"),
         }
-        let mut e = Event { header: Header::default(), node: "actor".into(), level, text };
+        let mut e = Event { header: Header::now(), node: "actor".into(), level, text };
         let _ = events.publish(&mut e);
     };
     if recovered.transitions > 0 {
@@ -314,7 +314,7 @@ pub fn run(
         let ok = label.unwrap_or(success);
         summary.successes += u64::from(ok);
         let mut r = EpisodeReport {
-            header: Header::default(),
+            header: Header::now(),
             episode,
             episode_return: ret,
             success: ok,

@@ -94,7 +94,7 @@ fn acknowledge(
     let acked = inbox.acknowledge();
     inbox.save(path)?;
     for (actor, upto) in acked {
-        acks.publish(&mut TransitionAck { header: Header::default(), actor, upto })?;
+        acks.publish(&mut TransitionAck { header: Header::now(), actor, upto })?;
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ fn enter_fault(
         crate::disk::free_text(run_dir)
     );
     tracing::error!("{text}");
-    let _ = events.publish(&mut Event { header: Header::default(), node: "learner".into(), level: Level::Error, text });
+    let _ = events.publish(&mut Event { header: Header::now(), node: "learner".into(), level: Level::Error, text });
     *fault = Some(StorageFault { since: Instant::now(), last_try: Instant::now() });
 }
 
@@ -185,7 +185,7 @@ pub fn run(
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
     let publish = |weights: &mut bus::Publisher<PolicyWeights>, learner: &Learner, inbox: &mut Inbox| -> Result<()> {
         let mut w = PolicyWeights {
-            header: Header::default(),
+            header: Header::now(),
             version: inbox.next_version(),
             updates: learner.updates(),
             safetensors: learner.policy_weights()?,
@@ -267,7 +267,7 @@ pub fn run(
                 );
                 tracing::info!("{text}");
                 let _ = events.publish(&mut Event {
-                    header: Header::default(),
+                    header: Header::now(),
                     node: "learner".into(),
                     level: Level::Info,
                     text,
@@ -289,7 +289,7 @@ pub fn run(
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
             if last_ack.elapsed() > Duration::from_secs(1) {
                 for (actor, seq) in &inbox.marks().acked {
-                    acks.publish(&mut TransitionAck { header: Header::default(), actor: actor.clone(), upto: *seq })?;
+                    acks.publish(&mut TransitionAck { header: Header::now(), actor: actor.clone(), upto: *seq })?;
                 }
                 last_ack = Instant::now();
             }
@@ -343,7 +343,7 @@ pub fn run(
             let steps: u64 = recent.iter().map(|r| r.3).sum();
             let human: u64 = recent.iter().map(|r| r.2).sum();
             let mut m = LearnerMetrics {
-                header: Header::default(),
+                header: Header::now(),
                 step: store.online_len() as u64,
                 updates: learner.updates(),
                 updates_per_s: ups,

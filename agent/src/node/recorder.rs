@@ -66,7 +66,7 @@ pub fn run(
     let mut events = bus.publisher::<Event>(EVENT, Some("recorder"))?;
     let mut say = |level: Level, text: String| {
         println!("{text}");
-        let _ = events.publish(&mut Event { header: Header::default(), node: "recorder".into(), level, text });
+        let _ = events.publish(&mut Event { header: Header::now(), node: "recorder".into(), level, text });
     };
     let mapping = ArbiterConfig::new(&cfg.teleop, &cfg.task);
     let max_age = Duration::from_millis(cfg.teleop.max_age_ms);

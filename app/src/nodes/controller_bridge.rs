@@ -41,7 +41,7 @@ pub fn spawn(
             let mut pacer = super::pacer::Pacer::new(period);
             let mut report = |level: Level, text: String| {
                 tracing::event!(tracing::Level::WARN, "{text}");
-                let mut e = Event { header: Header::default(), node: "controller".into(), level, text };
+                let mut e = Event { header: Header::now(), node: "controller".into(), level, text };
                 if let Err(err) = events.publish(&mut e) {
                     tracing::warn!("cannot publish controller event: {err}");
                 }
@@ -70,8 +70,8 @@ pub fn spawn(
                     report(Level::Error, format!("pose target from {} rejected: {e}", t.key));
                 }
                 let mut s = handle.latest_state();
-                // Stamp 0 is before the loop's first cycle or the first instant of a simulation: the bus would
-                // replace it with this host's monotonic time, while a simulated cell's states run on its own.
+                // Stamp 0 is before the loop's first cycle or the first instant of a simulation: not a state yet
+                // (the bus sends a zero stamp as "no stamp").
                 if s.header.stamp_ns == interfaces::Stamp(0) {
                     pacer.wait();
                     continue;

@@ -27,7 +27,7 @@ impl CameraEvents {
             Level::Warn => tracing::warn!("{text}"),
             Level::Error => tracing::error!("{text}"),
         }
-        let mut ev = Event { header: Header::default(), node: NODE.into(), level, text };
+        let mut ev = Event { header: Header::now(), node: NODE.into(), level, text };
         if let Ok(mut p) = self.publisher.lock()
             && let Err(e) = p.publish(&mut ev)
         {

@@ -157,7 +157,7 @@ pub(super) fn publish(p: &mut Panel, ctx: &egui::Context) {
     j.last_twist = twist;
     if send {
         let cmd = TeleopCommand {
-            header: Header::default(),
+            header: Header::now(),
             device: DEVICE.into(),
             twist: if takeover { twist } else { [0.0; 6] },
             gripper_close: gripper,
