@@ -297,8 +297,8 @@ fn hostile_payloads_on_every_key_leave_actor_and_learner_working() {
                 .iter()
                 .map(|(a, o, inst)| {
                     (
-                        bus.publisher::<ArmState>(a.clone(), *inst).unwrap(),
-                        bus.publisher::<OperatorCommand>(o.clone(), *inst).unwrap(),
+                        bus.publisher::<ArmState>(*a, *inst).unwrap(),
+                        bus.publisher::<OperatorCommand>(*o, *inst).unwrap(),
                     )
                 })
                 .collect();
