@@ -51,17 +51,17 @@ pub struct SpoolOptions {
 }
 
 impl SpoolOptions {
-    /// From the `[actor]` section: a cap of `spool_mib`, segments of 1/16 of it (1 to 64 MiB), a window of
-    /// `resend_window` transitions and 64 MiB.
+    /// From the `[actor]` section: a cap of `spool_mib`, segments of 1/16 of it (1 to 16 MiB; a restart reads a
+    /// segment at a time), a window of `resend_window` transitions and 16 MiB.
     pub fn from_config(c: &interfaces::config::ActorConfig) -> Self {
         let cap = c.spool_mib.saturating_mul(1 << 20);
         Self {
             cap_bytes: cap,
-            segment_bytes: (cap / 16).clamp(1 << 20, 64 << 20),
+            segment_bytes: (cap / 16).clamp(1 << 20, 16 << 20),
             resend_after: Duration::from_millis(c.resend_after_ms),
             resend_max: Duration::from_millis(c.resend_max_ms.max(c.resend_after_ms)),
             window: (c.resend_window as usize).max(1),
-            window_bytes: 64 << 20,
+            window_bytes: 16 << 20,
             sync_every: Duration::from_secs(1),
         }
     }
@@ -140,6 +140,7 @@ pub struct Spool {
     resent_total: u64,
     rounds: u64,
     scratch: Vec<u8>,
+    framed: Vec<u8>,
 }
 
 impl Spool {
@@ -188,6 +189,7 @@ impl Spool {
             resent_total: 0,
             rounds: 0,
             scratch: Vec::new(),
+            framed: Vec::new(),
         };
         s.backoff = s.opts.resend_after;
         let mut rec = SpoolRecovery::default();
@@ -313,12 +315,16 @@ impl Spool {
         payload.extend_from_slice(&(session.len() as u16).to_le_bytes());
         payload.extend_from_slice(session);
         payload.extend_from_slice(msg);
-        let mut framed = Vec::with_capacity(payload.len() + framing::HEADER_BYTES);
+        let mut framed = std::mem::take(&mut self.framed);
+        framed.clear();
         framing::frame_into(&mut framed, &payload);
         let msg_offset = (framing::HEADER_BYTES + FIXED + session.len()) as u64;
         self.scratch = payload;
         let seg = self.segs.get_mut(&self.current).expect("the current segment is open");
-        if let Err(e) = (&seg.file).write_all(&framed) {
+        let written = (&seg.file).write_all(&framed);
+        let framed_len = framed.len() as u64;
+        self.framed = framed;
+        if let Err(e) = written {
             let _ = seg.file.set_len(seg.bytes);
             return Err(AgentError::Io { op: "append", file: seg.path.clone(), source: e });
         }
@@ -330,9 +336,9 @@ impl Spool {
             len: msg.len() as u32,
             sends: 0,
         });
-        seg.bytes += framed.len() as u64;
+        seg.bytes += framed_len;
         seg.live += 1;
-        self.disk_bytes += framed.len() as u64;
+        self.disk_bytes += framed_len;
         self.seq = seq;
         self.dirty = true;
         let idx = self.entries.len() - 1;
@@ -405,8 +411,28 @@ impl Spool {
 
     /// The messages to send at `now`, oldest first: the unsent ones the window has room for, and — when no
     /// acknowledgement came for the current wait — the window again from the oldest unacknowledged one (the
-    /// wait then doubles, up to `resend_max`). Read back from the spool's files.
+    /// wait then doubles, up to `resend_max`). Read back from the spool's files and collected (for tests; the
+    /// actor uses [`Spool::send_due`], which holds one message at a time).
     pub fn due(&mut self, now: Instant) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        self.send_due(now, &mut |m| {
+            out.push(m);
+            Ok(())
+        })
+        .map_err(|e| match e.downcast::<AgentError>() {
+            Ok(e) => e,
+            Err(e) => AgentError::Io { op: "send", file: self.dir.clone(), source: std::io::Error::other(e) },
+        })?;
+        Ok(out)
+    }
+
+    /// What [`Spool::due`] returns, handed to `send` one message at a time as it is read (so a resend round
+    /// never holds more than one message in memory). Returns how many were sent; stops at `send`'s first error.
+    pub fn send_due(
+        &mut self,
+        now: Instant,
+        send: &mut dyn FnMut(Vec<u8>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize> {
         self.release()?;
         if self.cursor > 0 && now.saturating_duration_since(self.last_progress) > self.backoff {
             self.cursor = 0;
@@ -414,7 +440,7 @@ impl Spool {
             self.backoff = (self.backoff * 2).min(self.opts.resend_max);
             self.rounds += 1;
         }
-        let mut out = Vec::new();
+        let mut n = 0;
         while self.cursor < self.entries.len() && self.has_window_room() {
             if self.cursor == 0 {
                 self.last_progress = now;
@@ -432,9 +458,10 @@ impl Spool {
                 self.resent_total += 1;
             }
             self.entries[self.cursor - 1].sends += 1;
-            out.push(buf);
+            send(buf)?;
+            n += 1;
         }
-        Ok(out)
+        Ok(n)
     }
 
     /// Syncs appended transitions when `sync_every` has passed, and saves the acknowledgement marks at most once

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// deletes it only once the learner has acknowledged it; RAM holds an index only. While the learner is away the
 /// spool grows, up to `spool_mib`; a full spool pauses acting (the panel and the log say so) until
 /// acknowledgements free space: nothing is ever dropped. Resending is paced: at most `resend_window` transitions
-/// (and 64 MiB) are in flight unacknowledged; when no acknowledgement comes for `resend_after_ms`, the oldest
+/// (and 16 MiB) are in flight unacknowledged; when no acknowledgement comes for `resend_after_ms`, the oldest
 /// unacknowledged ones are sent again, and the wait doubles after each round without one, up to `resend_max_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
