@@ -7,8 +7,11 @@
 //!    records of the actor's sessions), duplicated (records stored twice), lost (sent − stored), and on how many
 //!    restarts the checkpoint loaded.
 //! 2. **Learner down** for a while, the actor acting at the policy rate: the actor's peak RSS (polled every
-//!    second, `/proc/<pid>/status`), its spool's peak size, then every spooled transition delivered once the
-//!    learner is back.
+//!    half second, `/proc/<pid>/status`), its spool's peak size, then every spooled transition delivered once the
+//!    learner is back. By default in a real cell's layout ([`OutageLayout::Cell`]): the simulated arm and its
+//!    cameras in a `corrigo controller` process, the actor (`--env bus`) in its own, so the actor's figure is
+//!    what the actor of a real cell holds; [`OutageLayout::InProcess`] measures an actor that also steps MuJoCo
+//!    and renders the cameras itself.
 //! 3. **Disk full**: the learner's run directory on a small tmpfs (root only; skipped with the reason otherwise)
 //!    filled while it stores; then the space freed: recovery without a restart, and the counts.
 //! 4. **A second learner** on the same run directory: refused, with its message.
@@ -41,6 +44,18 @@ pub struct ChaosOptions {
     pub work: PathBuf,
     /// Scenarios to run: `kills`, `outage`, `disk`, `second`, `flip`.
     pub scenarios: Vec<String>,
+    /// Process layout of the outage scenario.
+    pub outage_layout: OutageLayout,
+}
+
+/// Process layout of the outage scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageLayout {
+    /// As on a real cell: the simulated arm and cameras in a `corrigo controller` process, the actor driving
+    /// it over the bus (`corrigo actor --env bus`).
+    Cell,
+    /// The actor steps the simulation and renders the cameras in its own process (`corrigo actor --env sim`).
+    InProcess,
 }
 
 struct Ctx {
@@ -71,8 +86,17 @@ impl Ctx {
     }
 
     fn actor(&self, dir: &Path, steps: Option<u64>, fast: bool, out: &Path) -> Result<Child> {
+        self.actor_on(dir, steps, fast, out, false)
+    }
+
+    /// The actor; `bus`: it drives a cell running as other nodes (`--env bus`) instead of stepping the
+    /// simulation itself.
+    fn actor_on(&self, dir: &Path, steps: Option<u64>, fast: bool, out: &Path, bus: bool) -> Result<Child> {
         let d = dir.display().to_string();
         let mut args = vec!["actor", "--config", self.cfg(), "--run-dir", &d, "--ack-wait", "900"];
+        if bus {
+            args.extend(["--env", "bus"]);
+        }
         let s = steps.map(|s| s.to_string()).unwrap_or_default();
         if steps.is_some() {
             args.extend(["--steps", &s]);
@@ -83,6 +107,16 @@ impl Ctx {
         let o = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
         let e = std::fs::File::create(out.with_extension("err")).context("creating the actor's log")?;
         self.corrigo(&args).stdout(o).stderr(e).spawn().context("starting the actor")
+    }
+
+    /// The simulated cell's controller node (arm and cameras), as a real cell runs it.
+    fn controller(&self, log: &Path) -> Result<Child> {
+        let err = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        self.corrigo(&["controller", "--config", self.cfg()])
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .context("starting the controller")
     }
 
     fn record_demos(&self, run: &Path) -> Result<()> {
@@ -303,7 +337,20 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
         let out = logs.join("actor.out");
         let actor_dir = ctx.work.join("actor-outage");
         let spool = actor_dir.join("spool").join("actor-0");
-        let mut actor = ctx.actor(&actor_dir, Some(steps), false, &out)?;
+        let cell_layout = opts.outage_layout == OutageLayout::Cell;
+        let mut controller = if cell_layout {
+            let log = logs.join("controller.log");
+            let mut c = ctx.controller(&log)?;
+            // With cameras, the actor starts once they stream (it waits for the arm's state by itself).
+            if opts.images && !wait_log(&mut c, &log, "camera streaming", Duration::from_secs(300)) {
+                let _ = c.kill();
+                bail!("the controller node did not start streaming its cameras; log tail:\n{}", tail(&log));
+            }
+            Some(c)
+        } else {
+            None
+        };
+        let mut actor = ctx.actor_on(&actor_dir, Some(steps), false, &out, cell_layout)?;
         let t0 = Instant::now();
         let (mut peak, mut peak_anon, mut at_10s, mut spool_peak) = (0.0f64, 0.0f64, None, 0.0f64);
         let mut learner: Option<Child> = None;
@@ -337,10 +384,22 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
             sigint(&mut l);
             wait_exit(&mut l, Duration::from_secs(120));
         }
+        if let Some(mut c) = controller.take() {
+            sigint(&mut c);
+            wait_exit(&mut c, Duration::from_secs(60));
+        }
         let after = ctx.counts(&run_a)?;
         let (sent, stored, dups, lost) = delivery_row(actor_steps(&out).unwrap_or(0), &before, &after);
         rows.push((
-            format!("learner down {:.0} s, actor at {hz} Hz", opts.outage.as_secs_f64()),
+            format!(
+                "learner down {:.0} s, actor at {hz} Hz ({})",
+                opts.outage.as_secs_f64(),
+                if cell_layout {
+                    "actor process of a real cell's layout: arm and cameras in a controller node"
+                } else {
+                    "actor stepping MuJoCo and rendering the cameras in its own process"
+                }
+            ),
             format!(
                 "actor peak RSS {peak:.0} MiB ({} MiB at 10 s), of it anonymous (private) memory {peak_anon:.0} MiB at most; spool peak {spool_peak:.1} MiB; sent {sent}, stored {stored}, duplicated {dups}, lost {lost}; drained {:.0} s after the learner came back; actor {}",
                 at_10s.map_or("-".into(), |r| format!("{r:.0}")),

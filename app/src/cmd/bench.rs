@@ -119,6 +119,10 @@ pub enum BenchCmd {
         /// Scenarios to run, comma-separated: kills, outage, disk, second, flip.
         #[arg(long, default_value = "kills,outage,disk,second,flip")]
         scenarios: String,
+        /// The outage scenario's actor steps the simulation and renders the cameras in its own process instead
+        /// of driving a controller node over the bus as on a real cell.
+        #[arg(long)]
+        outage_in_process: bool,
     },
     /// The receiving side of `bench perception` (started by it).
     #[command(hide = true)]
@@ -201,7 +205,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             receiver.args(["bench", "perception-receiver"]);
             println!("{}", perception::bench::run(&o, receiver)?);
         }
-        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work, scenarios } => {
+        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work, scenarios, outage_in_process } => {
             let work = match work {
                 Some(w) => w,
                 None => tempfile::Builder::new().prefix("corrigo-chaos-").tempdir()?.keep(),
@@ -215,6 +219,11 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
                 seed,
                 work,
                 scenarios: scenarios.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                outage_layout: if outage_in_process {
+                    corrigo_app::bench::chaos::OutageLayout::InProcess
+                } else {
+                    corrigo_app::bench::chaos::OutageLayout::Cell
+                },
             };
             corrigo_app::bench::chaos::run(&opts)?;
         }
