@@ -345,6 +345,6 @@ pub fn run(
 
 /// Sends what the spool says is due: unsent transitions the window has room for, or a resend round.
 fn send_due(spool: &mut Spool, out: &bus::Publisher<TransitionMsg>) -> Result<()> {
-    spool.send_due(Instant::now(), &mut |bytes| Ok(out.put_raw(bytes).context("sending a transition")?))?;
+    spool.send_due(Instant::now(), &mut |bytes| out.put_raw(bytes).context("sending a transition"))?;
     Ok(())
 }
