@@ -217,7 +217,21 @@ impl BusEnv {
             if Instant::now() >= deadline || (self.newest_arm.is_none() && Instant::now() >= first_deadline) {
                 let last = match &self.newest_arm {
                     None => "no arm state arrived: is `corrigo controller` running on this cell's bus?".to_string(),
-                    Some(s) => format!("the controller is in {:?} at TCP {:?}", s.mode, s.ee_pose.position),
+                    Some(s) => {
+                        let mut m = format!("the controller is in {:?} at TCP {:?}", s.mode, s.ee_pose.position);
+                        if let Some(t) = target {
+                            let (tcp, goal) = (s.ee_pose.to_isometry(), t.pose.to_isometry());
+                            m += &format!(
+                                ", {:.3} m and {:.3} rad from the target {:?}, moving at {:.3} m/s; joints {:?}",
+                                (tcp.translation.vector - goal.translation.vector).norm(),
+                                (tcp.rotation * goal.rotation.inverse()).angle(),
+                                t.pose.position,
+                                Vector3::new(s.ee_twist[0], s.ee_twist[1], s.ee_twist[2]).norm(),
+                                &s.q[..self.cfg.robot.joints.len().min(s.q.len())],
+                            );
+                        }
+                        m
+                    }
                 };
                 return Err(EnvError::input(what, last));
             }
@@ -389,7 +403,7 @@ impl Env for BusEnv {
             None => return Err(EnvError::input("arm state", "none from the controller")),
         };
         let gripper_changed = self.spec.gripper && self.gripper.apply(action.gripper);
-        let target = action_target(&self.cfg, &tcp, &action.continuous);
+        let target = action_target(&self.cfg, &tcp, &self.start.rotation, &action.continuous);
         let t =
             PoseTarget { header: Header::now(), pose: Pose::from_isometry(&target), gripper: self.gripper_command() };
         self.send(&t)?;

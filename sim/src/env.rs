@@ -212,7 +212,7 @@ impl Env for SimEnv {
                 action.continuous.len()
             )));
         }
-        let target = action_target(&self.cfg, &self.world().tcp_pose(), &action.continuous);
+        let target = action_target(&self.cfg, &self.world().tcp_pose(), &self.start.rotation, &action.continuous);
         let gripper_changed = self.spec.gripper && self.command_gripper(action.gripper);
         match self.core.set_target(&Pose::from_isometry(&target)) {
             Ok(()) | Err(TargetError::Ignored { .. }) => {}

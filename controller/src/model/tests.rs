@@ -84,3 +84,54 @@ fn bad_joint_count_is_rejected() {
     cfg.joints.clear();
     assert_eq!(RobotModel::from_config(&cfg), Err(ModelError::BadDof { dof: 0, max: MAX_DOF }));
 }
+
+/// Joint positions reaching `goal` (position) with the TCP orientation of `posture`, by damped least squares from
+/// `posture` within the joint limits; and the position error left.
+fn reach(m: &RobotModel, posture: &[f64; MAX_DOF], goal: Vector3<f64>) -> ([f64; MAX_DOF], f64) {
+    let rot = m.tcp_pose(posture).rotation;
+    let mut q = *posture;
+    let mut err = f64::INFINITY;
+    for _ in 0..3000 {
+        let k = m.kinematics(&q);
+        let j = k.jacobian();
+        let ep = goal - k.tcp.translation.vector;
+        let er = (rot * k.tcp.rotation.inverse()).scaled_axis();
+        err = ep.norm();
+        let e = nalgebra::SVector::<f64, 6>::from_column_slice(&[ep.x, ep.y, ep.z, er.x, er.y, er.z]);
+        let jjt = j * j.transpose() + nalgebra::SMatrix::<f64, 6, 6>::identity() * 1e-3;
+        let Some(inv) = jjt.try_inverse() else { break };
+        let dq = j.transpose() * inv * e * 0.3;
+        for i in 0..m.dof() {
+            q[i] = (q[i] + dq[i]).clamp(m.lower()[i], m.upper()[i]);
+        }
+    }
+    (q, err)
+}
+
+/// A workspace box with corners the arm cannot reach (or only with a straight elbow) lets exploration drive the TCP
+/// to the edge of its reach, where the impedance law pulls along the singular direction and the arm does not come
+/// back to its reset pose. Every corner of the shipped 7-DOF cells' boxes, at the home orientation, is reached
+/// with the elbow bent and no joint on its limit.
+#[test]
+fn every_corner_of_the_shipped_panda_workspace_boxes_is_reachable_with_the_elbow_bent() {
+    for name in ["sim_panda.toml", "franka_panda.toml"] {
+        let path = format!("{}/../hardware_configs/{name}", env!("CARGO_MANIFEST_DIR"));
+        let cfg = interfaces::CellConfig::from_toml_str(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+        let m = RobotModel::from_config(&cfg.robot).expect("model");
+        let mut posture = [0.0; MAX_DOF];
+        posture[..m.dof()].copy_from_slice(&cfg.controller.nullspace_posture[..m.dof()]);
+        let (lo, hi) = (cfg.workspace.min, cfg.workspace.max);
+        for corner in 0..8 {
+            let pick = |i: usize| if corner >> i & 1 == 1 { hi[i] } else { lo[i] };
+            let goal = Vector3::new(pick(0), pick(1), pick(2));
+            let (q, err) = reach(&m, &posture, goal);
+            assert!(err < 1e-3, "{name}: corner {goal:?} is {err:.3} m out of reach");
+            for i in 0..m.dof() {
+                let margin = (q[i] - m.lower()[i]).min(m.upper()[i] - q[i]);
+                assert!(margin > 0.05, "{name}: corner {goal:?} needs joint {} {margin:.3} rad from its limit", i + 1);
+            }
+            // The elbow (joint 4) at least 0.7 rad from straight (its upper limit is about -0.07 rad).
+            assert!(q[3] < -0.7, "{name}: corner {goal:?} needs an almost straight elbow: q4 = {:.2}", q[3]);
+        }
+    }
+}

@@ -55,6 +55,11 @@ pub struct TaskConfig {
     /// Largest rotation per policy step (action 1.0), rad.
     #[serde(default = "default_step_rad")]
     pub action_scale_rad: f64,
+    /// Largest rotation of the TCP away from its orientation at the episode's start, rad: the policy's targets
+    /// are clamped to it (as the workspace box clamps their position), so that exploring does not twist the arm
+    /// into a posture it cannot come back from at the next reset.
+    #[serde(default = "default_max_rotation")]
+    pub max_rotation_rad: f64,
 }
 
 fn default_tolerance() -> f64 {
@@ -69,6 +74,9 @@ fn default_step_m() -> f64 {
 fn default_step_rad() -> f64 {
     0.1
 }
+fn default_max_rotation() -> f64 {
+    0.5
+}
 
 impl TaskConfig {
     pub(crate) fn validate(&self, v: &mut Validator) {
@@ -79,6 +87,7 @@ impl TaskConfig {
         v.range("task.lift_height", self.lift_height, 0.005, 0.5, "m");
         v.range("task.action_scale_m", self.action_scale_m, 0.0005, 0.2, "m per step");
         v.range("task.action_scale_rad", self.action_scale_rad, 0.0, 1.0, "rad per step");
+        v.range("task.max_rotation_rad", self.max_rotation_rad, 0.0, std::f64::consts::PI, "rad");
     }
     /// Environment steps per episode.
     pub fn episode_steps(&self) -> u64 {

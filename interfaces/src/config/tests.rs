@@ -58,7 +58,7 @@ fn out_of_range_gain_names_key_value_and_range() {
 fn every_problem_is_reported_not_just_the_first() {
     let text = DEFAULT
         .replace("rate_hz = 1000.0", "rate_hz = 5.0")
-        .replace("min = [0.25, -0.35, 0.005]", "min = [0.8, -0.35, 0.005]")
+        .replace("min = [0.25, -0.25, 0.005]", "min = [0.8, -0.25, 0.005]")
         .replace("name = \"sim_panda\"", "name = \"sim/panda\"");
     let ConfigError::Invalid { problems, .. } = load(&text).unwrap_err() else { panic!() };
     let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();

@@ -64,14 +64,20 @@ pub fn obs_spec(cfg: &CellConfig) -> ObsSpec {
 }
 
 /// The pose target an action asks for (SERL's convention): the TCP pose `tcp` moved by the action scaled by
-/// `task.action_scale_m` / `task.action_scale_rad` (components clamped to [-1, 1]), clamped into the workspace box.
-pub fn action_target(cfg: &CellConfig, tcp: &Isometry3<f64>, a: &[f32]) -> Isometry3<f64> {
+/// `task.action_scale_m` / `task.action_scale_rad` (components clamped to [-1, 1]), clamped into the workspace box,
+/// its orientation within `task.max_rotation_rad` of `start` (the episode's start orientation).
+pub fn action_target(cfg: &CellConfig, tcp: &Isometry3<f64>, start: &UnitQuaternion<f64>, a: &[f32]) -> Isometry3<f64> {
     let s = cfg.task.action_scale_m;
     let r = cfg.task.action_scale_rad;
     let c = |i: usize| f64::from(a[i]).clamp(-1.0, 1.0);
     let p = tcp.translation.vector + Vector3::new(c(0), c(1), c(2)) * s;
     let p = cfg.workspace.clamp([p.x, p.y, p.z]);
     let rot = UnitQuaternion::from_scaled_axis(Vector3::new(c(3), c(4), c(5)) * r) * tcp.rotation;
+    // Away from the start orientation by at most `max_rotation_rad` (the rotation scaled back along its axis).
+    let away = (rot * start.inverse()).scaled_axis();
+    let max = cfg.task.max_rotation_rad;
+    let rot =
+        if away.norm() > max { UnitQuaternion::from_scaled_axis(away * (max / away.norm())) * start } else { rot };
     Isometry3::from_parts(Translation3::new(p[0], p[1], p[2]), rot)
 }
 
@@ -178,15 +184,41 @@ mod tests {
         let cfg = CellConfig::from_toml_str(&std::fs::read_to_string(path).unwrap(), path).unwrap();
         let c = cfg.workspace.clamp([0.5, 0.0, 0.3]);
         let tcp = Isometry3::translation(c[0], c[1], c[2]);
-        let t = action_target(&cfg, &tcp, &[1.0, 0.0, -0.5, 0.0, 0.0, 0.0]);
+        let start = tcp.rotation;
+        let t = action_target(&cfg, &tcp, &start, &[1.0, 0.0, -0.5, 0.0, 0.0, 0.0]);
         let d = t.translation.vector - tcp.translation.vector;
         let s = cfg.task.action_scale_m;
         assert!((d.x - s).abs() < 1e-12 || t.translation.x == cfg.workspace.max[0], "{d:?}");
         assert!((d.z + 0.5 * s).abs() < 1e-12 || t.translation.z == cfg.workspace.min[2], "{d:?}");
-        let far = action_target(&cfg, &tcp, &[100.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let far = action_target(&cfg, &tcp, &start, &[100.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert!((far.translation.x - tcp.translation.x) <= s + 1e-12, "components clamped to [-1, 1]");
         let p = proprio(&tcp, &t, &Vector6::zeros(), 0.04, None);
         assert_eq!(p.len(), ARM_PROPRIO_DIM);
         assert!((f64::from(p[0]) - d.x).abs() < 1e-6 && p[12] == 0.04);
+    }
+
+    #[test]
+    fn rotating_actions_stop_at_the_rotation_bound_around_the_start_orientation() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../hardware_configs/sim_panda.toml");
+        let cfg = CellConfig::from_toml_str(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+        let start = UnitQuaternion::from_euler_angles(3.1, 0.1, -0.4);
+        let mut tcp = Isometry3::from_parts(Translation3::new(0.5, 0.0, 0.3), start);
+        let r = cfg.task.action_scale_rad;
+        let first = action_target(&cfg, &tcp, &start, &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert!(((first.rotation * start.inverse()).angle() - r).abs() < 1e-9, "one step rotates by the scale");
+        // Full rotations about a tilted axis, many steps: the target never leaves the bound.
+        let mut largest: f64 = 0.0;
+        for k in 0..200 {
+            let a = [0.0, 0.0, 0.0, 1.0, if k % 3 == 0 { -1.0 } else { 0.7 }, 0.5];
+            tcp = action_target(&cfg, &tcp, &start, &a);
+            largest = largest.max((tcp.rotation * start.inverse()).angle());
+        }
+        assert!(largest <= cfg.task.max_rotation_rad + 1e-9, "{largest} rad away from the start");
+        assert!(largest > cfg.task.max_rotation_rad - 1e-6, "the bound is reached: {largest}");
+        // Rotating back toward the start is always allowed.
+        let toward = (start * tcp.rotation.inverse()).scaled_axis().normalize();
+        let back =
+            action_target(&cfg, &tcp, &start, &[0.0, 0.0, 0.0, toward.x as f32, toward.y as f32, toward.z as f32]);
+        assert!((back.rotation * start.inverse()).angle() < largest);
     }
 }
