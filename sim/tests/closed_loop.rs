@@ -172,3 +172,33 @@ fn same_seed_same_trajectory() {
     assert_eq!(traj(3), traj(3));
     assert_ne!(traj(3).0, traj(4).0);
 }
+
+/// Exploration pins the TCP at a corner of the workspace box for seconds while the redundant joint is free: the
+/// nullspace posture must keep the elbow bent (a straight elbow is a singularity the arm cannot be pulled back
+/// from), and the arm must come back to its home pose afterwards.
+#[test]
+fn the_arm_comes_back_from_seconds_at_the_workspace_corner_with_its_elbow_bent() {
+    let mut c = core();
+    let home = settle(&mut c);
+    let cfg = panda_config();
+    let corner = Vector3::new(cfg.workspace.max[0], cfg.workspace.max[1], cfg.workspace.max[2]);
+    let mut straightest = f64::NEG_INFINITY;
+    // A policy jittering around the corner at 10 Hz for 20 s.
+    for k in 0..200 {
+        let jitter = Vector3::new(((k * 7) % 5) as f64 - 2.0, ((k * 3) % 5) as f64 - 2.0, ((k * 11) % 5) as f64 - 2.0);
+        let p = cfg.workspace.clamp((corner + jitter * 0.005).into());
+        // Orientation anywhere within the policy's rotation bound around the start orientation.
+        let axis = Vector3::new(((k * 5) % 7) as f64 - 3.0, ((k * 13) % 7) as f64 - 3.0, ((k * 2) % 7) as f64 - 3.0);
+        let tilt = if axis.norm() > 0.0 { axis.normalize() * cfg.task.max_rotation_rad } else { axis };
+        let rot = UnitQuaternion::from_scaled_axis(tilt) * home.rotation;
+        let target = Isometry3::from_parts(Vector3::new(p[0], p[1], p[2]).into(), rot);
+        track(&mut c, &target, 100);
+        let q = c.driver().world().joint_state().q;
+        straightest = straightest.max(q[3]);
+    }
+    println!("straightest elbow q4 = {straightest:.2}");
+    assert!(straightest < -0.4, "the elbow straightened to q4 = {straightest:.2} rad at the corner");
+    track(&mut c, &home, 8000);
+    let back = (c.driver().world().tcp_pose().translation.vector - home.translation.vector).norm();
+    assert!(back < 0.01, "{back:.3} m from home 8 s after leaving the corner");
+}

@@ -112,8 +112,9 @@ impl Ctx {
     /// The simulated cell's controller node (arm and cameras), as a real cell runs it.
     fn controller(&self, log: &Path) -> Result<Child> {
         let err = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let out = err.try_clone().with_context(|| format!("opening {} twice", log.display()))?;
         self.corrigo(&["controller", "--config", self.cfg()])
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(err)
             .spawn()
             .context("starting the controller")
