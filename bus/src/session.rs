@@ -78,11 +78,13 @@ impl Bus {
         // would end up neither listening nor connecting. A lock file per machine serialises the probe and the
         // bind between corrigo processes (held until the session listens).
         let _guard = if cfg.mode == BusMode::Peer { HostLock::acquire() } else { None };
+        let mut joined = Vec::new();
         if cfg.mode == BusMode::Peer {
             listen.retain(|e| {
                 let taken = tcp_endpoint_taken(e);
                 if taken {
                     tracing::info!(endpoint = %e, "bus endpoint already hosted by another local node; joining it");
+                    joined.push(e.clone());
                 }
                 !taken
             });
@@ -90,7 +92,15 @@ impl Bus {
         } else {
             listen.clear();
         }
-        Self::open_raw(mode, &listen, &connect, cfg.multicast_scouting, cell)
+        // Peers do not forward between other peers: two nodes that both joined the local hub reach each other only
+        // over a direct link, which gossip sets up if each one listens somewhere. A joiner that hosts nothing
+        // listens on an ephemeral port of the hub's interface (`tcp/HOST:0`).
+        let side: Vec<String> = match (listen.is_empty(), joined.first()) {
+            (true, Some(e)) => ephemeral_on_same_host(e).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let bus = Self::open_raw(mode, &[listen.clone(), side].concat(), &connect, cfg.multicast_scouting, cell)?;
+        Ok(Bus { listening: listen, ..bus })
     }
 
     pub(crate) fn open_raw(
@@ -176,4 +186,11 @@ impl Bus {
     pub fn presence(&self) -> Result<Presence, BusError> {
         Presence::declare(&self.session, &self.cell)
     }
+}
+
+/// `tcp/HOST:0` for a TCP endpoint `tcp/HOST:PORT` (an ephemeral port on the same interface); `None` otherwise.
+fn ephemeral_on_same_host(endpoint: &str) -> Option<String> {
+    let (host, port) = endpoint.strip_prefix("tcp/")?.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    Some(format!("tcp/{host}:0"))
 }

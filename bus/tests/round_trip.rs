@@ -210,6 +210,23 @@ fn a_second_local_peer_joins_the_first_instead_of_failing() {
 }
 
 #[test]
+fn two_nodes_that_joined_a_third_talk_to_each_other() {
+    // A cell's layout: the controller node hosts the endpoint, the actor and the learner join it; the learner
+    // (re)starts after the actor. Peers do not forward between peers, so the two joiners need a direct link.
+    let port = free_port();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let cfg = bus_config(vec![endpoint.clone()], vec![endpoint.clone()]);
+    let hub = Bus::open(&cfg, "trio").unwrap();
+    let actor = Bus::open(&cfg, "trio").expect("the actor joins");
+    let learner = Bus::open(&cfg, "trio").expect("the learner joins");
+    assert!(actor.listening().is_empty() && learner.listening().is_empty(), "only the hub hosts the endpoint");
+    let mut p = actor.publisher::<ArmState>(ARM_STATE, None).unwrap();
+    let s = learner.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+    assert!(same_but_seq(&arm_state(), &exchange(&mut p, &s, &arm_state())));
+    drop(hub);
+}
+
+#[test]
 fn peers_opened_at_the_same_instant_find_each_other() {
     // Both probe the endpoint at once; exactly one must host it and the other join, never both trying to host.
     for _ in 0..5 {
