@@ -126,8 +126,8 @@ fn every_corner_of_the_shipped_panda_workspace_boxes_is_reachable_with_the_elbow
             let goal = Vector3::new(pick(0), pick(1), pick(2));
             let (q, err) = reach(&m, &posture, goal);
             assert!(err < 1e-3, "{name}: corner {goal:?} is {err:.3} m out of reach");
-            for i in 0..m.dof() {
-                let margin = (q[i] - m.lower()[i]).min(m.upper()[i] - q[i]);
+            for (i, &qi) in q.iter().enumerate().take(m.dof()) {
+                let margin = (qi - m.lower()[i]).min(m.upper()[i] - qi);
                 assert!(margin > 0.05, "{name}: corner {goal:?} needs joint {} {margin:.3} rad from its limit", i + 1);
             }
             // The elbow (joint 4) at least 0.7 rad from straight (its upper limit is about -0.07 rad).
