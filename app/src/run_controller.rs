@@ -16,7 +16,7 @@ use crate::nodes::{controller_bridge, sim_scene};
 use anyhow::{Context, Result};
 use bus::Bus;
 use controller::core::ControllerCore;
-use controller::drivers::{NoGripper, open_arm};
+use controller::drivers::open_arm;
 use controller::rt::{self, ControllerHandle, LoopOptions, LoopSummary};
 use interfaces::CellConfig;
 use interfaces::config::DriverConfig;
@@ -67,9 +67,10 @@ pub fn run(
                 println!("{note}");
             }
             opened.apply_rate(&mut cfg);
+            let gripper = opened.gripper;
             let core = ControllerCore::new(&cfg, opened.arm).context("building the controller")?;
             let clock = interfaces::MonotonicClock;
-            rt::spawn(core, None::<NoGripper>, cfg.gripper, clock, LoopOptions::from_config(&cfg))?
+            rt::spawn(core, gripper, cfg.gripper, clock, LoopOptions::from_config(&cfg))?
         }
     };
     let handle = Arc::new(handle);

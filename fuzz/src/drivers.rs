@@ -307,3 +307,68 @@ fn rtde_payload(kind: u8, payload: &[u8]) {
         _ => {}
     }
 }
+
+/// Feetech protocol-0 bytes as they arrive on the bus. The header search skips no header; a packet that parses
+/// re-encodes to exactly its bytes and an incomplete one asks for more bytes than there are. Then the input is
+/// taken as an id, a code and params, which encode into a packet that parses back to them (or are refused).
+pub fn feetech_packet(data: &[u8]) {
+    use controller::drivers::feetech::protocol as ft;
+    let start = ft::find_header(data);
+    assert!(start <= data.len());
+    for i in 0..start.min(data.len().saturating_sub(2)) {
+        assert!(!(data[i] == 0xFF && data[i + 1] == 0xFF && data[i + 2] != 0xFF), "a header at {i} was skipped");
+    }
+    let buf = &data[start..];
+    let mut out = Vec::new();
+    match ft::parse(buf) {
+        Ok((p, used)) => {
+            assert!(used == p.params.len() + ft::OVERHEAD && used <= buf.len());
+            ft::encode(&mut out, p.id, p.code, &[p.params]).expect("a parsed packet re-encodes");
+            assert_eq!(&out[..], &buf[..used]);
+            let _ = ft::ServoStatus(p.code).to_string();
+        }
+        Err(ft::ParseError::Incomplete { needed }) => assert!(needed > buf.len()),
+        Err(ft::ParseError::NoHeader) => assert!(buf.is_empty() || buf.len() >= 3, "find_header stopped early"),
+        Err(ft::ParseError::BadLength { len }) => assert!(len < 2),
+        Err(e @ ft::ParseError::Checksum { .. }) => {
+            let _ = e.to_string();
+        }
+    }
+    if let [id, code, params @ ..] = data {
+        match ft::encode(&mut out, *id, *code, &[params]) {
+            Ok(len) => {
+                let (p, used) = ft::parse(&out).expect("an encoded packet parses");
+                assert_eq!((p.id, p.code, p.params, used), (*id, *code, params, len));
+            }
+            Err(ft::EncodeError::TooLong { params: n }) => assert!(n > ft::MAX_PARAMS),
+            Err(ft::EncodeError::BadId) => assert_eq!(*id, 0xFF),
+        }
+    }
+}
+
+/// A Feetech bus master receiving the fuzzed bytes as the servos' replies: `data[0]` picks the transaction (ping,
+/// read, write, sync read of the present block), `data[1]` the chunk size, the rest is the stream. Whatever the
+/// stream, the transaction ends with a typed error naming a servo (or the port), and what the master sends parses.
+pub fn feetech_bus(data: &[u8]) {
+    use controller::drivers::feetech::protocol as ft;
+    use controller::drivers::feetech::{BusError as FtError, FeetechBus};
+    let [op, chunk, stream @ ..] = data else { return };
+    let link = FuzzLink { data: stream, at: 0, chunk: 1 + usize::from(*chunk % 64), sent: Vec::new() };
+    let mut bus = FeetechBus::new(link, Duration::from_secs(10));
+    let mut out = [0u8; 3 * 15];
+    let result = match op % 4 {
+        0 => bus.ping(1),
+        1 => bus.read(2, 56, &mut out[..2]).map(|_| ()),
+        2 => bus.write(3, 40, &[1]).map(|_| ()),
+        _ => bus.sync_read(56, 15, &SYNC_IDS, &mut out),
+    };
+    match result {
+        Ok(()) => {}
+        Err(FtError::Io(kind)) => assert_eq!(kind, io::ErrorKind::BrokenPipe),
+        Err(e) => assert!(e.id().is_some(), "{e:?}"),
+    }
+    for packet in &bus.link_mut().sent {
+        let (_, used) = ft::parse(packet).expect("the master's packets parse");
+        assert_eq!(used, packet.len());
+    }
+}

@@ -46,14 +46,14 @@ mod teleop;
 
 pub use bus::bus_decode;
 pub use config::config_toml;
-pub use drivers::{dynamixel_bus, dynamixel_packet, franka_fci, ur_rtde};
+pub use drivers::{dynamixel_bus, dynamixel_packet, feetech_bus, feetech_packet, franka_fci, ur_rtde};
 pub use teleop::{gamepad_mapping, spacemouse_report, spacemouse_uevent};
 
 /// A target's contract: panics when the parser breaks it on these bytes.
 pub type Contract = fn(&[u8]);
 
 /// Every target: its name (a binary in `fuzz_targets/`, a folder in `corpus/`) and its contract.
-pub const TARGETS: [(&str, Contract); 9] = [
+pub const TARGETS: [(&str, Contract); 11] = [
     ("bus_decode", bus_decode),
     ("spacemouse_report", spacemouse_report),
     ("spacemouse_uevent", spacemouse_uevent),
@@ -61,6 +61,8 @@ pub const TARGETS: [(&str, Contract); 9] = [
     ("config_toml", config_toml),
     ("dynamixel_packet", dynamixel_packet),
     ("dynamixel_bus", dynamixel_bus),
+    ("feetech_packet", feetech_packet),
+    ("feetech_bus", feetech_bus),
     ("franka_fci", franka_fci),
     ("ur_rtde", ur_rtde),
 ];

@@ -8,6 +8,7 @@ use crate::default_cell;
 use crate::drivers::{SYNC_IDS, SYNC_LEN};
 use crate::teleop::{GAMEPAD_AXES, gamepad_input};
 use controller::drivers::dynamixel::protocol as dxl;
+use controller::drivers::feetech::protocol as ft;
 use controller::drivers::franka::protocol as fci;
 use controller::drivers::ur_rtde::protocol as rtde;
 use interfaces::config::GamepadConfig;
@@ -45,6 +46,8 @@ pub fn all() -> Vec<Seed> {
     add("config_toml", config_toml());
     add("dynamixel_packet", dynamixel_packet());
     add("dynamixel_bus", dynamixel_bus());
+    add("feetech_packet", feetech_packet());
+    add("feetech_bus", feetech_bus());
     add("franka_fci", franka_fci());
     add("ur_rtde", ur_rtde());
     out
@@ -272,6 +275,7 @@ fn config_toml() -> Vec<(String, Vec<u8>)> {
         ("franka_panda", include_str!("../../hardware_configs/franka_panda.toml")),
         ("ur5e", include_str!("../../hardware_configs/ur5e.toml")),
         ("dynamixel_xm_arm6", include_str!("../../hardware_configs/dynamixel_xm_arm6.toml")),
+        ("so101", include_str!("../../hardware_configs/so101.toml")),
     ];
     let mut out: Vec<(String, Vec<u8>)> =
         files.iter().map(|(name, text)| (format!("{name}.toml"), text.as_bytes().to_vec())).collect();
@@ -331,6 +335,46 @@ fn dynamixel_bus() -> Vec<(String, Vec<u8>)> {
         ("sync_read".into(), seed(3, 63, &sync(0))),
         ("sync_read_echo_and_alert".into(), seed(3, 11, &[instruction_echo, sync(0x80)].concat())),
         ("refused".into(), seed(1, 63, &dxl_status(2, 0x07, &[]))),
+    ]
+}
+
+fn ft_packet(id: u8, code: u8, params: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    ft::encode(&mut b, id, code, &[params]).expect("encodes");
+    b
+}
+
+fn feetech_packet() -> Vec<(String, Vec<u8>)> {
+    let reply = ft_packet(1, 0, &[0x00, 0x08]);
+    vec![
+        ("ping".into(), ft_packet(1, ft::inst::PING, &[])),
+        ("read".into(), ft_packet(1, ft::inst::READ, &[56, 2])),
+        ("read_reply".into(), reply.clone()),
+        ("sync_read".into(), ft_packet(ft::BROADCAST_ID, ft::inst::SYNC_READ, &[56, 15, 1, 2, 3])),
+        ("sync_write".into(), ft_packet(ft::BROADCAST_ID, ft::inst::SYNC_WRITE, &[42, 2, 1, 0, 8, 2, 0, 8])),
+        ("overload_status".into(), ft_packet(4, ft::ServoStatus::OVERLOAD, &[])),
+        ("garbage_then_reply".into(), [&[0xFF, 0x12, 0xFF, 0xFF, 0xFF][..], &reply].concat()),
+    ]
+}
+
+fn feetech_bus() -> Vec<(String, Vec<u8>)> {
+    let sync = |status: u8| -> Vec<u8> {
+        SYNC_IDS
+            .iter()
+            .flat_map(|&id| {
+                let data: Vec<u8> = (0..15u8).map(|i| i.wrapping_mul(id).wrapping_add(0x10)).collect();
+                ft_packet(id, if id == 2 { status } else { 0 }, &data)
+            })
+            .collect()
+    };
+    let echo = ft_packet(ft::BROADCAST_ID, ft::inst::SYNC_READ, &[56, 15, 1, 2, 3]);
+    let seed = |op: u8, chunk: u8, stream: &[u8]| [&[op, chunk][..], stream].concat();
+    vec![
+        ("ping".into(), seed(0, 63, &ft_packet(1, 0, &[]))),
+        ("read_in_bytes".into(), seed(1, 0, &ft_packet(2, 0, &[0x00, 0x08]))),
+        ("write_ack".into(), seed(2, 7, &ft_packet(3, 0, &[]))),
+        ("sync_read".into(), seed(3, 63, &sync(0))),
+        ("sync_read_echo_and_overload".into(), seed(3, 11, &[echo, sync(ft::ServoStatus::OVERLOAD)].concat())),
     ]
 }
 

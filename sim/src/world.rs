@@ -164,6 +164,7 @@ pub struct SimWorld {
     home: JointVec,
     brake: Option<JointVec>,
     gripper_cmd: GripperCommand,
+    gripper_max_width: f64,
     gripper_seq: u64,
     gripper_inbox: Option<triple_buffer::Output<(u64, GripperCommand)>>,
     gripper_outbox: Option<triple_buffer::Input<GripperState>>,
@@ -224,6 +225,7 @@ impl SimWorld {
             home,
             brake: None,
             gripper_cmd: GripperCommand { width: cfg.gripper.max_width, force: cfg.gripper.default_force },
+            gripper_max_width: cfg.gripper.max_width,
             gripper_seq: 0,
             gripper_inbox: None,
             gripper_outbox: None,
@@ -327,6 +329,11 @@ impl SimWorld {
         }
         self.gripper_cmd.width = width;
         self.data.forward();
+    }
+
+    /// The gripper's full opening, m (`gripper.max_width`).
+    pub fn gripper_max_width(&self) -> f64 {
+        self.gripper_max_width
     }
 
     /// Commands the gripper: fingers move to `width` (m), squeezing with at most `force` (N) each.

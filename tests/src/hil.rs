@@ -178,14 +178,40 @@ pub fn assert_step_response<D: ArmDriver>(
     c: &mut ControllerCore<D>,
     cycles: usize,
     resend: usize,
+    cycle: impl FnMut(&mut ControllerCore<D>) -> Result<(), DriverError>,
+) {
+    assert_step_response_within(c, cycles, resend, (0.05, 0.2), RotateAbout::WorldZ, (0.002, 0.02), cycle);
+}
+
+/// The axis of the step's rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateAbout {
+    /// The base's vertical axis: a yaw, which a 6- or 7-joint arm reaches at any position.
+    WorldZ,
+    /// The TCP's own z axis (the wrist roll's axis): the rotation a 5-joint arm can reach while it translates,
+    /// whose yaw is tied to the direction of the TCP from its base.
+    ToolZ,
+}
+
+/// [`assert_step_response`] with the step (`x` m, rotation rad about `axis`) and the end tolerances (m, rad) given.
+pub fn assert_step_response_within<D: ArmDriver>(
+    c: &mut ControllerCore<D>,
+    cycles: usize,
+    resend: usize,
+    (step_x, step_yaw): (f64, f64),
+    axis: RotateAbout,
+    (pos_tol, rot_tol): (f64, f64),
     mut cycle: impl FnMut(&mut ControllerCore<D>) -> Result<(), DriverError>,
 ) {
     let tcp = |c: &ControllerCore<D>| -> Isometry3<f64> { c.status().ee_pose.to_isometry() };
     let start = tcp(c);
     let clip = c.law().gains().translational_clip[0];
     let goal = Isometry3::from_parts(
-        (start.translation.vector + Vector3::new(0.05, 0.0, 0.0)).into(),
-        UnitQuaternion::from_axis_angle(&Vector3::z_axis(), 0.2) * start.rotation,
+        (start.translation.vector + Vector3::new(step_x, 0.0, 0.0)).into(),
+        match axis {
+            RotateAbout::WorldZ => UnitQuaternion::from_axis_angle(&Vector3::z_axis(), step_yaw) * start.rotation,
+            RotateAbout::ToolZ => start.rotation * UnitQuaternion::from_axis_angle(&Vector3::z_axis(), step_yaw),
+        },
     );
     let mut over = f64::NEG_INFINITY;
     for k in 0..cycles {
@@ -198,8 +224,9 @@ pub fn assert_step_response<D: ArmDriver>(
     let end = tcp(c);
     let pos_err = (end.translation.vector - goal.translation.vector).norm();
     let rot_err = end.rotation.angle_to(&goal.rotation);
-    assert!(pos_err < 0.002, "position error after 1.5 s: {pos_err} m");
-    assert!(rot_err < 0.02, "orientation error after 1.5 s: {rot_err} rad");
+    println!("step response: position error {:.2} mm, orientation error {rot_err:.4} rad", pos_err * 1e3);
+    assert!(pos_err < pos_tol, "position error after {cycles} cycles: {pos_err} m (tolerance {pos_tol} m)");
+    assert!(rot_err < rot_tol, "orientation error after {cycles} cycles: {rot_err} rad (tolerance {rot_tol} rad)");
     assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
     assert_eq!(c.mode(), ControllerMode::Tracking);
 }

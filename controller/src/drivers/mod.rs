@@ -1,6 +1,7 @@
 //! Drivers for real arms, one module per protocol, each with its byte-level codec separate from its I/O:
-//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port), [`ur_rtde`] (Universal Robots e-Series over
-//! RTDE), [`franka`] (Franka Panda through the FCI).
+//! [`dynamixel`] (Protocol 2.0 servo chains over a serial port), [`feetech`] (STS position servos, the
+//! SO-100/SO-101 arm), [`ur_rtde`] (Universal Robots e-Series over RTDE), [`franka`] (Franka Panda through the
+//! FCI). [`serial`] holds what the two serial-bus drivers share.
 //!
 //! [`open_arm`] opens the arm a cell config names; the controller then wraps it in the safety envelope like any
 //! other [`ArmDriver`]:
@@ -21,7 +22,9 @@
 //! ```
 
 pub mod dynamixel;
+pub mod feetech;
 pub mod franka;
+pub mod serial;
 pub mod ur_rtde;
 
 use interfaces::config::DriverConfig;
@@ -57,6 +60,24 @@ impl ArmDriver for BoxedArm {
     }
 }
 
+/// Any gripper driver, boxed (a real arm's gripper from [`OpenedArm::gripper`]).
+pub struct BoxedGripper(pub Box<dyn GripperDriver>);
+
+impl std::fmt::Debug for BoxedGripper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoxedGripper")
+    }
+}
+
+impl GripperDriver for BoxedGripper {
+    fn command(&mut self, cmd: GripperCommand) -> Result<(), DriverError> {
+        self.0.command(cmd)
+    }
+    fn read(&mut self) -> Result<GripperState, DriverError> {
+        self.0.read()
+    }
+}
+
 /// A placeholder gripper type for cells whose arm has no gripper driver here (pass `None::<NoGripper>`).
 #[derive(Debug)]
 pub enum NoGripper {}
@@ -79,8 +100,10 @@ pub struct OpenedArm {
     pub rate_hz: f64,
     /// Why the rate was lowered, when it was (also logged).
     pub rate_note: Option<String>,
-    /// The Dynamixel bus's fault counters, for the bus bridge to publish (Dynamixel only).
-    pub bus_health: Option<Arc<dynamixel::BusHealth>>,
+    /// The servo bus's fault counters, for the bus bridge to publish (Dynamixel and Feetech).
+    pub bus_health: Option<Arc<serial::BusHealth>>,
+    /// The arm's gripper, when it is a servo on the arm's own bus (Feetech `driver.gripper_id`).
+    pub gripper: Option<BoxedGripper>,
 }
 
 impl OpenedArm {
@@ -107,17 +130,25 @@ pub fn open_arm(cfg: &CellConfig) -> Result<OpenedArm, DriverError> {
             let bus_health = Some(arm.health());
             let sustained = arm.timing().map_or(cfg.controller.rate_hz, |t| t.achievable_rate_hz);
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, sustained, &d.port);
-            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health })
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health, gripper: None })
         }
         DriverConfig::UrRtde(u) => {
             let arm = ur_rtde::UrRtdeArm::open(u, dof, clock)?;
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, u.frequency_hz, arm.device());
-            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None })
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None, gripper: None })
+        }
+        DriverConfig::Feetech(f) => {
+            let arm = feetech::FeetechArm::open(f, &cfg.robot, &cfg.gripper, clock)?;
+            let bus_health = Some(arm.health());
+            let gripper = arm.gripper().map(|g| BoxedGripper(Box::new(g)));
+            let sustained = arm.timing().map_or(cfg.controller.rate_hz, |t| t.achievable_rate_hz);
+            let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, sustained, &f.port);
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health, gripper })
         }
         DriverConfig::Franka(f) => {
             let arm = franka::FrankaArm::open(f, dof, clock)?;
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, franka::FCI_RATE_HZ, arm.device());
-            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None })
+            Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health: None, gripper: None })
         }
     }
 }

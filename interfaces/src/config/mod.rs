@@ -20,8 +20,9 @@ pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
 pub use robot::{
-    DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, FRANKA_DOF, FrankaConfig, Inertial, JointConfig,
-    RobotConfig, SafeStopKind, ServoSeries, TcpConfig, UR_DOF, UR_RTDE_MAX_HZ, UrRtdeConfig,
+    DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, FEETECH_BAUDS, FRANKA_DOF, FeetechConfig,
+    FrankaConfig, Inertial, JointConfig, RobotConfig, SafeStopKind, ServoSeries, TcpConfig, UR_DOF, UR_RTDE_MAX_HZ,
+    UrRtdeConfig,
 };
 pub use task::{RewardKind, TaskConfig, TaskKind};
 pub use teleop::{

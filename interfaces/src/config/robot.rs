@@ -146,6 +146,9 @@ pub enum DriverConfig {
     UrRtde(UrRtdeConfig),
     /// A Franka Emika Panda through the Franka Control Interface (FCI, protocol version 5): torque control at 1 kHz.
     Franka(FrankaConfig),
+    /// A chain of Feetech STS position servos on one half-duplex bus (the SO-100/SO-101 arm): the controller's
+    /// torques become goal-position offsets through each servo's position-loop stiffness.
+    Feetech(FeetechConfig),
 }
 
 /// Which control table the servos use (addresses and units differ between families).
@@ -205,6 +208,57 @@ pub struct DynamixelConfig {
     pub hold_current_limit: f64,
     /// The USB-serial adapter's latency timer the cell expects, ms (FTDI default 16; set 1). The driver warns
     /// when the adapter's setting is larger.
+    #[serde(default = "default_latency_timer")]
+    pub latency_timer_ms: u32,
+}
+
+/// `[driver] kind = "feetech"`: Feetech STS servos (STS3215 in the SO-100/SO-101) on one half-duplex serial bus,
+/// protocol 0 (`0xFF 0xFF id len instr params checksum`).
+///
+/// The servos have no torque mode. The driver turns the controller's joint torque `τ` into a goal position
+/// `q_goal = q + clamp(τ, ±τ_max) / k`, with `k` the servo's position-loop stiffness at the joint
+/// (`position_stiffness`, N·m/rad) and `τ_max` the joint's `torque_limit`, which is also written to the servo's
+/// Torque Limit register as the hard bound. In steady state the servo's position loop then applies `k·(q_goal − q) = τ`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeetechConfig {
+    /// Serial port (e.g. `/dev/ttyACM0`, or a `/dev/serial/by-id/…` path).
+    pub port: String,
+    /// Bus baud rate, bit/s (the STS3215 ships at 1 000 000).
+    #[serde(default = "default_feetech_baud")]
+    pub baud: u32,
+    /// Servo ID of each arm joint, base to tip (one per `[[robot.joints]]`).
+    pub ids: Vec<u8>,
+    /// Servo ID of the gripper's jaw, if the arm has one on the same bus.
+    #[serde(default)]
+    pub gripper_id: Option<u8>,
+    /// Position-loop stiffness of each joint's servo, N·m/rad: the torque the servo applies per radian of
+    /// position error below saturation (identified with `corrigo calibrate`, or from the servo's P coefficient).
+    pub position_stiffness: Vec<f64>,
+    /// Torque of each joint's servo at a Torque Limit of 1000 (100 %), N·m: the register is written as
+    /// `1000 · torque_limit / stall_torque`.
+    pub stall_torque: Vec<f64>,
+    /// Joint angle when the servo reads 2048 (its centre), rad, per joint (default 0); `corrigo calibrate` writes it.
+    #[serde(default)]
+    pub zero_offset: Vec<f64>,
+    /// Joints whose servo turns opposite to the model's joint axis (default none).
+    #[serde(default)]
+    pub inverted: Vec<bool>,
+    /// Jaw servo angles of the closed and the fully open gripper, rad (`[closed, open]`), mapped linearly to
+    /// widths 0 … `gripper.max_width`.
+    #[serde(default = "default_jaw_range")]
+    pub jaw_range: [f64; 2],
+    /// How long to wait for a status packet, ms.
+    #[serde(default = "default_dxl_timeout_ms")]
+    pub timeout_ms: f64,
+    /// Retries of a failed transaction before the driver gives up and stops the arm safely.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// What the safe stop does.
+    #[serde(default = "default_safe_stop")]
+    pub safe_stop: SafeStopKind,
+    /// The USB-serial adapter's latency timer the cell expects, ms (set 1). The driver warns when the adapter's
+    /// setting is larger.
     #[serde(default = "default_latency_timer")]
     pub latency_timer_ms: u32,
 }
@@ -301,6 +355,12 @@ fn default_true() -> bool {
 fn default_dxl_timeout_ms() -> f64 {
     10.0
 }
+fn default_feetech_baud() -> u32 {
+    1_000_000
+}
+fn default_jaw_range() -> [f64; 2] {
+    [0.0, 1.5]
+}
 fn default_retries() -> u32 {
     3
 }
@@ -359,6 +419,9 @@ pub const UR_DOF: usize = 6;
 /// Highest RTDE output frequency of an e-Series controller, Hz.
 pub const UR_RTDE_MAX_HZ: f64 = 500.0;
 
+/// Baud rates of a Feetech STS bus (the servo's Baud Rate register values 0–7).
+pub const FEETECH_BAUDS: [u32; 8] = [1_000_000, 500_000, 250_000, 128_000, 115_200, 76_800, 57_600, 38_400];
+
 /// Baud rates a Dynamixel Protocol 2.0 bus runs at.
 pub const DYNAMIXEL_BAUDS: [u32; 8] = [9_600, 57_600, 115_200, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 4_500_000];
 
@@ -378,7 +441,50 @@ impl DriverConfig {
             DriverConfig::Dynamixel(d) => d.validate(v, dof),
             DriverConfig::UrRtde(u) => u.validate(v, dof),
             DriverConfig::Franka(f) => f.validate(v, dof),
+            DriverConfig::Feetech(f) => f.validate(v, dof),
         }
+    }
+}
+
+impl FeetechConfig {
+    fn validate(&self, v: &mut Validator, dof: usize) {
+        if self.port.trim().is_empty() {
+            v.push("driver.port", format!("{:?}", self.port), "a serial device path such as /dev/ttyACM0");
+        }
+        if !FEETECH_BAUDS.contains(&self.baud) {
+            v.push("driver.baud", self.baud.to_string(), &format!("one of {FEETECH_BAUDS:?} (bit/s)"));
+        }
+        let per_joint = |v: &mut Validator, key: &str, len: usize, optional: bool| {
+            if len != dof && !(optional && len == 0) {
+                let allowed = if optional { format!("0 or {dof} entries") } else { format!("{dof} entries") };
+                v.push(key, format!("{len} entries"), &format!("{allowed} (one per robot.joints)"));
+            }
+        };
+        per_joint(v, "driver.ids", self.ids.len(), false);
+        per_joint(v, "driver.position_stiffness", self.position_stiffness.len(), false);
+        per_joint(v, "driver.stall_torque", self.stall_torque.len(), false);
+        per_joint(v, "driver.zero_offset", self.zero_offset.len(), true);
+        per_joint(v, "driver.inverted", self.inverted.len(), true);
+        let mut seen = [false; 256];
+        let all =
+            self.ids.iter().map(|&id| ("driver.ids", id)).chain(self.gripper_id.map(|id| ("driver.gripper_id", id)));
+        for (i, (key, id)) in all.enumerate() {
+            let key = if key == "driver.ids" { format!("{key}[{i}]") } else { key.to_string() };
+            v.range_u64(&key, u64::from(id), 0, 253, "servo ID (254 is the broadcast ID)");
+            if std::mem::replace(&mut seen[usize::from(id)], true) {
+                v.push(&key, id.to_string(), "an ID not used by another servo");
+            }
+        }
+        v.range_each("driver.position_stiffness", &self.position_stiffness, 0.01, 1000.0, "N·m/rad");
+        v.range_each("driver.stall_torque", &self.stall_torque, 0.01, 100.0, "N·m");
+        v.range_each("driver.zero_offset", &self.zero_offset, -6.3, 6.3, "rad");
+        v.range_each("driver.jaw_range", &self.jaw_range, -6.3, 6.3, "rad");
+        if self.jaw_range[0] == self.jaw_range[1] {
+            v.push("driver.jaw_range", format!("{:?}", self.jaw_range), "two different angles [closed, open], rad");
+        }
+        v.range("driver.timeout_ms", self.timeout_ms, 0.5, 1000.0, "ms");
+        v.range_u64("driver.max_retries", u64::from(self.max_retries), 0, 20, "retries");
+        v.range_u64("driver.latency_timer_ms", u64::from(self.latency_timer_ms), 1, 16, "ms");
     }
 }
 

@@ -243,12 +243,31 @@ fn franka_problems_name_key_value_and_range() {
 #[test]
 fn every_shipped_config_survives_a_round_trip_through_toml_text() {
     let dynamixel = include_str!("../../../hardware_configs/dynamixel_xm_arm6.toml");
-    for (text, file) in
-        [(DEFAULT, FILE), (UR5E, "ur5e.toml"), (FRANKA, "franka_panda.toml"), (dynamixel, "dynamixel_xm_arm6.toml")]
-    {
+    for (text, file) in [
+        (DEFAULT, FILE),
+        (UR5E, "ur5e.toml"),
+        (FRANKA, "franka_panda.toml"),
+        (dynamixel, "dynamixel_xm_arm6.toml"),
+        (SO101, "so101.toml"),
+    ] {
         let cfg = CellConfig::from_toml_str(text, file).unwrap_or_else(|e| panic!("{e}"));
         let written = cfg.to_toml_string().unwrap_or_else(|e| panic!("{file}: {e}"));
         let back = CellConfig::from_toml_str(&written, file).unwrap_or_else(|e| panic!("{file} written back: {e}"));
         assert_eq!(back, cfg, "{file}");
+    }
+}
+
+const SO101: &str = include_str!("../../../hardware_configs/so101.toml");
+
+#[test]
+fn a_feetech_driver_section_with_wrong_lengths_ids_or_baud_is_refused_naming_each_key() {
+    let bad = SO101
+        .replace("baud = 1000000", "baud = 4000000")
+        .replace("gripper_id = 6", "gripper_id = 3")
+        .replace("position_stiffness = [20.0, 20.0, 20.0, 20.0, 20.0]", "position_stiffness = [20.0, 20.0]")
+        .replace("jaw_range = [0.0, 1.5]", "jaw_range = [1.0, 1.0]");
+    let msg = CellConfig::from_toml_str(&bad, "so101.toml").expect_err("invalid").to_string();
+    for key in ["driver.baud", "driver.gripper_id", "driver.position_stiffness", "driver.jaw_range"] {
+        assert!(msg.contains(key), "{key} not named in: {msg}");
     }
 }

@@ -91,3 +91,69 @@ pub fn measure(cfg: &CellConfig, baud: u32, wire_timed: bool, cycles: usize) -> 
     }
     Ok(BusFigures { baud, wire_timed, cycle_us: Percentiles::of(&mut us), timing })
 }
+
+/// One measured configuration of the Feetech bus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeetechFigures {
+    /// Baud rate, bit/s.
+    pub baud: u32,
+    /// Bus wire-timed (`true`) or the bare pty (`false`).
+    pub wire_timed: bool,
+    /// Servos on the bus (arm joints and jaw).
+    pub servos: usize,
+    /// One control cycle (sync read of the present block + sync write of goal positions), measured, µs.
+    pub cycle_us: Percentiles,
+    /// The driver's own timing probe at open.
+    pub timing: controller::drivers::feetech::BusTiming,
+}
+
+impl fmt::Display for FeetechFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:>9} bit/s {:<18} {} servos: cycle p50 {:7.1} µs  p99 {:7.1} µs  → {:6.0} Hz (p50) | wire time {:6.1} µs ({} B), driver's rate {:6.0} Hz",
+            self.baud,
+            if self.wire_timed { "(wire-timed bus)" } else { "(bare pty)" },
+            self.servos,
+            self.cycle_us.p50,
+            self.cycle_us.p99,
+            1e6 / self.cycle_us.p50,
+            self.timing.cycle_wire_us,
+            self.timing.cycle_bytes,
+            self.timing.achievable_rate_hz
+        )
+    }
+}
+
+/// Measures `cycles` control cycles (zero torque) of the Feetech arm of `cfg` (e.g. `so101.toml`, arm and jaw)
+/// through the emulated bus at `baud`.
+pub fn measure_feetech(
+    cfg: &CellConfig,
+    baud: u32,
+    wire_timed: bool,
+    cycles: usize,
+) -> Result<FeetechFigures, BenchError> {
+    use super::feetech::{FeetechEmulator, FeetechEmulatorOptions};
+    use controller::drivers::feetech::FeetechArm;
+    let world = SimWorld::new(cfg)?;
+    let dof = world.dof();
+    let mut opts = FeetechEmulatorOptions::for_dof(dof);
+    opts.wire_timing = wire_timed.then_some(baud);
+    let (emu, _obs) = FeetechEmulator::spawn(world, opts)?;
+    let d = emu.driver_config(baud, SafeStopKind::Hold);
+    let mut arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock()))?;
+    let timing = arm
+        .timing()
+        .ok_or_else(|| DriverError::InvalidCommand { device: d.port.clone(), detail: "no timing probe".into() })?;
+    let tau = [0.0; MAX_DOF];
+    arm.read_state()?;
+    let mut us = Vec::with_capacity(cycles);
+    for _ in 0..cycles {
+        let t0 = Instant::now();
+        arm.read_state()?;
+        arm.write_torque(&tau)?;
+        us.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    let servos = d.ids.len() + usize::from(d.gripper_id.is_some());
+    Ok(FeetechFigures { baud, wire_timed, servos, cycle_us: Percentiles::of(&mut us), timing })
+}

@@ -2,5 +2,6 @@
 //! shared step-response check of [`tests::hil`].
 
 mod dynamixel;
+mod feetech;
 mod franka;
 mod ur_rtde;

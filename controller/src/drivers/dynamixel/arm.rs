@@ -3,48 +3,14 @@
 use super::bus::{BusError, DynamixelBus, SerialLink};
 use super::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
 use super::protocol::{self, HardwareError, le};
+pub use crate::drivers::serial::BusHealth;
 use interfaces::Clock;
 use interfaces::config::{DynamixelConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec, MAX_DOF};
 use interfaces::stats::Percentiles;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// Counters of the bus's faults, shared with a non-real-time reader (the bus bridge publishes them).
-#[derive(Debug, Default)]
-pub struct BusHealth {
-    /// Transactions attempted (sync reads, writes, pings).
-    pub transactions: AtomicU64,
-    /// Status packets that did not come in time (including replies from another ID than awaited).
-    pub timeouts: AtomicU64,
-    /// Packets that failed framing or CRC.
-    pub corrupt: AtomicU64,
-    /// Instructions refused by a servo.
-    pub refused: AtomicU64,
-    /// Retries made.
-    pub retries: AtomicU64,
-    /// Hardware-error alerts raised by servos.
-    pub hardware_alerts: AtomicU64,
-}
-
-impl BusHealth {
-    fn count(&self, e: &BusError) {
-        let c = match e {
-            BusError::Timeout { .. } | BusError::WrongId { .. } => &self.timeouts,
-            BusError::Corrupt { .. } | BusError::Unexpected { .. } => &self.corrupt,
-            BusError::Refused { .. } => &self.refused,
-            BusError::Alert { .. } => &self.hardware_alerts,
-            BusError::Encode(_) | BusError::Io(_) => return,
-        };
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-    /// `(timeouts, corrupt, refused, retries, hardware_alerts)` now.
-    pub fn snapshot(&self) -> [u64; 5] {
-        [&self.timeouts, &self.corrupt, &self.refused, &self.retries, &self.hardware_alerts]
-            .map(|c| c.load(Ordering::Relaxed))
-    }
-}
 
 /// What the bus can do, measured when the arm is opened.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -210,7 +176,7 @@ impl<L: SerialLink> DynamixelArm<L> {
             match f(&mut self.bus) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    self.health.count(&e);
+                    self.health.count(e.class());
                     if !e.is_transient() || tries >= self.cfg.max_retries {
                         return Err(e);
                     }
@@ -358,7 +324,7 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
             match bus.sync_read(t.present_block, PRESENT_BLOCK_LEN, ids, present) {
                 Ok(()) => break Ok(()),
                 Err(e) => {
-                    self.health.count(&e);
+                    self.health.count(e.class());
                     if !e.is_transient() || tries >= self.cfg.max_retries {
                         break Err(e);
                     }
@@ -446,29 +412,8 @@ impl DynamixelArm<serialport::TTYPort> {
     /// Opens `cfg.port` at `cfg.baud` (exclusive access), warns when the USB adapter's latency timer is above
     /// `cfg.latency_timer_ms`, then sets the servos up as [`with_link`](Self::with_link) does.
     pub fn open(cfg: &DynamixelConfig, dof: usize, clock: Arc<dyn Clock>) -> Result<Self, DriverError> {
-        let port = serialport::new(&cfg.port, cfg.baud)
-            .timeout(Duration::from_secs_f64(cfg.timeout_ms * 1e-3))
-            .open_native()
-            .map_err(|e| DriverError::Disconnected { device: cfg.port.clone(), detail: format!("cannot open: {e}") })?;
-        if let Some(ms) = latency_timer_ms(&cfg.port)
-            && ms > cfg.latency_timer_ms
-        {
-            tracing::warn!(
-                port = %cfg.port,
-                "USB latency timer is {ms} ms (config expects {} ms): every status packet may wait that long; \
-                 set it with `echo {} | sudo tee /sys/bus/usb-serial/devices/<ttyUSBx>/latency_timer`",
-                cfg.latency_timer_ms,
-                cfg.latency_timer_ms
-            );
-        }
+        let timeout = Duration::from_secs_f64(cfg.timeout_ms * 1e-3);
+        let port = crate::drivers::serial::open_port(&cfg.port, cfg.baud, timeout, cfg.latency_timer_ms)?;
         Self::with_link(port, cfg, dof, clock)
     }
-}
-
-/// The latency timer of the USB-serial adapter behind `port` (FTDI and compatibles), ms, if the system exposes it.
-pub fn latency_timer_ms(port: &str) -> Option<u32> {
-    let real = std::fs::canonicalize(port).ok()?;
-    let name = real.file_name()?.to_str()?;
-    let text = std::fs::read_to_string(format!("/sys/bus/usb-serial/devices/{name}/latency_timer")).ok()?;
-    text.trim().parse().ok()
 }

@@ -8,30 +8,7 @@ use super::protocol::{self, BROADCAST_ID, EncodeError, ParseError, StatusError, 
 use std::io;
 use std::time::{Duration, Instant};
 
-/// A byte link to the bus (a serial port, or a test double).
-pub trait SerialLink: Send {
-    /// Writes all of `bytes`.
-    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// Reads what is available into `buf`, waiting at most `timeout`; an error of kind
-    /// [`io::ErrorKind::TimedOut`] (or `Ok(0)`) when nothing came.
-    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
-    /// Drops bytes received but not read.
-    fn discard_input(&mut self) -> io::Result<()>;
-}
-
-impl SerialLink for serialport::TTYPort {
-    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        io::Write::write_all(self, bytes)?;
-        Ok(())
-    }
-    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        serialport::SerialPort::set_timeout(self, timeout).map_err(io::Error::from)?;
-        io::Read::read(self, buf)
-    }
-    fn discard_input(&mut self) -> io::Result<()> {
-        serialport::SerialPort::clear(self, serialport::ClearBuffer::Input).map_err(io::Error::from)
-    }
-}
+pub use crate::drivers::serial::{QUIET_GAP, SerialLink};
 
 /// Why a transaction failed. `Copy`, so the real-time path builds it without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +70,17 @@ impl BusError {
             BusError::Encode(_) | BusError::Io(_) => None,
         }
     }
+    /// Which [`BusHealth`](crate::drivers::serial::BusHealth) counter the error counts in.
+    pub fn class(&self) -> crate::drivers::serial::FaultClass {
+        use crate::drivers::serial::FaultClass;
+        match self {
+            BusError::Timeout { .. } | BusError::WrongId { .. } => FaultClass::Timeout,
+            BusError::Corrupt { .. } | BusError::Unexpected { .. } => FaultClass::Corrupt,
+            BusError::Refused { .. } => FaultClass::Refused,
+            BusError::Alert { .. } => FaultClass::Alert,
+            BusError::Encode(_) | BusError::Io(_) => FaultClass::Port,
+        }
+    }
     /// True for errors a retry may clear (timeouts, corruption, a missing reply).
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -107,9 +95,6 @@ impl BusError {
 }
 
 const RX_CAPACITY: usize = 8192;
-
-/// Silence on the bus that ends a discard: longer than a USB-serial adapter's 1 ms latency timer.
-pub const QUIET_GAP: Duration = Duration::from_millis(3);
 
 /// A Dynamixel Protocol 2.0 bus over a [`SerialLink`].
 #[derive(Debug)]
@@ -150,22 +135,8 @@ impl<L: SerialLink> DynamixelBus<L> {
     pub fn discard_input(&mut self) -> Result<(), BusError> {
         self.rx_start = 0;
         self.rx_end = 0;
-        self.link.discard_input().map_err(|e| BusError::Io(e.kind()))?;
-        let deadline = Instant::now() + self.timeout;
-        let gap = QUIET_GAP.min(self.timeout);
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(());
-            }
-            match self.link.recv(&mut self.rx, gap.min(deadline - now)) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(BusError::Io(e.kind())),
-            }
-        }
+        crate::drivers::serial::discard_until_quiet(&mut self.link, &mut self.rx, self.timeout)
+            .map_err(|e| BusError::Io(e.kind()))
     }
 
     fn send(&mut self, id: u8, instruction: u8, pieces: &[&[u8]]) -> Result<(), BusError> {

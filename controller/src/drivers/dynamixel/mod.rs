@@ -14,7 +14,8 @@ pub mod bus;
 pub mod control_table;
 pub mod protocol;
 
-pub use arm::{BusHealth, BusTiming, DynamixelArm, latency_timer_ms};
+pub use crate::drivers::serial::latency_timer_ms;
+pub use arm::{BusHealth, BusTiming, DynamixelArm};
 pub use bus::{BusError, DynamixelBus, SerialLink};
 pub use control_table::ControlTable;
 

@@ -1,0 +1,139 @@
+//! What the serial-bus drivers ([`super::dynamixel`], [`super::feetech`]) share: the byte link they speak over,
+//! the wait for a quiet bus before a retry, and the USB adapter's latency timer.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A byte link to the bus (a serial port, or a test double).
+pub trait SerialLink: Send {
+    /// Writes all of `bytes`.
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Reads what is available into `buf`, waiting at most `timeout`; an error of kind
+    /// [`io::ErrorKind::TimedOut`] (or `Ok(0)`) when nothing came.
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+    /// Drops bytes received but not read.
+    fn discard_input(&mut self) -> io::Result<()>;
+}
+
+impl SerialLink for serialport::TTYPort {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        io::Write::write_all(self, bytes)?;
+        Ok(())
+    }
+    fn recv(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        serialport::SerialPort::set_timeout(self, timeout).map_err(io::Error::from)?;
+        io::Read::read(self, buf)
+    }
+    fn discard_input(&mut self) -> io::Result<()> {
+        serialport::SerialPort::clear(self, serialport::ClearBuffer::Input).map_err(io::Error::from)
+    }
+}
+
+/// Silence on the bus that ends a discard: longer than a USB-serial adapter's 1 ms latency timer.
+pub const QUIET_GAP: Duration = Duration::from_millis(3);
+
+/// Drops what `link` has received, then reads and drops bytes until the bus has been quiet for [`QUIET_GAP`] (at
+/// most `timeout` in all), so that replies still on the wire from a failed instruction are not taken for answers
+/// to the next one. `buf` is scratch space. Errors are the port's own (unplugged, closed).
+pub fn discard_until_quiet<L: SerialLink + ?Sized>(link: &mut L, buf: &mut [u8], timeout: Duration) -> io::Result<()> {
+    link.discard_input()?;
+    let deadline = Instant::now() + timeout;
+    let gap = QUIET_GAP.min(timeout);
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        match link.recv(buf, gap.min(deadline - now)) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The latency timer of the USB-serial adapter behind `port` (FTDI, CH340/CH343 and compatibles), ms, if the
+/// system exposes it.
+pub fn latency_timer_ms(port: &str) -> Option<u32> {
+    let real = std::fs::canonicalize(port).ok()?;
+    let name = real.file_name()?.to_str()?;
+    let text = std::fs::read_to_string(format!("/sys/bus/usb-serial/devices/{name}/latency_timer")).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Opens `port` at `baud` with exclusive access and warns when the USB adapter's latency timer is above
+/// `expected_latency_ms` (every reply may then wait that long). Errors name the port.
+pub fn open_port(
+    port: &str,
+    baud: u32,
+    timeout: Duration,
+    expected_latency_ms: u32,
+) -> Result<serialport::TTYPort, interfaces::drivers::DriverError> {
+    let p = serialport::new(port, baud).timeout(timeout).open_native().map_err(|e| {
+        interfaces::drivers::DriverError::Disconnected { device: port.to_string(), detail: format!("cannot open: {e}") }
+    })?;
+    if let Some(ms) = latency_timer_ms(port)
+        && ms > expected_latency_ms
+    {
+        tracing::warn!(
+            port = %port,
+            "USB latency timer is {ms} ms (config expects {expected_latency_ms} ms): every status packet may wait \
+             that long; set it with `echo {expected_latency_ms} | sudo tee /sys/bus/usb-serial/devices/<ttyUSBx>/latency_timer`"
+        );
+    }
+    Ok(p)
+}
+
+/// Which counter of [`BusHealth`] a bus error counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultClass {
+    /// No (complete) reply in time, or a reply from another servo than awaited.
+    Timeout,
+    /// Bytes that failed framing or checksum, or a reply of the wrong shape.
+    Corrupt,
+    /// An instruction the servo refused.
+    Refused,
+    /// A servo's hardware-error alert (overload, overheating, voltage, …).
+    Alert,
+    /// The port itself (not counted: it ends the transaction at once).
+    Port,
+}
+
+/// Counters of a servo bus's faults, shared with a non-real-time reader (the bus bridge publishes them).
+#[derive(Debug, Default)]
+pub struct BusHealth {
+    /// Transactions attempted (sync reads, writes, pings).
+    pub transactions: AtomicU64,
+    /// Status packets that did not come in time (including replies from another ID than awaited).
+    pub timeouts: AtomicU64,
+    /// Packets that failed framing or checksum.
+    pub corrupt: AtomicU64,
+    /// Instructions refused by a servo.
+    pub refused: AtomicU64,
+    /// Retries made.
+    pub retries: AtomicU64,
+    /// Hardware-error alerts raised by servos.
+    pub hardware_alerts: AtomicU64,
+}
+
+impl BusHealth {
+    /// Counts one fault of `class`.
+    pub fn count(&self, class: FaultClass) {
+        let c = match class {
+            FaultClass::Timeout => &self.timeouts,
+            FaultClass::Corrupt => &self.corrupt,
+            FaultClass::Refused => &self.refused,
+            FaultClass::Alert => &self.hardware_alerts,
+            FaultClass::Port => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    /// `(timeouts, corrupt, refused, retries, hardware_alerts)` now.
+    pub fn snapshot(&self) -> [u64; 5] {
+        [&self.timeouts, &self.corrupt, &self.refused, &self.retries, &self.hardware_alerts]
+            .map(|c| c.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,246 @@
+//! Hardware in the loop without hardware: the controller drives the simulated SO-101 through the real Feetech
+//! serial code path (codec, bus, driver, serial port) and an emulated STS servo chain on a pseudo-terminal.
+
+use tests::hil as common;
+use tests::hil::RotateAbout;
+
+use controller::core::ControllerCore;
+use controller::drivers::feetech::FeetechArm;
+use interfaces::config::{DriverConfig, EMULATOR_TIMESTEP, FeetechConfig, SafeStopKind};
+use interfaces::drivers::{DriverError, GripperDriver};
+use interfaces::msg::{ControllerMode, GripperCommand, Pose};
+use interfaces::{CellConfig, Clock};
+use nalgebra::{Isometry3, Vector3};
+use rand::{Rng, SeedableRng};
+use serialport::TTYPort;
+use sim::SimWorld;
+use sim::emulators::feetech::{FeetechEmulator, FeetechEmulatorOptions, inject_status};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+type Core = ControllerCore<FeetechArm<TTYPort>>;
+
+fn so101() -> CellConfig {
+    let text = include_str!("../../../hardware_configs/so101.toml");
+    CellConfig::from_toml_str(text, "hardware_configs/so101.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The emulated SO-101 with the shipped config's servo figures, the config pointed at it, and the driver config.
+fn emulator(safe_stop: SafeStopKind) -> (FeetechEmulator, CellConfig, FeetechConfig) {
+    let mut cfg = so101();
+    let DriverConfig::Feetech(shipped) = cfg.driver.clone() else { panic!("so101.toml is not a feetech cell") };
+    let world = SimWorld::new(&cfg).expect("world");
+    let mut opts = FeetechEmulatorOptions::for_dof(cfg.robot.dof());
+    opts.ids = shipped.ids.clone();
+    opts.gripper_id = shipped.gripper_id;
+    opts.stiffness = shipped.position_stiffness.clone();
+    opts.stall_torque = shipped.stall_torque.clone();
+    opts.jaw_range = shipped.jaw_range;
+    opts.steps_per_cycle = (1.0 / (cfg.controller.rate_hz * EMULATOR_TIMESTEP)).round() as u32;
+    let (emu, _observer) = FeetechEmulator::spawn(world, opts).expect("emulator");
+    let d = emu.driver_config(1_000_000, safe_stop);
+    cfg.driver = DriverConfig::Feetech(d.clone());
+    (emu, cfg, d)
+}
+
+fn rig(safe_stop: SafeStopKind) -> (FeetechEmulator, Core) {
+    let (emu, cfg, d) = emulator(safe_stop);
+    let arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("driver opens the bus");
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    (emu, core)
+}
+
+fn cycle(c: &mut Core, emu: &FeetechEmulator) -> Result<(), DriverError> {
+    c.step(emu.clock().now()).map(|_| ())
+}
+
+fn run(c: &mut Core, emu: &FeetechEmulator, n: usize) {
+    for k in 0..n {
+        cycle(c, emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+    }
+}
+
+fn wait_for(emu: &FeetechEmulator, what: &str, ok: impl Fn(&[sim::emulators::ServoView]) -> bool) {
+    common::wait_until(|| emu.servos(), what, |s| ok(s));
+}
+
+#[test]
+fn step_response_through_the_emulated_feetech_bus_reaches_3cm_and_0_2rad_within_1_5s() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    let rate = c.driver().timing().map(|t| t.achievable_rate_hz).unwrap_or_default();
+    assert!(rate > 0.0, "the bus timing is probed at open");
+    run(&mut c, &emu, 100);
+    let cycles = 300; // 1.5 s at 200 Hz
+    common::assert_step_response_within(&mut c, cycles, 10, (0.03, 0.2), RotateAbout::ToolZ, (0.003, 0.03), |c| {
+        cycle(c, &emu)
+    });
+    let per_cycle = emu.steps() / 400;
+    assert_eq!(emu.steps(), 400 * per_cycle, "a whole number of physics steps per control cycle");
+    assert_eq!(c.driver().health().snapshot(), [0; 5], "a clean bus has no faults");
+    wait_for(&emu, "torque on every servo", |s| s.iter().all(|s| s.torque_enabled));
+}
+
+#[test]
+fn a_few_corrupt_or_dropped_replies_are_retried_and_counted() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 20);
+    emu.faults().corrupt_replies.store(1, Ordering::Release);
+    run(&mut c, &emu, 5);
+    emu.faults().drop_replies.store(2, Ordering::Release);
+    run(&mut c, &emu, 5);
+    let [timeouts, corrupt, _, retries, _] = c.driver().health().snapshot();
+    assert!(corrupt >= 1 && timeouts >= 1 && retries >= 2, "counted: {:?}", c.driver().health().snapshot());
+    assert_ne!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn a_silent_servo_stops_the_arm_holding_with_an_error_naming_port_and_id() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 50);
+    let held_q = c.status().q;
+    emu.faults().mute_id.store(3, Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("a servo that never answers faults the controller");
+    let msg = err.to_string();
+    assert!(matches!(err, DriverError::Timeout { .. }), "{err:?}");
+    assert!(msg.contains(emu.port()) && msg.contains("ID 3 (joint 3)"), "{msg}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    wait_for(&emu, "holding", |s| s.iter().all(|s| s.torque_enabled));
+    // The bus comes back; the arm keeps holding where it stopped, the fault stays latched.
+    emu.faults().mute_id.store(0, Ordering::Release);
+    run(&mut c, &emu, 200);
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    let drift = (0..5).map(|j| (c.status().q[j] - held_q[j]).abs()).fold(0.0, f64::max);
+    assert!(drift < 0.05, "hold drift {drift} rad");
+}
+
+#[test]
+fn persistent_corruption_turns_torque_off_when_so_configured() {
+    let (emu, mut c) = rig(SafeStopKind::TorqueOff);
+    run(&mut c, &emu, 20);
+    wait_for(&emu, "torque on", |s| s.iter().all(|s| s.torque_enabled));
+    emu.faults().corrupt_replies.store(1000, Ordering::Release);
+    let err = cycle(&mut c, &emu).expect_err("corruption beyond the retries faults");
+    assert!(matches!(err, DriverError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(emu.port()), "{err}");
+    wait_for(&emu, "torque off", |s| s.iter().all(|s| !s.torque_enabled));
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn overload_and_overheating_are_typed_faults_naming_the_servo_and_its_cause() {
+    for (id, bits, unit, detail) in [
+        (4, sim::emulators::feetech::status_bits::OVERLOAD, "ID 4 (joint 4)", "overload"),
+        (6, sim::emulators::feetech::status_bits::OVERHEAT, "ID 6 (gripper)", "overheating"),
+        (2, sim::emulators::feetech::status_bits::VOLTAGE, "ID 2 (joint 2)", "input voltage error"),
+    ] {
+        let (emu, mut c) = rig(SafeStopKind::Hold);
+        run(&mut c, &emu, 20);
+        emu.faults().hardware_error.store(inject_status(id, bits), Ordering::Release);
+        let err = cycle(&mut c, &emu).expect_err("status bits");
+        let DriverError::HardwareFault { device, unit: u, detail: d } = &err else { panic!("{err:?}") };
+        assert_eq!((device.as_str(), u.as_str(), d.as_str()), (emu.port(), unit, detail));
+        assert_eq!(c.mode(), ControllerMode::Fault);
+    }
+}
+
+#[test]
+fn an_unplugged_adapter_is_a_disconnection_naming_the_port() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 20);
+    emu.faults().unplug.store(true, Ordering::Release);
+    let err = (0..1000).find_map(|_| cycle(&mut c, &emu).err()).expect("the pulled cable is noticed");
+    assert!(matches!(err, DriverError::Disconnected { .. } | DriverError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains(emu.port()), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+}
+
+#[test]
+fn a_missing_servo_is_refused_at_open_naming_it() {
+    let (emu, cfg, mut d) = emulator(SafeStopKind::Hold);
+    d.ids[2] = 9;
+    d.max_retries = 1;
+    d.timeout_ms = 20.0;
+    let err = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect_err("ID 9 is absent");
+    assert!(matches!(err, DriverError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("ID 9 (joint 3)") && err.to_string().contains(emu.port()), "{err}");
+}
+
+#[test]
+fn the_envelope_holds_on_this_arm_under_random_pose_targets_and_the_estop_latches() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    let cfg = so101();
+    let ws = cfg.workspace;
+    run(&mut c, &emu, 50);
+    let start = c.status().ee_pose.to_isometry();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let (lower, upper) = (*c.model().lower(), *c.model().upper());
+    let margin = 0.01; // what the impedance law may overshoot the box while it pulls back
+    for k in 0..1500 {
+        if k % 20 == 0 {
+            // Anywhere in a box twice the workspace's size around it, any yaw: many targets lie outside.
+            let p: Vector3<f64> = Vector3::from_fn(|i, _| {
+                let (lo, hi) = (ws.min[i], ws.max[i]);
+                let (mid, half) = ((lo + hi) / 2.0, hi - lo);
+                rng.random_range(mid - half..mid + half)
+            });
+            let yaw = nalgebra::UnitQuaternion::from_axis_angle(&Vector3::z_axis(), rng.random_range(-0.5..0.5));
+            let target = Isometry3::from_parts(p.into(), yaw * start.rotation);
+            c.set_target(&Pose::from_isometry(&target)).expect("target");
+        }
+        cycle(&mut c, &emu).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        let s = c.status();
+        let t = s.ee_pose.to_isometry().translation.vector;
+        for i in 0..3 {
+            assert!(
+                t[i] >= ws.min[i] - margin && t[i] <= ws.max[i] + margin,
+                "cycle {k}: TCP {t:?} left the workspace {ws:?}"
+            );
+        }
+        for j in 0..5 {
+            assert!(s.q[j] >= lower[j] - 1e-3 && s.q[j] <= upper[j] + 1e-3, "cycle {k}: joint {j} at {}", s.q[j]);
+        }
+        assert_ne!(c.mode(), ControllerMode::Fault, "cycle {k}");
+    }
+    c.estop();
+    assert_eq!(c.mode(), ControllerMode::EStopped);
+    run(&mut c, &emu, 5);
+    let held = c.status().q;
+    assert!(c.set_target(&Pose::from_isometry(&start)).is_err(), "a latched e-stop ignores targets");
+    run(&mut c, &emu, 200);
+    assert_eq!(c.mode(), ControllerMode::EStopped, "the e-stop stays latched");
+    wait_for(&emu, "holding", |s| s.iter().all(|s| s.torque_enabled));
+    let drift = (0..5).map(|j| (c.status().q[j] - held[j]).abs()).fold(0.0, f64::max);
+    assert!(drift < 0.05, "e-stop hold drift {drift} rad");
+}
+
+#[test]
+fn the_jaw_servo_is_the_gripper_on_the_same_bus() {
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    let max_width = so101().gripper.max_width;
+    let mut jaw = c.driver().gripper().expect("gripper_id is set");
+    run(&mut c, &emu, 5);
+    let open = jaw.read().expect("jaw state");
+    assert!((open.width - max_width).abs() < 0.1 * max_width, "starts open: {open:?}");
+    jaw.command(GripperCommand { width: 0.0, force: 5.0 }).expect("close");
+    let closed = (0..400).find_map(|_| {
+        cycle(&mut c, &emu).expect("cycle");
+        jaw.read().ok().filter(|s| s.width < 0.1 * max_width)
+    });
+    let closed = closed.unwrap_or_else(|| panic!("the jaw did not close: {:?}", jaw.read()));
+    assert_eq!(closed.target_width, 0.0);
+}
+
+#[test]
+fn open_arm_opens_the_emulated_so101_with_its_gripper_at_a_rate_the_bus_sustains() {
+    let (_emu, cfg, _) = emulator(SafeStopKind::Hold);
+    let opened = controller::drivers::open_arm(&cfg).expect("open_arm");
+    assert!(opened.gripper.is_some(), "the jaw comes with the arm");
+    assert!(opened.bus_health.is_some());
+    assert!(opened.rate_hz <= cfg.controller.rate_hz && opened.rate_hz >= 10.0, "{}", opened.rate_hz);
+    let mut missing = cfg.clone();
+    let DriverConfig::Feetech(d) = &mut missing.driver else { unreachable!() };
+    d.port = "/dev/corrigo-no-such-adapter".into();
+    let err = controller::drivers::open_arm(&missing).expect_err("no adapter");
+    assert!(matches!(err, DriverError::Disconnected { .. }), "{err:?}");
+    assert!(err.to_string().contains("/dev/corrigo-no-such-adapter"), "{err}");
+}
