@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bus_env;
+pub mod calibrate;
 pub mod config_file;
 pub mod exit;
 pub mod nodes;

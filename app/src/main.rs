@@ -49,6 +49,9 @@ enum Cmd {
     Controller(cmd::controller::ControllerArgs),
     /// The teleop node: a SpaceMouse, gamepad or the keyboard publishes end-effector twists and episode controls.
     Teleop(cmd::teleop::TeleopArgs),
+    /// Calibrate a Feetech arm (SO-100/SO-101) by hand, torque off: servo zeros, joint ranges and the jaw's range
+    /// into the config (a backup of it is kept).
+    Calibrate(cmd::calibrate::CalibrateArgs),
     /// Check a cell config.
     #[command(subcommand)]
     Config(cmd::config::ConfigCmd),
@@ -109,6 +112,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Ui(args) => cmd::ui::run(args),
         Cmd::Controller(args) => cmd::controller::run(args),
         Cmd::Teleop(args) => cmd::teleop::run(args),
+        Cmd::Calibrate(args) => cmd::calibrate::run(args),
         Cmd::Config(args) => cmd::config::run(args),
         Cmd::Router(args) => cmd::router::run(args),
         Cmd::Bench(args) => cmd::bench::run(args),

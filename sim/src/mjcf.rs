@@ -13,10 +13,10 @@ use interfaces::config::{Inertial, RobotConfig};
 use nalgebra::{Isometry3, UnitQuaternion, Vector3};
 use std::fmt::Write as _;
 
-/// Edge length of the cube, m.
-pub const CUBE_SIZE: f64 = 0.045;
-/// Mass of the cube, kg (a wooden 4.5 cm cube).
-pub const CUBE_MASS: f64 = 0.07;
+/// Edge length of the default cube (`task.cube.size`), m.
+pub const CUBE_SIZE: f64 = interfaces::config::DEFAULT_CUBE_SIZE;
+/// Density of the cube, kg/m³ (a wooden 4.5 cm cube weighs 70 g).
+pub const CUBE_DENSITY: f64 = 0.07 / (0.045 * 0.045 * 0.045);
 /// Mass of each finger, kg.
 pub const FINGER_MASS: f64 = 0.02;
 /// Viscous damping of each finger joint, N·s/m (sets the closing speed: force / damping).
@@ -25,8 +25,16 @@ pub const FINGER_DAMPING: f64 = 100.0;
 /// a light finger pushed by tens of newtons would sink into the cube; the drive's armature gives the finger
 /// joint a realistic effective mass without changing the arm's dynamics.
 pub const FINGER_ARMATURE: f64 = 0.5;
-/// Distance from the last link's frame to the flange along its z axis, m (Franka: 0.107).
-pub const FLANGE_OFFSET: f64 = 0.107;
+/// Distance from the flange to the TCP (between the fingertips) along the last link's z axis, m (Franka's hand:
+/// 0.1034). The gripper is placed this far behind the configured TCP, so its fingers close around the TCP on every
+/// arm (Franka: the flange 0.107 m from the last joint).
+pub const FLANGE_TO_TCP: f64 = 0.1034;
+
+/// Distance from the last link's frame to the flange (the gripper's origin) along its z axis, m.
+pub fn flange_offset(robot: &RobotConfig) -> f64 {
+    // Rounded to a nanometre so that 0.2104 − 0.1034 is exactly Franka's 0.107.
+    ((robot.tcp.position[2] - FLANGE_TO_TCP).max(0.0) * 1e9).round() / 1e9
+}
 /// Finger travel (half the opening), m; set from `gripper.max_width / 2`.
 fn finger_travel(cfg: &CellConfig) -> f64 {
     cfg.gripper.max_width / 2.0
@@ -109,13 +117,18 @@ pub fn mjcf(cfg: &CellConfig, scene: Scene) -> String {
     }
     arm_bodies(&mut x, cfg, scene);
     if scene == Scene::Cell {
-        let h = CUBE_SIZE / 2.0;
-        let i = CUBE_MASS * CUBE_SIZE * CUBE_SIZE / 6.0;
+        let size = cfg.task.cube.size;
+        let mass = CUBE_DENSITY * size * size * size;
+        let h = size / 2.0;
+        let i = mass * size * size / 6.0;
+        let [x0, x1, y0, y1] = cfg.task.cube.region;
         let _ = writeln!(
             x,
-            r#"    <body name="cube" pos="0.5 0 {}"><freejoint name="cube"/><inertial pos="0 0 0" mass="{}" diaginertia="{} {} {}"/><geom name="cube" type="box" size="{} {} {}" rgba="0.85 0.1 0.1 1" contype="1" conaffinity="1" condim="4" friction="1 0.005 0.0001"/></body>"#,
+            r#"    <body name="cube" pos="{} {} {}"><freejoint name="cube"/><inertial pos="0 0 0" mass="{}" diaginertia="{} {} {}"/><geom name="cube" type="box" size="{} {} {}" rgba="0.85 0.1 0.1 1" contype="1" conaffinity="1" condim="4" friction="1 0.005 0.0001"/></body>"#,
+            f((x0 + x1) / 2.0),
+            f((y0 + y1) / 2.0),
             f(h),
-            f(CUBE_MASS),
+            f(mass),
             f(i),
             f(i),
             f(i),
@@ -170,7 +183,7 @@ fn arm_bodies(x: &mut String, cfg: &CellConfig, scene: Scene) {
             let nj = &robot.joints[i + 1];
             dh_origin(nj.a, nj.d, nj.alpha, nj.theta_offset).translation.vector
         } else {
-            Vector3::new(0.0, 0.0, FLANGE_OFFSET)
+            Vector3::new(0.0, 0.0, flange_offset(robot))
         };
         if next.norm() > 1e-6 {
             let _ = writeln!(x, r#"{indent}  <geom type="capsule" fromto="0 0 0 {}" size="0.045"/>"#, v3(&next));
@@ -195,7 +208,7 @@ fn arm_bodies(x: &mut String, cfg: &CellConfig, scene: Scene) {
         let _ = writeln!(
             x,
             r#"{indent}  <body name="gripper" pos="0 0 {}" quat="{}">"#,
-            f(FLANGE_OFFSET),
+            f(flange_offset(robot)),
             quat(&tcp.rotation)
         );
         let _ = writeln!(

@@ -6,7 +6,6 @@
 //! The reward is sparse, as in SERL: `1.0` on success, `0.0` otherwise; [`Task::shaped_reward`] gives a dense
 //! alternative in `[0, 1]`.
 
-use crate::mjcf::CUBE_SIZE;
 use crate::world::SimWorld;
 use interfaces::config::{RewardKind, TaskConfig, TaskKind, WorkspaceBox};
 use interfaces::drivers::MAX_DOF;
@@ -14,8 +13,6 @@ use nalgebra::{Isometry3, Translation3, UnitQuaternion, Vector3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Region of the table the cube is reset into, base frame `[x_min, x_max, y_min, y_max]`, m.
-pub const CUBE_REGION: [f64; 4] = [0.42, 0.58, -0.12, 0.12];
 /// Largest random offset added to each home joint angle at reset, rad.
 pub const HOME_NOISE_RAD: f64 = 0.05;
 
@@ -43,7 +40,7 @@ pub struct ResetInfo {
 impl Task {
     /// A task from `[task]`; goals are drawn inside `workspace`.
     pub fn new(cfg: &TaskConfig, workspace: &WorkspaceBox) -> Self {
-        Self { cfg: cfg.clone(), workspace: *workspace, goal: Vector3::zeros(), cube_rest_z: CUBE_SIZE / 2.0 }
+        Self { cfg: cfg.clone(), workspace: *workspace, goal: Vector3::zeros(), cube_rest_z: cfg.cube.size / 2.0 }
     }
 
     /// Which task.
@@ -52,7 +49,7 @@ impl Task {
     }
 
     /// Starts an episode: the arm at home plus uniform noise of ±[`HOME_NOISE_RAD`] per joint, gripper open, the
-    /// cube at a random position in [`CUBE_REGION`] with a random yaw, and (for `reach`) a random goal in the
+    /// cube at a random position in `task.cube.region` with a random yaw, and (for `reach`) a random goal in the
     /// workspace box above the table. Same seed → same scene.
     pub fn reset(&mut self, world: &mut SimWorld, seed: u64) -> ResetInfo {
         let mut q = *world.home();
@@ -71,14 +68,15 @@ impl Task {
         for qi in home_q.iter_mut() {
             *qi += rng.random_range(-HOME_NOISE_RAD..HOME_NOISE_RAD);
         }
-        let x = rng.random_range(CUBE_REGION[0]..CUBE_REGION[1]);
-        let y = rng.random_range(CUBE_REGION[2]..CUBE_REGION[3]);
+        let [x0, x1, y0, y1] = self.cfg.cube.region;
+        let x = if x1 > x0 { rng.random_range(x0..x1) } else { x0 };
+        let y = if y1 > y0 { rng.random_range(y0..y1) } else { y0 };
         let yaw = rng.random_range(-std::f64::consts::FRAC_PI_4..std::f64::consts::FRAC_PI_4);
         let cube = Isometry3::from_parts(
-            Translation3::new(x, y, CUBE_SIZE / 2.0),
+            Translation3::new(x, y, self.cfg.cube.size / 2.0),
             UnitQuaternion::from_axis_angle(&Vector3::z_axis(), yaw),
         );
-        self.cube_rest_z = CUBE_SIZE / 2.0;
+        self.cube_rest_z = self.cfg.cube.size / 2.0;
         self.goal = match self.cfg.kind {
             TaskKind::Reach => {
                 let (lo, hi) = (self.workspace.min, self.workspace.max);
@@ -97,7 +95,7 @@ impl Task {
     /// Takes over the goal of an episode drawn elsewhere (an environment that sees the scene through the bus).
     pub fn set_goal(&mut self, goal: [f64; 3]) {
         self.goal = Vector3::from(goal);
-        self.cube_rest_z = CUBE_SIZE / 2.0;
+        self.cube_rest_z = self.cfg.cube.size / 2.0;
     }
 
     /// `reach`: the goal; `pick_cube`: the cube's start position. Base frame, m.

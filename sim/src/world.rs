@@ -234,7 +234,8 @@ impl SimWorld {
         };
         w.set_arm_q(&home);
         w.set_gripper_width(cfg.gripper.max_width);
-        w.set_cube_pose(&Isometry3::translation(0.5, 0.0, mjcf::CUBE_SIZE / 2.0));
+        let [x0, x1, y0, y1] = cfg.task.cube.region;
+        w.set_cube_pose(&Isometry3::translation((x0 + x1) / 2.0, (y0 + y1) / 2.0, cfg.task.cube.size / 2.0));
         Ok(w)
     }
 

@@ -31,7 +31,7 @@
 //!
 //! # let task = TaskConfig { kind: TaskKind::Reach, seed: 0, policy_hz: 10.0, episode_time_s: 10.0,
 //! #     discount: 0.97, reach_tolerance: 0.02, lift_height: 0.05, reward: Default::default(),
-//! #     action_scale_m: 0.02, action_scale_rad: 0.1, max_rotation_rad: 0.5 };
+//! #     action_scale_m: 0.02, action_scale_rad: 0.1, max_rotation_rad: 0.5, cube: Default::default() };
 //! let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task));
 //! // Each step: the policy's action and the newest command from `teleop/command` (e.g. `Subscriber::latest`).
 //! let policy = Action { continuous: vec![0.2; 6], gripper: GripperAction::Stay };

@@ -20,6 +20,7 @@ fn task() -> TaskConfig {
         action_scale_m: 0.02,
         action_scale_rad: 0.1,
         max_rotation_rad: 0.5,
+        cube: Default::default(),
     }
 }
 

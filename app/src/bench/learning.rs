@@ -9,6 +9,9 @@
 //!   success reward (the simulator's success signal standing in for the reward classifier), trained the way the
 //!   learner's device chooses (cached frozen features on a CPU, end-to-end DrQ on CUDA).
 //!
+//! and, not run unless named, `reach-sparse`: state-based `reach` (the TCP to a random goal), sparse reward, from
+//! 20 scripted demonstrations (e.g. the 5-joint SO-101: `--config hardware_configs/sim_so101.toml`).
+//!
 //! `--seeds N` runs each setting with N seeds (learner, exploration and episodes) and prints every seed's final and
 //! best success and their interquartile mean across seeds (the mean of the middle half after dropping
 //! ⌊N/4⌋ seeds at each end; the plain mean below four seeds).
@@ -29,11 +32,16 @@ pub enum Variant {
     StateSparse,
     /// Image-based, no object state, sparse reward.
     ImageSparse,
+    /// State-based `reach`, sparse reward (not in the default list).
+    ReachSparse,
 }
 
 impl Variant {
-    /// All settings, in the order they run.
+    /// The default settings, in the order they run.
     pub const ALL: [Variant; 3] = [Variant::StateShaped, Variant::StateSparse, Variant::ImageSparse];
+    /// Every setting that can be named.
+    pub const NAMED: [Variant; 4] =
+        [Variant::StateShaped, Variant::StateSparse, Variant::ImageSparse, Variant::ReachSparse];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -41,6 +49,7 @@ impl Variant {
             Variant::StateShaped => "state-shaped",
             Variant::StateSparse => "state-sparse",
             Variant::ImageSparse => "image-sparse",
+            Variant::ReachSparse => "reach-sparse",
         }
     }
 
@@ -49,8 +58,10 @@ impl Variant {
         s.split(',')
             .map(|n| {
                 let n = n.trim();
-                Self::ALL.into_iter().find(|v| v.name() == n).ok_or_else(|| {
-                    anyhow::anyhow!("unknown variant `{n}`: one of state-shaped, state-sparse, image-sparse")
+                Self::NAMED.into_iter().find(|v| v.name() == n).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown variant `{n}`: one of state-shaped, state-sparse, image-sparse, reach-sparse"
+                    )
                 })
             })
             .collect()
@@ -61,6 +72,7 @@ impl Variant {
             Variant::StateShaped => "state-based, privileged object state, shaped reward",
             Variant::StateSparse => "state-based, privileged object state, sparse reward",
             Variant::ImageSparse => "image-based (2 × 128×128 cameras + arm proprio, no object state), sparse reward",
+            Variant::ReachSparse => "reach, state-based, sparse reward",
         }
     }
 
@@ -71,7 +83,7 @@ impl Variant {
     /// The cell config of this setting.
     pub fn config(self, base: &CellConfig) -> CellConfig {
         let mut cfg = base.clone();
-        cfg.task.kind = TaskKind::PickCube;
+        cfg.task.kind = if self == Variant::ReachSparse { TaskKind::Reach } else { TaskKind::PickCube };
         cfg.driver = DriverConfig::Sim { timestep: 0.001, realtime: false };
         cfg.agent.use_images = self.images();
         cfg.task.reward = if self == Variant::StateShaped { RewardKind::Shaped } else { RewardKind::Sparse };
@@ -125,8 +137,10 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
     }
     let device = agent::default_device();
     println!(
-        "learning benchmark: pick_cube from 20 scripted demos, SAC + RLPD, device {device:?}, {} seed(s), budget {} env \
-         steps ({} min wall clock for image-based runs)",
+        "learning benchmark: cell {} ({} joints), 20 scripted demos, SAC + RLPD, device {device:?}, {} seed(s), budget {} \
+         env steps ({} min wall clock for image-based runs)",
+        base.cell.name,
+        base.robot.joints.len(),
         b.seeds,
         b.env_steps,
         b.image_budget.as_secs() / 60

@@ -42,7 +42,7 @@ pub enum BenchCmd {
         /// Wall-clock budget of an image-based run, minutes.
         #[arg(long, default_value_t = 60.0)]
         image_minutes: f64,
-        /// Settings to run, comma-separated: state-shaped, state-sparse, image-sparse.
+        /// Settings to run, comma-separated: state-shaped, state-sparse, image-sparse (pick_cube), reach-sparse (reach).
         #[arg(long, default_value = "state-shaped,state-sparse,image-sparse")]
         variants: String,
         /// Only the state-based settings (state-shaped, state-sparse).

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod bench;
+pub mod calibrate;
 pub mod camera;
 pub mod classifier;
 pub mod common;

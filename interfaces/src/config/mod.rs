@@ -24,7 +24,7 @@ pub use robot::{
     FrankaConfig, Inertial, JointConfig, RobotConfig, SafeStopKind, ServoSeries, TcpConfig, UR_DOF, UR_RTDE_MAX_HZ,
     UrRtdeConfig,
 };
-pub use task::{RewardKind, TaskConfig, TaskKind};
+pub use task::{CubeConfig, DEFAULT_CUBE_SIZE, RewardKind, TaskConfig, TaskKind};
 pub use teleop::{
     AxisMapping, ButtonBindings, GamepadConfig, KeyboardConfig, SpaceMouseConfig, TeleopConfig, TeleopFrameKind,
 };

@@ -60,6 +60,37 @@ pub struct TaskConfig {
     /// into a posture it cannot come back from at the next reset.
     #[serde(default = "default_max_rotation")]
     pub max_rotation_rad: f64,
+    /// `[task.cube]`: the simulated cell's cube (`pick_cube`).
+    #[serde(default)]
+    pub cube: CubeConfig,
+}
+
+/// Edge length of the simulated cell's default cube, m (a 4.5 cm wooden cube for a Panda's hand).
+pub const DEFAULT_CUBE_SIZE: f64 = 0.045;
+
+/// `[task.cube]`: the cube of the simulated cell, sized for the arm's gripper.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CubeConfig {
+    /// Edge length, m; its mass follows at the density of wood (a 4.5 cm cube weighs 70 g).
+    #[serde(default = "default_cube_size")]
+    pub size: f64,
+    /// Region of the table the cube is reset into, base frame `[x_min, x_max, y_min, y_max]`, m.
+    #[serde(default = "default_cube_region")]
+    pub region: [f64; 4],
+}
+
+impl Default for CubeConfig {
+    fn default() -> Self {
+        Self { size: DEFAULT_CUBE_SIZE, region: default_cube_region() }
+    }
+}
+
+fn default_cube_size() -> f64 {
+    DEFAULT_CUBE_SIZE
+}
+fn default_cube_region() -> [f64; 4] {
+    [0.42, 0.58, -0.12, 0.12]
 }
 
 fn default_tolerance() -> f64 {
@@ -88,6 +119,16 @@ impl TaskConfig {
         v.range("task.action_scale_m", self.action_scale_m, 0.0005, 0.2, "m per step");
         v.range("task.action_scale_rad", self.action_scale_rad, 0.0, 1.0, "rad per step");
         v.range("task.max_rotation_rad", self.max_rotation_rad, 0.0, std::f64::consts::PI, "rad");
+        v.range("task.cube.size", self.cube.size, 0.005, 0.2, "m");
+        v.range_each("task.cube.region", &self.cube.region, -2.0, 2.0, "m");
+        let [x0, x1, y0, y1] = self.cube.region;
+        if !(x0 <= x1 && y0 <= y1) {
+            v.push(
+                "task.cube.region",
+                format!("{:?}", self.cube.region),
+                "[x_min, x_max, y_min, y_max] with min ≤ max",
+            );
+        }
     }
     /// Environment steps per episode.
     pub fn episode_steps(&self) -> u64 {

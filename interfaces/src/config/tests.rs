@@ -249,6 +249,7 @@ fn every_shipped_config_survives_a_round_trip_through_toml_text() {
         (FRANKA, "franka_panda.toml"),
         (dynamixel, "dynamixel_xm_arm6.toml"),
         (SO101, "so101.toml"),
+        (include_str!("../../../hardware_configs/sim_so101.toml"), "sim_so101.toml"),
     ] {
         let cfg = CellConfig::from_toml_str(text, file).unwrap_or_else(|e| panic!("{e}"));
         let written = cfg.to_toml_string().unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -270,4 +271,16 @@ fn a_feetech_driver_section_with_wrong_lengths_ids_or_baud_is_refused_naming_eac
     for key in ["driver.baud", "driver.gripper_id", "driver.position_stiffness", "driver.jaw_range"] {
         assert!(msg.contains(key), "{key} not named in: {msg}");
     }
+}
+
+#[test]
+fn a_cube_section_sets_the_simulated_cube_and_a_bad_one_is_refused_naming_the_key() {
+    let cfg = CellConfig::from_toml_str(DEFAULT, FILE).expect("default");
+    assert_eq!(cfg.task.cube, CubeConfig::default(), "the Panda cell keeps the 4.5 cm cube");
+    let so = CellConfig::from_toml_str(include_str!("../../../hardware_configs/sim_so101.toml"), "sim_so101.toml")
+        .expect("sim_so101");
+    assert_eq!(so.task.cube.size, 0.025);
+    let bad = format!("{DEFAULT}\n[task.cube]\nsize = 0.5\nregion = [0.5, 0.4, -0.1, 0.1]\n");
+    let msg = CellConfig::from_toml_str(&bad, FILE).expect_err("invalid").to_string();
+    assert!(msg.contains("task.cube.size") && msg.contains("task.cube.region"), "{msg}");
 }

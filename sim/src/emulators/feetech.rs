@@ -19,6 +19,7 @@
 
 use super::dynamixel::{EmulatorError, FaultInjection, ServoView};
 use crate::world::{SimWorld, SnapshotReader};
+use controller::drivers::feetech::arm::{angle_to_count, count_to_angle};
 use controller::drivers::feetech::control_table::{self as ct, Present};
 use controller::drivers::feetech::protocol::{self, BROADCAST_ID, ServoStatus, inst};
 use interfaces::MockClock;
@@ -51,6 +52,11 @@ pub struct FeetechEmulatorOptions {
     pub steps_per_cycle: u32,
     /// Model the bus at this baud (instruction and reply wire times); `None`: as fast as the pty.
     pub wire_timing: Option<u32>,
+    /// How each joint's servo is mounted: the joint angle at its centre count (2048), rad (empty: 0). A real arm's
+    /// servos sit at arbitrary angles, which `corrigo calibrate` measures.
+    pub mount_offset: Vec<f64>,
+    /// Joints whose servo turns opposite to the joint (empty: none).
+    pub mount_inverted: Vec<bool>,
 }
 
 impl FeetechEmulatorOptions {
@@ -66,7 +72,14 @@ impl FeetechEmulatorOptions {
             jaw_range: [0.0, 1.5],
             steps_per_cycle: 1,
             wire_timing: None,
+            mount_offset: Vec::new(),
+            mount_inverted: Vec::new(),
         }
+    }
+
+    fn mount(&self, j: usize) -> (f64, f64) {
+        let dir = if self.mount_inverted.get(j).copied().unwrap_or(false) { -1.0 } else { 1.0 };
+        (dir, self.mount_offset.get(j).copied().unwrap_or(0.0))
     }
 }
 
@@ -81,6 +94,17 @@ pub struct FeetechEmulator {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<SimWorld>>,
     options: FeetechEmulatorOptions,
+    hand: Arc<Mutex<Option<Hand>>>,
+}
+
+/// A hand on the arm: while set, the arm's joints are held at `q` and the jaw at `jaw` rad (as a person moving
+/// an arm whose torque is off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hand {
+    /// Joint angles, rad.
+    pub q: [f64; MAX_DOF],
+    /// Jaw angle, rad (in `jaw_range`'s terms).
+    pub jaw: f64,
 }
 
 struct Servo {
@@ -111,6 +135,7 @@ struct Emulator {
     steps: Arc<AtomicU64>,
     tx: Vec<u8>,
     bus_free: Instant,
+    hand: Arc<Mutex<Option<Hand>>>,
 }
 
 impl FeetechEmulator {
@@ -155,6 +180,7 @@ impl FeetechEmulator {
         let faults = Arc::new(FaultInjection::default());
         let steps = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let hand = Arc::new(Mutex::new(None));
         let mut emu = Emulator {
             world,
             opts: options.clone(),
@@ -164,6 +190,7 @@ impl FeetechEmulator {
             steps: steps.clone(),
             tx: Vec::with_capacity(512),
             bus_free: Instant::now(),
+            hand: hand.clone(),
         };
         emu.refresh_present(&[0.0; MAX_DOF]);
         // Goals start at the present positions, as on a servo that was just powered.
@@ -176,7 +203,7 @@ impl FeetechEmulator {
         let thread = std::thread::Builder::new()
             .name("feetech-emulator".into())
             .spawn(move || emu.run(master, slave, &stop_t))?;
-        Ok((Self { port, clock, faults, servos: view, steps, stop, thread: Some(thread), options }, observer))
+        Ok((Self { port, clock, faults, servos: view, steps, stop, thread: Some(thread), options, hand }, observer))
     }
 
     /// The pty slave path to open as the serial port.
@@ -199,6 +226,12 @@ impl FeetechEmulator {
     /// then the jaw).
     pub fn servos(&self) -> Vec<ServoView> {
         self.servos.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Puts a hand on the arm (`Some`: the joints and the jaw are held where it says from the next physics step)
+    /// or takes it away (`None`).
+    pub fn hand(&self, hand: Option<Hand>) {
+        *self.hand.lock().unwrap_or_else(PoisonError::into_inner) = hand;
     }
 
     /// The driver config that talks to this emulator at `baud` (IDs, stiffness and stall torques matching).
@@ -421,7 +454,8 @@ impl Emulator {
             if !servo.torque_on() {
                 continue;
             }
-            let goal = f64::from(i32::from(servo.get_u16(ct::GOAL_POSITION)) - ct::CENTRE) * ct::RAD_PER_COUNT;
+            let (dir, offset) = self.opts.mount(j);
+            let goal = count_to_angle(i32::from(servo.get_u16(ct::GOAL_POSITION)), dir, offset);
             let limit = f64::from(servo.get_u16(ct::TORQUE_LIMIT).min(1000)) / ct::TORQUE_FULL_SCALE
                 * self.opts.stall_torque[j];
             tau[j] = (self.opts.stiffness[j] * (goal - s.q[j]) - self.opts.damping[j] * s.dq[j]).clamp(-limit, limit);
@@ -436,7 +470,17 @@ impl Emulator {
             let force = f64::from(jaw.get_u16(ct::TORQUE_LIMIT).min(1000)) / ct::TORQUE_FULL_SCALE * 40.0;
             self.world.command_gripper(GripperCommand { width, force });
         }
+        let hand = *self.hand.lock().unwrap_or_else(PoisonError::into_inner);
+        if hand.is_some() {
+            tau = [0.0; MAX_DOF];
+        }
         self.world.step(&tau);
+        if let Some(h) = hand {
+            self.world.set_arm_q(&h.q);
+            let [closed, open] = self.opts.jaw_range;
+            let width = ((h.jaw - closed) / (open - closed)).clamp(0.0, 1.0) * self.world_max_width();
+            self.world.set_gripper_width(width);
+        }
         self.steps.fetch_add(1, Ordering::AcqRel);
         self.refresh_present(&tau);
     }
@@ -452,15 +496,16 @@ impl Emulator {
         let max_width = self.world_max_width();
         let [closed, open] = self.opts.jaw_range;
         for (k, servo) in self.servos.iter_mut().enumerate() {
-            let (angle, speed, load) = if k < dof {
-                let load = tau[k] / self.opts.stall_torque[k] * ct::TORQUE_FULL_SCALE;
-                (s.q[k], s.dq[k], load)
+            let (count, speed, load) = if k < dof {
+                let (dir, offset) = self.opts.mount(k);
+                let load = dir * tau[k] / self.opts.stall_torque[k] * ct::TORQUE_FULL_SCALE;
+                (angle_to_count(s.q[k], dir, offset), dir * s.dq[k], load)
             } else {
                 let angle = closed + (open - closed) * (gripper.width / max_width.max(1e-9));
-                (angle, 0.0, gripper.force / 40.0 * ct::TORQUE_FULL_SCALE)
+                (angle_to_count(angle, 1.0, 0.0), 0.0, gripper.force / 40.0 * ct::TORQUE_FULL_SCALE)
             };
             let p = Present {
-                position: ((angle / ct::RAD_PER_COUNT).round() as i32 + ct::CENTRE).clamp(0, 4095),
+                position: count,
                 speed: (speed / ct::RAD_PER_COUNT).round() as i32,
                 load: load.round() as i32,
                 voltage: 120,

@@ -13,4 +13,4 @@ pub mod franka_fci;
 pub mod ur_rtde;
 
 pub use dynamixel::{DynamixelEmulator, EmulatorOptions, FaultInjection, ServoView};
-pub use feetech::{FeetechEmulator, FeetechEmulatorOptions};
+pub use feetech::{FeetechEmulator, FeetechEmulatorOptions, Hand};

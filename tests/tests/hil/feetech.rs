@@ -5,16 +5,16 @@ use tests::hil as common;
 use tests::hil::RotateAbout;
 
 use controller::core::ControllerCore;
-use controller::drivers::feetech::FeetechArm;
+use controller::drivers::feetech::{CalibrationError, Calibrator, FeetechArm};
 use interfaces::config::{DriverConfig, EMULATOR_TIMESTEP, FeetechConfig, SafeStopKind};
-use interfaces::drivers::{DriverError, GripperDriver};
+use interfaces::drivers::{ArmDriver, DriverError, GripperDriver};
 use interfaces::msg::{ControllerMode, GripperCommand, Pose};
 use interfaces::{CellConfig, Clock};
 use nalgebra::{Isometry3, Vector3};
 use rand::{Rng, SeedableRng};
 use serialport::TTYPort;
 use sim::SimWorld;
-use sim::emulators::feetech::{FeetechEmulator, FeetechEmulatorOptions, inject_status};
+use sim::emulators::feetech::{FeetechEmulator, FeetechEmulatorOptions, Hand, inject_status};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -27,6 +27,14 @@ fn so101() -> CellConfig {
 
 /// The emulated SO-101 with the shipped config's servo figures, the config pointed at it, and the driver config.
 fn emulator(safe_stop: SafeStopKind) -> (FeetechEmulator, CellConfig, FeetechConfig) {
+    emulator_with(safe_stop, |_| {})
+}
+
+/// [`emulator`] with the emulator's options changed by `edit` (e.g. how the servos are mounted).
+fn emulator_with(
+    safe_stop: SafeStopKind,
+    edit: impl FnOnce(&mut FeetechEmulatorOptions),
+) -> (FeetechEmulator, CellConfig, FeetechConfig) {
     let mut cfg = so101();
     let DriverConfig::Feetech(shipped) = cfg.driver.clone() else { panic!("so101.toml is not a feetech cell") };
     let world = SimWorld::new(&cfg).expect("world");
@@ -37,6 +45,7 @@ fn emulator(safe_stop: SafeStopKind) -> (FeetechEmulator, CellConfig, FeetechCon
     opts.stall_torque = shipped.stall_torque.clone();
     opts.jaw_range = shipped.jaw_range;
     opts.steps_per_cycle = (1.0 / (cfg.controller.rate_hz * EMULATOR_TIMESTEP)).round() as u32;
+    edit(&mut opts);
     let (emu, _observer) = FeetechEmulator::spawn(world, opts).expect("emulator");
     let d = emu.driver_config(1_000_000, safe_stop);
     cfg.driver = DriverConfig::Feetech(d.clone());
@@ -243,4 +252,86 @@ fn open_arm_opens_the_emulated_so101_with_its_gripper_at_a_rate_the_bus_sustains
     let err = controller::drivers::open_arm(&missing).expect_err("no adapter");
     assert!(matches!(err, DriverError::Disconnected { .. }), "{err:?}");
     assert!(err.to_string().contains("/dev/corrigo-no-such-adapter"), "{err}");
+}
+
+/// Servos mounted at arbitrary angles (and two of them reversed), as on an assembled SO-101.
+const MOUNT: [f64; 5] = [0.31, -0.42, 0.17, -0.9, 0.2];
+const INVERTED: [bool; 5] = [true, false, false, false, true];
+
+fn hand(q: &[f64], jaw: f64) -> Option<Hand> {
+    let mut h = Hand { q: [0.0; interfaces::drivers::MAX_DOF], jaw };
+    h.q[..q.len()].copy_from_slice(q);
+    Some(h)
+}
+
+/// Zero pose, then each joint swept by hand from its lower to its upper limit and back to 0 (except `skip`), then
+/// the jaw opened; returns the calibrator.
+fn calibrate_by_hand(skip: Option<usize>) -> (FeetechEmulator, CellConfig, FeetechConfig, Calibrator<TTYPort>) {
+    let (emu, cfg, mut d) = emulator_with(SafeStopKind::Hold, |o| {
+        o.mount_offset = MOUNT.to_vec();
+        o.mount_inverted = INVERTED.to_vec();
+    });
+    d.inverted = INVERTED.to_vec();
+    let dof = cfg.robot.dof();
+    let mut q = vec![0.0; dof];
+    emu.hand(hand(&q, 0.0));
+    let arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("opens, torque off");
+    let names = cfg.robot.joints.iter().map(|j| j.name.clone()).collect();
+    let mut cal = Calibrator::new(arm, &d, names);
+    cal.sample().expect("read");
+    cal.record_zero().expect("zero pose");
+    for j in (0..dof).filter(|&j| Some(j) != skip) {
+        let (lo, hi) = (cfg.robot.joints[j].lower, cfg.robot.joints[j].upper);
+        for k in 0..=40 {
+            q[j] = lo + (hi - lo) * f64::from(k) / 40.0;
+            emu.hand(hand(&q, 0.0));
+            cal.sample().expect("read");
+        }
+        q[j] = 0.0;
+    }
+    for k in 0..=10 {
+        emu.hand(hand(&q, 1.5 * f64::from(k) / 10.0));
+        cal.sample().expect("read");
+    }
+    (emu, cfg, d, cal)
+}
+
+#[test]
+fn calibration_by_hand_finds_the_servo_zeros_ranges_and_jaw_and_the_calibrated_driver_reads_true_angles() {
+    let (emu, cfg, mut d, cal) = calibrate_by_hand(None);
+    wait_for(&emu, "torque off on every servo throughout", |s| s.iter().all(|s| !s.torque_enabled));
+    let margin = 0.05;
+    let c = cal.result(margin).expect("calibrated");
+    let count = controller::drivers::feetech::control_table::RAD_PER_COUNT;
+    for (j, joint) in cfg.robot.joints.iter().enumerate() {
+        assert!(
+            (c.zero_offset[j] - MOUNT[j]).abs() <= count,
+            "joint {}: zero {} vs {}",
+            j + 1,
+            c.zero_offset[j],
+            MOUNT[j]
+        );
+        assert!((c.lower[j] - (joint.lower + margin)).abs() <= 2.0 * count, "joint {} lower {}", j + 1, c.lower[j]);
+        assert!((c.upper[j] - (joint.upper - margin)).abs() <= 2.0 * count, "joint {} upper {}", j + 1, c.upper[j]);
+    }
+    let [closed, open] = c.jaw_range.expect("the jaw");
+    assert!(closed.abs() <= count && (open - 1.5).abs() <= count, "jaw {closed} … {open}");
+    // The calibrated driver reads the arm's true angles.
+    drop(cal);
+    d.zero_offset = c.zero_offset.clone();
+    let pose = [0.4, -0.3, 0.5, 0.6, -0.7];
+    emu.hand(hand(&pose, 0.0));
+    let mut arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("opens");
+    let s = arm.read_state().expect("read");
+    for j in 0..pose.len() {
+        assert!((s.q[j] - pose[j]).abs() <= 2.0 * count, "joint {}: {} vs {}", j + 1, s.q[j], pose[j]);
+    }
+}
+
+#[test]
+fn a_joint_not_moved_during_calibration_is_named() {
+    let (_emu, _cfg, _d, cal) = calibrate_by_hand(Some(2));
+    let err = cal.result(0.05).expect_err("joint 3 never moved");
+    assert!(matches!(err, CalibrationError::JointNotMoved { joint: 3, id: 3, .. }), "{err:?}");
+    assert!(err.to_string().contains("elbow_flex"), "{err}");
 }

@@ -28,6 +28,7 @@ fn interventions_go_to_both_buffers_and_policy_steps_only_online() {
         action_scale_m: 0.02,
         action_scale_rad: 0.1,
         max_rotation_rad: 0.5,
+        cube: Default::default(),
     };
     let mut arb = InterventionArbiter::new(ArbiterConfig::new(&TeleopConfig::default(), &task));
     let policy = Action { continuous: vec![0.3; 6], gripper: GripperAction::Open };

@@ -375,6 +375,11 @@ impl<L: SerialLink> FeetechArm<L> {
         }
     }
 
+    /// The position counts of the last [`read_state`](ArmDriver::read_state): the arm's servos, then the jaw's.
+    pub fn raw_positions(&self) -> &[i32] {
+        &self.last_raw[..self.ids.len()]
+    }
+
     /// Measures `n` sync reads of the 1-byte Status register of every servo (a health check that moves nothing)
     /// and derives the achievable loop rate. Not real-time.
     pub fn probe_timing(&mut self, n: usize) -> Result<BusTiming, DriverError> {

@@ -5,19 +5,22 @@
 //! - [`bus`]: transactions (ping, read, write, sync read, sync write) over a [`SerialLink`];
 //! - [`arm`]: [`FeetechArm`], the [`interfaces::drivers::ArmDriver`] that renders the controller's torques through
 //!   the servos' position loops (the formula and its limits are in [`arm`]'s docs), with retries, fault mapping
-//!   and safe stop; [`FeetechGripper`], the jaw servo on the same bus.
+//!   and safe stop; [`FeetechGripper`], the jaw servo on the same bus;
+//! - [`calibrate`]: the servos' zeros and the joints' ranges measured by hand with torque off.
 //!
 //! The codec is written here, like the Dynamixel one, so that the emulator (`sim::emulators::feetech`) and the
 //! fuzz targets use the very parser the driver runs.
 
 pub mod arm;
 pub mod bus;
+pub mod calibrate;
 pub mod control_table;
 pub mod protocol;
 
 pub use crate::drivers::serial::{BusHealth, SerialLink};
 pub use arm::{BusTiming, FeetechArm, FeetechGripper};
 pub use bus::{BusError, FeetechBus};
+pub use calibrate::{Calibration, CalibrationError, Calibrator};
 
 #[cfg(test)]
 mod tests;
