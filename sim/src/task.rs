@@ -79,11 +79,14 @@ impl Task {
         self.cube_rest_z = self.cfg.cube.size / 2.0;
         self.goal = match self.cfg.kind {
             TaskKind::Reach => {
+                // Inside the box by 5 cm, or a fifth of its extent on a small arm's box; above 10 cm, or a fifth
+                // of the box's height above its floor.
                 let (lo, hi) = (self.workspace.min, self.workspace.max);
-                let z_lo = lo[2].max(0.1);
+                let inset = |i: usize| (0.2 * (hi[i] - lo[i])).min(0.05);
+                let z_lo = lo[2].max((lo[2] + 0.2 * (hi[2] - lo[2])).min(0.1));
                 Vector3::new(
-                    rng.random_range(lo[0] + 0.05..hi[0] - 0.05),
-                    rng.random_range(lo[1] + 0.05..hi[1] - 0.05),
+                    rng.random_range(lo[0] + inset(0)..hi[0] - inset(0)),
+                    rng.random_range(lo[1] + inset(1)..hi[1] - inset(1)),
                     rng.random_range(z_lo..hi[2].max(z_lo + 0.01)),
                 )
             }
