@@ -323,8 +323,8 @@ fn calibration_by_hand_finds_the_servo_zeros_ranges_and_jaw_and_the_calibrated_d
     emu.hand(hand(&pose, 0.0));
     let mut arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("opens");
     let s = arm.read_state().expect("read");
-    for j in 0..pose.len() {
-        assert!((s.q[j] - pose[j]).abs() <= 2.0 * count, "joint {}: {} vs {}", j + 1, s.q[j], pose[j]);
+    for (j, &p) in pose.iter().enumerate() {
+        assert!((s.q[j] - p).abs() <= 2.0 * count, "joint {}: {} vs {p}", j + 1, s.q[j]);
     }
 }
 

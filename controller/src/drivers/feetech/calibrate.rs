@@ -176,7 +176,7 @@ impl<L: SerialLink> Calibrator<L> {
             counts: self.min.iter().copied().zip(self.max.iter().copied()).collect(),
             samples: self.samples,
         };
-        for j in 0..dof {
+        for (j, &z) in zero.iter().enumerate().take(dof) {
             let name = self.names.get(j).cloned().unwrap_or_default();
             let (d, range) = (self.dir(j), f64::from(self.max[j] - self.min[j]) * ct::RAD_PER_COUNT);
             if range < MIN_RANGE_RAD {
@@ -186,10 +186,10 @@ impl<L: SerialLink> Calibrator<L> {
                 let count = if self.min[j] <= 0 { self.min[j] } else { self.max[j] };
                 return Err(CalibrationError::EncoderWrap { joint: j + 1, name, id: self.cfg.ids[j], count });
             }
-            if !(self.min[j]..=self.max[j]).contains(&zero[j]) {
+            if !(self.min[j]..=self.max[j]).contains(&z) {
                 return Err(CalibrationError::ZeroOutsideRange { joint: j + 1, name });
             }
-            let off = offset_for_zero(zero[j], d);
+            let off = offset_for_zero(z, d);
             let (a, b) = (count_to_angle(self.min[j], d, off), count_to_angle(self.max[j], d, off));
             let m = margin.min(range / 4.0);
             out.zero_offset.push(off);
