@@ -12,6 +12,7 @@ use crate::error::TeleopError;
 use crate::frame::twist_in_base;
 use crate::gamepad::Gamepad;
 use crate::keyboard::TerminalKeyboard;
+use crate::leader::LeaderArm;
 use crate::source::TeleopSource;
 use crate::spacemouse::SpaceMouse;
 use bus::{Bus, Publisher};
@@ -31,6 +32,8 @@ pub enum DeviceChoice {
     Gamepad,
     /// The keyboard of the terminal the node runs in (`[teleop.keyboard]`).
     Keyboard,
+    /// A leader arm (`[teleop.leader]`).
+    Leader,
 }
 
 impl DeviceChoice {
@@ -40,20 +43,24 @@ impl DeviceChoice {
             DeviceChoice::SpaceMouse => "spacemouse",
             DeviceChoice::Gamepad => "gamepad",
             DeviceChoice::Keyboard => "keyboard",
+            DeviceChoice::Leader => "leader",
         }
     }
 
     /// Parses [`DeviceChoice::as_str`]'s names.
     pub fn parse(s: &str) -> Option<Self> {
-        [DeviceChoice::SpaceMouse, DeviceChoice::Gamepad, DeviceChoice::Keyboard].into_iter().find(|d| d.as_str() == s)
+        [DeviceChoice::SpaceMouse, DeviceChoice::Gamepad, DeviceChoice::Keyboard, DeviceChoice::Leader]
+            .into_iter()
+            .find(|d| d.as_str() == s)
     }
 
-    /// Opens the device.
-    pub fn open(self, cfg: &TeleopConfig) -> Result<Box<dyn TeleopSource>, TeleopError> {
+    /// Opens the device (`policy_hz`: the task's policy rate, which a leader arm's twists are scaled to).
+    pub fn open(self, cfg: &TeleopConfig, policy_hz: f64) -> Result<Box<dyn TeleopSource>, TeleopError> {
         Ok(match self {
             DeviceChoice::SpaceMouse => Box::new(SpaceMouse::open(&cfg.spacemouse)?),
             DeviceChoice::Gamepad => Box::new(Gamepad::open(&cfg.gamepad)?),
             DeviceChoice::Keyboard => Box::new(TerminalKeyboard::open(&cfg.keyboard)?),
+            DeviceChoice::Leader => Box::new(LeaderArm::open(&cfg.leader, cfg.hold_ms, 1.0 / policy_hz.max(1e-3))?),
         })
     }
 }
@@ -71,15 +78,16 @@ pub struct TeleopNodeReport {
     pub waiting_for_pose: u64,
 }
 
-/// Runs the teleop node on `bus` with `device` until `stop` is set (see the module docs). Errors only on bus
-/// failures; device problems are reported and retried.
+/// Runs the teleop node on `bus` with `device` until `stop` is set (see the module docs); `policy_hz` is the
+/// task's policy rate. Errors only on bus failures; device problems are reported and retried.
 pub fn run_teleop_node(
     bus: &Bus,
     cfg: &TeleopConfig,
     device: DeviceChoice,
+    policy_hz: f64,
     stop: &AtomicBool,
 ) -> Result<TeleopNodeReport, TeleopError> {
-    run_teleop_node_with(bus, cfg, device.as_str(), || device.open(cfg), &MonotonicClock, stop)
+    run_teleop_node_with(bus, cfg, device.as_str(), || device.open(cfg, policy_hz), &MonotonicClock, stop)
 }
 
 struct Outputs {
@@ -119,10 +127,8 @@ where
         operator: bus.publisher(OPERATOR_COMMAND, None)?,
         events: bus.publisher(EVENT, Some("teleop"))?,
     };
-    let arm = match cfg.frame {
-        TeleopFrameKind::EndEffector => Some(bus.subscribe::<ArmState>(ARM_STATE, None)?),
-        TeleopFrameKind::Base => None,
-    };
+    // The arm's state: the TCP orientation of the end-effector frame, and the follower's pose for a leader arm.
+    let arm = bus.subscribe::<ArmState>(ARM_STATE, None)?;
     let period_ns = (1e9 / cfg.rate_hz).round().max(1.0) as u64;
     let reopen_ns = cfg.reopen_ms * 1_000_000;
     let mut report = TeleopNodeReport::default();
@@ -138,9 +144,7 @@ where
             continue;
         }
         next_tick = Stamp(next_tick.0.saturating_add(period_ns).max(now.0));
-        if let Some(arm) = &arm
-            && let Some(r) = arm.latest()
-        {
+        if let Some(r) = arm.latest() {
             ee_pose = Some(r.msg.ee_pose);
         }
         if source.is_none() && now >= next_open {
@@ -163,6 +167,9 @@ where
             }
         }
         let Some(dev) = source.as_mut() else { continue };
+        if let Some(p) = &ee_pose {
+            dev.follower_pose(&p.to_isometry());
+        }
         let sample = match dev.sample(now) {
             Ok(s) => s,
             Err(e) => {
@@ -177,7 +184,8 @@ where
             publish_control(&mut out.operator, clock, *c)?;
             report.controls += 1;
         }
-        let Some(twist) = twist_in_base(sample.reading.twist, cfg.frame, ee_pose.as_ref()) else {
+        let frame = if dev.base_frame() { TeleopFrameKind::Base } else { cfg.frame };
+        let Some(twist) = twist_in_base(sample.reading.twist, frame, ee_pose.as_ref()) else {
             report.waiting_for_pose += 1;
             if !warned_pose {
                 warned_pose = true;

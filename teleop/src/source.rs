@@ -23,6 +23,13 @@ pub trait TeleopSource: Send {
     /// Reads everything the device sent since the last call and returns its current state stamped `now`.
     /// An unplugged device returns [`TeleopError::Disconnected`] naming it.
     fn sample(&mut self, now: Stamp) -> Result<DeviceSample, TeleopError>;
+    /// The device's twists are in the base frame whatever `teleop.frame` says (a leader arm's are).
+    fn base_frame(&self) -> bool {
+        false
+    }
+    /// The follower's newest TCP pose (from `controller/arm_state`), given before each sample; a device that
+    /// commands poses rather than velocities (a leader arm) steers the follower towards its own.
+    fn follower_pose(&mut self, _tcp: &nalgebra::Isometry3<f64>) {}
 }
 
 /// Implements [`interfaces::drivers::TeleopDevice`] for a [`TeleopSource`]: `poll` returns the reading when it

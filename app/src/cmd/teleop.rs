@@ -15,6 +15,8 @@ pub enum DeviceArg {
     Gamepad,
     // The keyboard of the terminal.
     Keyboard,
+    // A leader arm (`[teleop.leader]`).
+    Leader,
 }
 
 impl From<DeviceArg> for DeviceChoice {
@@ -23,6 +25,7 @@ impl From<DeviceArg> for DeviceChoice {
             DeviceArg::Spacemouse => DeviceChoice::SpaceMouse,
             DeviceArg::Gamepad => DeviceChoice::Gamepad,
             DeviceArg::Keyboard => DeviceChoice::Keyboard,
+            DeviceArg::Leader => DeviceChoice::Leader,
         }
     }
 }
@@ -35,7 +38,7 @@ impl From<DeviceArg> for DeviceChoice {
 pub struct TeleopArgs {
     #[command(flatten)]
     cfg: ConfigArg,
-    /// The input device: spacemouse, gamepad or keyboard.
+    /// The input device: spacemouse, gamepad, keyboard or leader (a leader arm, `[teleop.leader]`).
     #[arg(long, value_enum, default_value_t = DeviceArg::Spacemouse)]
     device: DeviceArg,
     #[command(flatten)]
@@ -47,7 +50,7 @@ pub fn run(args: TeleopArgs) -> Result<i32> {
     let cfg = args.bus.load(&args.cfg)?;
     let stop = stop_flag()?;
     let bus = open_bus(&cfg)?;
-    let r = teleop::run_teleop_node(&bus, &cfg.teleop, args.device.into(), &stop)?;
+    let r = teleop::run_teleop_node(&bus, &cfg.teleop, args.device.into(), cfg.task.policy_hz, &stop)?;
     println!(
         "teleop: {} commands and {} episode controls published, device missing or lost {} times",
         r.commands, r.controls, r.device_errors

@@ -26,7 +26,8 @@ pub use robot::{
 };
 pub use task::{CubeConfig, DEFAULT_CUBE_SIZE, RewardKind, TaskConfig, TaskKind};
 pub use teleop::{
-    AxisMapping, ButtonBindings, GamepadConfig, KeyboardConfig, SpaceMouseConfig, TeleopConfig, TeleopFrameKind,
+    AxisMapping, ButtonBindings, GamepadConfig, KeyboardConfig, LeaderConfig, SpaceMouseConfig, TeleopConfig,
+    TeleopFrameKind,
 };
 pub use validate::{Problem, Validator};
 

@@ -228,6 +228,31 @@ impl Default for KeyboardConfig {
     }
 }
 
+/// `[teleop.leader]`: a leader arm (a second SO-101 with torque off) as the teleop device (`--device leader`).
+/// Its joint angles through its kinematics give the human's TCP pose; while the human moves it, the node
+/// commands the follower towards that pose (through the intervention arbiter, as a twist).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaderConfig {
+    /// The leader arm's own cell config (its `[driver]` a `feetech` chain on its own port, calibrated with
+    /// `corrigo calibrate`; its `[robot]` the same kinematics as the follower's), relative to the working directory.
+    pub config: Option<String>,
+    /// The human has taken over while the leader's TCP moves faster than this, m/s.
+    pub move_speed: f64,
+    /// … or turns faster than this, rad/s.
+    pub turn_speed: f64,
+    /// … or its jaw opens or closes faster than this, fraction of its range per second.
+    pub jaw_speed: f64,
+    /// While the human leads, the gripper closes when the leader's jaw is below this fraction of its opening.
+    pub close_below: f64,
+}
+
+impl Default for LeaderConfig {
+    fn default() -> Self {
+        Self { config: None, move_speed: 0.02, turn_speed: 0.2, jaw_speed: 0.3, close_below: 0.5 }
+    }
+}
+
 /// `[teleop]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -251,6 +276,8 @@ pub struct TeleopConfig {
     pub gamepad: GamepadConfig,
     /// Keyboard.
     pub keyboard: KeyboardConfig,
+    /// Leader arm.
+    pub leader: LeaderConfig,
 }
 
 impl Default for TeleopConfig {
@@ -265,6 +292,7 @@ impl Default for TeleopConfig {
             spacemouse: SpaceMouseConfig::default(),
             gamepad: GamepadConfig::default(),
             keyboard: KeyboardConfig::default(),
+            leader: LeaderConfig::default(),
         }
     }
 }
@@ -290,6 +318,18 @@ impl TeleopConfig {
         v.range("teleop.keyboard.max_linear", self.keyboard.max_linear, 0.0, 1.0, "m/s");
         v.range("teleop.keyboard.max_angular", self.keyboard.max_angular, 0.0, 6.0, "rad/s");
         v.range_u64("teleop.keyboard.key_hold_ms", self.keyboard.key_hold_ms, 10, 5000, "ms");
+        let l = &self.leader;
+        if l.config.as_deref().is_some_and(str::is_empty) {
+            v.push(
+                "teleop.leader.config",
+                "\"\"".into(),
+                "the leader arm's config file, e.g. \"hardware_configs/so101_leader.toml\"",
+            );
+        }
+        v.range("teleop.leader.move_speed", l.move_speed, 0.001, 1.0, "m/s");
+        v.range("teleop.leader.turn_speed", l.turn_speed, 0.01, 10.0, "rad/s");
+        v.range("teleop.leader.jaw_speed", l.jaw_speed, 0.01, 10.0, "fraction/s");
+        v.range("teleop.leader.close_below", l.close_below, 0.0, 1.0, "fraction");
     }
 }
 

@@ -250,6 +250,7 @@ fn every_shipped_config_survives_a_round_trip_through_toml_text() {
         (dynamixel, "dynamixel_xm_arm6.toml"),
         (SO101, "so101.toml"),
         (include_str!("../../../hardware_configs/sim_so101.toml"), "sim_so101.toml"),
+        (include_str!("../../../hardware_configs/so101_leader.toml"), "so101_leader.toml"),
     ] {
         let cfg = CellConfig::from_toml_str(text, file).unwrap_or_else(|e| panic!("{e}"));
         let written = cfg.to_toml_string().unwrap_or_else(|e| panic!("{file}: {e}"));

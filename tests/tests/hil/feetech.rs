@@ -335,3 +335,85 @@ fn a_joint_not_moved_during_calibration_is_named() {
     assert!(matches!(err, CalibrationError::JointNotMoved { joint: 3, id: 3, .. }), "{err:?}");
     assert!(err.to_string().contains("elbow_flex"), "{err}");
 }
+
+/// The leader and the follower share the SO-101's kinematics; the follower holds still where the leader starts.
+#[test]
+fn a_leader_arm_moved_by_hand_takes_over_through_the_arbiter_and_letting_go_gives_control_back() {
+    use controller::model::RobotModel;
+    use interfaces::config::TeleopConfig;
+    use interfaces::msg::TeleopCommand;
+    use interfaces::time::Stamp;
+    use teleop::{Action, ArbiterConfig, GripperAction, InterventionArbiter, LeaderArm, TeleopInput, TeleopSource};
+
+    let (emu, cfg, d) = emulator(SafeStopKind::Hold);
+    let mut q = cfg.controller.nullspace_posture[..cfg.robot.dof()].to_vec();
+    emu.hand(hand(&q, 1.5));
+    let arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("the leader opens");
+    let teleop_cfg = TeleopConfig::default();
+    let policy_dt = 1.0 / cfg.task.policy_hz;
+    let mut leader = LeaderArm::new(arm, &cfg, &teleop_cfg.leader, teleop_cfg.hold_ms, policy_dt).expect("leader");
+    let model = RobotModel::from_config(&cfg.robot).expect("model");
+    let mut qv = [0.0; interfaces::drivers::MAX_DOF];
+    qv[..q.len()].copy_from_slice(&q);
+    let follower = model.tcp_pose(&qv);
+    leader.follower_pose(&follower);
+    let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&teleop_cfg, &cfg.task));
+    let policy = Action { continuous: vec![0.3, 0.0, 0.0, 0.0, 0.0, 0.0], gripper: GripperAction::Stay };
+    let mut now = Stamp(1_000_000_000);
+    let tick = 20_000_000; // the teleop node at 50 Hz
+    let mut step = |leader: &mut LeaderArm<TTYPort>, now: Stamp| {
+        let s = leader.sample(now).expect("sample").reading;
+        let cmd = TeleopCommand {
+            twist: s.twist,
+            gripper_close: s.gripper_close,
+            takeover: s.takeover,
+            device: "leader".into(),
+            ..Default::default()
+        };
+        let mut cmd = cmd;
+        cmd.header.stamp_ns = now;
+        (s, arbiter.arbitrate(now, &policy, Some(TeleopInput::stamped(&cmd))))
+    };
+    // Resting leader: the policy acts.
+    for _ in 0..10 {
+        now = now.plus_ns(tick);
+        let (s, a) = step(&mut leader, now);
+        assert!(!s.takeover && s.twist == [0.0; 6] && s.gripper_close.is_none(), "{s:?}");
+        assert!(!a.intervention && a.executed == policy, "{a:?}");
+    }
+    // The human lifts the forearm and closes the jaw: takeover, the follower is steered towards the leader.
+    let mut saw_close = false;
+    for k in 1..=15 {
+        q[2] -= 0.01;
+        emu.hand(hand(&q, 1.5 - 0.1 * f64::from(k)));
+        now = now.plus_ns(tick);
+        let (s, a) = step(&mut leader, now);
+        let lead = leader.last().expect("sampled");
+        assert!(s.takeover && lead.leading, "sample {k}: {s:?}");
+        assert!(a.intervention && a.routing().demo && a.routing().online, "sample {k}: stored as a flagged correction");
+        let towards = lead.tcp.translation.vector - follower.translation.vector;
+        let act = nalgebra::Vector3::new(a.executed.continuous[0], a.executed.continuous[1], a.executed.continuous[2]);
+        if towards.norm() > 0.003 {
+            assert!(
+                act.cast::<f64>().dot(&towards) > 0.0,
+                "sample {k}: action {act:?} not towards the leader {towards:?}"
+            );
+        }
+        saw_close |= a.executed.gripper == GripperAction::Close;
+    }
+    assert!(saw_close, "the leader's jaw closed below half its opening: the gripper closes");
+    // The human lets go: after teleop.hold_ms the leader stops leading and the policy acts again.
+    let hold = teleop_cfg.hold_ms * 1_000_000;
+    let mut released_at = None;
+    for k in 0..60u64 {
+        now = now.plus_ns(tick);
+        let (s, a) = step(&mut leader, now);
+        if !s.takeover && !a.intervention {
+            assert_eq!(a.executed, policy);
+            released_at = Some(k * tick);
+            break;
+        }
+    }
+    let released = released_at.expect("control returns to the policy");
+    assert!(released >= hold, "released {released} ns after the last motion, before the hold of {hold} ns");
+}
