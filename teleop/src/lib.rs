@@ -19,6 +19,7 @@ mod error;
 pub mod frame;
 pub mod gamepad;
 pub mod keyboard;
+#[cfg(feature = "leader")]
 pub mod leader;
 pub mod mapping;
 mod node;
@@ -31,6 +32,7 @@ pub use arbiter::{
 };
 pub use controls::EpisodeControl;
 pub use error::TeleopError;
+#[cfg(feature = "leader")]
 pub use leader::{LeaderArm, LeaderPose};
 pub use node::{DeviceChoice, TeleopNodeReport, run_teleop_node, run_teleop_node_with};
 pub use source::{DeviceSample, TeleopSource};

@@ -12,6 +12,7 @@ use crate::error::TeleopError;
 use crate::frame::twist_in_base;
 use crate::gamepad::Gamepad;
 use crate::keyboard::TerminalKeyboard;
+#[cfg(feature = "leader")]
 use crate::leader::LeaderArm;
 use crate::source::TeleopSource;
 use crate::spacemouse::SpaceMouse;
@@ -60,7 +61,16 @@ impl DeviceChoice {
             DeviceChoice::SpaceMouse => Box::new(SpaceMouse::open(&cfg.spacemouse)?),
             DeviceChoice::Gamepad => Box::new(Gamepad::open(&cfg.gamepad)?),
             DeviceChoice::Keyboard => Box::new(TerminalKeyboard::open(&cfg.keyboard)?),
+            #[cfg(feature = "leader")]
             DeviceChoice::Leader => Box::new(LeaderArm::open(&cfg.leader, cfg.hold_ms, 1.0 / policy_hz.max(1e-3))?),
+            #[cfg(not(feature = "leader"))]
+            DeviceChoice::Leader => {
+                let _ = policy_hz;
+                return Err(TeleopError::NotFound {
+                    device: "leader".into(),
+                    detail: "this build of the teleop crate has no leader arm (feature `leader`)".into(),
+                });
+            }
         })
     }
 }
