@@ -137,3 +137,53 @@ impl BusHealth {
             .map(|c| c.load(Ordering::Relaxed))
     }
 }
+
+/// What a servo bus can do, measured when the arm is opened (shared by the Dynamixel and Feetech drivers).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusTiming {
+    /// Baud rate, bit/s.
+    pub baud: u32,
+    /// Round trip of one sync read of a 1-byte status register of every servo, measured, µs.
+    pub probe_round_trip_us: interfaces::stats::Percentiles,
+    /// Bytes of one control cycle on the wire: the sync read of the present block, its replies and the sync
+    /// write of the goals.
+    pub cycle_bytes: usize,
+    /// Time those bytes take on the wire at `baud` (plus the servos' return delays where they have one), µs
+    /// (computed, not measured).
+    pub cycle_wire_us: f64,
+    /// Estimated time of one control cycle: the measured probe round trip (median) plus the wire time of the
+    /// cycle's extra bytes, µs.
+    pub cycle_estimate_us: f64,
+    /// The highest control rate this bus sustains with 20 % headroom, Hz.
+    pub achievable_rate_hz: f64,
+}
+
+/// Time `bytes` take on a UART at `baud` (10 bits a byte: start, 8 data, stop), s.
+pub fn wire_time_s(bytes: usize, baud: u32) -> f64 {
+    bytes as f64 * 10.0 / f64::from(baud.max(1))
+}
+
+impl BusTiming {
+    /// From the probe's round trips `rtt_us` (µs; sorted in place), the probe's bytes on the wire and the cycle's
+    /// bytes; `extra_wire_s` is added to the cycle's wire time (the servos' return delays).
+    pub fn from_probe(
+        baud: u32,
+        rtt_us: &mut [f64],
+        probe_bytes: usize,
+        cycle_bytes: usize,
+        extra_wire_s: f64,
+    ) -> Self {
+        let cycle_wire_us = (wire_time_s(cycle_bytes, baud) + extra_wire_s) * 1e6;
+        let probe = interfaces::stats::Percentiles::of(rtt_us);
+        let extra_us = wire_time_s(cycle_bytes.saturating_sub(probe_bytes), baud) * 1e6;
+        let cycle_estimate_us = probe.p50.max(0.0) + extra_us;
+        Self {
+            baud,
+            probe_round_trip_us: probe,
+            cycle_bytes,
+            cycle_wire_us,
+            cycle_estimate_us,
+            achievable_rate_hz: 1e6 / (1.2 * cycle_estimate_us.max(cycle_wire_us)),
+        }
+    }
+}

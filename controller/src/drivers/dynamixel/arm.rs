@@ -3,33 +3,13 @@
 use super::bus::{BusError, DynamixelBus, SerialLink};
 use super::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
 use super::protocol::{self, HardwareError, le};
-pub use crate::drivers::serial::BusHealth;
+pub use crate::drivers::serial::{BusHealth, BusTiming};
 use interfaces::Clock;
 use interfaces::config::{DynamixelConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec, MAX_DOF};
-use interfaces::stats::Percentiles;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// What the bus can do, measured when the arm is opened.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BusTiming {
-    /// Baud rate, bit/s.
-    pub baud: u32,
-    /// Round trip of one sync read of the 1-byte hardware-error register of every joint, measured, µs.
-    pub probe_round_trip_us: Percentiles,
-    /// Bytes of one control cycle on the wire: the sync read of the present block, its replies and the sync
-    /// write of the goal currents.
-    pub cycle_bytes: usize,
-    /// Time those bytes take on the wire at `baud` plus the servos' return delays, µs (computed, not measured).
-    pub cycle_wire_us: f64,
-    /// Estimated time of one control cycle on this bus: the measured probe round trip (median) plus the wire time
-    /// of the cycle's extra bytes, µs.
-    pub cycle_estimate_us: f64,
-    /// The highest control rate this bus sustains with 20 % headroom, Hz.
-    pub achievable_rate_hz: f64,
-}
 
 /// Fills one servo's bytes of a sync write.
 type Fill<'a> = dyn Fn(usize, &mut [u8]) + 'a;
@@ -273,18 +253,7 @@ impl<L: SerialLink> DynamixelArm<L> {
         let write_bytes = protocol::OVERHEAD + 5 + dof * 3;
         let cycle_bytes = read_bytes + write_bytes;
         let delays = dof as f64 * f64::from(self.cfg.return_delay_us) * 1e-6;
-        let cycle_wire_us = (protocol::wire_time_s(cycle_bytes, self.cfg.baud) + delays) * 1e6;
-        let probe = Percentiles::of(&mut rtt);
-        let extra_us = protocol::wire_time_s(cycle_bytes.saturating_sub(probe_bytes), self.cfg.baud) * 1e6;
-        let cycle_estimate_us = probe.p50.max(0.0) + extra_us;
-        let timing = BusTiming {
-            baud: self.cfg.baud,
-            probe_round_trip_us: probe,
-            cycle_bytes,
-            cycle_wire_us,
-            cycle_estimate_us,
-            achievable_rate_hz: 1e6 / (1.2 * cycle_estimate_us.max(cycle_wire_us)),
-        };
+        let timing = BusTiming::from_probe(self.cfg.baud, &mut rtt, probe_bytes, cycle_bytes, delays);
         self.timing = Some(timing);
         Ok(timing)
     }

@@ -46,37 +46,17 @@
 use super::bus::{BusError, FeetechBus};
 use super::control_table::{self as ct, Present};
 use super::protocol::{self, ServoStatus};
-use crate::drivers::serial::{BusHealth, SerialLink};
+use crate::drivers::serial::{BusHealth, BusTiming, SerialLink};
 use interfaces::Clock;
 use interfaces::config::{FeetechConfig, GripperConfig, RobotConfig, SafeStopKind};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, GripperDriver, JointState, JointVec, MAX_DOF};
 use interfaces::msg::{GripperCommand, GripperState};
-use interfaces::stats::Percentiles;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Torque Limit of the jaw servo, 0.1 % of its stall torque (the jaw squeezes with at most half its torque).
 pub const JAW_TORQUE_LIMIT: u16 = 500;
-
-/// What the bus can do, measured when the arm is opened.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BusTiming {
-    /// Baud rate, bit/s.
-    pub baud: u32,
-    /// Round trip of one sync read of the 1-byte Status register of every servo, measured, µs.
-    pub probe_round_trip_us: Percentiles,
-    /// Bytes of one control cycle on the wire: the sync read of the present block, its replies and the sync write
-    /// of the goal positions.
-    pub cycle_bytes: usize,
-    /// Time those bytes take on the wire at `baud`, µs (computed, not measured).
-    pub cycle_wire_us: f64,
-    /// Estimated time of one control cycle: the measured probe round trip (median) plus the wire time of the
-    /// cycle's extra bytes, µs.
-    pub cycle_estimate_us: f64,
-    /// The highest control rate this bus sustains with 20 % headroom, Hz.
-    pub achievable_rate_hz: f64,
-}
 
 /// Bytes of one control cycle of `servos` servos: sync read instruction, `servos` replies of the present block,
 /// sync write of the 2-byte goal positions.
@@ -396,19 +376,7 @@ impl<L: SerialLink> FeetechArm<L> {
         }
         let servos = ids.len();
         let probe_bytes = (protocol::OVERHEAD + 2 + servos) + servos * (protocol::OVERHEAD + 1);
-        let cycle_bytes = cycle_bytes(servos);
-        let cycle_wire_us = protocol::wire_time_s(cycle_bytes, self.cfg.baud) * 1e6;
-        let probe = Percentiles::of(&mut rtt);
-        let extra_us = protocol::wire_time_s(cycle_bytes.saturating_sub(probe_bytes), self.cfg.baud) * 1e6;
-        let cycle_estimate_us = probe.p50.max(0.0) + extra_us;
-        let timing = BusTiming {
-            baud: self.cfg.baud,
-            probe_round_trip_us: probe,
-            cycle_bytes,
-            cycle_wire_us,
-            cycle_estimate_us,
-            achievable_rate_hz: 1e6 / (1.2 * cycle_estimate_us.max(cycle_wire_us)),
-        };
+        let timing = BusTiming::from_probe(self.cfg.baud, &mut rtt, probe_bytes, cycle_bytes(servos), 0.0);
         self.timing = Some(timing);
         Ok(timing)
     }

@@ -17,8 +17,8 @@ pub mod calibrate;
 pub mod control_table;
 pub mod protocol;
 
-pub use crate::drivers::serial::{BusHealth, SerialLink};
-pub use arm::{BusTiming, FeetechArm, FeetechGripper};
+pub use crate::drivers::serial::{BusHealth, BusTiming, SerialLink};
+pub use arm::{FeetechArm, FeetechGripper};
 pub use bus::{BusError, FeetechBus};
 pub use calibrate::{Calibration, CalibrationError, Calibrator};
 
