@@ -187,3 +187,52 @@ impl BusTiming {
         }
     }
 }
+
+/// What [`receive_more`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receive {
+    /// Read (possibly nothing: a timed-out or interrupted read); scan the buffer again.
+    Got,
+    /// The buffer is full without a packet in it: its content was dropped (garbage).
+    Full,
+    /// The deadline has passed.
+    Deadline,
+    /// The port failed.
+    Io(io::ErrorKind),
+}
+
+/// The receive step shared by the servo buses: moves the unread bytes `rx[*start..*end]` to the front of `rx`,
+/// then reads what `link` has until `deadline`.
+pub fn receive_more<L: SerialLink + ?Sized>(
+    link: &mut L,
+    rx: &mut [u8],
+    start: &mut usize,
+    end: &mut usize,
+    deadline: Instant,
+) -> Receive {
+    if *start > 0 {
+        rx.copy_within(*start..*end, 0);
+        *end -= *start;
+        *start = 0;
+    }
+    if *end == rx.len() {
+        *end = 0;
+        return Receive::Full;
+    }
+    let now = Instant::now();
+    if now >= deadline {
+        return Receive::Deadline;
+    }
+    match link.recv(&mut rx[*end..], deadline - now) {
+        Ok(n) => {
+            *end += n;
+            Receive::Got
+        }
+        Err(e)
+            if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) =>
+        {
+            Receive::Got
+        }
+        Err(e) => Receive::Io(e.kind()),
+    }
+}

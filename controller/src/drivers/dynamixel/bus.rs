@@ -5,6 +5,7 @@
 //! sized at construction.
 
 use super::protocol::{self, BROADCAST_ID, EncodeError, ParseError, StatusError, inst};
+use crate::drivers::serial::{Receive, receive_more};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -195,29 +196,18 @@ impl<L: SerialLink> DynamixelBus<L> {
                     }
                 }
             }
-            // Need more bytes.
-            if self.rx_start > 0 {
-                self.rx.copy_within(self.rx_start..self.rx_end, 0);
-                self.rx_end -= self.rx_start;
-                self.rx_start = 0;
-            }
-            if self.rx_end == self.rx.len() {
-                // A full buffer without a packet: garbage.
-                self.rx_end = 0;
-                return Err(BusError::Corrupt { id, error: ParseError::BadLength { len: RX_CAPACITY } });
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(match stray {
-                    Some(got) => BusError::WrongId { expected: id, got },
-                    None => BusError::Timeout { id },
-                });
-            }
-            match self.link.recv(&mut self.rx[self.rx_end..], deadline - now) {
-                Ok(n) => self.rx_end += n,
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(BusError::Io(e.kind())),
+            match receive_more(&mut self.link, &mut self.rx, &mut self.rx_start, &mut self.rx_end, deadline) {
+                Receive::Got => {}
+                Receive::Full => {
+                    return Err(BusError::Corrupt { id, error: ParseError::BadLength { len: RX_CAPACITY } });
+                }
+                Receive::Deadline => {
+                    return Err(match stray {
+                        Some(got) => BusError::WrongId { expected: id, got },
+                        None => BusError::Timeout { id },
+                    });
+                }
+                Receive::Io(kind) => return Err(BusError::Io(kind)),
             }
         }
     }
