@@ -236,3 +236,38 @@ pub fn receive_more<L: SerialLink + ?Sized>(
         Err(e) => Receive::Io(e.kind()),
     }
 }
+
+/// A servo bus's transaction error as the retry loop sees it.
+pub trait TransientFault {
+    /// Which counter of [`BusHealth`] it goes to.
+    fn fault_class(&self) -> FaultClass;
+    /// A retry may clear it (timeouts, corruption, a missing reply).
+    fn transient(&self) -> bool;
+}
+
+/// Runs `f` on `bus` up to `1 + max_retries` times while it fails with a transient error, calling `flush` (drop the
+/// input) between tries; every transaction, failure and retry is counted in `health`.
+pub fn retry<B, T, E: TransientFault>(
+    bus: &mut B,
+    health: &BusHealth,
+    max_retries: u32,
+    mut f: impl FnMut(&mut B) -> Result<T, E>,
+    mut flush: impl FnMut(&mut B) -> Result<(), E>,
+) -> Result<T, E> {
+    let mut tries = 0;
+    loop {
+        health.transactions.fetch_add(1, Ordering::Relaxed);
+        match f(bus) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                health.count(e.fault_class());
+                if !e.transient() || tries >= max_retries {
+                    return Err(e);
+                }
+                tries += 1;
+                health.retries.fetch_add(1, Ordering::Relaxed);
+                flush(bus)?;
+            }
+        }
+    }
+}

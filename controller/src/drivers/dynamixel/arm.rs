@@ -148,24 +148,9 @@ impl<L: SerialLink> DynamixelArm<L> {
     }
 
     /// Runs `f` up to `1 + max_retries` times while it fails with a transient error, flushing the input between
-    /// tries and counting every failure.
-    fn retry<T>(&mut self, mut f: impl FnMut(&mut DynamixelBus<L>) -> Result<T, BusError>) -> Result<T, BusError> {
-        let mut tries = 0;
-        loop {
-            self.health.transactions.fetch_add(1, Ordering::Relaxed);
-            match f(&mut self.bus) {
-                Ok(v) => return Ok(v),
-                Err(e) => {
-                    self.health.count(e.class());
-                    if !e.is_transient() || tries >= self.cfg.max_retries {
-                        return Err(e);
-                    }
-                    tries += 1;
-                    self.health.retries.fetch_add(1, Ordering::Relaxed);
-                    self.bus.discard_input()?;
-                }
-            }
-        }
+    /// tries and counting every failure ([`crate::drivers::serial::retry`]).
+    fn retry<T>(&mut self, f: impl FnMut(&mut DynamixelBus<L>) -> Result<T, BusError>) -> Result<T, BusError> {
+        crate::drivers::serial::retry(&mut self.bus, &self.health, self.cfg.max_retries, f, |b| b.discard_input())
     }
 
     fn joint_of(&self, id: u8) -> Option<usize> {

@@ -297,3 +297,12 @@ impl<L: SerialLink> DynamixelBus<L> {
         self.send_params(BROADCAST_ID, inst::SYNC_WRITE)
     }
 }
+
+impl crate::drivers::serial::TransientFault for BusError {
+    fn fault_class(&self) -> crate::drivers::serial::FaultClass {
+        self.class()
+    }
+    fn transient(&self) -> bool {
+        self.is_transient()
+    }
+}
