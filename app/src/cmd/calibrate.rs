@@ -81,8 +81,10 @@ pub fn run(args: CalibrateArgs) -> Result<i32> {
     let mut last_print = Instant::now();
     loop {
         cal.sample()?;
-        if lines.try_recv().is_ok() {
-            break;
+        match lines.try_recv() {
+            Ok(_) => break,
+            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => bail!("standard input closed before Enter"),
         }
         if last_print.elapsed() >= Duration::from_millis(if tty { 200 } else { 5000 }) {
             last_print = Instant::now();
