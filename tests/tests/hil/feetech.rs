@@ -361,6 +361,7 @@ fn a_leader_arm_moved_by_hand_takes_over_through_the_arbiter_and_letting_go_give
     let policy = Action { continuous: vec![0.3, 0.0, 0.0, 0.0, 0.0, 0.0], gripper: GripperAction::Stay };
     let mut now = Stamp(1_000_000_000);
     let tick = 20_000_000; // the teleop node at 50 Hz
+    let mut decisions = Vec::new();
     let mut step = |leader: &mut LeaderArm<TTYPort>, now: Stamp| {
         let s = leader.sample(now).expect("sample").reading;
         let cmd = TeleopCommand {
@@ -372,7 +373,9 @@ fn a_leader_arm_moved_by_hand_takes_over_through_the_arbiter_and_letting_go_give
         };
         let mut cmd = cmd;
         cmd.header.stamp_ns = now;
-        (s, arbiter.arbitrate(now, &policy, Some(TeleopInput::stamped(&cmd))))
+        let a = arbiter.arbitrate(now, &policy, Some(TeleopInput::stamped(&cmd)));
+        decisions.push(a.clone());
+        (s, a)
     };
     // Resting leader: the policy acts.
     for _ in 0..10 {
@@ -416,4 +419,36 @@ fn a_leader_arm_moved_by_hand_takes_over_through_the_arbiter_and_letting_go_give
     }
     let released = released_at.expect("control returns to the policy");
     assert!(released >= hold, "released {released} ns after the last motion, before the hold of {hold} ns");
+    // Every step into the replay store as the actor stores it: the leader's steps land in both buffers, flagged.
+    let spec = agent::ObsSpec { proprio_dim: 1, cameras: vec![], action_dim: 6, gripper: true };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = agent::replay::StoreOptions {
+        online_capacity: 1000,
+        segment_transitions: 64,
+        flush_interval: std::time::Duration::from_millis(100),
+    };
+    let mut store = agent::replay::ReplayStore::open(dir.path(), &spec, &opts).expect("store");
+    for (k, a) in decisions.iter().enumerate() {
+        let obs = agent::replay::Observation { proprio: vec![k as f32], images: vec![] };
+        let t = agent::replay::Transition {
+            obs: obs.clone(),
+            action: a.executed.clone(),
+            reward: 0.0,
+            next_obs: obs,
+            done: false,
+            truncated: false,
+            intervention: a.intervention,
+            gripper_changed: false,
+            episode: 1,
+            obs_stamp_ns: k as u64,
+            next_stamp_ns: k as u64 + 1,
+        };
+        store.append(&t).expect("append");
+    }
+    store.flush().expect("flush");
+    let flagged = decisions.iter().filter(|a| a.intervention).count();
+    assert!(flagged >= 15, "{flagged} flagged steps");
+    assert_eq!(store.online_len(), decisions.len());
+    assert_eq!(store.demo_len(), flagged, "the leader's steps, and only they, are in the demo buffer");
+    assert!(store.get(true, 0).expect("a correction").intervention);
 }
