@@ -446,6 +446,14 @@ impl DriverConfig {
     }
 }
 
+/// Checks that a per-joint list has one entry per joint (`optional`: or none).
+fn per_joint_len(v: &mut Validator, key: &str, len: usize, dof: usize, optional: bool) {
+    if len != dof && !(optional && len == 0) {
+        let allowed = if optional { format!("0 or {dof} entries") } else { format!("{dof} entries") };
+        v.push(key, format!("{len} entries"), &format!("{allowed} (one per robot.joints)"));
+    }
+}
+
 impl FeetechConfig {
     fn validate(&self, v: &mut Validator, dof: usize) {
         if self.port.trim().is_empty() {
@@ -454,12 +462,8 @@ impl FeetechConfig {
         if !FEETECH_BAUDS.contains(&self.baud) {
             v.push("driver.baud", self.baud.to_string(), &format!("one of {FEETECH_BAUDS:?} (bit/s)"));
         }
-        let per_joint = |v: &mut Validator, key: &str, len: usize, optional: bool| {
-            if len != dof && !(optional && len == 0) {
-                let allowed = if optional { format!("0 or {dof} entries") } else { format!("{dof} entries") };
-                v.push(key, format!("{len} entries"), &format!("{allowed} (one per robot.joints)"));
-            }
-        };
+        let per_joint =
+            |v: &mut Validator, key: &str, len: usize, optional: bool| per_joint_len(v, key, len, dof, optional);
         per_joint(v, "driver.ids", self.ids.len(), false);
         per_joint(v, "driver.position_stiffness", self.position_stiffness.len(), false);
         per_joint(v, "driver.stall_torque", self.stall_torque.len(), false);
@@ -496,12 +500,8 @@ impl DynamixelConfig {
         if !DYNAMIXEL_BAUDS.contains(&self.baud) {
             v.push("driver.baud", self.baud.to_string(), &format!("one of {DYNAMIXEL_BAUDS:?} (bit/s)"));
         }
-        let per_joint = |v: &mut Validator, key: &str, len: usize, optional: bool| {
-            if len != dof && !(optional && len == 0) {
-                let allowed = if optional { format!("0 or {dof} entries") } else { format!("{dof} entries") };
-                v.push(key, format!("{len} entries"), &format!("{allowed} (one per robot.joints)"));
-            }
-        };
+        let per_joint =
+            |v: &mut Validator, key: &str, len: usize, optional: bool| per_joint_len(v, key, len, dof, optional);
         per_joint(v, "driver.ids", self.ids.len(), false);
         per_joint(v, "driver.torque_constant", self.torque_constant.len(), false);
         per_joint(v, "driver.zero_offset", self.zero_offset.len(), true);
