@@ -22,8 +22,8 @@ pub struct Recovery {
     /// Torn tails truncated (a write a crash interrupted; nothing valid after it): `(file, offset, bytes dropped)`.
     pub truncated: Vec<(PathBuf, u64, u64)>,
     /// Damaged stretches skipped in the middle of a segment, which is left as it is: `(file, offset, bytes)`.
-    /// A damaged record costs only itself (and, with cameras, the record right after it when that one's
-    /// observation frames were stored in the damaged one).
+    /// A damaged record costs only itself (in segments written before records carried their own observation
+    /// frames, also the record right after it when that one's observation frames were stored in the damaged one).
     pub skipped: Vec<(PathBuf, u64, u64)>,
     /// Per actor session, the highest number of a record found (records an actor delivered carry their origin).
     pub delivered: std::collections::BTreeMap<String, u64>,
@@ -275,12 +275,11 @@ impl Buffer {
         let Some(seg) = self.segments.back_mut() else {
             unreachable!("make_room opens a segment before every push");
         };
-        let reuse = seg.data.continues(t, &self.spec);
+        let reuse = seg.data.continues(&t.obs.images, t.episode, &self.spec);
         self.scratch.clear();
-        record::encode(
-            &RecordRef { t, with_obs_frames: !reuse && !t.obs.images.is_empty(), origin },
-            &mut self.scratch,
-        );
+        // Every record carries its own observation frames on disk, also when they are the previous record's next
+        // frames (held once in memory): a damaged record then costs only itself.
+        record::encode(&RecordRef { t, with_obs_frames: !t.obs.images.is_empty(), origin }, &mut self.scratch);
         framing::frame_into(&mut self.pending, &self.scratch);
         self.pending_records += 1;
         seg.data.push(t, reuse);
@@ -365,5 +364,111 @@ impl Buffer {
     pub fn locate(&self, i: usize) -> (&SegmentData, usize) {
         let s = self.starts.partition_point(|&st| st <= i) - 1;
         (&self.segments[s].data, i - self.starts[s])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::transition::{Action, GripperAction, Observation};
+    use interfaces::env::CameraSpec;
+
+    fn spec() -> ObsSpec {
+        ObsSpec {
+            proprio_dim: 1,
+            cameras: vec![CameraSpec { name: "wrist".into(), height: 2, width: 3 }],
+            action_dim: 1,
+            gripper: false,
+        }
+    }
+
+    /// Transition `i` of one episode: frame `i` → frame `i + 1`.
+    fn transition(i: u8) -> Transition {
+        let obs = |k: u8| Observation { proprio: vec![f32::from(k)], images: vec![vec![k; 18]] };
+        Transition {
+            obs: obs(i),
+            action: Action { continuous: vec![0.5], gripper: GripperAction::Stay },
+            reward: f32::from(i),
+            next_obs: obs(i + 1),
+            done: false,
+            truncated: false,
+            intervention: false,
+            gripper_changed: false,
+            episode: 0,
+            obs_stamp_ns: u64::from(i),
+            next_stamp_ns: u64::from(i) + 1,
+        }
+    }
+
+    /// A segment as written before every record carried its own observation frames (each frame once on disk)
+    /// is still read whole, each frame held once; a damaged record there costs itself and the record after it.
+    #[test]
+    fn segments_with_frames_once_on_disk_are_still_read() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let s = spec();
+        let mut file = Vec::new();
+        let mut starts = Vec::new();
+        for i in 0..10u8 {
+            let mut payload = Vec::new();
+            let t = transition(i);
+            record::encode(&RecordRef { t: &t, with_obs_frames: i == 0, origin: None }, &mut payload);
+            starts.push(file.len());
+            framing::frame_into(&mut file, &payload);
+        }
+        let seg = tmp.path().join(file_name(0));
+        std::fs::write(&seg, &file).expect("write");
+        let open = || Buffer::open("online", tmp.path(), &s, None, 100, Duration::from_secs(1), true).expect("open");
+        let (b, rec) = open();
+        assert_eq!((rec.transitions, b.frames()), (10, 11));
+        assert!(rec.skipped.is_empty());
+        for i in 0..10u8 {
+            let (d, r) = b.locate(usize::from(i));
+            let (o, n) = (d.obs_frame[r] as usize * 18, d.next_frame[r] as usize * 18);
+            assert_eq!((d.frames[0][o], d.frames[0][n], d.reward[r]), (i, i + 1, f32::from(i)));
+        }
+        file[starts[4] + framing::HEADER_BYTES + 20] ^= 0x10;
+        std::fs::write(&seg, &file).expect("write");
+        let (b, rec) = open();
+        assert_eq!(rec.transitions, 8, "the damaged record and the one whose obs frames were in it");
+        assert_eq!(rec.skipped.len(), 2);
+        let rewards: Vec<f32> = (0..8).map(|k| b.locate(k)).map(|(d, r)| d.reward[r]).collect();
+        assert_eq!(rewards, [0.0, 1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0]);
+        let (d, r) = b.locate(4);
+        assert_eq!(d.frames[0][d.obs_frame[r] as usize * 18], 6, "the orphaned next frames serve the record after");
+    }
+
+    /// Today's records each carry their obs frames: on reopen a frame shared by two records is held once, and a
+    /// damaged record costs only itself.
+    #[test]
+    fn self_contained_records_cost_only_themselves_and_share_frames_in_memory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let s = spec();
+        {
+            let (mut b, _) =
+                Buffer::open("online", tmp.path(), &s, None, 100, Duration::from_secs(1), false).expect("open");
+            for i in 0..10u8 {
+                b.make_room().expect("room");
+                b.push(&transition(i), None);
+            }
+            assert_eq!(b.frames(), 11);
+            b.flush().expect("flush");
+        }
+        let seg = tmp.path().join(file_name(0));
+        let mut file = std::fs::read(&seg).expect("read");
+        let open = || Buffer::open("online", tmp.path(), &s, None, 100, Duration::from_secs(1), true).expect("open");
+        assert_eq!(open().0.frames(), 11);
+        let n = file.len();
+        file[n / 2] ^= 0x10;
+        std::fs::write(&seg, &file).expect("write");
+        let (b, rec) = open();
+        assert_eq!((rec.transitions, rec.skipped.len()), (9, 1));
+        for k in 0..9 {
+            let (d, r) = b.locate(k);
+            let i = d.reward[r] as u8;
+            assert_eq!(
+                (d.frames[0][d.obs_frame[r] as usize * 18], d.frames[0][d.next_frame[r] as usize * 18]),
+                (i, i + 1)
+            );
+        }
     }
 }

@@ -15,8 +15,9 @@
 //! [origin, when flagged] u16 session length, session (UTF-8), u64 number: the actor session and the number it
 //!     gave the transition, from which a restarted learner knows what it stored (exactly once, see the learner)
 //! ```
-//! The obs frames are left out when they are the previous record's next_obs frames in the same segment: each frame
-//! is stored once.
+//! The store writes the obs frames with every record (a record is self-contained: a damaged one costs only itself);
+//! segments written before did so only when they were not the previous record's next_obs frames in the same
+//! segment, and such records are still read. In memory each frame is held once either way.
 
 use crate::replay::transition::GripperAction;
 

@@ -58,16 +58,18 @@ impl SegmentData {
         self.len += 1;
     }
 
-    /// True when `t.obs`'s frames are the last record's next_obs frames (same episode), so they need not be stored.
-    pub fn continues(&self, t: &Transition, spec: &ObsSpec) -> bool {
-        if self.len == 0 || spec.cameras.is_empty() || self.episode[self.len - 1] != t.episode {
+    /// True when the observation frames `obs` (one per camera) of a transition of `episode` are the last record's
+    /// next_obs frames (same episode), so they need not be held twice in memory.
+    pub fn continues<F: AsRef<[u8]>>(&self, obs: &[F], episode: u64, spec: &ObsSpec) -> bool {
+        if self.len == 0 || spec.cameras.is_empty() || self.episode[self.len - 1] != episode {
             return false;
         }
         let last = self.next_frame[self.len - 1] as usize;
-        spec.cameras.iter().enumerate().all(|(c, cam)| {
-            let n = cam.frame_bytes();
-            self.frames[c][last * n..(last + 1) * n] == t.obs.images[c][..]
-        })
+        obs.len() == spec.cameras.len()
+            && spec.cameras.iter().enumerate().all(|(c, cam)| {
+                let n = cam.frame_bytes();
+                self.frames[c][last * n..(last + 1) * n] == *obs[c].as_ref()
+            })
     }
 
     /// Adds a checked transition; `reuse` = [`SegmentData::continues`].
@@ -138,6 +140,10 @@ impl SegmentData {
             return Err("frame count or size differs from the spec".into());
         }
         let obs = match &r.obs_frames {
+            // Stored with the record, and the same as the previous record's next frames: held once.
+            Some(f) if self.orphan_next.is_none() && self.continues(f, r.episode, spec) => {
+                self.next_frame[self.len - 1]
+            }
             Some(f) if !spec.cameras.is_empty() => self.push_frames(f.iter().copied()),
             _ if spec.cameras.is_empty() => 0,
             _ => match self.orphan_next.or(self.next_frame.last().copied()) {
