@@ -137,6 +137,12 @@ impl Bus {
         &self.cell
     }
 
+    /// The same session speaking for another cell: its keys are `cell`'s (a fleet learner serving several cells,
+    /// or several simulated cells in one process).
+    pub fn for_cell(&self, cell: &str) -> Bus {
+        Bus { cell: cell.to_string(), ..self.clone() }
+    }
+
     /// Endpoints this session listens on (after skipping those hosted by another local node).
     pub fn listening(&self) -> &[String] {
         &self.listening
