@@ -1,6 +1,9 @@
 //! `corrigo run`: the simulated cell learning its task in one process — scripted demonstrations on the first
 //! run, then the actor and the learner as threads on one bus session (the same nodes `corrigo actor` and
 //! `corrigo learner` run as separate processes), with progress lines on the terminal.
+//!
+//! With `actors > 1` it rehearses a fleet on one machine: that many simulated cells (`<cell>_0`, `<cell>_1`, …,
+//! each its own MuJoCo world, seed and actor, on its own keys) and one learner serving them all (`[fleet]`).
 
 use crate::nodes::env::{self, EnvChoice};
 use agent::node::{actor as actor_node, learner as learner_node};
@@ -50,6 +53,13 @@ pub struct RunOptions {
     pub max_steps: Option<u64>,
     /// Pace the simulated cell at the policy rate.
     pub realtime: bool,
+    /// Simulated cells (1: the cell itself; more: a fleet `<cell>_0 … <cell>_{N-1}` feeding one learner).
+    pub actors: usize,
+}
+
+/// Names of the cells of a rehearsal fleet of `n` simulated cells of `cell` (`cell` itself when `n` is 1).
+pub fn fleet_names(cell: &str, n: usize) -> Vec<String> {
+    if n <= 1 { vec![cell.to_string()] } else { (0..n).map(|i| format!("{cell}_{i}")).collect() }
 }
 
 /// Runs demos (first run), learner and actor until `stop` is set or `max_steps` is reached.
@@ -58,9 +68,15 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
     let demos = ensure_demos(cfg, &opts.run_dir, opts.demos, cfg.task.seed)?;
     println!("run directory {} ({demos} demo transitions); Ctrl-C stops and checkpoints", opts.run_dir.display());
     let spec = obs_spec(cfg);
+    let names = fleet_names(&cfg.cell.name, opts.actors);
+    let mut learner_cfg = cfg.clone();
+    if names.len() > 1 {
+        learner_cfg.fleet.cells = names.clone();
+        println!("fleet rehearsal: {} simulated cells ({}) feeding one learner", names.len(), names.join(", "));
+    }
     let learner_stop = Arc::new(AtomicBool::new(false));
     let learner = {
-        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), learner_stop.clone());
+        let (bus, cfg, stop) = (bus.clone(), learner_cfg, learner_stop.clone());
         let lo = learner_node::LearnerOptions {
             run_dir: opts.run_dir.clone(),
             max_updates_per_transition: 1.0,
@@ -73,30 +89,42 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
             .spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop))
             .context("starting the learner thread")?
     };
-    let ao = actor_node::ActorOptions {
-        actor_id: "actor-0".into(),
-        seed: cfg.task.seed,
-        pace: opts.realtime,
-        max_steps: opts.max_steps,
-        spool_dir: opts.run_dir.join("spool").join("actor-0"),
-        spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
-        random_steps: 0,
-        final_ack_wait: Duration::from_secs(10),
-    };
-    let actor = {
-        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("actor".into())
-            .spawn(move || {
-                // The simulated cell's renderers live on the thread that opens it.
-                let mut cell = env::open(&bus, &cfg, EnvChoice::InProcess, cfg.task.seed, ui::display_available())?;
-                actor_node::run(&bus, &cfg, &ao, stop, cell.env.as_mut())
-            })
-            .context("starting the actor thread")?
-    };
+    let mut actors = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let mut cell_cfg = cfg.clone();
+        cell_cfg.cell.name = name.clone();
+        let seed = cfg.task.seed.wrapping_add(i as u64 * 0x9e37_79b9);
+        let spool_dir =
+            if names.len() > 1 { opts.run_dir.join("spool").join(name) } else { opts.run_dir.join("spool") };
+        let ao = actor_node::ActorOptions {
+            actor_id: "actor-0".into(),
+            seed,
+            pace: opts.realtime,
+            max_steps: opts.max_steps,
+            spool_dir: spool_dir.join("actor-0"),
+            spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
+            random_steps: 0,
+            final_ack_wait: Duration::from_secs(10),
+        };
+        let (bus, stop) = (bus.for_cell(name), stop.clone());
+        // The panel's camera views: the first cell's cameras are published when a display shows them.
+        let cameras = i == 0 && ui::display_available();
+        actors.push(
+            std::thread::Builder::new()
+                .name(format!("actor {name}"))
+                .spawn(move || {
+                    // The simulated cell's renderers live on the thread that opens it.
+                    let mut cell = env::open(&bus, &cell_cfg, EnvChoice::InProcess, seed, cameras)?;
+                    actor_node::run(&bus, &cell_cfg, &ao, stop, cell.env.as_mut())
+                })
+                .context("starting an actor thread")?,
+        );
+    }
     if ui::display_available() {
         println!("operator panel: opening (closing the window stops the run)");
-        match ui::run_panel_until(bus.clone(), cfg.clone(), Some(stop.clone())) {
+        let mut panel_cfg = cfg.clone();
+        panel_cfg.cell.name = names[0].clone();
+        match ui::run_panel_until(bus.for_cell(&names[0]), panel_cfg, Some(stop.clone())) {
             Ok(()) => stop.store(true, Ordering::Release),
             Err(e) => eprintln!("operator panel failed: {e}; the run goes on headless (Ctrl-C stops it)"),
         }
@@ -106,10 +134,17 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
              screen with `corrigo ui --connect tcp/<this-host>:7447`, or follow the progress lines here."
         );
     }
-    let actor_result = actor.join().map_err(|_| anyhow::anyhow!("the actor thread panicked"))?;
+    let actor_results: Vec<_> =
+        actors.into_iter().map(|a| a.join().map_err(|_| anyhow::anyhow!("an actor thread panicked"))).collect();
     learner_stop.store(true, Ordering::Release);
     let learner_result = learner.join().map_err(|_| anyhow::anyhow!("the learner thread panicked"))?;
-    let a = actor_result?;
+    let mut a = actor_node::ActorSummary::default();
+    for r in actor_results {
+        let s = r??;
+        a.steps += s.steps;
+        a.episodes += s.episodes;
+        a.successes += s.successes;
+    }
     let l = learner_result?;
     println!(
         "stopped: {} env steps in {} episodes ({} successful), {} update cycles, weights v{}",

@@ -402,6 +402,7 @@ fn the_limits_hold_the_largest_messages_the_config_allows() {
         episode_return: Some(wide(8)),
         intervention_rate: Some(wide(9)),
         policy_version: u64::MAX,
+        fleet: Vec::new(),
     };
     let small = [
         encode(&state).expect("encode").len(),

@@ -58,7 +58,7 @@ use impl_message as message;
 
 #[path = "msg_learning.rs"]
 mod learning;
-pub use learning::LearnerMetrics;
+pub use learning::{CellFigures, LearnerMetrics};
 #[path = "msg_teleop.rs"]
 mod teleop;
 pub use teleop::TeleopCommand;

@@ -39,6 +39,31 @@ pub struct LearnerMetrics {
     pub intervention_rate: Option<f64>,
     /// Version of the policy weights last published to the actor (+1 per publication).
     pub policy_version: u64,
+    /// Per cell of a fleet learner (`[fleet] cells`); empty when the learner serves one cell. The figures above
+    /// are then the fleet's (the episode statistics of the cell whose key the message is on are in its entry).
+    #[serde(default)]
+    pub fleet: Vec<CellFigures>,
+}
+
+/// One cell of a fleet, as its learner sees it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CellFigures {
+    /// The cell's name.
+    pub cell: String,
+    /// Transitions of this cell stored so far (this learner run).
+    pub steps: u64,
+    /// Transitions stored per second over the last reporting period.
+    pub steps_per_s: f64,
+    /// Episodes reported in the learner's recent window (up to 20).
+    pub episodes: u64,
+    /// Fraction of those episodes labelled a success, 0–1.
+    pub success_rate: Option<f64>,
+    /// Half-width of the 95 % Wilson interval of `success_rate`, 0–1.
+    pub success_ci95: Option<f64>,
+    /// Fraction of those episodes' steps under human intervention, 0–1.
+    pub intervention_rate: Option<f64>,
+    /// Why the learner refuses this cell's transitions (its spec differs), when it does.
+    pub refused: Option<String>,
 }
 
 impl Message for LearnerMetrics {

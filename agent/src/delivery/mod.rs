@@ -22,7 +22,8 @@ use crate::error::{AgentError, Result, io_err};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A session tag for actor `actor_id` unique to this process start: `<id>@<ns since the epoch>`. An actor's
+/// A session tag for actor `actor_id` (the actor node passes `<cell>/<id>`) unique to this process start:
+/// `<actor_id>@<ns since the epoch>`. An actor's
 /// [`Spool`] numbers its messages within one session, so the learner tells a restarted actor from a resend.
 pub fn session_of(actor_id: &str) -> String {
     let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);

@@ -114,8 +114,9 @@ pub fn run(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("actor"))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0xac7);
-    let (mut spool, recovered) = Spool::open(&opts.spool_dir, &session_of(&opts.actor_id), opts.spool.clone())
-        .with_context(|| format!("opening the actor's spool {}", opts.spool_dir.display()))?;
+    let (mut spool, recovered) =
+        Spool::open(&opts.spool_dir, &session_of(&format!("{}/{}", bus.cell(), opts.actor_id)), opts.spool.clone())
+            .with_context(|| format!("opening the actor's spool {}", opts.spool_dir.display()))?;
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);

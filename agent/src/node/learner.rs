@@ -9,6 +9,13 @@
 //! contiguous sequence is stored (go-back-N): a transition past a gap waits for the actor's in-order resend, so an
 //! acknowledgement never covers a transition that is not on disk.
 //!
+//! **A fleet** (`[fleet] cells`): the learner serves every listed cell on the same bus session — it subscribes to
+//! each cell's `actor/transitions` and `actor/episodes`, publishes weights and acknowledgements on each cell's keys,
+//! and metrics per cell (the fleet's figures with a [`CellFigures`] entry per cell). Every record keeps the actor
+//! session it arrived with, which names its cell (`<cell>/<actor>@<start>`). A cell whose transitions do not fit
+//! the learner's spec is refused: an error event on that cell's `event` key and in the log names the cell and the
+//! field, and nothing of it is stored or acknowledged (its actors keep what they sent in their spools).
+//!
 //! **A write that fails** (disk full, EIO) never ends the learner: it stops storing and acknowledging new
 //! transitions (the actors keep them in their spools and resend them later), says so once on `event` and in the
 //! log with the file and the free space, keeps training on what it holds in memory (records not yet written
@@ -25,7 +32,7 @@ use bus::Bus;
 use interfaces::CellConfig;
 use interfaces::env::ObsSpec;
 use interfaces::keys::{EPISODES, EVENT, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITION_ACK, TRANSITIONS};
-use interfaces::msg::{Event, Header, LearnerMetrics, Level};
+use interfaces::msg::{CellFigures, Event, Header, LearnerMetrics, Level};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -63,6 +70,110 @@ pub struct LearnerSummary {
     pub version: u64,
     /// Times writing failed (disk full, I/O) and the learner stopped acknowledging until it worked again.
     pub storage_faults: u64,
+    /// Per cell served: transitions stored in this run, and why the cell was refused when it was.
+    pub cells: std::collections::BTreeMap<String, (u64, Option<String>)>,
+}
+
+/// Episode statistics of a window of recent episodes: `(success, return, intervention steps, length)` each.
+#[derive(Debug, Default)]
+struct Recent(VecDeque<(bool, f64, u64, u64)>);
+
+impl Recent {
+    const WINDOW: usize = 20;
+
+    fn push(&mut self, e: &EpisodeReport) {
+        self.0.push_back((e.success, e.episode_return, e.intervention_steps, e.length));
+        if self.0.len() > Self::WINDOW {
+            self.0.pop_front();
+        }
+    }
+
+    fn rate(&self) -> SuccessRate {
+        SuccessRate::new(self.0.iter().filter(|r| r.0).count() as u64, self.0.len() as u64)
+    }
+
+    fn success(&self) -> (Option<f64>, Option<f64>) {
+        let r = self.rate();
+        if self.0.is_empty() { (None, None) } else { (Some(r.rate()), Some((r.hi - r.lo) / 2.0)) }
+    }
+
+    fn intervention_rate(&self) -> Option<f64> {
+        let steps: u64 = self.0.iter().map(|r| r.3).sum();
+        let human: u64 = self.0.iter().map(|r| r.2).sum();
+        (steps > 0).then(|| human as f64 / steps as f64)
+    }
+
+    fn mean_return(&self) -> Option<f64> {
+        (!self.0.is_empty()).then(|| self.0.iter().map(|r| r.1).sum::<f64>() / self.0.len() as f64)
+    }
+}
+
+/// One cell the learner serves: its keys and its figures.
+struct CellLink {
+    name: String,
+    transitions: bus::Subscriber<TransitionMsg>,
+    episodes: bus::Subscriber<EpisodeReport>,
+    acks: bus::Publisher<TransitionAck>,
+    weights: bus::Publisher<PolicyWeights>,
+    metrics: bus::Publisher<LearnerMetrics>,
+    events: bus::Publisher<Event>,
+    recent: Recent,
+    stored: u64,
+    stored_at_progress: u64,
+    /// Why its transitions are refused (a spec mismatch), once one was.
+    refused: Option<String>,
+}
+
+impl CellLink {
+    fn open(bus: &Bus) -> Result<Self> {
+        Ok(Self {
+            name: bus.cell().to_string(),
+            transitions: bus.subscribe::<TransitionMsg>(TRANSITIONS, None)?,
+            episodes: bus.subscribe::<EpisodeReport>(EPISODES, None)?,
+            acks: bus.publisher::<TransitionAck>(TRANSITION_ACK, None)?,
+            weights: bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?,
+            metrics: bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?,
+            events: bus.publisher::<Event>(EVENT, Some("learner"))?,
+            recent: Recent::default(),
+            stored: 0,
+            stored_at_progress: 0,
+            refused: None,
+        })
+    }
+
+    /// Refuses the cell (once): its transitions do not fit the learner's spec.
+    fn refuse(&mut self, why: String) {
+        if self.refused.is_some() {
+            return;
+        }
+        let text = format!(
+            "cell {} refused: {why}; none of its transitions are stored or acknowledged (its actors keep them). \
+             Give every cell of the fleet the same task, cameras and action spec.",
+            self.name
+        );
+        tracing::error!("{text}");
+        let _ = self.events.publish(&mut Event {
+            header: Header::now(),
+            node: "learner".into(),
+            level: Level::Error,
+            text,
+        });
+        self.refused = Some(why);
+    }
+
+    fn figures(&self, secs: f64) -> CellFigures {
+        let (success_rate, success_ci95) = self.recent.success();
+        CellFigures {
+            cell: self.name.clone(),
+            steps: self.stored,
+            steps_per_s: (self.stored - self.stored_at_progress) as f64 / secs.max(1e-9),
+            episodes: self.recent.0.len() as u64,
+            success_rate,
+            success_ci95,
+            intervention_rate: self.recent.intervention_rate(),
+            refused: self.refused.clone(),
+        }
+    }
 }
 
 /// The learner's state while its run directory cannot be written.
@@ -84,17 +195,23 @@ fn is_write_error(e: &anyhow::Error) -> bool {
 /// the store did on its own) are not stored twice either: every record keeps the session and number it arrived
 /// with, and a starting learner raises its marks to the highest numbers its store holds
 /// ([`Inbox::raise_marks`]). Exactly once: a record is lost only with the disk, never duplicated.
-fn acknowledge(
-    store: &mut ReplayStore,
-    inbox: &mut Inbox,
-    acks: &mut bus::Publisher<TransitionAck>,
-    path: &Path,
-) -> Result<()> {
+fn acknowledge(store: &mut ReplayStore, inbox: &mut Inbox, cells: &mut [CellLink], path: &Path) -> Result<()> {
     store.flush()?;
     let acked = inbox.acknowledge();
     inbox.save(path)?;
     for (actor, upto) in acked {
-        acks.publish(&mut TransitionAck { header: Header::now(), actor, upto })?;
+        publish_ack(cells, actor, upto)?;
+    }
+    Ok(())
+}
+
+/// Publishes an acknowledgement to the cell the actor session names (`<cell>/…`), or to every cell for a
+/// session that names none of them.
+fn publish_ack(cells: &mut [CellLink], actor: String, upto: u64) -> Result<()> {
+    let own = actor.split_once('/').map(|(c, _)| c);
+    let named = own.is_some_and(|c| cells.iter().any(|l| l.name == c));
+    for l in cells.iter_mut().filter(|l| !named || Some(l.name.as_str()) == own) {
+        l.acks.publish(&mut TransitionAck { header: Header::now(), actor: actor.clone(), upto })?;
     }
     Ok(())
 }
@@ -103,7 +220,7 @@ fn acknowledge(
 fn enter_fault(
     fault: &mut Option<StorageFault>,
     summary: &mut LearnerSummary,
-    events: &mut bus::Publisher<Event>,
+    cells: &mut [CellLink],
     e: &anyhow::Error,
     run_dir: &Path,
 ) {
@@ -117,8 +234,16 @@ fn enter_fault(
         crate::disk::free_text(run_dir)
     );
     tracing::error!("{text}");
-    let _ = events.publish(&mut Event { header: Header::now(), node: "learner".into(), level: Level::Error, text });
+    event_to_all(cells, Level::Error, &text);
     *fault = Some(StorageFault { since: Instant::now(), last_try: Instant::now() });
+}
+
+/// Publishes an event of the learner on every cell it serves.
+fn event_to_all(cells: &mut [CellLink], level: Level, text: &str) {
+    for l in cells {
+        let _ =
+            l.events.publish(&mut Event { header: Header::now(), node: "learner".into(), level, text: text.into() });
+    }
 }
 
 /// Runs the learner until `stop` is set (or `max_updates` is reached); checkpoints before returning.
@@ -160,22 +285,25 @@ pub fn run(
             ckpt.display()
         );
     }
-    let _token = bus.announce("learner")?;
-    let transitions = bus.subscribe::<TransitionMsg>(TRANSITIONS, None)?;
-    let episodes = bus.subscribe::<EpisodeReport>(EPISODES, None)?;
-    let mut acks = bus.publisher::<TransitionAck>(TRANSITION_ACK, None)?;
-    let mut weights = bus.publisher::<PolicyWeights>(POLICY_WEIGHTS, None)?;
-    let mut metrics_pub = bus.publisher::<LearnerMetrics>(LEARNER_METRICS, None)?;
-    let mut events = bus.publisher::<Event>(EVENT, Some("learner"))?;
+    let names = cfg.fleet.cells_or(&cfg.cell.name);
+    let mut cells = Vec::with_capacity(names.len());
+    let mut tokens = Vec::with_capacity(names.len());
+    for name in &names {
+        let b = bus.for_cell(name);
+        tokens.push(b.announce("learner")?);
+        cells.push(CellLink::open(&b)?);
+    }
+    let fleet = cfg.fleet.cells.len() > 1 || names.first().is_some_and(|n| *n != cfg.cell.name);
     tracing::info!(
         online = store.online_len(),
         demo = store.demo_len(),
         updates = learner.updates(),
+        cells = %names.join(", "),
         "learner running: storing the actors' transitions and training"
     );
     let mut fault: Option<StorageFault> = None;
     let mut summary = LearnerSummary::default();
-    let mut recent: VecDeque<(bool, f64, u64, u64)> = VecDeque::new();
+    let mut recent = Recent::default();
     let mut last = crate::sac::UpdateMetrics::default();
     let started = Instant::now();
     let updates_at_start = learner.updates();
@@ -183,73 +311,81 @@ pub fn run(
     let mut last_ack = Instant::now();
     let mut budget = 0.0f64;
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
-    let publish = |weights: &mut bus::Publisher<PolicyWeights>, learner: &Learner, inbox: &mut Inbox| -> Result<()> {
+    let publish = |cells: &mut [CellLink], learner: &Learner, inbox: &mut Inbox| -> Result<()> {
         let mut w = PolicyWeights {
             header: Header::now(),
             version: inbox.next_version(),
             updates: learner.updates(),
             safetensors: learner.policy_weights()?,
         };
-        weights.publish(&mut w)?;
+        for l in cells {
+            l.weights.publish(&mut w)?;
+        }
         Ok(())
     };
-    publish(&mut weights, &learner, &mut inbox)?;
+    publish(&mut cells, &learner, &mut inbox)?;
+    let mut last_progress_at = Instant::now();
     let mut last_weights = Instant::now();
     loop {
         let stopping = stop.load(Ordering::Acquire) || opts.max_updates.is_some_and(|m| learner.updates() >= m);
         let mut got = 0;
-        while let Some(r) = transitions.try_recv() {
-            got += 1;
-            let m = r.msg;
-            let seq = m.header.seq;
-            let actor = m.actor.clone();
-            match inbox.receive(&actor, seq) {
-                Receipt::Next => {}
-                Receipt::Duplicate => {
-                    summary.duplicates += 1;
+        for ci in 0..cells.len() {
+            while let Some(r) = cells[ci].transitions.try_recv() {
+                got += 1;
+                let m = r.msg;
+                if cells[ci].refused.is_some() {
                     continue;
                 }
-                Receipt::AfterGap { .. } => {
-                    // The actor resends everything unacknowledged, in order.
-                    summary.out_of_order += 1;
+                let seq = m.header.seq;
+                let actor = m.actor.clone();
+                match inbox.receive(&actor, seq) {
+                    Receipt::Next => {}
+                    Receipt::Duplicate => {
+                        summary.duplicates += 1;
+                        continue;
+                    }
+                    Receipt::AfterGap { .. } => {
+                        // The actor resends everything unacknowledged, in order.
+                        summary.out_of_order += 1;
+                        continue;
+                    }
+                }
+                let demo = m.demo;
+                let Some(t) = wire::from_msg(m) else {
+                    tracing::warn!(actor = %actor, seq, "transition with an invalid gripper action dropped");
+                    continue;
+                };
+                if let Err(e) = t.check(spec) {
+                    // Nothing of the cell is stored or acknowledged any more; its actors keep what they sent.
+                    cells[ci].refuse(format!("its transitions do not fit the learner's spec ({e})"));
                     continue;
                 }
-            }
-            let demo = m.demo;
-            let Some(t) = wire::from_msg(m) else {
-                tracing::warn!(actor = %actor, seq, "transition with an invalid gripper action dropped");
-                continue;
-            };
-            if let Err(e) = t.check(spec) {
-                tracing::warn!(actor = %actor, seq, "transition does not match the task's spec, dropped: {e}");
-                continue;
-            }
-            if fault.is_some() {
-                // Not stored: the actor resends it once writing works again.
-                continue;
-            }
-            let origin = Some((actor.as_str(), seq));
-            let appended = if demo { store.append_demo_from(&t, origin) } else { store.append_from(&t, origin) }
-                .map_err(anyhow::Error::from);
-            if let Err(e) = appended {
-                if !is_write_error(&e) {
-                    return Err(e);
+                if fault.is_some() {
+                    // Not stored: the actor resends it once writing works again.
+                    continue;
                 }
-                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
-                continue;
+                let origin = Some((actor.as_str(), seq));
+                let appended = if demo { store.append_demo_from(&t, origin) } else { store.append_from(&t, origin) }
+                    .map_err(anyhow::Error::from);
+                if let Err(e) = appended {
+                    if !is_write_error(&e) {
+                        return Err(e);
+                    }
+                    enter_fault(&mut fault, &mut summary, &mut cells, &e, &opts.run_dir);
+                    continue;
+                }
+                inbox.accept(&actor, seq);
+                summary.stored += 1;
+                cells[ci].stored += 1;
+                budget += opts.max_updates_per_transition;
+                if got > 512 {
+                    break;
+                }
             }
-            inbox.accept(&actor, seq);
-            summary.stored += 1;
-            budget += opts.max_updates_per_transition;
-            if got > 512 {
-                break;
-            }
-        }
-        while let Some(e) = episodes.try_recv() {
-            if !e.msg.eval {
-                recent.push_back((e.msg.success, e.msg.episode_return, e.msg.intervention_steps, e.msg.length));
-                if recent.len() > 20 {
-                    recent.pop_front();
+            while let Some(e) = cells[ci].episodes.try_recv() {
+                if !e.msg.eval && cells[ci].refused.is_none() {
+                    recent.push(&e.msg);
+                    cells[ci].recent.push(&e.msg);
                 }
             }
         }
@@ -258,7 +394,7 @@ pub fn run(
         {
             f.last_try = Instant::now();
             let since = f.since;
-            if acknowledge(&mut store, &mut inbox, &mut acks, &marks_path).is_ok() {
+            if acknowledge(&mut store, &mut inbox, &mut cells, &marks_path).is_ok() {
                 fault = None;
                 let text = format!(
                     "writing {} works again after {:.0} s: storing and acknowledging resume",
@@ -266,30 +402,25 @@ pub fn run(
                     since.elapsed().as_secs_f64()
                 );
                 tracing::info!("{text}");
-                let _ = events.publish(&mut Event {
-                    header: Header::now(),
-                    node: "learner".into(),
-                    level: Level::Info,
-                    text,
-                });
+                event_to_all(&mut cells, Level::Info, &text);
                 last_ack = Instant::now();
             }
         }
         if fault.is_some() {
             // Nothing is acknowledged while writing fails.
         } else if inbox.has_pending() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
-            if let Err(e) = acknowledge(&mut store, &mut inbox, &mut acks, &marks_path) {
+            if let Err(e) = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path) {
                 if !is_write_error(&e) {
                     return Err(e);
                 }
-                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+                enter_fault(&mut fault, &mut summary, &mut cells, &e, &opts.run_dir);
             }
             last_ack = Instant::now();
         } else if !inbox.has_pending() {
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
             if last_ack.elapsed() > Duration::from_secs(1) {
                 for (actor, seq) in &inbox.marks().acked {
-                    acks.publish(&mut TransitionAck { header: Header::now(), actor: actor.clone(), upto: *seq })?;
+                    publish_ack(&mut cells, actor.clone(), *seq)?;
                 }
                 last_ack = Instant::now();
             }
@@ -302,19 +433,19 @@ pub fn run(
             budget -= 1.0;
             last = learner.update(&store)?;
             if learner.updates() % cfg.agent.publish_every == 0 {
-                publish(&mut weights, &learner, &mut inbox)?;
+                publish(&mut cells, &learner, &mut inbox)?;
                 last_weights = Instant::now();
             }
             if learner.updates() % cfg.agent.checkpoint_every == 0 && fault.is_none() {
                 // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
                 // restarted from it is not sent them again.
-                let saved = acknowledge(&mut store, &mut inbox, &mut acks, &marks_path)
+                let saved = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path)
                     .and_then(|()| Ok(learner.save_checkpoint(&ckpt)?));
                 if let Err(e) = saved {
                     if !is_write_error(&e) {
                         return Err(e);
                     }
-                    enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+                    enter_fault(&mut fault, &mut summary, &mut cells, &e, &opts.run_dir);
                 }
             }
         } else if got == 0 {
@@ -324,13 +455,13 @@ pub fn run(
                 if !is_write_error(&e) {
                     return Err(e);
                 }
-                enter_fault(&mut fault, &mut summary, &mut events, &e, &opts.run_dir);
+                enter_fault(&mut fault, &mut summary, &mut cells, &e, &opts.run_dir);
             }
             std::thread::sleep(Duration::from_millis(2));
         }
         if last_weights.elapsed() > Duration::from_secs(2) {
             // Late-joining actors get the current weights without waiting for the next publication.
-            publish(&mut weights, &learner, &mut inbox)?;
+            publish(&mut cells, &learner, &mut inbox)?;
             last_weights = Instant::now();
         }
         if let Some(every) = opts.progress_every
@@ -338,10 +469,14 @@ pub fn run(
         {
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             let ups = (learner.updates() - updates_at_start) as f64 / secs;
-            let successes = recent.iter().filter(|r| r.0).count() as u64;
-            let rate = SuccessRate::new(successes, recent.len() as u64);
-            let steps: u64 = recent.iter().map(|r| r.3).sum();
-            let human: u64 = recent.iter().map(|r| r.2).sum();
+            let rate = recent.rate();
+            let (success_rate, success_ci95) = recent.success();
+            let period = last_progress_at.elapsed().as_secs_f64();
+            last_progress_at = Instant::now();
+            let figures: Vec<CellFigures> = cells.iter().map(|l| l.figures(period)).collect();
+            for l in &mut cells {
+                l.stored_at_progress = l.stored;
+            }
             let mut m = LearnerMetrics {
                 header: Header::now(),
                 step: store.online_len() as u64,
@@ -353,21 +488,23 @@ pub fn run(
                 q_mean: Some(last.q_mean),
                 online_size: store.online_len() as u64,
                 demo_size: store.demo_len() as u64,
-                success_rate: (!recent.is_empty()).then(|| rate.rate()),
-                success_ci95: (!recent.is_empty()).then(|| (rate.hi - rate.lo) / 2.0),
-                episode_return: (!recent.is_empty())
-                    .then(|| recent.iter().map(|r| r.1).sum::<f64>() / recent.len() as f64),
-                intervention_rate: (steps > 0).then(|| human as f64 / steps as f64),
+                success_rate,
+                success_ci95,
+                episode_return: recent.mean_return(),
+                intervention_rate: recent.intervention_rate(),
                 policy_version: inbox.version(),
+                fleet: if fleet { figures.clone() } else { Vec::new() },
             };
-            metrics_pub.publish(&mut m)?;
+            for l in &mut cells {
+                l.metrics.publish(&mut m)?;
+            }
             if opts.json {
                 println!(
                     "{}",
                     serde_json::json!({
                         "online": m.online_size, "demo": m.demo_size, "updates": m.updates, "updates_per_s": ups,
                         "success_rate": m.success_rate, "success_ci95": m.success_ci95, "critic_loss": last.critic_loss,
-                        "temperature": last.temperature, "policy_version": m.policy_version,
+                        "temperature": last.temperature, "policy_version": m.policy_version, "fleet": m.fleet,
                     })
                 );
             } else {
@@ -382,13 +519,27 @@ pub fn run(
                     m.demo_size,
                     m.updates,
                     ups,
-                    recent.len(),
+                    recent.0.len(),
                     rate,
                     last.temperature,
                     last.critic_loss,
                     inbox.version(),
                     eta
                 );
+                for f in &m.fleet {
+                    let rate = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.0} %", 100.0 * v));
+                    println!(
+                        "  cell {}: transitions {} ({:.1}/s), success (last {} episodes) {}{}, interventions {}{}",
+                        f.cell,
+                        f.steps,
+                        f.steps_per_s,
+                        f.episodes,
+                        rate(f.success_rate),
+                        f.success_ci95.map_or(String::new(), |h| format!(" ±{:.0}", 100.0 * h)),
+                        rate(f.intervention_rate),
+                        f.refused.as_ref().map_or(String::new(), |w| format!(", REFUSED: {w}"))
+                    );
+                }
             }
             last_progress = Instant::now();
         }
@@ -408,6 +559,7 @@ pub fn run(
     }
     summary.updates = learner.updates();
     summary.version = inbox.version();
+    summary.cells = cells.iter().map(|l| (l.name.clone(), (l.stored, l.refused.clone()))).collect();
     tracing::info!(
         updates = summary.updates,
         stored = summary.stored,

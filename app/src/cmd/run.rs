@@ -30,6 +30,9 @@ pub struct RunArgs {
     /// Run the simulation as fast as the CPU allows instead of at the policy rate.
     #[arg(long)]
     fast: bool,
+    /// Simulated cells feeding the one learner (a fleet rehearsal: `<cell>_0 … <cell>_{N-1}`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    actors: u16,
     #[command(flatten)]
     bus: BusArgs,
 }
@@ -49,6 +52,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         demos: args.demos,
         max_steps: args.steps,
         realtime: !args.fast,
+        actors: usize::from(args.actors),
     };
     corrigo_app::run_training::run(&cfg, &bus, &opts, stop)?;
     Ok(exit::OK)

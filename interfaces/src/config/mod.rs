@@ -9,6 +9,7 @@ mod agent;
 mod bus;
 mod cameras;
 mod controller;
+mod fleet;
 mod robot;
 mod task;
 mod teleop;
@@ -19,6 +20,7 @@ pub use agent::{AgentConfig, EncoderConfig, EncoderKind, EncoderTraining};
 pub use bus::{BusConfig, BusMode};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
+pub use fleet::FleetConfig;
 pub use robot::{
     DYNAMIXEL_BAUDS, DriverConfig, DynamixelConfig, EMULATOR_TIMESTEP, FEETECH_BAUDS, FRANKA_DOF, FeetechConfig,
     FrankaConfig, Inertial, JointConfig, RobotConfig, SafeStopKind, ServoSeries, TcpConfig, UR_DOF, UR_RTDE_MAX_HZ,
@@ -67,6 +69,9 @@ pub struct CellConfig {
     /// The actor's spool and resend pacing.
     #[serde(default)]
     pub actor: ActorConfig,
+    /// The cells a learner trains from (empty: its own).
+    #[serde(default)]
+    pub fleet: FleetConfig,
 }
 
 /// `[cell]`: identity of the cell.
@@ -170,6 +175,7 @@ impl CellConfig {
         self.agent.validate(&mut v);
         self.teleop.validate(&mut v);
         self.actor.validate(&mut v);
+        self.fleet.validate(&mut v);
         v.into_problems()
     }
 }

@@ -162,6 +162,7 @@ pub fn metrics_at(minutes: f64, noise: &mut Noise) -> LearnerMetrics {
         episode_return: (minutes > 2.0).then_some(success * 0.95 - 0.05 * (1.0 - success)),
         intervention_rate: Some(intervention.max(0.0)),
         policy_version: updates / 500,
+        fleet: Vec::new(),
     }
 }
 
