@@ -93,7 +93,7 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
     for (i, name) in names.iter().enumerate() {
         let mut cell_cfg = cfg.clone();
         cell_cfg.cell.name = name.clone();
-        let seed = cfg.task.seed.wrapping_add(i as u64 * 0x9e37_79b9);
+        let seed = cfg.task.seed.wrapping_add(i as u64);
         let spool_dir =
             if names.len() > 1 { opts.run_dir.join("spool").join(name) } else { opts.run_dir.join("spool") };
         let ao = actor_node::ActorOptions {

@@ -5,6 +5,7 @@ mod bus_env;
 mod classifier;
 mod controller_node;
 mod faults;
+mod fleet;
 mod interventions;
 mod record_teleop;
 mod routing;
