@@ -99,6 +99,9 @@ pub(super) fn show(state: &PanelState, ui: &mut Ui, now: Stamp) {
             ui.separator();
             ui.label(format!("interventions {}", opt(m.intervention_rate, &|v| format!("{:.0}%", v * 100.0))));
         });
+        if !m.fleet.is_empty() {
+            fleet(ui, &m.fleet);
+        }
     }
     let spacing = ui.spacing().item_spacing.x;
     let width = ((ui.available_width() - 2.0 * spacing) / 3.0).max(120.0);
@@ -141,6 +144,33 @@ fn plot(ui: &mut Ui, state: &PanelState, spec: &PlotSpec, width: f32) {
                 line = line.width(1.5);
             }
             plot.line(line);
+        }
+    });
+}
+
+/// The cells of a fleet learner: one row each (steps, rate, success with its interval, interventions, refusal).
+fn fleet(ui: &mut Ui, cells: &[interfaces::msg::CellFigures]) {
+    ui.label(RichText::new(format!("fleet: {} cells", cells.len())).strong());
+    egui::Grid::new("fleet").striped(true).spacing([12.0, 2.0]).show(ui, |ui| {
+        for h in ["cell", "transitions", "per s", "success (episodes)", "interventions", "state"] {
+            ui.label(RichText::new(h).color(MUTED));
+        }
+        ui.end_row();
+        for c in cells {
+            ui.label(RichText::new(&c.cell).strong());
+            ui.label(count(c.steps));
+            ui.label(format!("{:.1}", c.steps_per_s));
+            ui.label(match (c.success_rate, c.success_ci95) {
+                (Some(r), Some(h)) => format!("{:.0}% ± {:.0}% ({})", r * 100.0, h * 100.0, c.episodes),
+                (Some(r), None) => format!("{:.0}% ({})", r * 100.0, c.episodes),
+                _ => "–".into(),
+            });
+            ui.label(c.intervention_rate.map_or("–".into(), |v| format!("{:.0}%", v * 100.0)));
+            match &c.refused {
+                Some(why) => ui.label(RichText::new(format!("refused: {why}")).color(BAD)),
+                None => ui.label(RichText::new("serving").color(OK)),
+            };
+            ui.end_row();
         }
     });
 }

@@ -192,3 +192,32 @@ fn keyboard_joystick_takes_over_and_hands_back() {
     assert_eq!(sink.teleop().len(), n, "nothing sent once handed back");
     assert!(sink.commands().is_empty());
 }
+
+/// A fleet learner's metrics list its cells: each cell's row, a refused cell with why.
+#[test]
+fn the_fleets_cells_are_shown_with_a_refused_one_marked() {
+    use interfaces::msg::{CellFigures, LearnerMetrics};
+    let (mut p, _sink, _clock) = panel();
+    let cell = |name: &str, steps: u64, refused: Option<&str>| CellFigures {
+        cell: name.into(),
+        steps,
+        steps_per_s: 9.5,
+        episodes: 10,
+        success_rate: Some(0.7),
+        success_ci95: Some(0.2),
+        intervention_rate: Some(0.05),
+        refused: refused.map(Into::into),
+    };
+    let m = LearnerMetrics {
+        fleet: vec![cell("so101_a", 1200, None), cell("so101_b", 0, Some("obs.proprio: expected 14, got 15"))],
+        ..LearnerMetrics::default()
+    };
+    p.state_mut().apply_metrics(m, at(NOW_S - 0.5));
+    let mut h = harness(p);
+    h.run();
+    assert!(h.query_by_label("fleet: 2 cells").is_some());
+    assert!(h.query_by_label("so101_a").is_some() && h.query_by_label("so101_b").is_some());
+    assert!(h.query_by_label("1 200").is_some() || h.query_by_label("1200").is_some(), "the cell's transitions");
+    assert!(h.query_by_label("refused: obs.proprio: expected 14, got 15").is_some());
+    assert_eq!(h.query_all_by_label("serving").count(), 1);
+}
