@@ -53,4 +53,12 @@ pub enum BusError {
         /// Cause.
         reason: String,
     },
+    /// A certificate, key or role registry of the secure profile could not be read, written or used.
+    #[error("{path}: {reason}")]
+    Security {
+        /// The file or folder involved.
+        path: String,
+        /// Cause.
+        reason: String,
+    },
 }

@@ -22,15 +22,20 @@
 //! A subscriber's counters ([`Subscriber::counts`]: received, decode errors, oversize, queue drops, sequence
 //! gaps) are what the operator panel shows per key.
 //!
+//! The secure cell profile (`[bus.security]`, [`security`], [`certs`]): TLS with mutual authentication and access
+//! control by role on the command keys.
+//!
 //! Threading: publishing is synchronous and cheap (never call it from the 1 kHz control thread; a non-RT bridge
 //! does that). Subscribers decode on zenoh's threads and hand values over a channel.
 
+pub mod certs;
 pub mod codec;
 mod error;
 mod presence;
 mod publisher;
 pub mod qos;
 mod router;
+pub mod security;
 mod session;
 mod subscriber;
 

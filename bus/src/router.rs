@@ -16,7 +16,8 @@ impl std::fmt::Debug for Router {
 }
 
 impl Router {
-    /// Starts a router listening on `cfg.router_listen` (or `listen` when given).
+    /// Starts a router listening on `cfg.router_listen` (or `listen` when given), with the TLS and access control
+    /// of `[bus.security]` when it is on (the router's certificate is `bus.security.node`'s).
     pub fn start(cfg: &BusConfig, listen: Option<Vec<String>>) -> Result<Router, BusError> {
         let listen = listen.unwrap_or_else(|| cfg.router_listen.clone());
         let err = |reason: String| BusError::Open {
@@ -27,12 +28,14 @@ impl Router {
         };
         let mut config = zenoh::Config::default();
         let quoted: Vec<String> = listen.iter().map(|s| format!("{s:?}")).collect();
-        for (key, value) in [
-            ("mode", "\"router\"".to_string()),
-            ("listen/endpoints", format!("[{}]", quoted.join(","))),
-            ("scouting/multicast/enabled", cfg.multicast_scouting.to_string()),
-        ] {
-            config.insert_json5(key, &value).map_err(|e| err(format!("config {key} = {value}: {e}")))?;
+        let security = crate::session::security_settings(cfg, "router", &listen, &cfg.connect)?;
+        let base = [
+            ("mode".to_string(), "\"router\"".to_string()),
+            ("listen/endpoints".to_string(), format!("[{}]", quoted.join(","))),
+            ("scouting/multicast/enabled".to_string(), cfg.multicast_scouting.to_string()),
+        ];
+        for (key, value) in base.into_iter().chain(security) {
+            config.insert_json5(&key, &value).map_err(|e| err(format!("config {key} = {value}: {e}")))?;
         }
         let session = zenoh::open(config).wait().map_err(|e| err(e.to_string()))?;
         Ok(Router { session, listen })

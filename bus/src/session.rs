@@ -22,9 +22,10 @@ impl std::fmt::Debug for Bus {
     }
 }
 
-/// True when a TCP endpoint (`tcp/host:port`, port ≠ 0) is already bound by another process on this machine.
+/// True when a TCP endpoint (`tcp/host:port` or `tls/host:port`, port ≠ 0) is already bound by another process
+/// on this machine.
 fn tcp_endpoint_taken(endpoint: &str) -> bool {
-    let Some(addr) = endpoint.strip_prefix("tcp/") else { return false };
+    let Some(addr) = endpoint.strip_prefix("tcp/").or_else(|| endpoint.strip_prefix("tls/")) else { return false };
     let addr = addr.split('#').next().unwrap_or(addr);
     if addr.ends_with(":0") {
         return false;
@@ -99,7 +100,9 @@ impl Bus {
             (true, Some(e)) => ephemeral_on_same_host(e).into_iter().collect(),
             _ => Vec::new(),
         };
-        let bus = Self::open_raw(mode, &[listen.clone(), side].concat(), &connect, cfg.multicast_scouting, cell)?;
+        let security = security_settings(cfg, mode, &listen, &connect)?;
+        let bus =
+            Self::open_raw(mode, &[listen.clone(), side].concat(), &connect, cfg.multicast_scouting, &security, cell)?;
         Ok(Bus { listening: listen, ..bus })
     }
 
@@ -108,6 +111,7 @@ impl Bus {
         listen: &[String],
         connect: &[String],
         multicast: bool,
+        extra: &[(String, String)],
         cell: &str,
     ) -> Result<Bus, BusError> {
         let err = |reason: String| BusError::Open {
@@ -125,8 +129,8 @@ impl Bus {
             ("listen/exit_on_failure", "false".to_string()),
             ("connect/exit_on_failure", "false".to_string()),
         ];
-        for (key, value) in settings {
-            config.insert_json5(key, &value).map_err(|e| err(format!("config {key} = {value}: {e}")))?;
+        for (key, value) in settings.iter().map(|(k, v)| (*k, v)).chain(extra.iter().map(|(k, v)| (k.as_str(), v))) {
+            config.insert_json5(key, value).map_err(|e| err(format!("config {key} = {value}: {e}")))?;
         }
         let session = zenoh::open(config).wait().map_err(|e| err(e.to_string()))?;
         Ok(Bus { session, cell: cell.to_string(), listening: listen.to_vec() })
@@ -194,9 +198,32 @@ impl Bus {
     }
 }
 
-/// `tcp/HOST:0` for a TCP endpoint `tcp/HOST:PORT` (an ephemeral port on the same interface); `None` otherwise.
+/// `tcp/HOST:0` for a TCP endpoint `tcp/HOST:PORT` (an ephemeral port on the same interface), `tls/HOST:0` for
+/// `tls/HOST:PORT`; `None` otherwise.
 fn ephemeral_on_same_host(endpoint: &str) -> Option<String> {
-    let (host, port) = endpoint.strip_prefix("tcp/")?.rsplit_once(':')?;
+    let (proto, rest) = endpoint.split_once('/')?;
+    if !matches!(proto, "tcp" | "tls") {
+        return None;
+    }
+    let (host, port) = rest.rsplit_once(':')?;
     port.parse::<u16>().ok()?;
-    Some(format!("tcp/{host}:0"))
+    Some(format!("{proto}/{host}:0"))
+}
+
+/// The zenoh settings of `[bus.security]` (none when it is off); errors name the file involved and the session.
+pub(crate) fn security_settings(
+    cfg: &BusConfig,
+    mode: &str,
+    listen: &[String],
+    connect: &[String],
+) -> Result<Vec<(String, String)>, BusError> {
+    if !cfg.security.enabled {
+        return Ok(Vec::new());
+    }
+    crate::security::zenoh_settings(&cfg.security).map_err(|e| BusError::Open {
+        mode: mode.to_string(),
+        listen: listen.to_vec(),
+        connect: connect.to_vec(),
+        reason: format!("bus.security: {e}"),
+    })
 }

@@ -87,6 +87,10 @@ pub const ARM_STATE: Topic<msg::ArmState> = Topic::new("controller", "arm_state"
 pub const POSE_TARGET: Topic<msg::PoseTarget> = Topic::new("actor", "pose_target", TopicClass::Control);
 /// Operator commands (e-stop, episode, labels, gains) ([`crate::msg::OperatorCommand`]).
 pub const OPERATOR_COMMAND: Topic<msg::OperatorCommand> = Topic::new("operator", "command", TopicClass::Reliable);
+/// E-stop requests from any node, one key per sending node (`<node>/estop`) ([`crate::msg::OperatorCommand`]; only
+/// `Command::EStop` is acted on). Unlike `operator/command`, which the secure cell profile reserves to the operator
+/// and teleop roles, every certified node may put here.
+pub const ESTOP: Topic<msg::OperatorCommand> = Topic::new("{}", "estop", TopicClass::Reliable);
 /// Camera frames, one key per camera ([`crate::msg::Frame`]).
 pub const FRAME: Topic<msg::Frame> = Topic::new("camera", "{}/frame", TopicClass::Frames);
 /// Full (uncropped, unresized) camera images for the operator panel, one key per camera, at the camera's
@@ -118,6 +122,7 @@ pub const ALL_TOPICS: &[TopicInfo] = &[
     ARM_STATE.info(),
     POSE_TARGET.info(),
     OPERATOR_COMMAND.info(),
+    ESTOP.info(),
     FRAME.info(),
     FULL_FRAME.info(),
     EVENT.info(),

@@ -31,6 +31,33 @@ pub struct BusConfig {
     pub multicast_scouting: bool,
     /// Endpoints a `corrigo router` listens on.
     pub router_listen: Vec<String>,
+    /// `[bus.security]`: TLS with mutual authentication and access control (off by default).
+    pub security: BusSecurity,
+}
+
+/// `[bus.security]`: the secure cell profile.
+///
+/// When enabled, every link is TLS (`tls/<host>:<port>` endpoints) and both sides present a certificate signed by
+/// the cell's CA (`corrigo certs init`, `corrigo certs issue NODE --role ROLE`); a peer without one cannot join.
+/// Access control then lets only nodes of the right role put on the command keys (pose targets, operator and
+/// teleop commands, policy weights); every other key, the e-stop key included, stays open to every certified
+/// node. The role of each node comes from the registry `roles.toml` beside the CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusSecurity {
+    /// Turns the secure profile on.
+    pub enabled: bool,
+    /// Folder of the cell's certificates: `ca.pem` (the CA's certificate), `roles.toml` (node → role registry)
+    /// and this node's `<node>.pem` / `<node>.key`. Relative to the working directory.
+    pub dir: String,
+    /// The certificate this process presents: `<dir>/<node>.pem` and `<dir>/<node>.key` (its common name).
+    pub node: String,
+}
+
+impl Default for BusSecurity {
+    fn default() -> Self {
+        Self { enabled: false, dir: "certs".into(), node: String::new() }
+    }
 }
 
 impl Default for BusConfig {
@@ -41,6 +68,7 @@ impl Default for BusConfig {
             connect: vec!["tcp/127.0.0.1:7447".into()],
             multicast_scouting: false,
             router_listen: vec!["tcp/0.0.0.0:7447".into()],
+            security: BusSecurity::default(),
         }
     }
 }
@@ -48,7 +76,7 @@ impl Default for BusConfig {
 /// Checks that an endpoint looks like `<proto>/<address>` with a known protocol.
 pub fn endpoint_ok(e: &str) -> bool {
     match e.split_once('/') {
-        Some((proto, addr)) => matches!(proto, "tcp" | "udp") && !addr.is_empty(),
+        Some((proto, addr)) => matches!(proto, "tcp" | "udp" | "tls") && !addr.is_empty(),
         None => false,
     }
 }
@@ -59,13 +87,85 @@ impl BusConfig {
             [("bus.listen", &self.listen), ("bus.connect", &self.connect), ("bus.router_listen", &self.router_listen)]
         {
             for (i, e) in list.iter().enumerate() {
+                let tls = e.starts_with("tls/");
                 if !endpoint_ok(e) {
                     v.push(&format!("{key}[{i}]"), format!("{e:?}"), "an endpoint like \"tcp/127.0.0.1:7447\"");
+                } else if self.security.enabled && !tls {
+                    v.push(
+                        &format!("{key}[{i}]"),
+                        format!("{e:?}"),
+                        "a \"tls/<host>:<port>\" endpoint when bus.security.enabled = true",
+                    );
+                } else if !self.security.enabled && tls {
+                    v.push(
+                        &format!("{key}[{i}]"),
+                        format!("{e:?}"),
+                        "a tcp/ or udp/ endpoint, or set bus.security.enabled = true for tls/",
+                    );
                 }
+            }
+        }
+        if self.security.enabled {
+            if self.security.dir.trim().is_empty() {
+                v.push(
+                    "bus.security.dir",
+                    "\"\"".into(),
+                    "the folder holding ca.pem, roles.toml and the node's certificate",
+                );
+            }
+            if !crate::keys::is_valid_chunk(&self.security.node) {
+                v.push(
+                    "bus.security.node",
+                    format!("{:?}", self.security.node),
+                    "this node's certificate name (letters, digits, '_' or '-'), as given to `corrigo certs issue`",
+                );
             }
         }
         if self.mode == BusMode::Client && self.connect.is_empty() {
             v.push("bus.connect", "[]".into(), "at least one router endpoint when bus.mode = \"client\"");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(cfg: &BusConfig) -> Vec<String> {
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        v.into_problems().into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn security_is_off_by_default_and_tls_endpoints_need_it() {
+        let cfg: BusConfig = toml::from_str("").expect("empty [bus]");
+        assert!(!cfg.security.enabled);
+        assert!(problems(&cfg).is_empty());
+        let cfg = BusConfig { connect: vec!["tls/10.0.0.2:7447".into()], ..BusConfig::default() };
+        assert_eq!(problems(&cfg), ["bus.connect[0]"]);
+    }
+
+    #[test]
+    fn secure_profile_wants_tls_endpoints_and_a_node_name() {
+        let cfg: BusConfig = toml::from_str(
+            r#"
+            listen = ["tls/127.0.0.1:7447"]
+            connect = ["tcp/127.0.0.1:7447"]
+            router_listen = ["tls/0.0.0.0:7447"]
+            [security]
+            enabled = true
+            "#,
+        )
+        .expect("parse");
+        assert_eq!(problems(&cfg), ["bus.connect[0]", "bus.security.node"]);
+        let ok = BusConfig {
+            connect: vec!["tls/127.0.0.1:7447".into()],
+            security: BusSecurity { node: "robot-pc".into(), ..cfg.security.clone() },
+            ..cfg
+        };
+        assert!(problems(&ok).is_empty());
+        let bad: Result<BusConfig, _> = toml::from_str("[security]\nenable = true\n");
+        assert!(bad.is_err(), "unknown keys in [bus.security] are refused");
     }
 }

@@ -17,7 +17,7 @@ mod validate;
 
 pub use actor::ActorConfig;
 pub use agent::{AgentConfig, EncoderConfig, EncoderKind, EncoderTraining};
-pub use bus::{BusConfig, BusMode};
+pub use bus::{BusConfig, BusMode, BusSecurity};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};
 pub use fleet::FleetConfig;
