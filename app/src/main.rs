@@ -57,6 +57,9 @@ enum Cmd {
     Config(cmd::config::ConfigCmd),
     /// Run a zenoh router, for cells whose nodes run on several machines.
     Router(cmd::router::RouterArgs),
+    /// The secure profile's certificates: the cell's CA (`init`) and node certificates (`issue NODE --role ROLE`).
+    #[command(subcommand)]
+    Certs(cmd::certs::CertsCmd),
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCmd),
@@ -65,7 +68,8 @@ enum Cmd {
 fn init_logging(json: bool, verbose: u8) {
     cmd::common::set_json_output(json);
     let default = match verbose {
-        0 => "info,zenoh=warn",
+        // zenoh's access control says at info which peer matched no role (it logs each denied put at trace only)
+        0 => "info,zenoh=warn,zenoh::net::routing::interceptor::access_control=info",
         1 => "debug,zenoh=info",
         _ => "trace",
     };
@@ -115,6 +119,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Calibrate(args) => cmd::calibrate::run(args),
         Cmd::Config(args) => cmd::config::run(args),
         Cmd::Router(args) => cmd::router::run(args),
+        Cmd::Certs(args) => cmd::certs::run(args),
         Cmd::Bench(args) => cmd::bench::run(args),
     }
 }

@@ -86,7 +86,7 @@ fn certs_init_and_issue_make_a_ca_and_node_certificates_that_verify() {
     for usage in [webpki::KeyUsage::client_auth(), webpki::KeyUsage::server_auth()] {
         ee.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
-            &[anchor.clone()],
+            std::slice::from_ref(&anchor),
             &[],
             rustls_pki_types::UnixTime::now(),
             usage,

@@ -3,10 +3,13 @@
 //!
 //! The parent process subscribes; it starts a child (`corrigo bench bus-publisher`) that publishes. Both read
 //! the same `CLOCK_MONOTONIC`, so one-way latency = arrival stamp − publish stamp.
+//!
+//! `--secure` compares the plain profile with the secure one (`[bus.security]`: mutual TLS and access control,
+//! with a throw-away CA): rounds of each, interleaved, and the ratio of their arm-state p99 latencies.
 
 use anyhow::{Context, Result, bail};
 use bus::Bus;
-use interfaces::config::BusConfig;
+use interfaces::config::{BusConfig, BusSecurity};
 use interfaces::keys::{ARM_STATE, FRAME};
 use interfaces::msg::{ArmState, Frame, Header, PixelEncoding, Pose};
 use interfaces::stats::Percentiles;
@@ -71,8 +74,14 @@ fn sleep_until(deadline: Instant) {
 
 /// The child: publishes state at `state_hz` and frames at `frame_hz` for warm-up + `seconds`, then prints a
 /// [`PublisherReport`] as JSON.
-pub fn run_publisher(connect: &str, seconds: f64, state_hz: f64, frame_hz: f64) -> Result<()> {
-    let cfg = BusConfig { listen: vec![], connect: vec![connect.to_string()], ..BusConfig::default() };
+/// `certs`: the folder of the secure profile's certificates (the child presents `bench-pub`'s).
+pub fn run_publisher(connect: &str, seconds: f64, state_hz: f64, frame_hz: f64, certs: Option<&str>) -> Result<()> {
+    let cfg = BusConfig {
+        listen: vec![],
+        connect: vec![connect.to_string()],
+        security: security(certs, "bench-pub"),
+        ..BusConfig::default()
+    };
     let bus = Bus::open(&cfg, CELL)?;
     let measured = Duration::from_secs_f64(seconds);
     let frames_thread = {
@@ -151,22 +160,73 @@ pub struct StreamResult {
     pub rate_hz: f64,
 }
 
-/// The parent: runs the benchmark and prints the figures.
-pub fn run(seconds: f64) -> Result<()> {
+fn security(certs: Option<&str>, node: &str) -> BusSecurity {
+    match certs {
+        Some(dir) => BusSecurity { enabled: true, dir: dir.to_string(), node: node.to_string() },
+        None => BusSecurity::default(),
+    }
+}
+
+/// The parent: runs the benchmark and prints the figures. `secure`: rounds of the plain and the secure profile,
+/// interleaved, then the ratio of their arm-state p99 latencies.
+pub fn run(seconds: f64, secure: bool) -> Result<()> {
+    if !secure {
+        measure(seconds, None)?;
+        return Ok(());
+    }
+    const ROUNDS: usize = 3;
+    let dir = tempfile::tempdir().context("a temporary folder for the benchmark's CA")?;
+    bus::certs::init(dir.path(), false)?;
+    for node in ["bench-sub", "bench-pub"] {
+        bus::certs::issue(dir.path(), node, bus::security::Role::Cell, 1)?;
+    }
+    let certs = dir.path().display().to_string();
+    let (mut plain, mut tls) = (Vec::new(), Vec::new());
+    for round in 1..=ROUNDS {
+        println!("round {round}/{ROUNDS}, plain profile (tcp):");
+        plain.push(measure(seconds, None)?.latency.p99);
+        println!("round {round}/{ROUNDS}, secure profile (mutual TLS + access control):");
+        tls.push(measure(seconds, Some(&certs))?.latency.p99);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(", ");
+    println!("arm state one-way p99 latency, µs, per round: plain [{}] | secure [{}]", fmt(&plain), fmt(&tls));
+    let (p, s) = (median(&mut plain), median(&mut tls));
+    let ratio = s / p;
+    println!("median of rounds: plain {p:.1} µs, secure {s:.1} µs, secure/plain {ratio:.2}×");
+    println!("target (secure within 1.3× of plain): {}", if ratio <= 1.3 { "met" } else { "NOT met" });
+    Ok(())
+}
+
+/// One run of the benchmark (plain, or secure with the certificates in `certs`); prints its figures and returns
+/// the arm state's.
+fn measure(seconds: f64, certs: Option<&str>) -> Result<StreamResult> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let endpoint = format!("tcp/127.0.0.1:{port}");
-    let cfg = BusConfig { listen: vec![endpoint.clone()], connect: vec![], ..BusConfig::default() };
+    let proto = if certs.is_some() { "tls" } else { "tcp" };
+    let endpoint = format!("{proto}/127.0.0.1:{port}");
+    let cfg = BusConfig {
+        listen: vec![endpoint.clone()],
+        connect: vec![],
+        security: security(certs, "bench-sub"),
+        ..BusConfig::default()
+    };
     let bus = Bus::open(&cfg, CELL)?;
     let states = bus.subscribe::<ArmState>(ARM_STATE, None)?;
     let frames = bus.subscribe::<Frame>(FRAME, Some("*"))?;
     println!("bus benchmark: publisher and subscriber in two processes on loopback ({endpoint}), {seconds} s measured");
     println!("  streams at once: arm state at 1000 Hz, and 2 cameras × 128×128×3 RGB at 30 Hz");
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .args(["bench", "bus-publisher", "--connect", &endpoint, "--seconds", &seconds.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the publisher process")?;
+    let mut args = vec!["bench", "bus-publisher", "--connect", &endpoint];
+    if let Some(dir) = certs {
+        args.extend(["--certs", dir]);
+    }
+    let seconds_arg = seconds.to_string();
+    args.extend(["--seconds", &seconds_arg]);
+    let mut child =
+        Command::new(exe).args(&args).stdout(Stdio::piped()).spawn().context("starting the publisher process")?;
     let mut state_samples: Vec<(u64, f64)> = Vec::with_capacity((seconds * 1000.0) as usize + 2000);
     let mut frame_samples: HashMap<String, Vec<(u64, f64)>> = HashMap::new();
     let deadline = Instant::now() + WARMUP + Duration::from_secs_f64(seconds) + Duration::from_secs(20);
@@ -182,6 +242,10 @@ pub fn run(seconds: f64) -> Result<()> {
             got = true;
         }
         if let Some(status) = child.try_wait()? {
+            // What is still queued arrived before the child's report: collect it first.
+            while let Some(r) = states.try_recv() {
+                state_samples.push((r.msg.header.seq, r.received.secs_since(r.msg.header.stamp_ns) * 1e6));
+            }
             if !status.success() {
                 bail!("the publisher process failed: {status}");
             }
@@ -217,7 +281,7 @@ pub fn run(seconds: f64) -> Result<()> {
         if state_ok { "met" } else { "NOT met" },
         if frames_ok { "met" } else { "NOT met" }
     );
-    Ok(())
+    Ok(state)
 }
 
 fn stream_result(samples: &[(u64, f64)], range: (u64, u64), seconds: f64) -> StreamResult {

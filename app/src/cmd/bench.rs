@@ -16,6 +16,10 @@ pub enum BenchCmd {
         /// Measured seconds.
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// Compare the plain profile with the secure one (mutual TLS + access control): rounds of each,
+        /// interleaved, and the ratio of their arm-state p99 latencies.
+        #[arg(long)]
+        secure: bool,
     },
     /// Controller compute time, 1 kHz loop lateness, sim real-time factor and camera fps (vs MuJoCo's Python).
     Controller {
@@ -134,13 +138,16 @@ pub enum BenchCmd {
         connect: String,
         #[arg(long)]
         seconds: f64,
+        /// The secure profile's certificate folder (the publisher presents `bench-pub`).
+        #[arg(long)]
+        certs: Option<String>,
     },
 }
 
 /// Runs `corrigo bench …`; returns the exit code.
 pub fn run(cmd: BenchCmd) -> Result<i32> {
     match cmd {
-        BenchCmd::Bus { seconds } => corrigo_app::bench::bus::run(seconds)?,
+        BenchCmd::Bus { seconds, secure } => corrigo_app::bench::bus::run(seconds, secure)?,
         BenchCmd::Controller { cfg, loop_seconds } => {
             let cfg = cfg.load()?;
             let mut opts = sim::bench::BenchOptions::standard();
@@ -256,8 +263,8 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             }
         }
         BenchCmd::PerceptionReceiver { endpoint, cell } => perception::bench::run_receiver(&endpoint, &cell)?,
-        BenchCmd::BusPublisher { connect, seconds } => {
-            corrigo_app::bench::bus::run_publisher(&connect, seconds, 1000.0, 30.0)?;
+        BenchCmd::BusPublisher { connect, seconds, certs } => {
+            corrigo_app::bench::bus::run_publisher(&connect, seconds, 1000.0, 30.0, certs.as_deref())?;
         }
     }
     Ok(exit::OK)

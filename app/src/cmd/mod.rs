@@ -4,6 +4,7 @@ pub mod actor;
 pub mod bench;
 pub mod calibrate;
 pub mod camera;
+pub mod certs;
 pub mod classifier;
 pub mod common;
 pub mod config;

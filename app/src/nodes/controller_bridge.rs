@@ -7,7 +7,7 @@
 
 use bus::Bus;
 use controller::rt::{CommandError, ControllerHandle};
-use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, POSE_TARGET};
+use interfaces::keys::{ARM_STATE, ESTOP, EVENT, OPERATOR_COMMAND, POSE_TARGET};
 use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, PoseTarget};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,8 @@ pub fn spawn(
     let mut events = bus.publisher::<Event>(EVENT, Some("controller"))?;
     let targets = bus.subscribe::<PoseTarget>(POSE_TARGET, None)?;
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    // Any node's e-stop (`<node>/estop`, open to every certified node in the secure profile); nothing else there.
+    let estops = bus.subscribe::<OperatorCommand>(ESTOP, Some("*"))?;
     let token = bus.announce("controller")?;
     let period = Duration::from_secs_f64(1.0 / opts.state_hz.clamp(1.0, 1000.0));
     std::thread::Builder::new()
@@ -47,6 +49,11 @@ pub fn spawn(
                 }
             };
             while !stop.load(Ordering::Acquire) && handle.is_running() {
+                while let Some(e) = estops.try_recv() {
+                    if matches!(e.msg.command, Command::EStop) && handle.command(&Command::EStop).is_ok() {
+                        report(Level::Warn, format!("e-stop latched by {}", e.key));
+                    }
+                }
                 while let Some(c) = commands.try_recv() {
                     match handle.command(&c.msg.command) {
                         Ok(()) => {
