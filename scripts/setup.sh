@@ -19,7 +19,7 @@ PY_PACKAGES=("torch==$TORCH_VERSION" "mujoco==$MUJOCO_VERSION" "cbor2==6.3.0" "e
   "pyarrow==26.0.1" "av==18.1.0")
 APT_PACKAGES=(libopencv-dev clang libclang-dev libudev-dev pkg-config libegl1 libegl-mesa0 libgl1-mesa-dri
   libgles2 libxkbcommon-dev mesa-vulkan-drivers libvulkan1 python3-venv
-  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev)
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev iproute2)
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 missing=()

@@ -7,5 +7,6 @@ mod controller_node;
 mod faults;
 mod fleet;
 mod interventions;
+mod netns;
 mod record_teleop;
 mod routing;
