@@ -2,4 +2,5 @@
 
 pub mod bus;
 pub mod chaos;
+pub mod fleet;
 pub mod learning;

@@ -128,6 +128,36 @@ pub enum BenchCmd {
         #[arg(long)]
         outage_in_process: bool,
     },
+    /// Wall-clock time to a target evaluation success with a fleet of simulated cells (actors paced at the policy
+    /// rate) feeding one learner, beside one cell, same learner settings; prints the ratio.
+    Fleet {
+        #[command(flatten)]
+        cfg: ConfigArg,
+        /// Fleet sizes, comma-separated, run in this order (the smallest is the reference of the ratio).
+        #[arg(long, default_value = "1,4")]
+        cells: String,
+        /// Evaluation success that ends a run, percent.
+        #[arg(long, default_value_t = 90.0)]
+        target: f64,
+        /// Seconds of wall-clock time between evaluations.
+        #[arg(long, default_value_t = 30.0)]
+        eval_every_s: f64,
+        /// Episodes per evaluation.
+        #[arg(long, default_value_t = 20)]
+        eval_episodes: u64,
+        /// Longest run per fleet size, minutes.
+        #[arg(long, default_value_t = 45.0)]
+        minutes: f64,
+        /// Scripted demonstrations per run.
+        #[arg(long, default_value_t = 20)]
+        demos: usize,
+        /// Seed of the learner, cells and evaluation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Working directory (default: a new one under the system's temporary directory).
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
     /// The receiving side of `bench perception` (started by it).
     #[command(hide = true)]
     PerceptionReceiver { endpoint: String, cell: String },
@@ -233,6 +263,28 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
                 },
             };
             corrigo_app::bench::chaos::run(&opts)?;
+        }
+        BenchCmd::Fleet { cfg, cells, target, eval_every_s, eval_episodes, minutes, demos, seed, work } => {
+            let sizes = cells
+                .split(',')
+                .map(|c| c.trim().parse::<usize>().ok().filter(|n| (1..=64).contains(n)))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| anyhow::anyhow!("--cells {cells:?}: fleet sizes 1–64, comma-separated"))?;
+            let work = match work {
+                Some(w) => w,
+                None => tempfile::Builder::new().prefix("corrigo-fleet-").tempdir()?.keep(),
+            };
+            let b = corrigo_app::bench::fleet::FleetBench {
+                sizes,
+                target: (target / 100.0).clamp(0.0, 1.0),
+                eval_every: Duration::from_secs_f64(eval_every_s.max(1.0)),
+                eval_episodes: eval_episodes.max(1),
+                budget: Duration::from_secs_f64(minutes.max(0.1) * 60.0),
+                demos,
+                seed,
+                work,
+            };
+            corrigo_app::bench::fleet::run(&cfg.load()?, &b)?;
         }
         BenchCmd::Dataset { cfg, episodes, steps } => {
             let cfg = cfg.load()?;
