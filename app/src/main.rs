@@ -39,6 +39,12 @@ enum Cmd {
     Export(cmd::dataset::ExportArgs),
     /// Import a LeRobotDataset v3 folder into a run directory's replay store (demonstrations by default).
     Import(cmd::dataset::ImportArgs),
+    /// Evaluate a run's policy (deterministic, never trained on): success with its Wilson interval, return,
+    /// episode length, cycle time; appended to `<run-dir>/evals.jsonl`.
+    Eval(cmd::eval::EvalArgs),
+    /// Whether two settings differ, from their runs' newest evaluations (one run each: Newcombe's interval;
+    /// several seeds each: interquartile means, a stratified-bootstrap interval and a permutation test).
+    Compare(cmd::compare::CompareArgs),
     /// Train the reward classifier of a real cell from the recorded episodes (for `agent.reward_classifier`).
     Classifier(cmd::classifier::ClassifierArgs),
     /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
@@ -111,6 +117,8 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Record(args) => cmd::record::run(args),
         Cmd::Export(args) => cmd::dataset::export(args),
         Cmd::Import(args) => cmd::dataset::import(args),
+        Cmd::Eval(args) => cmd::eval::run(args),
+        Cmd::Compare(args) => cmd::compare::run(args),
         Cmd::Classifier(args) => cmd::classifier::run(args),
         Cmd::Camera(args) => cmd::camera::run(args),
         Cmd::Ui(args) => cmd::ui::run(args),

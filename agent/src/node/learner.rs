@@ -9,6 +9,9 @@
 //! contiguous sequence is stored (go-back-N): a transition past a gap waits for the actor's in-order resend, so an
 //! acknowledgement never covers a transition that is not on disk.
 //!
+//! **What it saw, kept.** Every metrics sample goes to `<run-dir>/metrics.jsonl` and every episode report to
+//! `<run-dir>/episodes.jsonl` (JSON lines, appended across restarts, [`crate::node::runlog`]).
+//!
 //! **A fleet** (`[fleet] cells`): the learner serves every listed cell on the same bus session — it subscribes to
 //! each cell's `actor/transitions` and `actor/episodes`, publishes weights and acknowledgements on each cell's keys,
 //! and metrics per cell (the fleet's figures with a [`CellFigures`] entry per cell). Every record keeps the actor
@@ -216,6 +219,16 @@ fn publish_ack(cells: &mut [CellLink], actor: String, upto: u64) -> Result<()> {
     Ok(())
 }
 
+/// Writes the acting policy's weights to `<run-dir>/policy.safetensors` (what `corrigo eval` evaluates), through
+/// a temporary file renamed over it.
+fn save_policy(learner: &Learner, run_dir: &Path) -> Result<()> {
+    let path = run_dir.join("policy.safetensors");
+    let tmp = run_dir.join("policy.safetensors.tmp");
+    std::fs::write(&tmp, learner.policy_weights()?).map_err(crate::error::io_err("write", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(crate::error::io_err("rename", &path))?;
+    Ok(())
+}
+
 /// Enters the storage fault (once): counts it, logs it and reports it on `event` with the file and the free space.
 fn enter_fault(
     fault: &mut Option<StorageFault>,
@@ -301,6 +314,9 @@ pub fn run(
         cells = %names.join(", "),
         "learner running: storing the actors' transitions and training"
     );
+    // Every metrics sample and episode report, kept beside the run (appended across restarts).
+    let mut metrics_log = crate::node::runlog::JsonLines::open(opts.run_dir.join("metrics.jsonl"));
+    let mut episodes_log = crate::node::runlog::JsonLines::open(opts.run_dir.join("episodes.jsonl"));
     let mut fault: Option<StorageFault> = None;
     let mut summary = LearnerSummary::default();
     let mut recent = Recent::default();
@@ -383,6 +399,10 @@ pub fn run(
                 }
             }
             while let Some(e) = cells[ci].episodes.try_recv() {
+                episodes_log.append(
+                    &e.msg,
+                    &[("cell", cells[ci].name.clone().into()), ("time_unix_s", crate::node::runlog::unix_now().into())],
+                );
                 if !e.msg.eval && cells[ci].refused.is_none() {
                     recent.push(&e.msg);
                     cells[ci].recent.push(&e.msg);
@@ -440,7 +460,8 @@ pub fn run(
                 // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
                 // restarted from it is not sent them again.
                 let saved = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path)
-                    .and_then(|()| Ok(learner.save_checkpoint(&ckpt)?));
+                    .and_then(|()| Ok(learner.save_checkpoint(&ckpt)?))
+                    .and_then(|()| save_policy(&learner, &opts.run_dir));
                 if let Err(e) = saved {
                     if !is_write_error(&e) {
                         return Err(e);
@@ -498,6 +519,13 @@ pub fn run(
             for l in &mut cells {
                 l.metrics.publish(&mut m)?;
             }
+            metrics_log.append(
+                &m,
+                &[
+                    ("time_unix_s", crate::node::runlog::unix_now().into()),
+                    ("elapsed_s", started.elapsed().as_secs_f64().into()),
+                ],
+            );
             if opts.json {
                 println!(
                     "{}",
@@ -555,6 +583,7 @@ pub fn run(
     } else {
         store.flush()?;
         learner.save_checkpoint(&ckpt)?;
+        save_policy(&learner, &opts.run_dir)?;
         inbox.save(&marks_path)?;
     }
     summary.updates = learner.updates();

@@ -1,10 +1,11 @@
 //! The learning loop's nodes on the bus: the actor ([`actor`]: runs the newest policy in any
 //! [`interfaces::env::CellEnv`], streams transitions through the [`crate::delivery`] protocol, routes interventions
 //! through `teleop`'s arbiter) and the learner ([`learner`]: stores, acknowledges, trains, publishes weights and
-//! metrics, checkpoints), the recorder of human demonstrations ([`recorder`]), and the transitions' bus messages
-//! ([`wire`]).
+//! metrics, checkpoints), the recorder of human demonstrations ([`recorder`]), the transitions' bus messages
+//! ([`wire`]) and the run directory's JSON-lines logs ([`runlog`]).
 
 pub mod actor;
 pub mod learner;
 pub mod recorder;
+pub mod runlog;
 pub mod wire;

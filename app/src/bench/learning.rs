@@ -14,8 +14,10 @@
 //!
 //! `--seeds N` runs each setting with N seeds (learner, exploration and episodes) and prints every seed's final and
 //! best success and their interquartile mean across seeds (the mean of the middle half after dropping
-//! ⌊N/4⌋ seeds at each end; the plain mean below four seeds).
+//! ⌊N/4⌋ seeds at each end; the plain mean below four seeds) with its 95 % percentile-bootstrap interval over the
+//! seeds ([`agent::train::eval::iqm_bootstrap_95`]).
 
+use agent::train::eval::{interquartile_mean, iqm_bootstrap_95};
 use agent::train::trainer::{CurvePoint, TrainOptions, train};
 use anyhow::{Result, bail};
 use interfaces::CellConfig;
@@ -110,18 +112,6 @@ pub struct LearningBench {
     pub first_seed: u64,
 }
 
-/// The interquartile mean of `v`: the mean after dropping ⌊n/4⌋ values at each end of the sorted values.
-pub fn interquartile_mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let k = s.len() / 4;
-    let mid = &s[k..s.len() - k];
-    mid.iter().sum::<f64>() / mid.len() as f64
-}
-
 /// One seed's outcome.
 struct SeedResult {
     seed: u64,
@@ -170,11 +160,16 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
         }
         let finals: Vec<f64> = results.iter().filter_map(|r| r.last.map(|p| p.success.rate())).collect();
         let bests: Vec<f64> = results.iter().filter_map(|r| r.best.map(|p| p.success.rate())).collect();
+        let ci = |v: &[f64]| {
+            let (lo, hi) = iqm_bootstrap_95(v, 10_000, 1);
+            format!("{:.0}% [{:.0}–{:.0}%]", 100.0 * interquartile_mean(v), 100.0 * lo, 100.0 * hi)
+        };
         println!(
-            "    interquartile mean over {} seed(s): final {:.0}%, best {:.0}%",
+            "    interquartile mean over {} seed(s) [95% bootstrap interval over seeds, 10 000 resamples]: final {}, \
+             best {}",
             finals.len(),
-            100.0 * interquartile_mean(&finals),
-            100.0 * interquartile_mean(&bests)
+            ci(&finals),
+            ci(&bests)
         );
     }
     Ok(())
@@ -237,13 +232,6 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedR
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interquartile_mean_drops_a_quarter_at_each_end() {
-        assert_eq!(interquartile_mean(&[0.0, 1.0, 0.5]), 0.5);
-        assert!((interquartile_mean(&[0.0, 0.2, 0.4, 1.0]) - 0.3).abs() < 1e-12);
-        assert!((interquartile_mean(&[0.9, 0.1, 0.5, 0.6, 0.4, 0.0, 1.0, 0.3]) - 0.45).abs() < 1e-12);
-    }
 
     #[test]
     fn variants_parse_and_configure() {

@@ -133,3 +133,39 @@ fn corrigo_controller_drives_a_dynamixel_arm_and_faults_safely_when_a_servo_goes
     assert_eq!(status.code(), Some(5), "exit code of a safety stop; output:\n{out}");
     assert!(out.contains("in Fault"), "{out}");
 }
+
+/// Any node's e-stop key (`<node>/estop`, open to every certified node in the secure profile) latches the
+/// controller's e-stop.
+#[test]
+fn an_estop_on_any_nodes_estop_key_latches_the_controller() {
+    use interfaces::keys::ESTOP;
+    use interfaces::msg::{Command as OpCommand, OperatorCommand};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::reach_cell(common::free_port());
+    let cfg_path = dir.path().join("cell.toml");
+    common::write_cell(&cfg, &cfg_path);
+    let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let states = bus.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+    let mut node = Command::new(tests::corrigo_bin())
+        .args(["controller", "--config", cfg_path.to_str().unwrap(), "--seconds", "120"])
+        .env("RUST_LOG", "info,zenoh=warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("controller.log")).unwrap())
+        .spawn()
+        .expect("start corrigo controller");
+    wait_state(&states, "the controller publishes the arm state", |s| s.cycles > 50);
+    let observer = bus.publisher::<OperatorCommand>(ESTOP, Some("observer")).unwrap();
+    // The e-stop, sent until it latches.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut latched = false;
+    while Instant::now() < deadline && !latched {
+        observer.publish_as_is(&OperatorCommand { header: Header::default(), command: OpCommand::EStop }).unwrap();
+        if let Some(s) = states.recv_timeout(Duration::from_millis(200)) {
+            latched = s.msg.mode == ControllerMode::EStopped;
+        }
+    }
+    let _ = node.kill();
+    let _ = node.wait();
+    let log = std::fs::read_to_string(dir.path().join("controller.log")).unwrap_or_default();
+    assert!(latched, "the controller latched the e-stop of observer/estop:\n{log}");
+}

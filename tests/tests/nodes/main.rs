@@ -10,3 +10,4 @@ mod interventions;
 mod netns;
 mod record_teleop;
 mod routing;
+mod runlogs;

@@ -1,0 +1,140 @@
+//! `corrigo eval`: the deterministic policy of a run evaluated on the cell, never trained on.
+
+use super::common::{BusArgs, ConfigArg, EnvArg, RunDirArg, json_output, open_bus, run_dir_help};
+use agent::node::runlog::{JsonLines, unix_now};
+use agent::train::eval::{SuccessRate, evaluate_episodes};
+use anyhow::{Context, Result};
+use clap::Args;
+use corrigo_app::exit;
+use corrigo_app::nodes::env::{self, EnvChoice};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `corrigo eval`.
+#[derive(Args, Debug)]
+#[command(mut_arg("run_dir", |a| a.help(run_dir_help(
+    "Run directory: its policy is evaluated and the result appended to <run-dir>/evals.jsonl"
+))))]
+pub struct EvalArgs {
+    #[command(flatten)]
+    cfg: ConfigArg,
+    #[command(flatten)]
+    run_dir: RunDirArg,
+    /// Policy weights to evaluate (default: `<run-dir>/policy.safetensors`, written by the learner with every
+    /// checkpoint).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Episodes.
+    #[arg(long, default_value_t = 20)]
+    episodes: u64,
+    /// Seed of the episodes (the same seed gives the same scenes).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The environment: `sim` steps the simulated cell in this process; `bus` drives the cell's controller and
+    /// cameras as other nodes (a real cell: success from the reward classifier or the operator's labels).
+    #[arg(long, value_enum, default_value_t = EnvArg::Sim)]
+    env: EnvArg,
+    #[command(flatten)]
+    bus: BusArgs,
+}
+
+/// Runs `corrigo eval`; returns the exit code.
+pub fn run(args: EvalArgs) -> Result<i32> {
+    let cfg = args.bus.load(&args.cfg)?;
+    if args.episodes == 0 {
+        eprintln!("error: --episodes must be at least 1");
+        return Ok(exit::USAGE);
+    }
+    let run_dir = args.run_dir.resolve(&cfg);
+    let weights = args.checkpoint.clone().unwrap_or_else(|| run_dir.join("policy.safetensors"));
+    let bytes = std::fs::read(&weights).with_context(|| {
+        format!(
+            "reading the policy {} (the learner writes <run-dir>/policy.safetensors with every checkpoint; \
+             is this the run directory of a learner that has checkpointed?)",
+            weights.display()
+        )
+    })?;
+    let spec = interfaces::env::obs_spec(&cfg);
+    let mut policy = agent::sac::Policy::new(&cfg.agent, &spec, tch::Device::Cpu)?;
+    policy.load_weights(&bytes).with_context(|| format!("loading the policy {}", weights.display()))?;
+    let seed = args.seed.unwrap_or(cfg.task.seed);
+    let choice: EnvChoice = args.env.into();
+    let bus = if choice == EnvChoice::Bus { Some(open_bus(&cfg)?) } else { None };
+    let mut sim;
+    let mut cell;
+    let e: &mut dyn interfaces::env::Env = match &bus {
+        None => {
+            sim = sim::SimEnv::new(&cfg, seed).context("opening the simulated cell")?;
+            &mut sim
+        }
+        Some(b) => {
+            cell = env::open(b, &cfg, choice, seed, false)?;
+            cell.env.as_mut()
+        }
+    };
+    let json = json_output();
+    let tty = std::io::stderr().is_terminal();
+    eprintln!(
+        "evaluating {} (policy after {} updates): {} episodes, seed {seed}, deterministic, not trained on",
+        weights.display(),
+        policy.version(),
+        args.episodes
+    );
+    let started = std::time::Instant::now();
+    let (mut done_ok, n) = (0u64, args.episodes);
+    let outcomes = evaluate_episodes(e, &mut policy, n, &mut |done, o| {
+        done_ok += u64::from(o.success);
+        let secs = started.elapsed().as_secs_f64();
+        let eta = secs / done as f64 * (n - done) as f64;
+        let line = format!(
+            "episode {done}/{n}: {} return {:.2}, {} steps — {done_ok} successes so far, {:.2} episodes/s, ETA {eta:.0} s",
+            if o.success { "success," } else { "failure," },
+            o.episode_return,
+            o.length,
+            done as f64 / secs.max(1e-9)
+        );
+        if tty {
+            let bar = (20 * done / n) as usize;
+            eprint!("\r[{}{}] {line}\x1b[K", "#".repeat(bar), ".".repeat(20 - bar));
+            if done == n {
+                eprintln!();
+            }
+        } else {
+            eprintln!("{line}");
+        }
+    })?;
+    let successes = outcomes.iter().filter(|o| o.success).count() as u64;
+    let rate = SuccessRate::new(successes, n);
+    let mean = |f: &dyn Fn(&agent::train::eval::EpisodeOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / n as f64;
+    let ret = mean(&|o| o.episode_return);
+    let len = mean(&|o| o.length as f64);
+    let cycle = mean(&|o| o.cycle_ms);
+    let record = serde_json::json!({
+        "time_unix_s": unix_now(),
+        "policy": weights.display().to_string(),
+        "updates": policy.version(),
+        "episodes": n,
+        "seed": seed,
+        "env": format!("{:?}", args.env).to_lowercase(),
+        "successes": successes,
+        "success_rate": rate.rate(),
+        "success_ci95": [rate.lo, rate.hi],
+        "return_mean": ret,
+        "length_mean": len,
+        "cycle_ms_mean": cycle,
+        "per_episode": outcomes,
+    });
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let mut log = JsonLines::open(run_dir.join("evals.jsonl"));
+    log.append(&record, &[]);
+    if json {
+        println!("{record}");
+    } else {
+        println!(
+            "success {rate} (Wilson 95% interval), return {ret:.2}, episode length {len:.1} steps, cycle {cycle:.1} ms; \
+             appended to {}",
+            log.path().display()
+        );
+    }
+    Ok(exit::OK)
+}
