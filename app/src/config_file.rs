@@ -16,9 +16,56 @@ pub fn load(path: &Path) -> Result<CellConfig, ConfigError> {
     CellConfig::from_toml_str(&text, &file)
 }
 
+/// Reads the cell config at `path` with `overrides` (`KEY=VALUE`, a dotted key and a TOML value, e.g.
+/// `agent.hidden=[64, 64]`, `task.kind="reach"`; a value that is not TOML is taken as a string) put in place
+/// before it is validated. Errors name the file and the override.
+pub fn load_with(path: &Path, overrides: &[String]) -> Result<CellConfig, ConfigError> {
+    if overrides.is_empty() {
+        return load(path);
+    }
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::NotFound { file: file.clone() },
+        _ => ConfigError::Unreadable { file: file.clone(), reason: e.to_string() },
+    })?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Unreadable {
+        file: file.clone(),
+        reason: format!("not TOML: {e}"),
+    })?;
+    for o in overrides {
+        let bad = |why: &str| ConfigError::Unreadable { file: file.clone(), reason: format!("--set {o:?}: {why}") };
+        let (key, value) = o.split_once('=').ok_or_else(|| bad("expected KEY=VALUE"))?;
+        let parts: Vec<&str> = key.trim().split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad("the key is a dotted path like agent.hidden"));
+        }
+        let value: toml_edit::Value =
+            value.trim().parse().unwrap_or_else(|_| toml_edit::Value::from(value.trim().to_string()));
+        let mut table = doc.as_table_mut();
+        for p in &parts[..parts.len() - 1] {
+            let entry = table.entry(p).or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
+            table = entry.as_table_mut().ok_or_else(|| bad(&format!("`{p}` is not a table")))?;
+        }
+        table.insert(parts[parts.len() - 1], toml_edit::Item::Value(value));
+    }
+    CellConfig::from_toml_str(&doc.to_string(), &format!("{file} (with --set {})", overrides.join(" --set ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_replace_keys_before_validation_and_are_named_in_errors() {
+        let cfg = load_with(Path::new(DEFAULT), &["agent.hidden=[64, 64]".into(), "task.kind=reach".into()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.agent.hidden, vec![64, 64]);
+        assert_eq!(cfg.task.kind, interfaces::config::TaskKind::Reach);
+        let err = load_with(Path::new(DEFAULT), &["agent.batch_size=0".into()]).unwrap_err().to_string();
+        assert!(err.contains("--set agent.batch_size=0") && err.contains("agent.batch_size"), "{err}");
+        let err = load_with(Path::new(DEFAULT), &["agent.hidden".into()]).unwrap_err().to_string();
+        assert!(err.contains("expected KEY=VALUE"), "{err}");
+    }
 
     const DEFAULT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../hardware_configs/sim_panda.toml");
 

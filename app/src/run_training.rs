@@ -120,6 +120,32 @@ pub fn run(cfg: &CellConfig, bus: &Bus, opts: &RunOptions, stop: Arc<AtomicBool>
                 .context("starting an actor thread")?,
         );
     }
+    if !opts.realtime {
+        // Said on the panel too (repeated, for a panel that opens later): episodes there pass faster than a real
+        // arm could run them.
+        let text = "faster than real time: the simulated cell steps as fast as the CPU allows (--fast), not at the \
+                    policy rate a real arm runs at";
+        println!("{text}");
+        let mut events =
+            bus.for_cell(&names[0]).publisher::<interfaces::msg::Event>(interfaces::keys::EVENT, Some("run"))?;
+        let stop = stop.clone();
+        std::thread::Builder::new().name("fast notice".into()).spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                let _ = events.publish(&mut interfaces::msg::Event {
+                    header: interfaces::msg::Header::now(),
+                    node: "run".into(),
+                    level: interfaces::msg::Level::Info,
+                    text: text.into(),
+                });
+                for _ in 0..200 {
+                    if stop.load(Ordering::Acquire) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        })?;
+    }
     if ui::display_available() {
         println!("operator panel: opening (closing the window stops the run)");
         let mut panel_cfg = cfg.clone();

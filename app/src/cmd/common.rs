@@ -19,12 +19,16 @@ pub struct ConfigArg {
     /// The cell config (TOML).
     #[arg(long, short, default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// Override a config key for this run, e.g. `--set 'agent.hidden=[64, 64]'` (repeatable; validated like the
+    /// file).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 impl ConfigArg {
-    /// Reads and validates the config.
+    /// Reads and validates the config, with the `--set` overrides.
     pub fn load(&self) -> Result<CellConfig> {
-        Ok(config_file::load(&self.config)?)
+        Ok(config_file::load_with(&self.config, &self.set)?)
     }
 }
 
