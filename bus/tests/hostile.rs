@@ -158,17 +158,35 @@ fn a_valid_message_of_the_wrong_type_is_counted_and_never_delivered() {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    // A valid message of the right type still comes through, and it is the only thing delivered.
-    let mut good = commands()[0].clone();
+    // A valid message of the right type still comes through. Besides it, only late stragglers of `connect` (the
+    // same valid messages it sent; a loaded machine may deliver one after its quiet period) may be delivered:
+    // nothing of the wrong-type messages.
+    let mut good = commands()[1].clone();
+    assert_ne!(good.command, commands()[0].command);
     command_pub.publish(&mut good).expect("publish");
-    let got = cmds.recv_timeout(Duration::from_secs(30)).expect("the valid command after the wrong ones");
-    assert_eq!(got.msg.command, Command::EStop);
-    assert!(cmds.try_recv().is_none(), "no ArmState delivered as an OperatorCommand");
-    assert!(states.try_recv().is_none(), "no OperatorCommand delivered as an ArmState");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut delivered = Vec::new();
+    while delivered.last() != Some(&good.command) {
+        assert!(std::time::Instant::now() < deadline, "the valid command after the wrong ones: {delivered:?}");
+        if let Some(m) = cmds.recv_timeout(Duration::from_millis(100)) {
+            delivered.push(m.msg.command);
+        }
+    }
     let (s, c) = (states.counts(), cmds.counts());
+    while let Some(m) = cmds.try_recv() {
+        delivered.push(m.msg.command);
+    }
+    let strays = delivered.iter().filter(|d| **d != good.command).count() as u64;
+    assert!(delivered.iter().all(|d| *d == good.command || *d == commands()[0].command), "{delivered:?}");
+    let mut state_strays = 0;
+    while let Some(m) = states.try_recv() {
+        assert_eq!(m.msg.q, arm_state().q, "only stragglers of connect on the state key");
+        state_strays += 1;
+    }
     // At least 100 each (a pair sent again after a slow one may add one), every one counted, none delivered.
     assert!(s.decode_errors - s0.decode_errors >= 100 && c.decode_errors - c0.decode_errors >= 100);
-    assert_eq!((s.received - s0.received, c.received - c0.received), (0, 1));
+    assert!(s.received - s0.received <= state_strays, "{} received on the state key", s.received - s0.received);
+    assert!(c.received - c0.received <= 1 + strays, "{} received on the command key", c.received - c0.received);
     assert_eq!((s.oversize, c.oversize), (0, 0));
 }
 

@@ -52,3 +52,26 @@ pub fn write_cell(cfg: &CellConfig, path: &Path) {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// A learner thread on `bus` for the cell `cfg` with its run directory `run_dir`, until `stop` is raised: at most
+/// `ratio` update cycles per stored transition, a metrics sample every `progress` (printed as JSON lines; `None`:
+/// none). The thread's result is the learner's summary or its error as text.
+pub fn start_learner(
+    bus: &bus::Bus,
+    cfg: &CellConfig,
+    run_dir: &Path,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ratio: f64,
+    progress: Option<std::time::Duration>,
+) -> std::thread::JoinHandle<Result<agent::node::learner::LearnerSummary, String>> {
+    let (bus, cfg) = (bus.clone(), cfg.clone());
+    let spec = interfaces::env::obs_spec(&cfg);
+    let lo = agent::node::learner::LearnerOptions {
+        run_dir: run_dir.to_path_buf(),
+        max_updates_per_transition: ratio,
+        max_updates: None,
+        progress_every: progress,
+        json: true,
+    };
+    std::thread::spawn(move || agent::node::learner::run(&bus, &cfg, &spec, &lo, stop).map_err(|e| format!("{e:#}")))
+}

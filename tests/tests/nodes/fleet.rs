@@ -22,16 +22,7 @@ fn start_learner(
     run_dir: &Path,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Result<learner_node::LearnerSummary, String>> {
-    let (bus, cfg) = (bus.clone(), cfg.clone());
-    let spec = interfaces::env::obs_spec(&cfg);
-    let lo = learner_node::LearnerOptions {
-        run_dir: run_dir.to_path_buf(),
-        max_updates_per_transition: 0.2,
-        max_updates: None,
-        progress_every: Some(Duration::from_millis(250)),
-        json: true,
-    };
-    std::thread::spawn(move || learner_node::run(&bus, &cfg, &spec, &lo, stop).map_err(|e| format!("{e:#}")))
+    common::start_learner(bus, cfg, run_dir, stop, 0.2, Some(Duration::from_millis(250)))
 }
 
 /// The config of fleet cell `name`: the shared cell under another name.

@@ -5,8 +5,8 @@
 use tests::common;
 
 use agent::delivery::SpoolOptions;
+use agent::node::actor as actor_node;
 use agent::node::runlog;
-use agent::node::{actor as actor_node, learner as learner_node};
 use interfaces::CellConfig;
 use std::path::Path;
 use std::process::Command;
@@ -15,17 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn learner(bus: &bus::Bus, cfg: &CellConfig, run_dir: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    let (bus, cfg) = (bus.clone(), cfg.clone());
-    let spec = interfaces::env::obs_spec(&cfg);
-    let lo = learner_node::LearnerOptions {
-        run_dir: run_dir.to_path_buf(),
-        max_updates_per_transition: 1.0,
-        max_updates: None,
-        progress_every: Some(Duration::from_millis(200)),
-        json: true,
-    };
+    let l = common::start_learner(bus, cfg, run_dir, stop, 1.0, Some(Duration::from_millis(200)));
     std::thread::spawn(move || {
-        learner_node::run(&bus, &cfg, &spec, &lo, stop).expect("learner");
+        l.join().expect("learner thread").expect("learner");
     })
 }
 
