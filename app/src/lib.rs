@@ -7,6 +7,7 @@ pub mod calibrate;
 pub mod config_file;
 pub mod exit;
 pub mod nodes;
+pub mod replay_source;
 pub mod run_controller;
 pub mod run_scripted;
 pub mod run_training;

@@ -16,11 +16,13 @@
 //! - [`Panel`]: draws a `PanelState` and emits commands through an injectable [`CommandSink`] — [`BusSink`]
 //!   publishes on the bus, [`RecordingSink`] captures commands in tests.
 //! - [`run_panel`]: the window; [`display_available`] tells whether one can be opened.
+//! - [`replay::ReplayView`] / [`replay::run_replay`]: a run directory's stored episodes played back (no cell needed).
 
 mod display;
 mod error;
 pub mod feed;
 pub mod panel;
+pub mod replay;
 pub mod sink;
 pub mod state;
 mod window;

@@ -298,6 +298,16 @@ impl ReplayStore {
         (i < b.total).then(|| b.episode_of(i))
     }
 
+    /// Reward and `(done, truncated)` of transition `i` of the online (`demo = false`) or demo buffer, without
+    /// copying its frames (`None` past the end).
+    pub fn reward_of(&self, demo: bool, i: usize) -> Option<(f32, bool, bool)> {
+        let b = if demo { &self.demo } else { &self.online };
+        (i < b.total).then(|| {
+            let (d, r) = b.locate(i);
+            (d.reward[r], d.done[r], d.truncated[r])
+        })
+    }
+
     /// Copies transition `i` of the online (`demo = false`) or demo buffer back out (for export and tests).
     pub fn get(&self, demo: bool, i: usize) -> Option<Transition> {
         let b = if demo { &self.demo } else { &self.online };

@@ -9,5 +9,6 @@ mod fleet;
 mod interventions;
 mod netns;
 mod record_teleop;
+mod replay_view;
 mod routing;
 mod runlogs;
