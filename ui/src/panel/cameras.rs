@@ -1,4 +1,5 @@
-//! Camera views: for each camera the policy image and the full image, with size, rate and age.
+//! Camera views: for each camera the policy image and, once the camera sends one, the full image, with size,
+//! rate and age.
 
 use super::style::{BAD, MUTED, age, section};
 use crate::state::{FrameKind, FrameSlot, PanelState};
@@ -62,8 +63,10 @@ pub(super) fn show(state: &PanelState, textures: &mut CameraTextures, ui: &mut U
                 ui.vertical(|ui| {
                     ui.label(RichText::new(name).strong());
                     ui.horizontal(|ui| {
-                        for kind in [FrameKind::Policy, FrameKind::Full] {
-                            stream(ui, textures, name, kind, feed.slot(kind), now, limit);
+                        // The full image only where the camera sends one (a simulated camera sends none).
+                        stream(ui, textures, name, FrameKind::Policy, feed.slot(FrameKind::Policy), now, limit);
+                        if let Some(full) = feed.slot(FrameKind::Full) {
+                            stream(ui, textures, name, FrameKind::Full, Some(full), now, limit);
                         }
                     });
                 });
