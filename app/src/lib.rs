@@ -8,6 +8,7 @@ pub mod config_file;
 pub mod exit;
 pub mod nodes;
 pub mod replay_source;
+pub mod report;
 pub mod run_controller;
 pub mod run_scripted;
 pub mod run_training;

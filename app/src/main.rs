@@ -45,6 +45,8 @@ enum Cmd {
     /// Whether two settings differ, from their runs' newest evaluations (one run each: Newcombe's interval;
     /// several seeds each: interquartile means, a stratified-bootstrap interval and a permutation test).
     Compare(cmd::compare::CompareArgs),
+    /// A run's learning curves, evaluations and config as one static HTML file (`<run-dir>/report.html`).
+    Report(cmd::report::ReportArgs),
     /// Train the reward classifier of a real cell from the recorded episodes (for `agent.reward_classifier`).
     Classifier(cmd::classifier::ClassifierArgs),
     /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
@@ -119,6 +121,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Import(args) => cmd::dataset::import(args),
         Cmd::Eval(args) => cmd::eval::run(args),
         Cmd::Compare(args) => cmd::compare::run(args),
+        Cmd::Report(args) => cmd::report::run(args),
         Cmd::Classifier(args) => cmd::classifier::run(args),
         Cmd::Camera(args) => cmd::camera::run(args),
         Cmd::Ui(args) => cmd::ui::run(args),

@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod eval;
 pub mod learner;
 pub mod record;
+pub mod report;
 pub mod router;
 pub mod run;
 pub mod teleop;
