@@ -13,10 +13,10 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 TORCH_VERSION=2.11.0
 MUJOCO_VERSION=3.17.0
 # Python packages of .venv: the two native libraries, plus what the cross-language bus test, the independent
-# LeRobot dataset reader (pyarrow, PyAV with its own FFmpeg) and the Python
+# LeRobot dataset reader (pyarrow, PyAV with its own FFmpeg), the TensorBoard reader of the run-log test and the Python
 # reference benchmarks use.
 PY_PACKAGES=("torch==$TORCH_VERSION" "mujoco==$MUJOCO_VERSION" "cbor2==6.3.0" "eclipse-zenoh==1.10.2"
-  "pyarrow==26.0.1" "av==18.1.0")
+  "pyarrow==26.0.1" "av==18.1.0" "tensorboard==2.21.0")
 APT_PACKAGES=(libopencv-dev clang libclang-dev libudev-dev pkg-config libegl1 libegl-mesa0 libgl1-mesa-dri
   libgles2 libxkbcommon-dev mesa-vulkan-drivers libvulkan1 python3-venv
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev iproute2)

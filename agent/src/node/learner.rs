@@ -10,7 +10,8 @@
 //! acknowledgement never covers a transition that is not on disk.
 //!
 //! **What it saw, kept.** Every metrics sample goes to `<run-dir>/metrics.jsonl` and every episode report to
-//! `<run-dir>/episodes.jsonl` (JSON lines, appended across restarts, [`crate::node::runlog`]).
+//! `<run-dir>/episodes.jsonl` (JSON lines, appended across restarts, [`crate::node::runlog`]), and the metrics as
+//! TensorBoard scalars to `<run-dir>/tb/` (a new event file per start, [`crate::node::tboard`]).
 //!
 //! **A fleet** (`[fleet] cells`): the learner serves every listed cell on the same bus session — it subscribes to
 //! each cell's `actor/transitions` and `actor/episodes`, publishes weights and acknowledgements on each cell's keys,
@@ -219,6 +220,34 @@ fn publish_ack(cells: &mut [CellLink], actor: String, upto: u64) -> Result<()> {
     Ok(())
 }
 
+/// The scalars of a metrics sample for TensorBoard (`learner/…`, `episodes/…`, and `cell/<name>/…` per fleet cell).
+fn tensorboard_scalars(m: &LearnerMetrics) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = [
+        ("learner/updates", Some(m.updates as f64)),
+        ("learner/updates_per_s", Some(m.updates_per_s)),
+        ("learner/critic_loss", m.critic_loss),
+        ("learner/actor_loss", m.actor_loss),
+        ("learner/temperature", m.temperature),
+        ("learner/q_mean", m.q_mean),
+        ("replay/online", Some(m.online_size as f64)),
+        ("replay/demo", Some(m.demo_size as f64)),
+        ("episodes/success_rate", m.success_rate),
+        ("episodes/success_ci95", m.success_ci95),
+        ("episodes/return", m.episode_return),
+        ("episodes/intervention_rate", m.intervention_rate),
+    ]
+    .into_iter()
+    .filter_map(|(k, x)| Some((k.to_string(), x?)))
+    .collect();
+    for c in &m.fleet {
+        v.push((format!("cell/{}/steps_per_s", c.cell), c.steps_per_s));
+        if let Some(s) = c.success_rate {
+            v.push((format!("cell/{}/success_rate", c.cell), s));
+        }
+    }
+    v
+}
+
 /// Writes the acting policy's weights to `<run-dir>/policy.safetensors` (what `corrigo eval` evaluates), through
 /// a temporary file renamed over it.
 fn save_policy(learner: &Learner, run_dir: &Path) -> Result<()> {
@@ -317,6 +346,7 @@ pub fn run(
     // Every metrics sample and episode report, kept beside the run (appended across restarts).
     let mut metrics_log = crate::node::runlog::JsonLines::open(opts.run_dir.join("metrics.jsonl"));
     let mut episodes_log = crate::node::runlog::JsonLines::open(opts.run_dir.join("episodes.jsonl"));
+    let mut tb = crate::node::tboard::EventWriter::create(&opts.run_dir.join("tb"));
     let mut fault: Option<StorageFault> = None;
     let mut summary = LearnerSummary::default();
     let mut recent = Recent::default();
@@ -519,6 +549,7 @@ pub fn run(
             for l in &mut cells {
                 l.metrics.publish(&mut m)?;
             }
+            tb.scalars(m.step as i64, &tensorboard_scalars(&m));
             metrics_log.append(
                 &m,
                 &[

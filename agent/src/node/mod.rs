@@ -2,10 +2,11 @@
 //! [`interfaces::env::CellEnv`], streams transitions through the [`crate::delivery`] protocol, routes interventions
 //! through `teleop`'s arbiter) and the learner ([`learner`]: stores, acknowledges, trains, publishes weights and
 //! metrics, checkpoints), the recorder of human demonstrations ([`recorder`]), the transitions' bus messages
-//! ([`wire`]) and the run directory's JSON-lines logs ([`runlog`]).
+//! ([`wire`]) and the run directory's JSON-lines logs ([`runlog`]) and TensorBoard event files ([`tboard`]).
 
 pub mod actor;
 pub mod learner;
 pub mod recorder;
 pub mod runlog;
+pub mod tboard;
 pub mod wire;

@@ -1,5 +1,5 @@
 //! What a run leaves behind: `metrics.jsonl` and `episodes.jsonl` appended across a learner restart (nothing
-//! rewritten, nothing repeated), and `corrigo eval` on the learner's policy giving the same result on the same
+//! rewritten, nothing repeated), the same samples as TensorBoard scalars read back by TensorBoard's loader, and `corrigo eval` on the learner's policy giving the same result on the same
 //! seed twice, each appended to `evals.jsonl`.
 
 use tests::common;
@@ -81,6 +81,30 @@ fn run_logs_append_across_a_learner_restart_and_eval_repeats_on_a_seed() {
     assert_eq!(unique.len(), m2.len(), "no sample written twice");
     assert!(values.iter().all(|v| v["updates"].is_u64() && v["time_unix_s"].is_f64()));
     assert!(values.last().is_some_and(|v| v["online_size"] == 70));
+    // The same samples as TensorBoard scalars, one event file per learner start, read by TensorBoard's own loader.
+    let tb = run.join("tb");
+    assert_eq!(std::fs::read_dir(&tb).expect("tb/").count(), 2, "one event file per start");
+    let python = match std::env::var("CORRIGO_VENV_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => p,
+        _ => panic!("the project's Python virtualenv is missing: run `make setup` (scripts/setup.sh) first"),
+    };
+    let out = Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tb_reader.py"))
+        .arg(&tb)
+        .output()
+        .expect("run the TensorBoard reader (tensorboard is installed into .venv by scripts/setup.sh)");
+    assert!(out.status.success(), "TensorBoard's loader refused the files: {}", String::from_utf8_lossy(&out.stderr));
+    let scalars: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let online: Vec<(u64, f64)> = scalars["replay/online"]
+        .as_array()
+        .expect("the replay/online series")
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let want: Vec<(u64, f64)> =
+        values.iter().map(|v| (v["step"].as_u64().unwrap(), v["online_size"].as_f64().unwrap())).collect();
+    assert_eq!(online, want, "every metrics sample once, in order, across the restart");
+    assert_eq!(scalars["learner/updates"].as_array().map(Vec::len), Some(values.len()));
 
     // The learner's policy, evaluated twice on the same seed: the same outcome, appended each time.
     let eval = || {
