@@ -8,7 +8,7 @@
 use crate::nodes::env::{self, EnvChoice};
 use agent::node::{actor as actor_node, learner as learner_node};
 use agent::replay::{ReplayStore, StoreOptions};
-use agent::train::expert::scripted_demos;
+use agent::train::expert::scripted_demos_with;
 use anyhow::{Context, Result};
 use bus::Bus;
 use interfaces::CellConfig;
@@ -31,7 +31,9 @@ pub fn ensure_demos(cfg: &CellConfig, run_dir: &Path, n: usize, seed: u64) -> Re
     let mut store = ReplayStore::open(run_dir.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
     println!("recording {n} scripted demonstrations of {:?} (first run only)…", cfg.task.kind);
     let mut env = SimEnv::new(cfg, seed ^ 0xde70)?;
-    let demos = scripted_demos(&mut env, n, 0.1, seed)?;
+    let mut bar = dataset::Progress::of("demos", n, "demos", true);
+    let demos = scripted_demos_with(&mut env, n, 0.1, seed, &mut |k, _| bar.set(k))?;
+    bar.finish();
     for (i, ep) in demos.iter().enumerate() {
         for t in &ep.transitions {
             store.append_demo(t)?;

@@ -20,6 +20,7 @@ pub mod export;
 pub mod import;
 pub mod layout;
 mod progress;
+pub use progress::Progress;
 pub mod stats;
 pub mod table;
 pub mod video;

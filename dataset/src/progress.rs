@@ -1,13 +1,14 @@
-//! A progress bar on stderr for long exports and imports: redrawn in place on a terminal (at most 5 times a
-//! second), a line every 10 % otherwise (logs stay readable).
+//! A progress bar on stderr for long commands (export, import, record, eval): redrawn in place on a terminal (at
+//! most 5 times a second), a line every 10 % otherwise (logs stay readable); each with its rate and ETA.
 
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-/// Progress of `total` frames.
+/// Progress of `total` units (frames, demonstrations, episodes).
 #[derive(Debug)]
 pub struct Progress {
     what: &'static str,
+    unit: &'static str,
     total: usize,
     done: usize,
     enabled: bool,
@@ -20,9 +21,15 @@ pub struct Progress {
 impl Progress {
     /// A bar for `total` frames of `what` (`export`, `import`); silent when `enabled` is false.
     pub fn new(what: &'static str, total: usize, enabled: bool) -> Self {
+        Self::of(what, total, "frames", enabled)
+    }
+
+    /// A bar for `total` `unit`s (e.g. `"demos"`) of `what`; silent when `enabled` is false.
+    pub fn of(what: &'static str, total: usize, unit: &'static str, enabled: bool) -> Self {
         let now = Instant::now();
         Self {
             what,
+            unit,
             total: total.max(1),
             done: 0,
             enabled,
@@ -54,15 +61,25 @@ impl Progress {
         let width = 30;
         let filled = (self.done * width / self.total).min(width);
         let mut err = std::io::stderr().lock();
+        let rate = self.done as f64 / secs;
+        let eta = if self.done >= self.total {
+            String::new()
+        } else if rate > 0.0 {
+            format!(", ETA {:.0} s", (self.total - self.done) as f64 / rate)
+        } else {
+            ", ETA –".to_string()
+        };
         let line = format!(
-            "{} [{}{}] {}/{} frames, {:.0} frames/s",
+            "{} [{}{}] {}/{} {unit}, {} {unit}/s{eta}\x1b[K",
             self.what,
             "#".repeat(filled),
             "-".repeat(width - filled),
             self.done,
             self.total,
-            self.done as f64 / secs
+            if rate >= 10.0 { format!("{rate:.0}") } else { format!("{rate:.2}") },
+            unit = self.unit
         );
+        let line = if end == '\r' { line } else { line.trim_end_matches("\x1b[K").to_string() };
         if end == '\r' {
             let _ = write!(err, "\r{line}");
         } else {
@@ -76,7 +93,7 @@ impl Progress {
         if self.enabled && self.tty {
             self.draw('\r');
             let _ = writeln!(std::io::stderr());
-        } else if self.enabled {
+        } else if self.enabled && self.done * 10 / self.total > self.last_decile {
             self.draw('\n');
         }
     }

@@ -44,6 +44,17 @@ pub fn scripted_episode(env: &mut dyn Env, episode: u64, noise: f64, rng: &mut C
 
 /// Records `n` successful scripted episodes (trying at most `3·n + 10`), returning them.
 pub fn scripted_demos(env: &mut dyn Env, n: usize, noise: f64, seed: u64) -> Result<Vec<Episode>> {
+    scripted_demos_with(env, n, noise, seed, &mut |_, _| {})
+}
+
+/// [`scripted_demos`], calling `kept(k, episode)` as the `k`-th successful episode (from 1) is kept.
+pub fn scripted_demos_with(
+    env: &mut dyn Env,
+    n: usize,
+    noise: f64,
+    seed: u64,
+    kept: &mut dyn FnMut(usize, &Episode),
+) -> Result<Vec<Episode>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     let mut tries = 0;
@@ -54,6 +65,7 @@ pub fn scripted_demos(env: &mut dyn Env, n: usize, noise: f64, seed: u64) -> Res
         }
         let ep = scripted_episode(env, tries as u64, noise, &mut rng)?;
         if ep.success {
+            kept(out.len() + 1, &ep);
             out.push(ep);
         }
     }

@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use corrigo_app::exit;
 use corrigo_app::nodes::env::{self, EnvChoice};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Arguments of `corrigo eval`.
@@ -73,36 +72,16 @@ pub fn run(args: EvalArgs) -> Result<i32> {
         }
     };
     let json = json_output();
-    let tty = std::io::stderr().is_terminal();
     eprintln!(
         "evaluating {} (policy after {} updates): {} episodes, seed {seed}, deterministic, not trained on",
         weights.display(),
         policy.version(),
         args.episodes
     );
-    let started = std::time::Instant::now();
-    let (mut done_ok, n) = (0u64, args.episodes);
-    let outcomes = evaluate_episodes(e, &mut policy, n, &mut |done, o| {
-        done_ok += u64::from(o.success);
-        let secs = started.elapsed().as_secs_f64();
-        let eta = secs / done as f64 * (n - done) as f64;
-        let line = format!(
-            "episode {done}/{n}: {} return {:.2}, {} steps — {done_ok} successes so far, {:.2} episodes/s, ETA {eta:.0} s",
-            if o.success { "success," } else { "failure," },
-            o.episode_return,
-            o.length,
-            done as f64 / secs.max(1e-9)
-        );
-        if tty {
-            let bar = (20 * done / n) as usize;
-            eprint!("\r[{}{}] {line}\x1b[K", "#".repeat(bar), ".".repeat(20 - bar));
-            if done == n {
-                eprintln!();
-            }
-        } else {
-            eprintln!("{line}");
-        }
-    })?;
+    let n = args.episodes;
+    let mut bar = dataset::Progress::of("eval", n as usize, "episodes", true);
+    let outcomes = evaluate_episodes(e, &mut policy, n, &mut |done, _| bar.set(done as usize))?;
+    bar.finish();
     let successes = outcomes.iter().filter(|o| o.success).count() as u64;
     let rate = SuccessRate::new(successes, n);
     let mean = |f: &dyn Fn(&agent::train::eval::EpisodeOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / n as f64;
