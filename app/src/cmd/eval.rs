@@ -35,6 +35,11 @@ pub struct EvalArgs {
     env: EnvArg,
     #[command(flatten)]
     bus: BusArgs,
+    /// Several run directories (one per seed of a setting), comma-separated: each one's policy evaluated on the
+    /// same episodes, then the interquartile mean of their success rates with its 95 % bootstrap interval over
+    /// the runs, and each run's value.
+    #[arg(long, value_delimiter = ',', conflicts_with = "checkpoint")]
+    runs: Vec<PathBuf>,
 }
 
 /// Runs `corrigo eval`; returns the exit code.
@@ -44,9 +49,41 @@ pub fn run(args: EvalArgs) -> Result<i32> {
         eprintln!("error: --episodes must be at least 1");
         return Ok(exit::USAGE);
     }
+    if !args.runs.is_empty() {
+        let mut rates = Vec::new();
+        for dir in &args.runs {
+            let (k, n) = eval_one(&args, &cfg, dir, &dir.join("policy.safetensors"))?;
+            rates.push((dir.clone(), k as f64 / n as f64));
+        }
+        let values: Vec<f64> = rates.iter().map(|r| r.1).collect();
+        let (lo, hi) = agent::train::eval::iqm_bootstrap_95(&values, 10_000, 1);
+        println!(
+            "{} runs: interquartile mean of the success rates {:.0}% [{:.0}–{:.0}%] (95% bootstrap over the runs); \
+             per run: {}",
+            rates.len(),
+            100.0 * agent::train::eval::interquartile_mean(&values),
+            100.0 * lo,
+            100.0 * hi,
+            rates.iter().map(|(d, r)| format!("{} {:.0}%", d.display(), 100.0 * r)).collect::<Vec<_>>().join(", ")
+        );
+        return Ok(exit::OK);
+    }
     let run_dir = args.run_dir.resolve(&cfg);
     let weights = args.checkpoint.clone().unwrap_or_else(|| run_dir.join("policy.safetensors"));
-    let bytes = std::fs::read(&weights).with_context(|| {
+    eval_one(&args, &cfg, &run_dir, &weights)?;
+    Ok(exit::OK)
+}
+
+/// Evaluates the policy `weights` for the run directory `run_dir` (printing and appending the result to its
+/// `evals.jsonl`); `(successes, episodes)`.
+fn eval_one(
+    args: &EvalArgs,
+    cfg: &interfaces::CellConfig,
+    run_dir: &std::path::Path,
+    weights: &std::path::Path,
+) -> Result<(u64, u64)> {
+    let cfg = cfg.clone();
+    let bytes = std::fs::read(weights).with_context(|| {
         format!(
             "reading the policy {} (the learner writes <run-dir>/policy.safetensors with every checkpoint; \
              is this the run directory of a learner that has checkpointed?)",
@@ -103,7 +140,7 @@ pub fn run(args: EvalArgs) -> Result<i32> {
         "cycle_ms_mean": cycle,
         "per_episode": outcomes,
     });
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let mut log = JsonLines::open(run_dir.join("evals.jsonl"));
     log.append(&record, &[]);
     if json {
@@ -115,5 +152,5 @@ pub fn run(args: EvalArgs) -> Result<i32> {
             log.path().display()
         );
     }
-    Ok(exit::OK)
+    Ok((successes, n))
 }
