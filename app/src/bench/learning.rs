@@ -188,7 +188,10 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedR
         Ok(e) => e,
         Err(e) => return fail(e.into()),
     };
-    println!("  {:>9} {:>8} {:>28} {:>9} {:>9}", "env steps", "updates", "success [95% CI]", "return", "wall s");
+    println!(
+        "  {:>9} {:>8} {:>28} {:>9} {:>9} {:>9}",
+        "env steps", "updates", "success [95% CI]", "return", "wall s", "ETA s"
+    );
     let opts = TrainOptions {
         env_steps: b.env_steps,
         demos: 20,
@@ -201,14 +204,19 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedR
         stop_at_success: None,
         max_wall: if v.images() { Some(b.image_budget) } else { None },
     };
+    let (budget, wall_budget) = (b.env_steps, if v.images() { Some(b.image_budget.as_secs_f64()) } else { None });
     let result = train(&cfg, &opts, &mut env, &mut eval_env, |p| {
+        // What is left of the step budget at this run's pace (or of the wall-clock budget, if sooner).
+        let by_steps = p.wall_s / p.env_steps.max(1) as f64 * budget.saturating_sub(p.env_steps) as f64;
+        let eta = wall_budget.map_or(by_steps, |w| by_steps.min((w - p.wall_s).max(0.0)));
         println!(
-            "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0}",
+            "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0} {:>9.0}",
             p.env_steps,
             p.updates,
             p.success.to_string(),
             p.eval_return,
-            p.wall_s
+            p.wall_s,
+            eta
         );
     });
     match result {
