@@ -2,8 +2,8 @@
 //! charts drawn with plotters; no server, no script), for a lab notebook.
 //!
 //! The curves come from `metrics.jsonl` (success rate with its 95 % interval, return, intervention rate, losses,
-//! update cycles/s) against environment steps and against wall time (minutes since the first sample, learner
-//! restarts included); the evaluation table from `evals.jsonl`. The exact points of every chart are embedded in
+//! update cycles/s), each against environment steps and against wall time (minutes since the first sample,
+//! learner restarts included); the evaluation table from `evals.jsonl`. The exact points of every chart are embedded in
 //! the file as JSON (`<script type="application/json" id="corrigo-report-data">`), so a reader can check or reuse
 //! them.
 
@@ -75,34 +75,34 @@ pub fn charts(metrics: &[Value]) -> Vec<Chart> {
             series("95% interval, high", x, &hi),
         ]
     };
-    vec![
-        Chart { title: "success rate (recent episodes)".into(), x: "env steps".into(), series: success(&step) },
-        Chart {
-            title: "success rate (recent episodes)".into(),
-            x: "wall time, minutes".into(),
-            series: success(&minutes),
-        },
-        Chart {
+    let steps_x: (&str, &dyn Fn(&Value) -> Option<f64>) = ("env steps", &step);
+    let wall_x: (&str, &dyn Fn(&Value) -> Option<f64>) = ("wall time, minutes", &minutes);
+    let mut out = Vec::new();
+    // Every curve against env steps and against wall time.
+    for (x_name, x) in [steps_x, wall_x] {
+        out.push(Chart { title: "success rate (recent episodes)".into(), x: x_name.into(), series: success(x) });
+        out.push(Chart {
             title: "episode return".into(),
-            x: "env steps".into(),
-            series: vec![series("return", &step, &field("episode_return"))],
-        },
-        Chart {
+            x: x_name.into(),
+            series: vec![series("return", x, &field("episode_return"))],
+        });
+        out.push(Chart {
             title: "intervention rate".into(),
-            x: "env steps".into(),
-            series: vec![series("human share of steps", &step, &field("intervention_rate"))],
-        },
-        Chart {
+            x: x_name.into(),
+            series: vec![series("human share of steps", x, &field("intervention_rate"))],
+        });
+        out.push(Chart {
             title: "losses".into(),
-            x: "env steps".into(),
-            series: vec![series("critic", &step, &field("critic_loss")), series("actor", &step, &field("actor_loss"))],
-        },
-        Chart {
+            x: x_name.into(),
+            series: vec![series("critic", x, &field("critic_loss")), series("actor", x, &field("actor_loss"))],
+        });
+        out.push(Chart {
             title: "update cycles per second".into(),
-            x: "wall time, minutes".into(),
-            series: vec![series("updates/s", &minutes, &field("updates_per_s"))],
-        },
-    ]
+            x: x_name.into(),
+            series: vec![series("updates/s", x, &field("updates_per_s"))],
+        });
+    }
+    out
 }
 
 /// The chart drawn as an SVG document.
@@ -247,7 +247,7 @@ mod tests {
             samples.iter().map(|s| (s["step"].as_f64().unwrap(), s["success_rate"].as_f64().unwrap())).collect();
         let got: Vec<(f64, f64)> = pts.iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
         assert_eq!(got, want);
-        let ret = &data["charts"][2]["series"][0]["points"];
+        let ret = &data["charts"][1]["series"][0]["points"];
         assert_eq!(ret[11], serde_json::json!([1100.0, 6.0]));
         // One drawn line per curve, each with every point.
         let polylines: Vec<usize> = html

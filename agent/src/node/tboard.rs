@@ -4,8 +4,8 @@
 //! The format is TensorFlow's: a file of TFRecords (`u64` length, masked CRC-32C of the length, the bytes, masked
 //! CRC-32C of the bytes), each an `Event` protocol buffer (encoded by prost; the three message types used are
 //! declared below with their field numbers from TensorFlow's `event.proto` and `summary.proto`). Each learner start
-//! writes a new file (`events.out.tfevents.<unix time>.<host>.<pid>.corrigo`): a restart appends a file, never
-//! truncates one; TensorBoard reads every file of the folder. Writing is best effort like
+//! writes a new file (`events.out.tfevents.<unix time>.<host>.<pid>.<ns>.corrigo`, never an existing one): a restart
+//! appends a file, never truncates one; TensorBoard reads every file of the folder. Writing is best effort like
 //! [`super::runlog`]: a failed write is logged once and training goes on.
 
 use prost::Message;
@@ -73,8 +73,23 @@ impl EventWriter {
         let now = super::runlog::unix_now();
         let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
         let host = if host.is_empty() { "host".to_string() } else { host };
-        let path = dir.join(format!("events.out.tfevents.{}.{host}.{}.corrigo", now as u64, std::process::id()));
-        let file = std::fs::create_dir_all(dir).and_then(|()| File::create(&path));
+        // Never an existing file: two starts within a second (or in one process) each get their own, and names
+        // sort in the order the files were made (TensorBoard reads them in name order).
+        let name = |k: u32| {
+            let ns = (now.fract() * 1e9) as u64;
+            format!("events.out.tfevents.{}.{host}.{}.{ns:09}{k:03}.corrigo", now as u64, std::process::id())
+        };
+        let mut path = dir.join(name(0));
+        let mut file = std::fs::create_dir_all(dir).and_then(|()| File::create_new(&path));
+        for k in 1..1000 {
+            match &file {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    path = dir.join(name(k));
+                    file = File::create_new(&path);
+                }
+                _ => break,
+            }
+        }
         let mut w = match file {
             Ok(f) => Self { path, file: Some(f), warned: false },
             Err(e) => {
@@ -129,6 +144,18 @@ mod tests {
         assert_eq!(r.len(), 8 + 4 + 3 + 4);
         assert_eq!(&r[..8], &3u64.to_le_bytes());
         assert_eq!(&r[12..15], b"abc");
+    }
+
+    /// Regression (two learner starts in one second in one process wrote the same file name, the second truncating
+    /// the first): every start gets a new file.
+    #[test]
+    fn each_start_gets_its_own_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths: Vec<PathBuf> = (0..5).map(|_| EventWriter::create(dir.path()).path().to_path_buf()).collect();
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 5, "{paths:?}");
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(sorted, paths, "names sort in the order the files were made");
     }
 
     #[test]
