@@ -56,6 +56,9 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// An x axis: its name and how a sample gives its x.
+type Axis<'a> = (&'a str, &'a dyn Fn(&Value) -> Option<f64>);
+
 /// The charts of `metrics` (the lines of `metrics.jsonl`).
 pub fn charts(metrics: &[Value]) -> Vec<Chart> {
     let t0 = metrics.iter().find_map(|m| m["time_unix_s"].as_f64()).unwrap_or(0.0);
@@ -75,8 +78,8 @@ pub fn charts(metrics: &[Value]) -> Vec<Chart> {
             series("95% interval, high", x, &hi),
         ]
     };
-    let steps_x: (&str, &dyn Fn(&Value) -> Option<f64>) = ("env steps", &step);
-    let wall_x: (&str, &dyn Fn(&Value) -> Option<f64>) = ("wall time, minutes", &minutes);
+    let steps_x: Axis<'_> = ("env steps", &step);
+    let wall_x: Axis<'_> = ("wall time, minutes", &minutes);
     let mut out = Vec::new();
     // Every curve against env steps and against wall time.
     for (x_name, x) in [steps_x, wall_x] {
