@@ -5,7 +5,7 @@
 use tests::common;
 
 use agent::delivery::SpoolOptions;
-use agent::node::{actor as actor_node, learner as learner_node};
+use agent::node::actor as actor_node;
 use agent::replay::ReplayStore;
 use interfaces::CellConfig;
 use interfaces::keys::EVENT;
@@ -35,15 +35,6 @@ fn actor_opts(
     }
 }
 
-fn start_learner(
-    bus: &bus::Bus,
-    cfg: &CellConfig,
-    run_dir: &Path,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Result<learner_node::LearnerSummary, String>> {
-    common::start_learner(bus, cfg, run_dir, stop, 0.2, None)
-}
-
 fn stored(cfg: &CellConfig, run_dir: &Path) -> ReplayStore {
     ReplayStore::open_read_only(run_dir.join("replay"), &interfaces::env::obs_spec(cfg)).expect("the store")
 }
@@ -64,7 +55,7 @@ fn an_actors_spool_survives_its_restart_and_is_delivered_exactly_once() {
     assert_eq!((first.steps, first.acked, first.spooled), (60, 0, 60), "{first:?}");
     // The learner comes; the actor restarts on the same spool and resends it before its new transitions.
     let learner_stop = Arc::new(AtomicBool::new(false));
-    let learner = start_learner(&bus, &cfg, &run_dir, learner_stop.clone());
+    let learner = common::start_learner(&bus, &cfg, &run_dir, learner_stop.clone(), 0.2, None);
     let opts = actor_opts(&cfg, &spool, 40, false, Duration::from_secs(180));
     let second = actor_node::run(&bus, &cfg, &opts, stop, &mut env).expect("second actor");
     learner_stop.store(true, Ordering::Release);
@@ -150,7 +141,7 @@ fn a_full_disk_pauses_the_learner_which_resumes_by_itself_losing_and_duplicating
     let events = bus.subscribe::<Event>(EVENT, Some("*")).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let learner_stop = Arc::new(AtomicBool::new(false));
-    let learner = start_learner(&bus, &cfg, &run_dir, learner_stop.clone());
+    let learner = common::start_learner(&bus, &cfg, &run_dir, learner_stop.clone(), 0.2, None);
     let steps = 500;
     let actor = {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
@@ -268,7 +259,7 @@ fn hostile_payloads_on_every_key_leave_actor_and_learner_working() {
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
     let run_dir = dir.path().join("run");
     let learner_stop = Arc::new(AtomicBool::new(false));
-    let learner = start_learner(&bus, &cfg, &run_dir, learner_stop.clone());
+    let learner = common::start_learner(&bus, &cfg, &run_dir, learner_stop.clone(), 0.2, None);
     let hostile_done = Arc::new(AtomicBool::new(false));
     let hostile = {
         let (bus, done) = (bus.clone(), hostile_done.clone());

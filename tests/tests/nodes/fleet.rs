@@ -5,25 +5,15 @@
 use tests::common;
 
 use agent::delivery::SpoolOptions;
-use agent::node::{actor as actor_node, learner as learner_node};
+use agent::node::actor as actor_node;
 use agent::replay::ReplayStore;
 use interfaces::CellConfig;
 use interfaces::keys::{EVENT, LEARNER_METRICS, POLICY_WEIGHTS, TRANSITIONS};
 use interfaces::msg::{Event, Header, LearnerMetrics, Level};
 use interfaces::msg_training::{ObservationMsg, PolicyWeights, TransitionMsg};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn start_learner(
-    bus: &bus::Bus,
-    cfg: &CellConfig,
-    run_dir: &Path,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Result<learner_node::LearnerSummary, String>> {
-    common::start_learner(bus, cfg, run_dir, stop, 0.2, Some(Duration::from_millis(250)))
-}
 
 /// The config of fleet cell `name`: the shared cell under another name.
 fn cell_named(cfg: &CellConfig, name: &str) -> CellConfig {
@@ -47,7 +37,14 @@ fn two_cells_feed_one_learner_which_serves_both() {
     let metrics = bus.for_cell("fleet_b").subscribe::<LearnerMetrics>(LEARNER_METRICS, None).expect("metrics");
     let run_dir = dir.path().join("run");
     let learner_stop = Arc::new(AtomicBool::new(false));
-    let learner = start_learner(&bus, &learner_cfg, &run_dir, learner_stop.clone());
+    let learner = common::start_learner(
+        &bus,
+        &learner_cfg,
+        &run_dir,
+        learner_stop.clone(),
+        0.2,
+        Some(Duration::from_millis(250)),
+    );
     let actors: Vec<_> = [("fleet_a", 40u64, 1u64), ("fleet_b", 30, 2)]
         .into_iter()
         .map(|(name, steps, seed)| {
@@ -113,7 +110,14 @@ fn a_cell_whose_spec_differs_is_refused_naming_the_cell_and_the_field() {
     let events = bus.for_cell("odd_spec").subscribe::<Event>(EVENT, Some("*")).expect("events");
     let run_dir = dir.path().join("run");
     let learner_stop = Arc::new(AtomicBool::new(false));
-    let learner = start_learner(&bus, &learner_cfg, &run_dir, learner_stop.clone());
+    let learner = common::start_learner(
+        &bus,
+        &learner_cfg,
+        &run_dir,
+        learner_stop.clone(),
+        0.2,
+        Some(Duration::from_millis(250)),
+    );
     // A transition with one proprio value too many, sent until the learner reacts.
     let spec = interfaces::env::obs_spec(&base);
     let obs = ObservationMsg { proprio: vec![0.0; spec.proprio_dim + 1], images: Vec::new() };
