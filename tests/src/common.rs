@@ -75,3 +75,26 @@ pub fn start_learner(
     };
     std::thread::spawn(move || agent::node::learner::run(&bus, &cfg, &spec, &lo, stop).map_err(|e| format!("{e:#}")))
 }
+
+/// The options of an actor of cell `cfg` that acts randomly for all its `steps` steps (`seed`), its spool in
+/// `spool_dir`, paced at the policy rate when `pace`, waiting at most `ack_wait` for the learner's last
+/// acknowledgements.
+pub fn random_actor(
+    cfg: &CellConfig,
+    spool_dir: &Path,
+    steps: u64,
+    seed: u64,
+    pace: bool,
+    ack_wait: std::time::Duration,
+) -> agent::node::actor::ActorOptions {
+    agent::node::actor::ActorOptions {
+        actor_id: "actor-0".into(),
+        seed,
+        pace,
+        max_steps: Some(steps),
+        spool_dir: spool_dir.to_path_buf(),
+        spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
+        random_steps: steps,
+        final_ack_wait: ack_wait,
+    }
+}

@@ -4,7 +4,6 @@
 
 use tests::common;
 
-use agent::delivery::SpoolOptions;
 use agent::node::actor as actor_node;
 use agent::replay::ReplayStore;
 use interfaces::CellConfig;
@@ -15,25 +14,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn actor_opts(
-    cfg: &CellConfig,
-    spool_dir: &Path,
-    steps: u64,
-    pace: bool,
-    ack_wait: Duration,
-) -> actor_node::ActorOptions {
-    actor_node::ActorOptions {
-        actor_id: "actor-f".into(),
-        seed: 5,
-        pace,
-        max_steps: Some(steps),
-        spool_dir: spool_dir.to_path_buf(),
-        spool: SpoolOptions::from_config(&cfg.actor),
-        random_steps: steps,
-        final_ack_wait: ack_wait,
-    }
-}
 
 fn stored(cfg: &CellConfig, run_dir: &Path) -> ReplayStore {
     ReplayStore::open_read_only(run_dir.join("replay"), &interfaces::env::obs_spec(cfg)).expect("the store")
@@ -49,14 +29,19 @@ fn an_actors_spool_survives_its_restart_and_is_delivered_exactly_once() {
     // No learner: everything stays in the spool.
     let mut env = sim::SimEnv::new(&cfg, 5).expect("the simulated cell");
     let stop = Arc::new(AtomicBool::new(false));
-    let first =
-        actor_node::run(&bus, &cfg, &actor_opts(&cfg, &spool, 60, false, Duration::ZERO), stop.clone(), &mut env)
-            .expect("first actor");
+    let first = actor_node::run(
+        &bus,
+        &cfg,
+        &common::random_actor(&cfg, &spool, 60, 5, false, Duration::ZERO),
+        stop.clone(),
+        &mut env,
+    )
+    .expect("first actor");
     assert_eq!((first.steps, first.acked, first.spooled), (60, 0, 60), "{first:?}");
     // The learner comes; the actor restarts on the same spool and resends it before its new transitions.
     let learner_stop = Arc::new(AtomicBool::new(false));
     let learner = common::start_learner(&bus, &cfg, &run_dir, learner_stop.clone(), 0.2, None);
-    let opts = actor_opts(&cfg, &spool, 40, false, Duration::from_secs(180));
+    let opts = common::random_actor(&cfg, &spool, 40, 5, false, Duration::from_secs(180));
     let second = actor_node::run(&bus, &cfg, &opts, stop, &mut env).expect("second actor");
     learner_stop.store(true, Ordering::Release);
     let l = learner.join().unwrap().expect("learner");
@@ -145,7 +130,7 @@ fn a_full_disk_pauses_the_learner_which_resumes_by_itself_losing_and_duplicating
     let steps = 500;
     let actor = {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
-        let opts = actor_opts(&cfg, &dir.path().join("spool"), steps, true, Duration::from_secs(240));
+        let opts = common::random_actor(&cfg, &dir.path().join("spool"), steps, 5, true, Duration::from_secs(240));
         std::thread::spawn(move || {
             let mut env = sim::SimEnv::new(&cfg, 5).expect("the simulated cell");
             actor_node::run(&bus, &cfg, &opts, stop, &mut env)
@@ -306,7 +291,7 @@ fn hostile_payloads_on_every_key_leave_actor_and_learner_working() {
         })
     };
     let mut env = sim::SimEnv::new(&cfg, 5).expect("the simulated cell");
-    let opts = actor_opts(&cfg, &dir.path().join("spool"), 300, false, Duration::from_secs(180));
+    let opts = common::random_actor(&cfg, &dir.path().join("spool"), 300, 5, false, Duration::from_secs(180));
     let a = actor_node::run(&bus, &cfg, &opts, Arc::new(AtomicBool::new(false)), &mut env).expect("the actor survives");
     hostile_done.store(true, Ordering::Release);
     let sent = hostile.join().unwrap();

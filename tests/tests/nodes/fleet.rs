@@ -4,7 +4,6 @@
 
 use tests::common;
 
-use agent::delivery::SpoolOptions;
 use agent::node::actor as actor_node;
 use agent::replay::ReplayStore;
 use interfaces::CellConfig;
@@ -50,16 +49,14 @@ fn two_cells_feed_one_learner_which_serves_both() {
         .map(|(name, steps, seed)| {
             let cfg = cell_named(&base, name);
             let bus = bus.for_cell(name);
-            let opts = actor_node::ActorOptions {
-                actor_id: "actor-0".into(),
+            let opts = common::random_actor(
+                &cfg,
+                &dir.path().join("spool").join(name),
+                steps,
                 seed,
-                pace: false,
-                max_steps: Some(steps),
-                spool_dir: dir.path().join("spool").join(name),
-                spool: SpoolOptions::from_config(&cfg.actor),
-                random_steps: steps,
-                final_ack_wait: Duration::from_secs(180),
-            };
+                false,
+                Duration::from_secs(180),
+            );
             std::thread::spawn(move || {
                 let mut env = sim::SimEnv::new(&cfg, seed).expect("the simulated cell");
                 actor_node::run(&bus, &cfg, &opts, Arc::new(AtomicBool::new(false)), &mut env)
@@ -145,16 +142,7 @@ fn a_cell_whose_spec_differs_is_refused_naming_the_cell_and_the_field() {
     assert!(refusal.contains("odd_spec") && refusal.contains("proprio"), "names the cell and the field: {refusal}");
     // The cell with the learner's spec is served all the same.
     let cfg = cell_named(&base, "same_spec");
-    let opts = actor_node::ActorOptions {
-        actor_id: "actor-0".into(),
-        seed: 3,
-        pace: false,
-        max_steps: Some(20),
-        spool_dir: dir.path().join("spool"),
-        spool: SpoolOptions::from_config(&cfg.actor),
-        random_steps: 20,
-        final_ack_wait: Duration::from_secs(180),
-    };
+    let opts = common::random_actor(&cfg, &dir.path().join("spool"), 20, 3, false, Duration::from_secs(180));
     let mut env = sim::SimEnv::new(&cfg, 3).expect("the simulated cell");
     let a = actor_node::run(&bus.for_cell("same_spec"), &cfg, &opts, Arc::new(AtomicBool::new(false)), &mut env)
         .expect("actor");

@@ -4,7 +4,6 @@
 
 use tests::common;
 
-use agent::delivery::SpoolOptions;
 use agent::node::actor as actor_node;
 use agent::node::runlog;
 use interfaces::CellConfig;
@@ -45,16 +44,7 @@ fn run_logs_append_across_a_learner_restart_and_eval_repeats_on_a_seed() {
     // First learner: an actor's 70 steps (two reach episodes and more), then stop (checkpoint + policy).
     let stop = Arc::new(AtomicBool::new(false));
     let first = learner(&bus, &cfg, &run, stop.clone());
-    let opts = actor_node::ActorOptions {
-        actor_id: "actor-0".into(),
-        seed: 4,
-        pace: false,
-        max_steps: Some(70),
-        spool_dir: dir.path().join("spool"),
-        spool: SpoolOptions::from_config(&cfg.actor),
-        random_steps: 70,
-        final_ack_wait: Duration::from_secs(180),
-    };
+    let opts = common::random_actor(&cfg, &dir.path().join("spool"), 70, 4, false, Duration::from_secs(180));
     let mut env = sim::SimEnv::new(&cfg, 4).expect("sim");
     let a = actor_node::run(&bus, &cfg, &opts, Arc::new(AtomicBool::new(false)), &mut env).expect("actor");
     assert_eq!(a.acked, 70);
