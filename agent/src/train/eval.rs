@@ -127,6 +127,14 @@ pub fn interquartile_mean(v: &[f64]) -> f64 {
     mid.iter().sum::<f64>() / mid.len() as f64
 }
 
+/// The 2.5th and 97.5th percentiles of bootstrap statistics `stats` (not empty).
+fn central_95(mut stats: Vec<f64>) -> (f64, f64) {
+    stats.sort_by(f64::total_cmp);
+    let last = stats.len() - 1;
+    let at = |q: f64| stats[((q * last as f64).round() as usize).min(last)];
+    (at(0.025), at(0.975))
+}
+
 /// The 95 % percentile-bootstrap interval of the interquartile mean of the per-seed values `v`: `resamples`
 /// resamples of the seeds with replacement (one setting's seeds form one stratum; give each setting its own call),
 /// seeded for reproducibility. `(NaN, NaN)` when `v` is empty.
@@ -137,7 +145,7 @@ pub fn iqm_bootstrap_95(v: &[f64], resamples: usize, seed: u64) -> (f64, f64) {
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut draw = vec![0.0; v.len()];
-    let mut stats: Vec<f64> = (0..resamples)
+    let stats: Vec<f64> = (0..resamples)
         .map(|_| {
             for d in draw.iter_mut() {
                 *d = v[rng.random_range(0..v.len())];
@@ -145,9 +153,7 @@ pub fn iqm_bootstrap_95(v: &[f64], resamples: usize, seed: u64) -> (f64, f64) {
             interquartile_mean(&draw)
         })
         .collect();
-    stats.sort_by(f64::total_cmp);
-    let at = |q: f64| stats[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    (at(0.025), at(0.975))
+    central_95(stats)
 }
 
 /// Newcombe's hybrid score interval (method 10) at 95 % for the difference `k1/n1 − k2/n2` of two success rates,
@@ -174,10 +180,8 @@ pub fn iqm_diff_bootstrap_95(a: &[f64], b: &[f64], resamples: usize, seed: u64) 
         let d: Vec<f64> = (0..v.len()).map(|_| v[rng.random_range(0..v.len())]).collect();
         interquartile_mean(&d)
     };
-    let mut stats: Vec<f64> = (0..resamples).map(|_| draw(a, &mut rng) - draw(b, &mut rng)).collect();
-    stats.sort_by(f64::total_cmp);
-    let at = |q: f64| stats[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    (at(0.025), at(0.975))
+    let stats: Vec<f64> = (0..resamples).map(|_| draw(a, &mut rng) - draw(b, &mut rng)).collect();
+    central_95(stats)
 }
 
 /// Two-sided permutation test of `IQM(a) − IQM(b)`: the share of the exact relabellings (all of them up to 20
