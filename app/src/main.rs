@@ -49,6 +49,8 @@ enum Cmd {
     Report(cmd::report::ReportArgs),
     /// Train the reward classifier of a real cell from the recorded episodes (for `agent.reward_classifier`).
     Classifier(cmd::classifier::ClassifierArgs),
+    /// Train a behaviour-cloned policy from a run's demonstrations (e.g. the base policy of residual RL).
+    Bc(cmd::bc::BcArgs),
     /// The camera node: publishes every `[[cameras]]` entry on the bus (or lists the V4L2 devices).
     Camera(cmd::camera::CameraArgs),
     /// The operator panel, connected to a running cell through the bus (needs a display).
@@ -123,6 +125,7 @@ fn dispatch(command: Cmd) -> anyhow::Result<i32> {
         Cmd::Compare(args) => cmd::compare::run(args),
         Cmd::Report(args) => cmd::report::run(args),
         Cmd::Classifier(args) => cmd::classifier::run(args),
+        Cmd::Bc(args) => cmd::bc::run(args),
         Cmd::Camera(args) => cmd::camera::run(args),
         Cmd::Ui(args) => cmd::ui::run(args),
         Cmd::Controller(args) => cmd::controller::run(args),

@@ -84,7 +84,7 @@ impl Mlp {
     }
 }
 
-/// An ensemble of `E` MLPs with scalar output, as one batched network. Weights `{prefix}{i}.weight: [E, in, out]`,
+/// An ensemble of `E` MLPs with `out` outputs each (1: a scalar Q), as one batched network. Weights `{prefix}{i}.weight: [E, in, out]`,
 /// biases and LayerNorm affines `[E, 1, out]`.
 #[derive(Debug, Clone)]
 pub struct EnsembleMlp {
@@ -94,11 +94,11 @@ pub struct EnsembleMlp {
 }
 
 impl EnsembleMlp {
-    /// Declares `members` MLPs `input → hidden… → 1`.
-    pub fn declare(pb: &mut ParamBuilder, prefix: &str, members: i64, input: i64, hidden: &[i64]) -> Self {
+    /// Declares `members` MLPs `input → hidden… → out`.
+    pub fn declare(pb: &mut ParamBuilder, prefix: &str, members: i64, input: i64, hidden: &[i64], out: i64) -> Self {
         let mut fan = input;
         let mut layers = Vec::new();
-        for (i, &h) in hidden.iter().chain(std::iter::once(&1)).enumerate() {
+        for (i, &h) in hidden.iter().chain(std::iter::once(&out)).enumerate() {
             let last = i == hidden.len();
             let w = pb.add(format!("{prefix}{i}.weight"), &[members, fan, h], bound(fan));
             let b = pb.add(format!("{prefix}{i}.bias"), &[members, 1, h], bound(fan));
@@ -119,8 +119,8 @@ impl EnsembleMlp {
         stacked(p, self.members, self.layers.iter().copied())
     }
 
-    /// `x: [B, input]` → Q values `[E', B]`, where `E' = E`, or the members listed in `subset` (`[E']` i64 on the
-    /// device; their weights are gathered first, so unused members cost nothing).
+    /// `x: [B, input]` → outputs `[E', B]` (one output) or `[E', B, out]`, where `E' = E`, or the members listed in
+    /// `subset` (`[E']` i64 on the device; their weights are gathered first, so unused members cost nothing).
     pub fn forward(&self, p: &ParamGroup, x: &Tensor, subset: Option<&Tensor>) -> Tensor {
         let sel = |t: &Tensor| match subset {
             Some(s) => t.index_select(0, s),

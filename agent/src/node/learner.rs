@@ -327,6 +327,33 @@ pub fn run(
             ckpt.display()
         );
     }
+    if learner.pretraining_left() > 0 && store.demo_len() > 0 {
+        // Offline pretraining on the demonstrations before the first weights go out (the actors' transitions
+        // wait in their spools meanwhile); checkpointed, so a restart does not do it twice.
+        let t = Instant::now();
+        let total = learner.pretraining_left();
+        let json = opts.json;
+        learner.pretrain(&store, |i, n, m| {
+            if i % (n / 10).max(1) == 0 || i == n {
+                let el = t.elapsed().as_secs_f64();
+                let eta = el / i.max(1) as f64 * n.saturating_sub(i) as f64;
+                if json {
+                    tracing::info!(cycle = i, of = n, critic_loss = m.critic_loss, q = m.q_mean, "offline pretraining");
+                } else {
+                    println!(
+                        "offline pretraining: {i}/{n} cycles ({:.0} %), critic loss {:.4}, mean Q {:.3}, {el:.0} s, \
+                         ETA {eta:.0} s",
+                        100.0 * i as f64 / n as f64,
+                        m.critic_loss,
+                        m.q_mean
+                    );
+                }
+            }
+        })?;
+        learner.save_checkpoint(&ckpt)?;
+        save_policy(&learner, &opts.run_dir)?;
+        tracing::info!(cycles = total, seconds = t.elapsed().as_secs_f64(), "offline pretraining done");
+    }
     let names = cfg.fleet.cells_or(&cfg.cell.name);
     let mut cells = Vec::with_capacity(names.len());
     let mut tokens = Vec::with_capacity(names.len());
@@ -478,7 +505,11 @@ pub fn run(
         if stopping {
             break;
         }
-        let can_learn = store.online_len() + store.demo_len() >= min_batch && store.online_len() > 0;
+        let can_learn = store.online_len() + store.demo_len() >= min_batch && store.online_len() > 0 && {
+            // WSRL: the pretrained policy's rollouts first, then online data only.
+            let wsrl = !cfg.agent.retain_offline && cfg.agent.pretrain_updates > 0;
+            !wsrl || store.online_len() as u64 >= cfg.agent.offline_warmup_steps.max(min_batch as u64)
+        };
         if can_learn && budget >= 1.0 {
             budget -= 1.0;
             last = learner.update(&store)?;

@@ -15,6 +15,6 @@ mod store;
 mod transition;
 
 pub use buffer::Recovery;
-pub use sampler::{Batch, BatchSampler};
+pub use sampler::{Batch, BatchSampler, Source};
 pub use store::{ReplayStore, StoreOptions, StoreRecovery};
 pub use transition::{Action, GripperAction, Observation, Transition};

@@ -151,6 +151,17 @@ impl HostBatch {
     }
 }
 
+/// Which buffers a batch's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Half demo, half online (RLPD); all from the other when one is empty.
+    Both,
+    /// The demo buffer only.
+    Demo,
+    /// The online buffer only.
+    Online,
+}
+
 /// Draws RLPD batches from a [`ReplayStore`] onto `device`.
 pub struct BatchSampler {
     spec: ObsSpec,
@@ -214,22 +225,34 @@ impl BatchSampler {
     /// Errors: [`AgentError::EmptyBuffer`] when both are empty; a spec that fits neither the store nor its
     /// features.
     pub fn sample_many(&mut self, store: &ReplayStore, n: usize) -> Result<Batch> {
+        self.sample_many_from(store, n, Source::Both)
+    }
+
+    /// [`BatchSampler::sample_many`] from the buffers `source` names: [`Source::Demo`] (offline pretraining) or
+    /// [`Source::Online`] (online fine-tuning without the offline data) take every row from that buffer and error
+    /// when it is empty.
+    pub fn sample_many_from(&mut self, store: &ReplayStore, n: usize, source: Source) -> Result<Batch> {
         let feat = self.feature_width(store)?;
         let (on, de) = (&store.online, &store.demo);
-        if on.total == 0 && de.total == 0 {
-            return Err(AgentError::EmptyBuffer { buffer: "online" });
+        match source {
+            Source::Both if on.total == 0 && de.total == 0 => {
+                return Err(AgentError::EmptyBuffer { buffer: "online" });
+            }
+            Source::Demo if de.total == 0 => return Err(AgentError::EmptyBuffer { buffer: "demo" }),
+            Source::Online if on.total == 0 => return Err(AgentError::EmptyBuffer { buffer: "online" }),
+            _ => {}
         }
         let b = self.batch_size;
         let half = b / 2;
         let mut rows = Vec::with_capacity(n * b);
         for _ in 0..n {
             for k in 0..b {
-                let from_demo = if de.total == 0 {
-                    false
-                } else if on.total == 0 {
-                    true
-                } else {
-                    k < half
+                let from_demo = match source {
+                    Source::Demo => true,
+                    Source::Online => false,
+                    Source::Both if de.total == 0 => false,
+                    Source::Both if on.total == 0 => true,
+                    Source::Both => k < half,
                 };
                 let buf = if from_demo { de } else { on };
                 rows.push((buf, self.rng.random_range(0..buf.total)));

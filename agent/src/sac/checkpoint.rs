@@ -59,6 +59,7 @@ impl Learner {
             }
         }
         meta.insert("updates".into(), self.updates.to_string());
+        meta.insert("pretrained".into(), self.pretrained.to_string());
         let (seed, pos) = self.rng.state();
         meta.insert("rng.seed".into(), hex(&seed));
         meta.insert("rng.word_pos".into(), pos.to_string());
@@ -130,6 +131,8 @@ impl Learner {
             opt.step = step;
         }
         self.updates = l.meta(source, "updates")?;
+        // Checkpoints written before offline pretraining existed have no count: none was done.
+        self.pretrained = if l.metadata.contains_key("pretrained") { l.meta(source, "pretrained")? } else { 0 };
         let seed = |k: &str| l.metadata.get(k).and_then(|s| unhex(s)).ok_or_else(|| err(format!("metadata `{k}`")));
         self.rng.set_state(seed("rng.seed")?, l.meta(source, "rng.word_pos")?);
         self.sampler.set_rng_state(seed("sampler.seed")?, l.meta(source, "sampler.word_pos")?);

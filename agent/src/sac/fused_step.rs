@@ -20,15 +20,13 @@ impl Learner {
             let (a_next, logp_next) = self.sample_action_fused(&nets.actor, &mb.next_proprio);
             let subset = (m < e).then(|| self.rng.subset(e, m));
             let x_next = Tensor::cat(&[&mb.next_proprio, &a_next], 1);
-            let q_next = ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out.squeeze_dim(-1);
+            let q_next = self.head.values(&ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out);
             let y = self.td_target(mb, &q_next, &logp_next, alpha);
             let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&mb.proprio, &mb.action], 1), None, true);
-            let q = tape.out.squeeze_dim(-1);
-            let err = &q - y.unsqueeze(0);
-            let loss = err.square().mean(Kind::Float);
-            // ∂/∂q of mean_{e,b} (q − y)²
-            let dq = (err * (2.0 / q.numel() as f64)).unsqueeze(-1);
-            let (grad, _) = ens.backward(&self.p.critic, &tape, &dq, true, false);
+            let q = self.head.values(&tape.out);
+            // The loss and its gradient with respect to the critics' outputs (MSE or HL-Gauss cross-entropy).
+            let (loss, dout) = self.head.loss_and_grad(&tape.out, &y);
+            let (grad, _) = ens.backward(&self.p.critic, &tape, &dout, true, false);
             let grad = grad.unwrap_or_else(|| unreachable!("parameter gradients were asked for"));
             self.opt_critic.step_fused_cpu(&self.p.critic, &grad, Some((&self.critic_target, self.cfg.tau)));
             (loss, q)
@@ -43,7 +41,8 @@ impl Learner {
         let out = actor.forward(&self.p.actor, feats, None, false).out.squeeze_dim(0);
         let a = out.size()[1] / 2;
         let eps = self.rng.normal(&[out.size()[0], a], self.device);
-        losses::squashed_gaussian(&out.narrow(1, 0, a), &out.narrow(1, a, a), &eps)
+        let (act, logp) = losses::squashed_gaussian(&out.narrow(1, 0, a), &out.narrow(1, a, a), &eps);
+        (self.executed(feats, act), logp)
     }
 
     /// Actor and temperature step on the fused CPU path.
@@ -60,13 +59,16 @@ impl Learner {
         let log_std = out.narrow(1, na, na).detach().set_requires_grad(true);
         let eps = self.rng.normal(&[out.size()[0], na], self.device);
         let (a, logp) = losses::squashed_gaussian(&mean, &log_std, &eps);
+        // The executed action (with a base policy: base + bounded residual), differentiated by autograd.
+        let a = self.executed(&f, a);
         let (loss, da) = tch::no_grad(|| {
             let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&f, &a.detach()], 1), None, true);
-            let q = tape.out.squeeze_dim(-1);
+            let q = self.head.values(&tape.out);
             let loss = losses::actor_loss(&q, &logp.detach(), alpha);
-            // ∂/∂q of −mean_b mean_e q
-            let dq = tape.out.full_like(-1.0 / q.numel() as f64);
-            let (_, dx) = ens.backward(&self.p.critic, &tape, &dq, false, true);
+            // ∂/∂q of −mean_b mean_e q, then through the critic head to its outputs.
+            let dq = q.full_like(-1.0 / q.numel() as f64);
+            let dout = self.head.value_grad(&tape.out, &dq);
+            let (_, dx) = ens.backward(&self.p.critic, &tape, &dout, false, true);
             let dx = dx.unwrap_or_else(|| unreachable!("the input gradient was asked for"));
             (loss, dx.narrow(1, fdim, na))
         });

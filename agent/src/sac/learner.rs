@@ -6,7 +6,9 @@ use crate::nn::augment::random_shift;
 use crate::nn::fused::StackedMlp;
 use crate::nn::params::Init;
 use crate::nn::{Adam, ParamBuilder, ParamGroup, Rng};
-use crate::replay::{Batch, BatchSampler, ReplayStore};
+use crate::replay::{Batch, BatchSampler, ReplayStore, Source};
+use crate::sac::base::BasePolicy;
+use crate::sac::critic::CriticHead;
 use crate::sac::losses;
 use crate::sac::model::{self, Params, Structure};
 use crate::spec::ObsSpec;
@@ -63,6 +65,12 @@ pub struct Learner {
     /// The frozen encoder of the cached-feature path ([`crate::features`]): the networks see `[features,
     /// proprio]`; the store must carry the same encoder's features.
     pub(crate) frame_encoder: Option<crate::features::FrameEncoder>,
+    /// How the critic's outputs become Q values and what it is trained on (`agent.critic`).
+    pub(crate) head: CriticHead,
+    /// The frozen base policy of residual RL (`agent.base_policy`).
+    pub(crate) base: Option<BasePolicy>,
+    /// Offline pretraining cycles done (`agent.pretrain_updates`; not counted in `updates`).
+    pub(crate) pretrained: u64,
 }
 
 /// The networks of the fused CPU path.
@@ -76,9 +84,27 @@ impl Learner {
     /// A fresh learner for `spec` on `device` (see [`crate::default_device`]); `discount` comes from the task.
     /// Weights are initialised from `cfg.seed`; a pretrained ResNet-10 is loaded when configured.
     pub fn new(cfg: &AgentConfig, discount: f64, spec: &ObsSpec, device: Device) -> Result<Self> {
+        Self::with_raw_proprio(cfg, discount, spec, spec.proprio_dim, device)
+    }
+
+    /// [`Learner::new`] where the observation's own proprio vector is the last `raw_proprio` values of the spec's
+    /// (the rest: cached image features), which is what a base policy reads.
+    fn with_raw_proprio(
+        cfg: &AgentConfig,
+        discount: f64,
+        spec: &ObsSpec,
+        raw_proprio: usize,
+        device: Device,
+    ) -> Result<Self> {
         crate::alloc::keep_freed_memory();
         let mut rng = Rng::new(cfg.seed);
-        let (s, p) = model::build(cfg, spec, device, &mut rng)?;
+        let base = crate::sac::base::from_config(cfg, raw_proprio, spec.action_dim, device)?;
+        // With a base policy the networks see its action beside the features.
+        let mut net_spec = spec.clone();
+        if base.is_some() {
+            net_spec.proprio_dim += spec.action_dim;
+        }
+        let (s, p) = model::build(cfg, &net_spec, device, &mut rng)?;
         let fused = Self::fused_nets(device, &s, &p);
         let critic_target = p.critic.duplicate(false);
         let gripper_target = p.gripper.as_ref().map(|g| g.duplicate(false));
@@ -105,6 +131,9 @@ impl Learner {
             rng,
             updates: 0,
             frame_encoder: None,
+            head: CriticHead::new(cfg, device),
+            base,
+            pretrained: 0,
         })
     }
 
@@ -115,7 +144,7 @@ impl Learner {
         match store.frame_encoder() {
             Some(enc) => {
                 let spec = crate::features::encoded_spec(store.spec(), enc.dim());
-                let mut l = Self::new(cfg, discount, &spec, device)?;
+                let mut l = Self::with_raw_proprio(cfg, discount, &spec, store.spec().proprio_dim, device)?;
                 l.frame_encoder = Some(enc.clone());
                 Ok(l)
             }
@@ -171,14 +200,18 @@ impl Learner {
 
     /// One update cycle from the store: samples `critic_actor_ratio` RLPD batches in one gather, does that many
     /// critic (and gripper critic) steps and one actor + temperature step. Errors when both buffers are empty.
+    /// With `agent.retain_offline = false` (after pretraining) every row comes from the online buffer.
     pub fn update(&mut self, store: &ReplayStore) -> Result<UpdateMetrics> {
-        let batch = self.sampler.sample_many(store, self.cfg.critic_actor_ratio as usize)?;
+        let source = if self.cfg.retain_offline || self.cfg.pretrain_updates == 0 { Source::Both } else { Source::Online };
+        let batch = self.sampler.sample_many_from(store, self.cfg.critic_actor_ratio as usize, source)?;
         Ok(self.update_with(&batch))
     }
 
     /// One update cycle on `batch`, which holds `critic_actor_ratio × batch_size` rows on the learner's device
     /// (consecutive `batch_size` rows per critic step; the actor uses the last ones).
     pub fn update_with(&mut self, batch: &Batch) -> UpdateMetrics {
+        let augmented = self.with_base(batch);
+        let batch = augmented.as_ref().unwrap_or(batch);
         let b = self.cfg.batch_size as i64;
         let ratio = self.cfg.critic_actor_ratio as i64;
         let mut critic = (Tensor::new(), Tensor::new(), Tensor::new());
@@ -188,13 +221,13 @@ impl Learner {
             let aug = self.augment(&mb);
             critic = match self.fused.clone() {
                 Some(nets) => self.critic_step_fused(&nets, &mb),
-                None => self.critic_step(&mb, &aug),
+                None => self.critic_step(&mb, &aug, 0.0),
             };
             last = Some((mb, aug));
         }
         let (actor_loss, temp_loss, logp) = match &last {
             Some((mb, _)) if let Some(nets) = self.fused.clone() => self.actor_step_fused(&nets, mb),
-            Some((mb, aug)) => self.actor_step(mb, &aug.0),
+            Some((mb, aug)) => self.actor_step(mb, &aug.0, 0.0),
             None => (Tensor::new(), Tensor::new(), Tensor::new()),
         };
         self.updates += 1;
@@ -212,20 +245,52 @@ impl Learner {
     }
 
     /// DrQ-shifted copies of the batch's images (obs, next_obs).
-    fn augment(&mut self, mb: &Batch) -> (Vec<Tensor>, Vec<Tensor>) {
+    pub(crate) fn augment(&mut self, mb: &Batch) -> (Vec<Tensor>, Vec<Tensor>) {
         let obs = mb.images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
         let next = mb.next_images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
         (obs, next)
     }
 
-    fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
-        let (mean, log_std) = self.s.actor_head(&self.p.actor, feats);
-        let eps = self.rng.normal(&mean.size(), self.device);
-        losses::squashed_gaussian(&mean, &log_std, &eps)
+    /// The batch with the base policy's actions appended to `proprio` and `next_proprio` (`None` without a base).
+    pub(crate) fn with_base(&self, batch: &Batch) -> Option<Batch> {
+        let base = self.base.as_ref()?;
+        Some(Batch {
+            proprio: base.augment(&batch.proprio),
+            next_proprio: base.augment(&batch.next_proprio),
+            action: batch.action.shallow_clone(),
+            gripper: batch.gripper.shallow_clone(),
+            reward: batch.reward.shallow_clone(),
+            done: batch.done.shallow_clone(),
+            gripper_changed: batch.gripper_changed.shallow_clone(),
+            images: batch.images.iter().map(Tensor::shallow_clone).collect(),
+            next_images: batch.next_images.iter().map(Tensor::shallow_clone).collect(),
+        })
     }
 
-    /// One critic step; returns (critic loss, mean Q, gripper loss) as tensors.
-    fn critic_step(&mut self, mb: &Batch, aug: &(Vec<Tensor>, Vec<Tensor>)) -> (Tensor, Tensor, Tensor) {
+    /// The executed action for the actor's squashed sample `a` at features `feats`: `a` itself, or with a base
+    /// policy the base action (the features' last columns) plus the bounded residual `a`.
+    pub(crate) fn executed(&self, feats: &Tensor, a: Tensor) -> Tensor {
+        match &self.base {
+            Some(b) => b.combine(feats, &a),
+            None => a,
+        }
+    }
+
+    pub(crate) fn sample_action(&mut self, feats: &Tensor) -> (Tensor, Tensor) {
+        let (mean, log_std) = self.s.actor_head(&self.p.actor, feats);
+        let eps = self.rng.normal(&mean.size(), self.device);
+        let (a, logp) = losses::squashed_gaussian(&mean, &log_std, &eps);
+        (self.executed(feats, a), logp)
+    }
+
+    /// One critic step; returns (critic loss, mean Q, gripper loss) as tensors. `conservative > 0` adds the
+    /// conservative penalty of offline pretraining with that weight ([`Learner::conservative_penalty`]).
+    pub(crate) fn critic_step(
+        &mut self,
+        mb: &Batch,
+        aug: &(Vec<Tensor>, Vec<Tensor>),
+        conservative: f64,
+    ) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let e = self.cfg.critic_ensemble as usize;
         let m = self.cfg.critic_subsample as usize;
@@ -240,17 +305,21 @@ impl Learner {
             };
             let (a_next, logp_next) = self.sample_action(&f_next_online);
             let subset = (m < e).then(|| Tensor::from_slice(&self.rng.subset(e, m)).to_device(self.device));
-            let q_next = self.s.ensemble.forward(
+            let q_next = self.head.values(&self.s.ensemble.forward(
                 &self.critic_target,
                 &Tensor::cat(&[&f_next_target, &a_next], 1),
                 subset.as_ref(),
-            );
+            ));
             let y = self.td_target(mb, &q_next, &logp_next, alpha);
             (y, f_next_online, f_next_target)
         };
         let f = self.s.features(&self.p.critic, self.p.frozen.as_ref(), &aug.0, &mb.proprio);
-        let q = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None);
-        let loss = losses::critic_loss(&q, &y);
+        let out = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None);
+        let q = self.head.values(&out);
+        let mut loss = self.head.loss(&out, &y);
+        if conservative > 0.0 {
+            loss = loss + self.conservative_penalty(&f, &q) * conservative;
+        }
         let g = self.p.critic.flat_grad(&loss);
         self.opt_critic.step(&self.p.critic, &g);
         self.critic_target.soft_update_from(&self.p.critic, self.cfg.tau);
@@ -306,13 +375,23 @@ impl Learner {
         t_loss.detach()
     }
 
-    /// Actor and temperature step on the encoder's (gradient-stopped) features of `obs_images`.
-    fn actor_step(&mut self, mb: &Batch, obs_images: &[Tensor]) -> (Tensor, Tensor, Tensor) {
+    /// Actor and temperature step on the encoder's (gradient-stopped) features of `obs_images`. `bc_weight > 0`
+    /// adds the demonstrated actions' negative log-likelihood with that weight (offline pretraining).
+    pub(crate) fn actor_step(
+        &mut self,
+        mb: &Batch,
+        obs_images: &[Tensor],
+        bc_weight: f64,
+    ) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let f = tch::no_grad(|| self.s.features(&self.p.critic, self.p.frozen.as_ref(), obs_images, &mb.proprio));
         let (a, logp) = self.sample_action(&f);
-        let q = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &a], 1), None);
-        let loss = losses::actor_loss(&q, &logp, alpha);
+        let q = self.head.values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &a], 1), None));
+        let mut loss = losses::actor_loss(&q, &logp, alpha);
+        if bc_weight > 0.0 && self.base.is_none() {
+            let (mean, log_std) = self.s.actor_head(&self.p.actor, &f);
+            loss = loss + crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float) * bc_weight;
+        }
         let g = self.p.actor.flat_grad(&loss);
         self.opt_actor.step(&self.p.actor, &g);
         let t_loss = self.temperature_step(&logp);

@@ -1,11 +1,14 @@
 //! SAC with RLPD: losses, the learner (critic ensemble, actor, temperature, gripper critic), checkpoints, and
 //! the acting policy.
 
+pub mod base;
 pub mod checkpoint;
+pub mod critic;
 mod fused_step;
 mod learner;
 pub mod losses;
 pub mod model;
+pub mod offline;
 pub(crate) mod policy;
 
 pub use learner::{DRQ_PAD, Learner, UpdateMetrics};

@@ -19,7 +19,7 @@ pub struct Structure {
     pub encoders: Option<Encoders>,
     /// Actor: features → `[mean, log_std]` (`2A`).
     pub actor: Mlp,
-    /// Critic ensemble: `[features, action]` → `[E, B]`.
+    /// Critic ensemble: `[features, action]` → `[E, B]` (MSE) or `[E, B, bins]` (HL-Gauss).
     pub ensemble: EnsembleMlp,
     /// Gripper critic: features → `[B, 3]`.
     pub gripper: Option<Mlp>,
@@ -49,7 +49,9 @@ pub fn build(cfg: &AgentConfig, spec: &ObsSpec, device: Device, rng: &mut Rng) -
     let encoders = Encoders::declare(&mut critic_pb, &mut frozen_pb, spec, &cfg.encoder);
     let feat_dim = encoders.as_ref().map_or(0, |e| e.out_dim) + spec.proprio_dim as i64;
     let a = spec.action_dim as i64;
-    let ensemble = EnsembleMlp::declare(&mut critic_pb, "q.", cfg.critic_ensemble as i64, feat_dim + a, &hidden);
+    let outputs = crate::sac::critic::CriticHead::new(cfg, Device::Cpu).outputs();
+    let ensemble =
+        EnsembleMlp::declare(&mut critic_pb, "q.", cfg.critic_ensemble as i64, feat_dim + a, &hidden, outputs);
     let mut actor_pb = ParamBuilder::default();
     let actor = Mlp::declare(&mut actor_pb, "pi.", feat_dim, &hidden, Some(2 * a));
     let mut grip_pb = ParamBuilder::default();

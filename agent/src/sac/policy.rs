@@ -63,6 +63,8 @@ pub struct Policy {
     gripper: Option<(Mlp, ParamGroup)>,
     rng: Rng,
     version: u64,
+    /// The frozen base policy of residual RL (`agent.base_policy`), loaded by the actor itself.
+    base: Option<crate::sac::base::BasePolicy>,
 }
 
 impl Policy {
@@ -82,8 +84,13 @@ impl Policy {
             Some(e) => crate::features::encoded_spec(raw_spec, e.dim()),
             None => raw_spec.clone(),
         };
+        let base = crate::sac::base::from_config(cfg, raw_spec.proprio_dim, raw_spec.action_dim, device)?;
+        let mut net_spec = spec.clone();
+        if base.is_some() {
+            net_spec.proprio_dim += spec.action_dim;
+        }
         let ActorLayout { encoders, enc_pb, frozen_pb, actor_net, actor_pb, grip_net, grip_pb } =
-            ActorLayout::declare(cfg, &spec);
+            ActorLayout::declare(cfg, &net_spec);
         let frozen = encoders.as_ref().filter(|e| e.is_frozen()).map(|_| frozen_pb.build(device, &mut rng, false));
         Ok(Self {
             cfg: cfg.clone(),
@@ -99,6 +106,7 @@ impl Policy {
             gripper: grip_net.map(|n| (n, grip_pb.build(device, &mut rng, false))),
             rng,
             version: 0,
+            base,
         })
     }
 
@@ -156,20 +164,26 @@ impl Policy {
         if let Some(e) = &self.frame_encoder {
             proprio = Tensor::cat(&[e.encode(&images), proprio], 1);
         }
-        let f = match &self.encoders {
+        let mut f = match &self.encoders {
             Some(e) => Tensor::cat(&[e.forward(&self.enc, self.frozen.as_ref(), &images), proprio], 1),
             None => proprio,
         };
+        if let Some(b) = &self.base {
+            f = b.augment(&f);
+        }
         let out = self.actor_net.forward(&self.actor, &f);
         let a = self.spec.action_dim as i64;
         let mean = out.narrow(1, 0, a);
-        let act = if deterministic {
+        let mut act = if deterministic {
             mean.tanh()
         } else {
             let log_std = out.narrow(1, a, a).clamp(LOG_STD_MIN, LOG_STD_MAX);
             let eps = self.rng.normal(&[1, a], self.device);
             (mean + log_std.exp() * eps).tanh()
         };
+        if let Some(b) = &self.base {
+            act = b.combine(&f, &act);
+        }
         let continuous: Vec<f32> = Vec::try_from(act.to_device(Device::Cpu).to_kind(Kind::Float).reshape([-1]))?;
         let gripper = match &self.gripper {
             Some((net, g)) => {

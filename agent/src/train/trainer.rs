@@ -106,6 +106,16 @@ pub fn train(
         learner.load_checkpoint(&ckpt)?;
         tracing::info!(updates = learner.updates(), "resumed from {}", ckpt.display());
     }
+    if learner.pretraining_left() > 0 && store.demo_len() > 0 {
+        let t = Instant::now();
+        let done = learner.pretrain(&store, |i, n, m| {
+            if i % (n / 10).max(1) == 0 {
+                tracing::info!(cycle = i, of = n, critic_loss = m.critic_loss, q = m.q_mean, "offline pretraining");
+            }
+        })?;
+        learner.save_checkpoint(&ckpt)?;
+        tracing::info!(cycles = done, seconds = t.elapsed().as_secs_f64(), "offline pretraining done");
+    }
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     policy.load_weights(&learner.policy_weights()?)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed);
@@ -114,6 +124,12 @@ pub fn train(
     let (mut obs, mut stamp) = env.reset()?;
     let mut episode = 1_000_000 + steps;
     let warmup = if store.demo_len() > 0 { 0 } else { cfg.agent.warmup_steps };
+    // WSRL: rollouts of the pretrained policy before the first online update (online data only afterwards).
+    let first_update = if !cfg.agent.retain_offline && cfg.agent.pretrain_updates > 0 {
+        warmup.max(cfg.agent.offline_warmup_steps)
+    } else {
+        warmup
+    };
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
     let mut next_eval = if opts.eval_every == 0 { opts.env_steps } else { steps + opts.eval_every };
     let mut last_eval_at = u64::MAX;
@@ -130,7 +146,7 @@ pub fn train(
             obs = s.obs;
             stamp = s.stamp_ns;
         }
-        if steps >= warmup && store.online_len() >= min_batch {
+        if steps >= first_update && store.online_len() >= min_batch {
             for _ in 0..opts.updates_per_step {
                 learner.update(&store)?;
             }

@@ -16,8 +16,18 @@
 //! best success and their interquartile mean across seeds (the mean of the middle half after dropping
 //! ⌊N/4⌋ seeds at each end; the plain mean below four seeds) with its 95 % percentile-bootstrap interval over the
 //! seeds ([`agent::train::eval::iqm_bootstrap_95`]).
+//!
+//! `--options plain,hl-gauss,pretrain,wsrl,residual` runs each setting once per agent option ([`AgentOption`]),
+//! side by side on the same seeds, and adds to the summary each option's environment steps to 80 % success and its
+//! success after the first 2 000 online steps.
 
-use agent::train::eval::{interquartile_mean, iqm_bootstrap_95};
+use agent::replay::{ReplayStore, StoreOptions};
+use agent::sac::Policy;
+use agent::train::bc::{BcOptions, train_bc};
+use agent::train::eval::{SuccessRate, evaluate, interquartile_mean, iqm_bootstrap_95};
+use agent::train::expert::scripted_demos;
+use interfaces::env::Env;
+use std::path::PathBuf;
 use agent::train::trainer::{CurvePoint, TrainOptions, train};
 use anyhow::{Result, bail};
 use interfaces::CellConfig;
@@ -93,6 +103,71 @@ impl Variant {
     }
 }
 
+/// An agent option compared against plain SAC + RLPD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentOption {
+    /// SAC + RLPD as configured.
+    Plain,
+    /// `agent.critic = "hl_gauss"`.
+    HlGauss,
+    /// Offline pretraining (`agent.pretrain_updates`, conservative critic), RLPD batches afterwards.
+    Pretrain,
+    /// Pretraining, then WSRL: `agent.retain_offline = false`.
+    Wsrl,
+    /// Residual RL on a BC base trained on the first 5 demonstrations (`agent.base_policy`).
+    Residual,
+}
+
+/// Pretraining cycles of the `pretrain` and `wsrl` options unless the config sets `agent.pretrain_updates`.
+pub const BENCH_PRETRAIN_UPDATES: u64 = 1000;
+/// Demonstrations the `residual` option's deliberately weak BC base is trained on.
+pub const WEAK_BASE_DEMOS: usize = 5;
+
+impl AgentOption {
+    /// Every option, in the order they run.
+    pub const ALL: [AgentOption; 5] =
+        [AgentOption::Plain, AgentOption::HlGauss, AgentOption::Pretrain, AgentOption::Wsrl, AgentOption::Residual];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentOption::Plain => "plain",
+            AgentOption::HlGauss => "hl-gauss",
+            AgentOption::Pretrain => "pretrain",
+            AgentOption::Wsrl => "wsrl",
+            AgentOption::Residual => "residual",
+        }
+    }
+
+    /// Parses a comma-separated list of names.
+    pub fn parse_list(s: &str) -> Result<Vec<AgentOption>> {
+        s.split(',')
+            .map(|n| {
+                let n = n.trim();
+                Self::ALL.into_iter().find(|v| v.name() == n).ok_or_else(|| {
+                    anyhow::anyhow!("unknown option `{n}`: one of plain, hl-gauss, pretrain, wsrl, residual")
+                })
+            })
+            .collect()
+    }
+
+    /// `cfg` with this option applied (the residual option's base policy is set by the run, which trains it).
+    pub fn apply(self, cfg: &CellConfig) -> CellConfig {
+        let mut c = cfg.clone();
+        let pretrain = if c.agent.pretrain_updates > 0 { c.agent.pretrain_updates } else { BENCH_PRETRAIN_UPDATES };
+        match self {
+            AgentOption::Plain | AgentOption::Residual => {}
+            AgentOption::HlGauss => c.agent.critic = interfaces::config::CriticKind::HlGauss,
+            AgentOption::Pretrain => c.agent.pretrain_updates = pretrain,
+            AgentOption::Wsrl => {
+                c.agent.pretrain_updates = pretrain;
+                c.agent.retain_offline = false;
+            }
+        }
+        c
+    }
+}
+
 /// Settings of the benchmark.
 #[derive(Debug, Clone)]
 pub struct LearningBench {
@@ -110,6 +185,8 @@ pub struct LearningBench {
     pub seeds: u64,
     /// The first seed.
     pub first_seed: u64,
+    /// The agent options compared (`[Plain]`: the configured agent alone).
+    pub options: Vec<AgentOption>,
 }
 
 /// One seed's outcome.
@@ -117,6 +194,12 @@ struct SeedResult {
     seed: u64,
     last: Option<CurvePoint>,
     best: Option<CurvePoint>,
+    /// The first evaluation at ≥ 80 %.
+    at_80: Option<CurvePoint>,
+    /// The evaluation at 2 000 online steps (the first at or after them).
+    at_2000: Option<CurvePoint>,
+    /// The residual option's base policy alone: its success.
+    base: Option<SuccessRate>,
     error: Option<String>,
 }
 
@@ -136,24 +219,53 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
         b.image_budget.as_secs() / 60
     );
     let mut summary = Vec::new();
+    let options = if b.options.is_empty() { vec![AgentOption::Plain] } else { b.options.clone() };
+    let compare = options != [AgentOption::Plain];
     for &v in &b.variants {
-        let cfg = v.config(base);
-        let mut results = Vec::new();
-        for seed in b.first_seed..b.first_seed + b.seeds {
-            println!("\n{} — seed {seed}", v.label());
-            results.push(run_seed(&cfg, b, v, seed));
+        let mut per_option = Vec::new();
+        for &o in &options {
+            per_option.push((o, Vec::new()));
         }
-        summary.push((v, results));
+        // Seeds outermost, options inside: the options of one seed run one after the other (the host's load
+        // drifts over a long run).
+        for seed in b.first_seed..b.first_seed + b.seeds {
+            for (o, results) in &mut per_option {
+                let cfg = o.apply(&v.config(base));
+                println!("\n{}{} — seed {seed}", v.label(), if compare { format!(", option {}", o.name()) } else { String::new() });
+                results.push(run_seed(&cfg, b, v, *o, seed));
+            }
+        }
+        for (o, results) in per_option {
+            summary.push((v, o, results));
+        }
     }
     println!("\nsummary (evaluation success of the deterministic policy, {} episodes per evaluation)", b.eval_episodes);
-    for (v, results) in &summary {
-        println!("  {}:", v.label());
+    for (v, o, results) in &summary {
+        println!("  {}{}:", v.label(), if compare { format!(", option {}", o.name()) } else { String::new() });
         for r in results {
             match (&r.error, &r.last, &r.best) {
                 (Some(e), ..) => println!("    seed {}: failed: {e}", r.seed),
                 (None, Some(last), Some(best)) => println!(
-                    "    seed {}: final {} at {} env steps, {:.0} s; best {} at {} env steps, {:.0} s",
-                    r.seed, last.success, last.env_steps, last.wall_s, best.success, best.env_steps, best.wall_s
+                    "    seed {}: final {} at {} env steps, {:.0} s; best {} at {} env steps, {:.0} s{}{}{}",
+                    r.seed,
+                    last.success,
+                    last.env_steps,
+                    last.wall_s,
+                    best.success,
+                    best.env_steps,
+                    best.wall_s,
+                    match &r.at_80 {
+                        Some(p) => format!("; ≥ 80 % first at {} env steps", p.env_steps),
+                        None => "; never ≥ 80 %".into(),
+                    },
+                    match &r.at_2000 {
+                        Some(p) => format!("; at {} online steps {}", p.env_steps, p.success),
+                        None => String::new(),
+                    },
+                    match &r.base {
+                        Some(s) => format!("; the base policy alone {s}"),
+                        None => String::new(),
+                    }
                 ),
                 _ => println!("    seed {}: no evaluation", r.seed),
             }
@@ -164,25 +276,51 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
             let (lo, hi) = iqm_bootstrap_95(v, 10_000, 1);
             format!("{:.0}% [{:.0}–{:.0}%]", 100.0 * interquartile_mean(v), 100.0 * lo, 100.0 * hi)
         };
+        let early: Vec<f64> = results.iter().filter_map(|r| r.at_2000.map(|p| p.success.rate())).collect();
         println!(
             "    interquartile mean over {} seed(s) [95% bootstrap interval over seeds, 10 000 resamples]: final {}, \
-             best {}",
+             best {}, after 2 000 online steps {}",
             finals.len(),
             ci(&finals),
-            ci(&bests)
+            ci(&bests),
+            if early.is_empty() { "–".to_string() } else { ci(&early) }
         );
+        let to_80: Vec<String> = results
+            .iter()
+            .map(|r| r.at_80.map_or_else(|| "never".to_string(), |p| p.env_steps.to_string()))
+            .collect();
+        println!("    env steps to ≥ 80 % per seed: {}", to_80.join(", "));
     }
     Ok(())
 }
 
-fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedResult {
+fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, o: AgentOption, seed: u64) -> SeedResult {
     let mut cfg = cfg.clone();
     cfg.agent.seed = seed;
-    let fail = |e: anyhow::Error| SeedResult { seed, last: None, best: None, error: Some(format!("{e:#}")) };
+    let fail = |e: anyhow::Error| SeedResult {
+        seed,
+        last: None,
+        best: None,
+        at_80: None,
+        at_2000: None,
+        base: None,
+        error: Some(format!("{e:#}")),
+    };
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => return fail(e.into()),
     };
+    let mut base = None;
+    if o == AgentOption::Residual {
+        match weak_base(&cfg, dir.path(), seed, b.eval_episodes) {
+            Ok((path, success)) => {
+                println!("  base policy: BC on {WEAK_BASE_DEMOS} demos, alone {success}");
+                cfg.agent.base_policy = Some(path.display().to_string());
+                base = Some(success);
+            }
+            Err(e) => return fail(e),
+        }
+    }
     let envs = SimEnv::new(&cfg, seed * 1_000).and_then(|e| Ok((e, SimEnv::new(&cfg, 1_000_000 + seed * 1_000)?)));
     let (mut env, mut eval_env) = match envs {
         Ok(e) => e,
@@ -231,10 +369,39 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, seed: u64) -> SeedR
                 Some(a) if a.success.rate() >= p.success.rate() => Some(a),
                 _ => Some(p),
             });
-            SeedResult { seed, last: r.curve.last().copied(), best, error: None }
+            let at_80 = r.curve.iter().copied().find(|p| p.success.rate() >= 0.8);
+            let at_2000 = r.curve.iter().copied().find(|p| p.env_steps >= 2000);
+            SeedResult { seed, last: r.curve.last().copied(), best, at_80, at_2000, base, error: None }
         }
         Err(e) => fail(e),
     }
+}
+
+/// The `residual` option's base: BC on the first [`WEAK_BASE_DEMOS`] scripted demonstrations of the seed (recorded
+/// into `<dir>/base_run`), written to `<dir>/base.safetensors`; returns the file and its own evaluation success.
+fn weak_base(cfg: &CellConfig, dir: &std::path::Path, seed: u64, episodes: u64) -> Result<(PathBuf, SuccessRate)> {
+    let run = dir.join("base_run");
+    let mut env = SimEnv::new(cfg, seed * 1_000 + 500)?;
+    let spec = env.spec().clone();
+    let demos = scripted_demos(&mut env, WEAK_BASE_DEMOS, 0.1, seed ^ 0xde70)?;
+    {
+        let mut store = ReplayStore::open(run.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent))?;
+        for ep in &demos {
+            for t in &ep.transitions {
+                store.append_demo(t)?;
+            }
+        }
+        store.flush()?;
+    }
+    let out = dir.join("base.safetensors");
+    let mut plain = cfg.clone();
+    plain.agent.base_policy = None;
+    train_bc(&plain, &BcOptions { run_dir: run, out: out.clone(), steps: 2000, max_demos: None }, |_, _, _| {})?;
+    let mut policy = Policy::new(&plain.agent, &spec, tch::Device::Cpu)?;
+    policy.load_weights(&std::fs::read(&out)?)?;
+    let mut eval_env = SimEnv::new(cfg, 1_000_000 + seed * 1_000)?;
+    let (success, _) = evaluate(&mut eval_env, &mut policy, episodes)?;
+    Ok((out, success))
 }
 
 #[cfg(test)]
@@ -256,5 +423,11 @@ mod tests {
         let c = Variant::ImageSparse.config(&base);
         assert!(c.agent.use_images && c.task.reward == RewardKind::Sparse);
         assert_eq!(Variant::StateShaped.config(&base).task.reward, RewardKind::Shaped);
+        assert_eq!(AgentOption::parse_list("plain,wsrl").unwrap(), vec![AgentOption::Plain, AgentOption::Wsrl]);
+        assert!(AgentOption::parse_list("cql").is_err());
+        let w = AgentOption::Wsrl.apply(&base);
+        assert!(!w.agent.retain_offline && w.agent.pretrain_updates > 0 && w.validate().is_empty());
+        let h = AgentOption::HlGauss.apply(&base);
+        assert_eq!(h.agent.critic, interfaces::config::CriticKind::HlGauss);
     }
 }

@@ -58,6 +58,10 @@ pub enum BenchCmd {
         /// Seeds per setting.
         #[arg(long, default_value_t = 1)]
         seeds: u64,
+        /// Agent options to compare on each setting, side by side on the same seeds, comma-separated: plain,
+        /// hl-gauss, pretrain, wsrl, residual (default: the configured agent alone).
+        #[arg(long, default_value = "plain")]
+        options: String,
         /// The first seed (the others follow it).
         #[arg(long, default_value_t = 1)]
         first_seed: u64,
@@ -200,6 +204,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             images_only,
             seeds,
             first_seed,
+            options,
         } => {
             let cfg = cfg.load()?;
             let variants = if state_only {
@@ -217,6 +222,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
                 variants,
                 seeds,
                 first_seed,
+                options: corrigo_app::bench::learning::AgentOption::parse_list(&options)?,
             };
             corrigo_app::bench::learning::run(&cfg, &b)?;
         }

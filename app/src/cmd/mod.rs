@@ -1,6 +1,7 @@
 //! The subcommands of `corrigo`, one module each; [`common`] holds the argument groups and helpers they share.
 
 pub mod actor;
+pub mod bc;
 pub mod bench;
 pub mod calibrate;
 pub mod camera;

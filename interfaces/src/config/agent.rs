@@ -74,6 +74,41 @@ impl EncoderConfig {
     }
 }
 
+/// The critic's objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriticKind {
+    /// Regression: mean squared error against the TD target (default).
+    #[default]
+    Mse,
+    /// Classification ("Stop Regressing", HL-Gauss): each critic predicts a categorical distribution over a fixed
+    /// support of `agent.hl_gauss.bins` values; trained by cross-entropy against the TD target smoothed by a
+    /// Gaussian and integrated over the bins; Q is the distribution's mean.
+    HlGauss,
+}
+
+/// `[agent.hl_gauss]`: the support and smoothing of the HL-Gauss critic.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HlGaussConfig {
+    /// Bins of the support (their centres span `v_min..=v_max` less half a bin at each end).
+    pub bins: u64,
+    /// Lower end of the support (targets below are clamped to it).
+    pub v_min: f64,
+    /// Upper end of the support (targets above are clamped to it).
+    pub v_max: f64,
+    /// The Gaussian's σ as a multiple of the bin width (0.75 in "Stop Regressing").
+    pub sigma_ratio: f64,
+}
+
+impl Default for HlGaussConfig {
+    /// A sparse 0/1 success reward with the episode ending at success: Q lies in `[0, 1]`; the support leaves a
+    /// margin of 0.2 at each end for the smoothing. A shaped reward needs `v_min`/`v_max` set to its returns.
+    fn default() -> Self {
+        Self { bins: 51, v_min: -0.2, v_max: 1.2, sigma_ratio: 0.75 }
+    }
+}
+
 /// `[agent]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -121,6 +156,29 @@ pub struct AgentConfig {
     /// A reward classifier (written by `corrigo classifier`): the environment over the bus takes its reward and
     /// success from it instead of the simulator's ground truth or the operator's label. Needs `use_images`.
     pub reward_classifier: Option<String>,
+    /// The critic's objective: `mse` (default) or `hl_gauss`.
+    pub critic: CriticKind,
+    /// The HL-Gauss critic's support and smoothing.
+    pub hl_gauss: HlGaussConfig,
+    /// Offline pretraining: update cycles on the demo buffer alone, before online learning starts (0: none).
+    /// The critic's objective adds the conservative penalty of `conservative_weight`; the actor's is SAC's.
+    pub pretrain_updates: u64,
+    /// Weight of the conservative (CQL) penalty in the critic's pretraining objective: `w · mean_e(logsumexp over
+    /// sampled actions of Q_e(s, ·) − Q_e(s, a_demo))` (CQL(H); the sampled actions: uniform ones and the policy's).
+    /// 0: plain TD pretraining.
+    pub conservative_weight: f64,
+    /// After pretraining, keep sampling half of every batch from the demo buffer (RLPD, the default). `false`:
+    /// WSRL — `offline_warmup_steps` of rollouts from the pretrained policy, then online data only.
+    pub retain_offline: bool,
+    /// With `retain_offline = false`: environment steps collected with the pretrained policy before the first
+    /// online update.
+    pub offline_warmup_steps: u64,
+    /// Residual RL: a frozen base policy (corrigo's BC policy written by `corrigo bc`, or a TorchScript module
+    /// mapping `(proprio [B, P])` → actions `[B, A]` in `[-1, 1]`); the action is the base action plus a learned
+    /// residual of at most `residual_scale`, clamped to `[-1, 1]`; actor and critic see the base action.
+    pub base_policy: Option<String>,
+    /// Bound of the residual, in normalised action units (0: the base policy alone).
+    pub residual_scale: f64,
 }
 
 impl Default for AgentConfig {
@@ -145,6 +203,14 @@ impl Default for AgentConfig {
             seed: 0,
             backup_entropy: None,
             reward_classifier: None,
+            critic: CriticKind::Mse,
+            hl_gauss: HlGaussConfig::default(),
+            pretrain_updates: 0,
+            conservative_weight: 1.0,
+            retain_offline: true,
+            offline_warmup_steps: 1000,
+            base_policy: None,
+            residual_scale: 0.25,
         }
     }
 }
@@ -207,6 +273,26 @@ impl AgentConfig {
                 "agent.reward_classifier",
                 format!("{:?}", self.reward_classifier),
                 "only with agent.use_images = true (the classifier looks at the cameras)",
+            );
+        }
+        v.range_u64("agent.hl_gauss.bins", self.hl_gauss.bins, 2, 1024, "bins");
+        if !(self.hl_gauss.v_max > self.hl_gauss.v_min) {
+            v.push(
+                "agent.hl_gauss.v_max",
+                self.hl_gauss.v_max.to_string(),
+                "must be above agent.hl_gauss.v_min",
+            );
+        }
+        v.range("agent.hl_gauss.sigma_ratio", self.hl_gauss.sigma_ratio, 1e-3, 100.0, "bin widths");
+        v.range_u64("agent.pretrain_updates", self.pretrain_updates, 0, 10_000_000, "update cycles");
+        v.range("agent.conservative_weight", self.conservative_weight, 0.0, 1000.0, "");
+        v.range_u64("agent.offline_warmup_steps", self.offline_warmup_steps, 0, 10_000_000, "env steps");
+        v.range("agent.residual_scale", self.residual_scale, 0.0, 2.0, "normalised action units");
+        if !self.retain_offline && self.pretrain_updates == 0 {
+            v.push(
+                "agent.retain_offline",
+                "false".into(),
+                "only with agent.pretrain_updates > 0 (without pretraining the demonstrations would never be used)",
             );
         }
         if self.encoder.kind == EncoderKind::SmallCnn && self.encoder.pretrained.is_some() {

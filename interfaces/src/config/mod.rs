@@ -16,7 +16,7 @@ mod teleop;
 mod validate;
 
 pub use actor::ActorConfig;
-pub use agent::{AgentConfig, EncoderConfig, EncoderKind, EncoderTraining};
+pub use agent::{AgentConfig, CriticKind, EncoderConfig, EncoderKind, EncoderTraining, HlGaussConfig};
 pub use bus::{BusConfig, BusMode, BusSecurity};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};

@@ -212,7 +212,7 @@ mod tests {
         // 256-wide as the learner's default; 40/24 exercise rows that are not a multiple of the kernels' lanes.
         for (members, hidden) in [(2i64, vec![256i64, 256]), (5, vec![40, 24, 24])] {
             let mut pb = ParamBuilder::default();
-            let ens = EnsembleMlp::declare(&mut pb, "q.", members, 13, &hidden);
+            let ens = EnsembleMlp::declare(&mut pb, "q.", members, 13, &hidden, 1);
             let p = pb.build(tch::Device::Cpu, &mut Rng::new(3), true);
             let x = Tensor::randn([64, 13], tch::kind::FLOAT_CPU);
             let dq = Tensor::randn([members, 64], tch::kind::FLOAT_CPU);
