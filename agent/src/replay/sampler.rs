@@ -170,6 +170,8 @@ pub struct BatchSampler {
     rng: ChaCha8Rng,
     /// Reused pinned staging buffers (CUDA only; on the CPU every batch gets fresh tensors it owns).
     staging: Option<HostBatch>,
+    /// The buffer indices of the last batch's rows, in order (each in the buffer the row came from).
+    last_rows: Vec<usize>,
 }
 
 impl std::fmt::Debug for BatchSampler {
@@ -181,7 +183,7 @@ impl std::fmt::Debug for BatchSampler {
 impl BatchSampler {
     /// A sampler of `batch_size` transitions for `device`, with its own seeded RNG.
     pub fn new(spec: &ObsSpec, batch_size: usize, device: Device, seed: u64) -> Self {
-        Self { spec: spec.clone(), batch_size, device, rng: ChaCha8Rng::seed_from_u64(seed), staging: None }
+        Self { spec: spec.clone(), batch_size, device, rng: ChaCha8Rng::seed_from_u64(seed), staging: None, last_rows: Vec::new() }
     }
 
     /// Batch size.
@@ -255,9 +257,12 @@ impl BatchSampler {
                     Source::Both => k < half,
                 };
                 let buf = if from_demo { de } else { on };
-                rows.push((buf, self.rng.random_range(0..buf.total)));
+                let i = self.rng.random_range(0..buf.total);
+                rows.push((buf, i));
             }
         }
+        self.last_rows.clear();
+        self.last_rows.extend(rows.iter().map(|&(_, i)| i));
         let total = (n * b) as i64;
         if self.device.is_cuda() {
             let reuse = self.staging.as_ref().is_some_and(|s| s.reward.numel() == total as usize);
@@ -294,6 +299,11 @@ impl BatchSampler {
                 next_images: h.next_images.into_iter().map(HostTensor::into_tensor).collect(),
             })
         }
+    }
+
+    /// The buffer indices of the last batch's rows, in order (a row's buffer: see [`Source`]).
+    pub fn last_rows(&self) -> &[usize] {
+        &self.last_rows
     }
 
     /// One RLPD batch of `batch_size`.

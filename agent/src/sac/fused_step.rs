@@ -46,7 +46,13 @@ impl Learner {
     }
 
     /// Actor and temperature step on the fused CPU path.
-    pub(crate) fn actor_step_fused(&mut self, nets: &FusedNets, mb: &Batch) -> (Tensor, Tensor, Tensor) {
+    /// `bc_weight > 0` adds the batch actions' negative log-likelihood (as the autograd step does).
+    pub(crate) fn actor_step_fused(
+        &mut self,
+        nets: &FusedNets,
+        mb: &Batch,
+        bc_weight: f64,
+    ) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let (actor, ens) = (&nets.actor, &nets.critic);
         let f = mb.proprio.contiguous();
@@ -74,7 +80,13 @@ impl Learner {
         });
         // L = mean_b α log π + Σ a · ∂L/∂a (∂L/∂a from the critic, a constant): its gradient at (mean, log σ) is
         // the actor loss's.
-        let surrogate = (&logp * alpha).mean(Kind::Float) + (&a * &da).sum(Kind::Float);
+        let mut surrogate = (&logp * alpha).mean(Kind::Float) + (&a * &da).sum(Kind::Float);
+        let mut loss = loss;
+        if bc_weight > 0.0 && self.base.is_none() {
+            let nll = crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float) * bc_weight;
+            loss = loss + nll.detach();
+            surrogate = surrogate + nll;
+        }
         let g = Tensor::run_backward(&[&surrogate], &[&mean, &log_std], false, false);
         let dout = Tensor::cat(&[&g[0], &g[1]], 1).unsqueeze(0);
         tch::no_grad(|| {
@@ -114,18 +126,36 @@ mod tests {
 
     /// The fused CPU path and the autograd path make the same updates (same batches, same seed, same random
     /// draws) to float rounding: losses, Q, temperature, and every network, target network and Adam moment after
-    /// three update cycles. Default 256-wide critic pair; a 10/2 ensemble with odd widths and the gripper critic.
+    /// three update cycles. Default 256-wide critic pair; a 10/2 ensemble with odd widths and the gripper critic;
+    /// the HL-Gauss critic with the fine-tuning actor's behaviour-cloning term; a residual policy on a BC base.
     #[test]
     fn fused_cpu_path_matches_autograd() {
         tch::manual_seed(11);
-        let cases = [(2u64, 2u64, vec![256u64, 256], false), (10, 2, vec![40, 24, 24], true)];
-        for (ensemble, subsample, hidden, gripper) in cases {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let base = tmp.path().join("base.safetensors");
+        let bc_cfg = AgentConfig { hidden: vec![32], ..AgentConfig::default() };
+        let bc = crate::bc::BcTrainer::new(&bc_cfg, &ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper: true }, Device::Cpu)
+            .expect("bc");
+        std::fs::write(&base, bc.policy_weights().expect("weights")).expect("write");
+        let hl = interfaces::config::CriticKind::HlGauss;
+        let mse = interfaces::config::CriticKind::Mse;
+        let cases = [
+            (2u64, 2u64, vec![256u64, 256], false, mse, None, 0u64),
+            (10, 2, vec![40, 24, 24], true, mse, None, 0),
+            (3, 2, vec![48, 40], true, hl, None, 5),
+            (2, 2, vec![40, 24], true, hl, Some(base.display().to_string()), 0),
+        ];
+        for (ensemble, subsample, hidden, gripper, critic, base_policy, pretrain_updates) in cases {
             let cfg = AgentConfig {
                 critic_ensemble: ensemble,
                 critic_subsample: subsample,
                 hidden: hidden.clone(),
                 batch_size: 64,
                 critic_actor_ratio: 3,
+                critic,
+                base_policy,
+                // After pretraining the actor keeps a behaviour-cloning term (both paths).
+                pretrain_updates,
                 ..AgentConfig::default()
             };
             let spec = ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper };

@@ -15,6 +15,9 @@ use crate::spec::ObsSpec;
 use interfaces::config::AgentConfig;
 use tch::{Device, Kind, Tensor};
 
+/// The margin of the gripper critic's large-margin loss during offline pretraining (DQfD's 0.8).
+pub const GRIPPER_MARGIN: f64 = 0.8;
+
 /// DrQ padding, pixels.
 pub const DRQ_PAD: i64 = 4;
 
@@ -71,6 +74,10 @@ pub struct Learner {
     pub(crate) base: Option<BasePolicy>,
     /// Offline pretraining cycles done (`agent.pretrain_updates`; not counted in `updates`).
     pub(crate) pretrained: u64,
+    /// True during an offline pretraining cycle (the gripper critic adds the demonstrations' large-margin loss).
+    pub(crate) pretraining: bool,
+    /// The demo buffer's returns-to-go (Cal-QL's floor), computed when pretraining starts.
+    pub(crate) demo_returns: Vec<f32>,
 }
 
 /// The networks of the fused CPU path.
@@ -134,6 +141,8 @@ impl Learner {
             head: CriticHead::new(cfg, device),
             base,
             pretrained: 0,
+            pretraining: false,
+            demo_returns: Vec::new(),
         })
     }
 
@@ -214,6 +223,7 @@ impl Learner {
         let batch = augmented.as_ref().unwrap_or(batch);
         let b = self.cfg.batch_size as i64;
         let ratio = self.cfg.critic_actor_ratio as i64;
+        let bc = self.finetune_bc_weight();
         let mut critic = (Tensor::new(), Tensor::new(), Tensor::new());
         let mut last = None;
         for k in 0..ratio {
@@ -221,13 +231,13 @@ impl Learner {
             let aug = self.augment(&mb);
             critic = match self.fused.clone() {
                 Some(nets) => self.critic_step_fused(&nets, &mb),
-                None => self.critic_step(&mb, &aug, 0.0),
+                None => self.critic_step(&mb, &aug, None),
             };
             last = Some((mb, aug));
         }
         let (actor_loss, temp_loss, logp) = match &last {
-            Some((mb, _)) if let Some(nets) = self.fused.clone() => self.actor_step_fused(&nets, mb),
-            Some((mb, aug)) => self.actor_step(mb, &aug.0, 0.0),
+            Some((mb, _)) if let Some(nets) = self.fused.clone() => self.actor_step_fused(&nets, mb, bc),
+            Some((mb, aug)) => self.actor_step(mb, &aug.0, bc),
             None => (Tensor::new(), Tensor::new(), Tensor::new()),
         };
         self.updates += 1;
@@ -249,6 +259,12 @@ impl Learner {
         let obs = mb.images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
         let next = mb.next_images.iter().map(|t| random_shift(t, DRQ_PAD, &mut self.rng)).collect();
         (obs, next)
+    }
+
+    /// The weight of the behaviour-cloning term in the online actor objective: `agent.finetune_bc_weight` after
+    /// offline pretraining (not with a base policy), else 0.
+    pub(crate) fn finetune_bc_weight(&self) -> f64 {
+        if self.cfg.pretrain_updates > 0 && self.base.is_none() { self.cfg.finetune_bc_weight } else { 0.0 }
     }
 
     /// The batch with the base policy's actions appended to `proprio` and `next_proprio` (`None` without a base).
@@ -283,13 +299,14 @@ impl Learner {
         (self.executed(feats, a), logp)
     }
 
-    /// One critic step; returns (critic loss, mean Q, gripper loss) as tensors. `conservative > 0` adds the
-    /// conservative penalty of offline pretraining with that weight ([`Learner::conservative_penalty`]).
+    /// One critic step; returns (critic loss, mean Q, gripper loss) as tensors. `conservative = Some((w, floor))`
+    /// adds the conservative penalty of offline pretraining with weight `w` and the rows' returns-to-go `floor`
+    /// ([`Learner::conservative_penalty`]).
     pub(crate) fn critic_step(
         &mut self,
         mb: &Batch,
         aug: &(Vec<Tensor>, Vec<Tensor>),
-        conservative: f64,
+        conservative: Option<(f64, &Tensor)>,
     ) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let e = self.cfg.critic_ensemble as usize;
@@ -317,8 +334,8 @@ impl Learner {
         let out = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None);
         let q = self.head.values(&out);
         let mut loss = self.head.loss(&out, &y);
-        if conservative > 0.0 {
-            loss = loss + self.conservative_penalty(&f, &q) * conservative;
+        if let Some((w, floor)) = conservative.filter(|(w, _)| *w > 0.0) {
+            loss = loss + self.conservative_penalty(&f, &q, floor) * w;
         }
         let g = self.p.critic.flat_grad(&loss);
         self.opt_critic.step(&self.p.critic, &g);
@@ -358,7 +375,10 @@ impl Learner {
                 )
             });
             let q = net.forward(gp, &f.detach());
-            let l = losses::gripper_loss(&q, &mb.gripper, &y);
+            let mut l = losses::gripper_loss(&q, &mb.gripper, &y);
+            if self.pretraining {
+                l = l + losses::large_margin_loss(&q, &mb.gripper, GRIPPER_MARGIN);
+            }
             let g = gp.flat_grad(&l);
             opt.step(gp, &g);
             gt.soft_update_from(gp, self.cfg.tau);

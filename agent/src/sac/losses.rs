@@ -78,6 +78,16 @@ pub fn gripper_loss(q: &Tensor, action: &Tensor, y: &Tensor) -> Tensor {
     (q.gather(1, &action.unsqueeze(1), false).squeeze_dim(1) - y).square().mean(Kind::Float)
 }
 
+/// DQfD's large-margin loss for a discrete critic on demonstrated actions: `mean_b [max_g (Q(s, g) + m·[g ≠ a_b])
+/// − Q(s, a_b)]`, which makes the demonstrated action the critic's argmax by at least `m`. `q: [B, G]`,
+/// `action: [B]` i64.
+pub fn large_margin_loss(q: &Tensor, action: &Tensor, margin: f64) -> Tensor {
+    let idx = action.unsqueeze(1);
+    let margins = q.ones_like() * margin - q.zeros_like().scatter_value(1, &idx, margin);
+    let best = (q + margins).amax([1i64].as_slice(), false);
+    (best - q.gather(1, &idx, false).squeeze_dim(1)).mean(Kind::Float)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +151,15 @@ mod tests {
         let a = Tensor::from_slice(&[2i64, 0]);
         // (3 − 5)² = 4, (4 − 0)² = 16 → 10
         close(&gripper_loss(&q, &a, &y), &[10.0]);
+    }
+
+    /// b0: demo action 0, q = (1, 0.5, 0): max(1, 1.3, 0.8) − 1 = 0.3. b1: demo action 2 with q = (0, 0, 2):
+    /// max(0.8, 0.8, 2) − 2 = 0 (already ahead by more than the margin). Mean 0.15.
+    #[test]
+    fn large_margin_loss_by_hand() {
+        let q = t(&[1.0, 0.5, 0.0, 0.0, 0.0, 2.0]).view([2, 3]);
+        let a = Tensor::from_slice(&[0i64, 2]);
+        close(&large_margin_loss(&q, &a, 0.8), &[0.15]);
     }
 
     /// μ = 0, log σ = 0, ε = 0: a = 0, logp = −log√(2π) per dimension (Jacobian 1).

@@ -110,7 +110,16 @@ pub fn train(
         let t = Instant::now();
         let done = learner.pretrain(&store, |i, n, m| {
             if i % (n / 10).max(1) == 0 {
-                tracing::info!(cycle = i, of = n, critic_loss = m.critic_loss, q = m.q_mean, "offline pretraining");
+                tracing::info!(
+                    cycle = i,
+                    of = n,
+                    critic_loss = m.critic_loss,
+                    q = m.q_mean,
+                    entropy = m.entropy,
+                    alpha = m.temperature,
+                    gripper_loss = m.gripper_loss,
+                    "offline pretraining"
+                );
             }
         })?;
         learner.save_checkpoint(&ckpt)?;
@@ -118,9 +127,15 @@ pub fn train(
     }
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     policy.load_weights(&learner.policy_weights()?)?;
+    let mut curve = Vec::new();
+    if cfg.agent.pretrain_updates > 0 && store.online_len() == 0 && opts.eval_every > 0 {
+        // The pretrained policy before any online step.
+        let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, 0, start)?;
+        on_point(&p);
+        curve.push(p);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed);
     let mut steps = store.online_len() as u64;
-    let mut curve = Vec::new();
     let (mut obs, mut stamp) = env.reset()?;
     let mut episode = 1_000_000 + steps;
     let warmup = if store.demo_len() > 0 { 0 } else { cfg.agent.warmup_steps };
@@ -148,7 +163,19 @@ pub fn train(
         }
         if steps >= first_update && store.online_len() >= min_batch {
             for _ in 0..opts.updates_per_step {
-                learner.update(&store)?;
+                let m = learner.update(&store)?;
+                if m.updates % 50 == 0 {
+                    tracing::debug!(
+                        updates = m.updates,
+                        critic_loss = m.critic_loss,
+                        q = m.q_mean,
+                        actor_loss = m.actor_loss,
+                        entropy = m.entropy,
+                        alpha = m.temperature,
+                        gripper_loss = m.gripper_loss,
+                        "update"
+                    );
+                }
             }
             if learner.updates() % cfg.agent.publish_every == 0 {
                 policy.load_weights(&learner.policy_weights()?)?;

@@ -347,8 +347,10 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, o: AgentOption, see
         // What is left of the step budget at this run's pace (or of the wall-clock budget, if sooner).
         let by_steps = p.wall_s / p.env_steps.max(1) as f64 * budget.saturating_sub(p.env_steps) as f64;
         let eta = wall_budget.map_or(by_steps, |w| by_steps.min((w - p.wall_s).max(0.0)));
+        // No pace yet before the first online step (the pretrained policy's evaluation).
+        let eta = if p.env_steps == 0 { "–".to_string() } else { format!("{eta:.0}") };
         println!(
-            "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0} {:>9.0}",
+            "  {:>9} {:>8} {:>28} {:>9.2} {:>9.0} {:>9}",
             p.env_steps,
             p.updates,
             p.success.to_string(),
