@@ -156,6 +156,48 @@ fn cfg(ensemble: (u64, u64), ratio: u64, images: bool) -> AgentConfig {
     }
 }
 
+/// The fused CPU path's update cycles/s with the HL-Gauss critic against the MSE critic (state-only, batch 256,
+/// the default networks; 51 bins), both ensembles, in interleaved rounds; prints the medians and their ratio.
+/// Returns `(ensemble, mse, hl_gauss)` per row.
+pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<((u64, u64), f64, f64)>> {
+    tch::set_num_threads(o.threads);
+    let w = |out: &mut dyn Write, s: String| out.write_all(s.as_bytes()).map_err(io_err("write", "<output>"));
+    w(
+        out,
+        format!(
+            "critic objective on the fused CPU path: update cycles/s (state only, batch 256, critic:actor {}:1, {} \
+             threads, HL-Gauss with {} bins; medians of {} interleaved rounds of {} cycles)\n{:<9} {:>10} {:>10} {:>7}\n",
+            o.ratio,
+            o.threads,
+            interfaces::config::HlGaussConfig::default().bins,
+            o.rounds.max(1),
+            o.iters_state,
+            "ensemble",
+            "mse",
+            "hl-gauss",
+            "ratio"
+        ),
+    )?;
+    let dir = std::env::temp_dir().join(format!("corrigo-bench-critic-{}", std::process::id()));
+    let store = fill_store(&dir, &spec(0), 20_000)?;
+    let mut rows = Vec::new();
+    for ensemble in [(2, 2), (10, 2)] {
+        let mse = cfg(ensemble, o.ratio, false);
+        let hl = AgentConfig { critic: interfaces::config::CriticKind::HlGauss, ..mse.clone() };
+        let (mut a, mut b) = (vec![], vec![]);
+        for _ in 0..o.rounds.max(1) {
+            a.extend(rust_rate(&store, &mse, Device::Cpu, o.iters_state, false)?);
+            b.extend(rust_rate(&store, &hl, Device::Cpu, o.iters_state, false)?);
+        }
+        let (m, h) = (quantile(&mut a, 0.5).unwrap_or_default(), quantile(&mut b, 0.5).unwrap_or_default());
+        w(out, format!("{:<9} {:>10.2} {:>10.2} {:>6.2}x\n", format!("{}/{}", ensemble.0, ensemble.1), m, h, h / m))?;
+        rows.push((ensemble, m, h));
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rows)
+}
+
 /// Update cycles/s of a learner on `device`, on the fused CPU path where it applies unless `autograd`; `None` when
 /// `autograd` is asked for and the learner already uses it.
 fn rust_rate(

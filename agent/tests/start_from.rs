@@ -264,3 +264,40 @@ fn a_bad_base_policy_is_a_clear_error() {
     let e = Learner::new(&with(&wrong), 0.9, &SPEC, Device::Cpu).expect_err("mismatch").to_string();
     assert!(e.contains("other_cell.safetensors") && e.contains("7 proprio values"), "{e}");
 }
+
+/// A TorchScript module saved by PyTorch (`torch.jit.save`) is a base policy: with residual scale 0 the policy acts
+/// exactly as the module's forward.
+#[test]
+fn a_torchscript_module_is_a_base_policy() {
+    let python = match std::env::var("CORRIGO_VENV_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => p,
+        _ => panic!("the project's Python virtualenv is missing: run `make setup` (scripts/setup.sh) first"),
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("base.pt");
+    let script = [
+        "import sys, torch",
+        "class Base(torch.nn.Module):",
+        "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        "        return torch.tanh(x[:, 0:3] * 0.5 - x[:, 3:4])",
+        "torch.jit.save(torch.jit.script(Base()), sys.argv[1])",
+    ]
+    .join("\n");
+    // TorchScript reads the module's source: a file, not `python -c`.
+    let file = tmp.path().join("make_base.py");
+    std::fs::write(&file, script).expect("write the script");
+    let out = std::process::Command::new(python).arg(&file).arg(&path).output().expect("run python");
+    assert!(out.status.success(), "torch.jit.save failed: {}", String::from_utf8_lossy(&out.stderr));
+    let c = AgentConfig { base_policy: Some(path.display().to_string()), residual_scale: 0.0, ..cfg() };
+    let mut policy = Policy::new(&c, &SPEC, Device::Cpu).expect("a policy on the TorchScript base");
+    let obs = Observation { proprio: vec![0.4, -0.2, 1.0, 0.3, 0.0], images: vec![] };
+    let got = policy.act(&obs, false).expect("act").continuous;
+    let want: Vec<f32> = (0..3).map(|i| (obs.proprio[i] * 0.5 - obs.proprio[3]).tanh()).collect();
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+    }
+    // A module of the wrong shape is refused when loaded.
+    let c = AgentConfig { base_policy: Some(path.display().to_string()), ..cfg() };
+    let e = Learner::new(&c, 0.9, &ObsSpec { action_dim: 2, ..SPEC }, Device::Cpu).expect_err("2 actions").to_string();
+    assert!(e.contains("base.pt") && e.contains("expected [1, 2]"), "{e}");
+}

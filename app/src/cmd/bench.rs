@@ -83,6 +83,9 @@ pub enum BenchCmd {
         /// Interleaved rounds per state-only row (medians printed).
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// Instead: the fused CPU path's update rate with the HL-Gauss critic against the MSE critic.
+        #[arg(long)]
+        critics: bool,
     },
     /// Camera pipeline latency (grab → crop/resize → publish → received in another process), fps and CPU share.
     Perception {
@@ -226,7 +229,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             };
             corrigo_app::bench::learning::run(&cfg, &b)?;
         }
-        BenchCmd::Learner { threads, iters_state, iters_images, state_only, rounds } => {
+        BenchCmd::Learner { threads, iters_state, iters_images, state_only, rounds, critics } => {
             let mut o = agent::bench::BenchOptions {
                 threads,
                 iters_state,
@@ -239,6 +242,10 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             if let Some(r) = Reference::find("PyTorch", "bench/reference/sac_update.py") {
                 o.python = Some(r.python);
                 o.reference = r.script;
+            }
+            if critics {
+                agent::bench::run_critic_bench(&o, &mut std::io::stdout())?;
+                return Ok(exit::OK);
             }
             agent::bench::run_learner_bench(&o, &mut std::io::stdout())?;
         }

@@ -12,3 +12,4 @@ mod record_teleop;
 mod replay_view;
 mod routing;
 mod runlogs;
+mod start_from;
