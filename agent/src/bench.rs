@@ -158,8 +158,8 @@ fn cfg(ensemble: (u64, u64), ratio: u64, images: bool) -> AgentConfig {
 
 /// The fused CPU path's update cycles/s with the HL-Gauss critic against the MSE critic (state-only, batch 256,
 /// the default networks; 51 bins), both ensembles, in interleaved rounds; prints the medians and their ratio.
-/// Returns `(ensemble, mse, hl_gauss)` per row.
-pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<((u64, u64), f64, f64)>> {
+/// Returns one row per ensemble.
+pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<CriticRow>> {
     tch::set_num_threads(o.threads);
     let w = |out: &mut dyn Write, s: String| out.write_all(s.as_bytes()).map_err(io_err("write", "<output>"));
     w(
@@ -191,11 +191,22 @@ pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<((u
         }
         let (m, h) = (quantile(&mut a, 0.5).unwrap_or_default(), quantile(&mut b, 0.5).unwrap_or_default());
         w(out, format!("{:<9} {:>10.2} {:>10.2} {:>6.2}x\n", format!("{}/{}", ensemble.0, ensemble.1), m, h, h / m))?;
-        rows.push((ensemble, m, h));
+        rows.push(CriticRow { ensemble, mse: m, hl_gauss: h });
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(rows)
+}
+
+/// One row of [`run_critic_bench`]: update cycles/s (medians) with each critic objective.
+#[derive(Debug, Clone, Copy)]
+pub struct CriticRow {
+    /// Critics and the target's subset.
+    pub ensemble: (u64, u64),
+    /// With the MSE critic.
+    pub mse: f64,
+    /// With the HL-Gauss critic.
+    pub hl_gauss: f64,
 }
 
 /// Update cycles/s of a learner on `device`, on the fused CPU path where it applies unless `autograd`; `None` when

@@ -2,10 +2,10 @@
 //! frozen base policy, and the HL-Gauss critic — checkpoints with each option resume exactly, pretraining lowers
 //! held-out losses, a residual of scale 0 acts exactly as its base, bad base files are clear errors.
 
+use agent::ObsSpec;
 use agent::bc::BcTrainer;
 use agent::replay::{Action, BatchSampler, GripperAction, Observation, ReplayStore, Source, StoreOptions, Transition};
 use agent::sac::{Learner, Policy};
-use agent::ObsSpec;
 use interfaces::config::{AgentConfig, CriticKind, HlGaussConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,7 +75,14 @@ fn add_online(store: &mut ReplayStore, n: u64, seed: u64) {
             gripper: GripperAction::Stay,
         };
         store
-            .append(&Transition { obs, next_obs, action, episode: 1000 + i / 6, done: i % 6 == 5, ..Transition::default() })
+            .append(&Transition {
+                obs,
+                next_obs,
+                action,
+                episode: 1000 + i / 6,
+                done: i % 6 == 5,
+                ..Transition::default()
+            })
             .expect("append");
     }
     store.flush().expect("flush");
@@ -123,7 +130,8 @@ fn resumes_exactly(cfg: &AgentConfig, store: &ReplayStore, k: usize, what: &str)
     let mb = step(&mut b);
     assert_eq!(ma, mb, "{what}: metrics of the step after resuming");
     assert!(ma.critic_loss.is_finite() && ma.critic_loss != 0.0, "{what}: the critic trained");
-    let parse = |l: &Learner| agent::nn::weights::from_bytes(&l.checkpoint_bytes().expect("ckpt"), what).expect("parse");
+    let parse =
+        |l: &Learner| agent::nn::weights::from_bytes(&l.checkpoint_bytes().expect("ckpt"), what).expect("parse");
     let (ca, cb) = (parse(&a), parse(&b));
     assert_eq!(ca.metadata, cb.metadata, "{what}: counters and random streams after resuming");
     assert_eq!(ca.tensors.len(), cb.tensors.len());
@@ -217,7 +225,8 @@ fn a_residual_of_scale_zero_acts_exactly_as_its_base() {
     bc_base(&store, &path, 30);
     let mut base = Policy::new(&cfg(), &SPEC, Device::Cpu).expect("policy");
     base.load_weights(&std::fs::read(&path).expect("read")).expect("load the BC policy");
-    let with = |scale: f64| AgentConfig { base_policy: Some(path.display().to_string()), residual_scale: scale, ..cfg() };
+    let with =
+        |scale: f64| AgentConfig { base_policy: Some(path.display().to_string()), residual_scale: scale, ..cfg() };
     let mut learner = Learner::new(&with(0.3), 0.9, &SPEC, Device::Cpu).expect("learner");
     for _ in 0..3 {
         learner.update(&store).expect("update");

@@ -183,7 +183,14 @@ impl std::fmt::Debug for BatchSampler {
 impl BatchSampler {
     /// A sampler of `batch_size` transitions for `device`, with its own seeded RNG.
     pub fn new(spec: &ObsSpec, batch_size: usize, device: Device, seed: u64) -> Self {
-        Self { spec: spec.clone(), batch_size, device, rng: ChaCha8Rng::seed_from_u64(seed), staging: None, last_rows: Vec::new() }
+        Self {
+            spec: spec.clone(),
+            batch_size,
+            device,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            staging: None,
+            last_rows: Vec::new(),
+        }
     }
 
     /// Batch size.

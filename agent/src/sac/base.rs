@@ -79,7 +79,10 @@ impl BasePolicy {
         // A probe: the module must map [1, P] to [1, A].
         let probe = base.try_actions(&Tensor::zeros([1, input], (Kind::Float, device)))?;
         if probe.size() != [1, action_dim] {
-            return Err(err(format!("maps a [1, {input}] observation to {:?}, expected [1, {action_dim}]", probe.size())));
+            return Err(err(format!(
+                "maps a [1, {input}] observation to {:?}, expected [1, {action_dim}]",
+                probe.size()
+            )));
         }
         Ok(base)
     }

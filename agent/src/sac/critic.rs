@@ -100,7 +100,8 @@ impl CriticHead {
             CriticHead::Mse => crate::sac::losses::critic_loss(&self.values(out), y),
             CriticHead::HlGauss(s) => {
                 let p = s.project(y).unsqueeze(0);
-                let ce = -(p * out.log_softmax(-1, Kind::Float)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
+                let ce =
+                    -(p * out.log_softmax(-1, Kind::Float)).sum_dim_intlist([-1i64].as_slice(), false, Kind::Float);
                 ce.mean(Kind::Float)
             }
         }
@@ -161,8 +162,8 @@ mod tests {
         let p = s.project(&y);
         let sums = Vec::<f64>::try_from(p.sum_dim_intlist([1i64].as_slice(), false, Kind::Double)).unwrap();
         assert!(sums.iter().all(|x| (x - 1.0).abs() < 1e-5), "{sums:?}");
-        let means = Vec::<f64>::try_from((&p * &s.centres).sum_dim_intlist([1i64].as_slice(), false, Kind::Double))
-            .unwrap();
+        let means =
+            Vec::<f64>::try_from((&p * &s.centres).sum_dim_intlist([1i64].as_slice(), false, Kind::Double)).unwrap();
         for (m, want) in means.iter().zip([0.0, 0.37, 1.5]) {
             assert!((m - want).abs() < 1e-3, "mean {m}, target {want}");
         }

@@ -80,13 +80,13 @@ impl Learner {
         });
         // L = mean_b α log π + Σ a · ∂L/∂a (∂L/∂a from the critic, a constant): its gradient at (mean, log σ) is
         // the actor loss's.
-        let mut surrogate = (&logp * alpha).mean(Kind::Float) + (&a * &da).sum(Kind::Float);
-        let mut loss = loss;
-        if bc_weight > 0.0 && self.base.is_none() {
+        let surrogate = (&logp * alpha).mean(Kind::Float) + (&a * &da).sum(Kind::Float);
+        let (loss, surrogate) = if bc_weight > 0.0 && self.base.is_none() {
             let nll = crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float) * bc_weight;
-            loss = loss + nll.detach();
-            surrogate = surrogate + nll;
-        }
+            (loss + nll.detach(), surrogate + nll)
+        } else {
+            (loss, surrogate)
+        };
         let g = Tensor::run_backward(&[&surrogate], &[&mean, &log_std], false, false);
         let dout = Tensor::cat(&[&g[0], &g[1]], 1).unsqueeze(0);
         tch::no_grad(|| {
@@ -134,8 +134,12 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let base = tmp.path().join("base.safetensors");
         let bc_cfg = AgentConfig { hidden: vec![32], ..AgentConfig::default() };
-        let bc = crate::bc::BcTrainer::new(&bc_cfg, &ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper: true }, Device::Cpu)
-            .expect("bc");
+        let bc = crate::bc::BcTrainer::new(
+            &bc_cfg,
+            &ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper: true },
+            Device::Cpu,
+        )
+        .expect("bc");
         std::fs::write(&base, bc.policy_weights().expect("weights")).expect("write");
         let hl = interfaces::config::CriticKind::HlGauss;
         let mse = interfaces::config::CriticKind::Mse;

@@ -211,7 +211,8 @@ impl Learner {
     /// critic (and gripper critic) steps and one actor + temperature step. Errors when both buffers are empty.
     /// With `agent.retain_offline = false` (after pretraining) every row comes from the online buffer.
     pub fn update(&mut self, store: &ReplayStore) -> Result<UpdateMetrics> {
-        let source = if self.cfg.retain_offline || self.cfg.pretrain_updates == 0 { Source::Both } else { Source::Online };
+        let source =
+            if self.cfg.retain_offline || self.cfg.pretrain_updates == 0 { Source::Both } else { Source::Online };
         let batch = self.sampler.sample_many_from(store, self.cfg.critic_actor_ratio as usize, source)?;
         Ok(self.update_with(&batch))
     }
@@ -333,10 +334,11 @@ impl Learner {
         let f = self.s.features(&self.p.critic, self.p.frozen.as_ref(), &aug.0, &mb.proprio);
         let out = self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None);
         let q = self.head.values(&out);
-        let mut loss = self.head.loss(&out, &y);
-        if let Some((w, floor)) = conservative.filter(|(w, _)| *w > 0.0) {
-            loss = loss + self.conservative_penalty(&f, &q, floor) * w;
-        }
+        let loss = self.head.loss(&out, &y);
+        let loss = match conservative.filter(|(w, _)| *w > 0.0) {
+            Some((w, floor)) => loss + self.conservative_penalty(&f, &q, floor) * w,
+            None => loss,
+        };
         let g = self.p.critic.flat_grad(&loss);
         self.opt_critic.step(&self.p.critic, &g);
         self.critic_target.soft_update_from(&self.p.critic, self.cfg.tau);
@@ -375,10 +377,8 @@ impl Learner {
                 )
             });
             let q = net.forward(gp, &f.detach());
-            let mut l = losses::gripper_loss(&q, &mb.gripper, &y);
-            if self.pretraining {
-                l = l + losses::large_margin_loss(&q, &mb.gripper, GRIPPER_MARGIN);
-            }
+            let l = losses::gripper_loss(&q, &mb.gripper, &y);
+            let l = if self.pretraining { l + losses::large_margin_loss(&q, &mb.gripper, GRIPPER_MARGIN) } else { l };
             let g = gp.flat_grad(&l);
             opt.step(gp, &g);
             gt.soft_update_from(gp, self.cfg.tau);
@@ -397,21 +397,18 @@ impl Learner {
 
     /// Actor and temperature step on the encoder's (gradient-stopped) features of `obs_images`. `bc_weight > 0`
     /// adds the demonstrated actions' negative log-likelihood with that weight (offline pretraining).
-    pub(crate) fn actor_step(
-        &mut self,
-        mb: &Batch,
-        obs_images: &[Tensor],
-        bc_weight: f64,
-    ) -> (Tensor, Tensor, Tensor) {
+    pub(crate) fn actor_step(&mut self, mb: &Batch, obs_images: &[Tensor], bc_weight: f64) -> (Tensor, Tensor, Tensor) {
         let alpha = self.temperature();
         let f = tch::no_grad(|| self.s.features(&self.p.critic, self.p.frozen.as_ref(), obs_images, &mb.proprio));
         let (a, logp) = self.sample_action(&f);
         let q = self.head.values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &a], 1), None));
-        let mut loss = losses::actor_loss(&q, &logp, alpha);
-        if bc_weight > 0.0 && self.base.is_none() {
+        let loss = losses::actor_loss(&q, &logp, alpha);
+        let loss = if bc_weight > 0.0 && self.base.is_none() {
             let (mean, log_std) = self.s.actor_head(&self.p.actor, &f);
-            loss = loss + crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float) * bc_weight;
-        }
+            loss + crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float) * bc_weight
+        } else {
+            loss
+        };
         let g = self.p.actor.flat_grad(&loss);
         self.opt_actor.step(&self.p.actor, &g);
         let t_loss = self.temperature_step(&logp);

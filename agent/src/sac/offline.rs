@@ -82,11 +82,7 @@ impl Learner {
 
     /// Runs the pretraining cycles left, calling `progress(done, total, metrics)` after each; returns the cycles
     /// run now.
-    pub fn pretrain(
-        &mut self,
-        store: &ReplayStore,
-        mut progress: impl FnMut(u64, u64, &UpdateMetrics),
-    ) -> Result<u64> {
+    pub fn pretrain(&mut self, store: &ReplayStore, mut progress: impl FnMut(u64, u64, &UpdateMetrics)) -> Result<u64> {
         let left = self.pretraining_left();
         for _ in 0..left {
             let m = self.pretrain_cycle(store)?;
@@ -113,7 +109,9 @@ impl Learner {
         });
         let e = q_data.size()[0];
         let q_of = |a: &Tensor| {
-            self.head.values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f_rep, a], 1), None)).view([e, n, b])
+            self.head
+                .values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f_rep, a], 1), None))
+                .view([e, n, b])
         };
         let q_unif = q_of(&unif) - log_unif;
         // Cal-QL: the policy's actions are not pushed below the value the demonstrations reached from there.
@@ -135,8 +133,10 @@ impl Learner {
         let f_next = self.s.features(&self.critic_target, frozen, &mb.next_images, &mb.next_proprio);
         let (mean, _) = self.s.actor_head(&self.p.actor, &f_next);
         let a_next = self.executed(&f_next, mean.tanh());
-        let q_next = self.head.values(&self.s.ensemble.forward(&self.critic_target, &Tensor::cat(&[&f_next, &a_next], 1), None));
-        let y = crate::sac::losses::critic_target(&mb.reward, &mb.done, self.discount, &q_next, &q_next.get(0), 0.0, false);
+        let q_next =
+            self.head.values(&self.s.ensemble.forward(&self.critic_target, &Tensor::cat(&[&f_next, &a_next], 1), None));
+        let y =
+            crate::sac::losses::critic_target(&mb.reward, &mb.done, self.discount, &q_next, &q_next.get(0), 0.0, false);
         let td = self.head.loss(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, &mb.action], 1), None), &y);
         let (mean, log_std) = self.s.actor_head(&self.p.actor, &f);
         let bc = crate::bc::squashed_nll(&mean, &log_std, &mb.action).mean(Kind::Float);

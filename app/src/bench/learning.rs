@@ -26,13 +26,13 @@ use agent::sac::Policy;
 use agent::train::bc::{BcOptions, train_bc};
 use agent::train::eval::{SuccessRate, evaluate, interquartile_mean, iqm_bootstrap_95};
 use agent::train::expert::scripted_demos;
-use interfaces::env::Env;
-use std::path::PathBuf;
 use agent::train::trainer::{CurvePoint, TrainOptions, train};
 use anyhow::{Result, bail};
 use interfaces::CellConfig;
 use interfaces::config::{DriverConfig, RewardKind, TaskKind};
+use interfaces::env::Env;
 use sim::SimEnv;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// One setting of the benchmark.
@@ -231,7 +231,11 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
         for seed in b.first_seed..b.first_seed + b.seeds {
             for (o, results) in &mut per_option {
                 let cfg = o.apply(&v.config(base));
-                println!("\n{}{} — seed {seed}", v.label(), if compare { format!(", option {}", o.name()) } else { String::new() });
+                println!(
+                    "\n{}{} — seed {seed}",
+                    v.label(),
+                    if compare { format!(", option {}", o.name()) } else { String::new() }
+                );
                 results.push(run_seed(&cfg, b, v, *o, seed));
             }
         }
@@ -285,10 +289,8 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
             ci(&bests),
             if early.is_empty() { "–".to_string() } else { ci(&early) }
         );
-        let to_80: Vec<String> = results
-            .iter()
-            .map(|r| r.at_80.map_or_else(|| "never".to_string(), |p| p.env_steps.to_string()))
-            .collect();
+        let to_80: Vec<String> =
+            results.iter().map(|r| r.at_80.map_or_else(|| "never".to_string(), |p| p.env_steps.to_string())).collect();
         println!("    env steps to ≥ 80 % per seed: {}", to_80.join(", "));
     }
     Ok(())

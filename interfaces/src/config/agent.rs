@@ -284,12 +284,9 @@ impl AgentConfig {
             );
         }
         v.range_u64("agent.hl_gauss.bins", self.hl_gauss.bins, 2, 1024, "bins");
-        if !(self.hl_gauss.v_max > self.hl_gauss.v_min) {
-            v.push(
-                "agent.hl_gauss.v_max",
-                self.hl_gauss.v_max.to_string(),
-                "must be above agent.hl_gauss.v_min",
-            );
+        let (lo, hi) = (self.hl_gauss.v_min, self.hl_gauss.v_max);
+        if !lo.is_finite() || !hi.is_finite() || hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+            v.push("agent.hl_gauss.v_max", hi.to_string(), "a finite value above agent.hl_gauss.v_min (finite)");
         }
         v.range("agent.hl_gauss.sigma_ratio", self.hl_gauss.sigma_ratio, 1e-3, 100.0, "bin widths");
         v.range_u64("agent.pretrain_updates", self.pretrain_updates, 0, 10_000_000, "update cycles");

@@ -33,8 +33,20 @@ fn corrigo_bc_trains_a_base_that_the_learner_pretrains_a_residual_on() {
     let base = run.join("bc_policy.safetensors");
     assert!(out.contains("2 demonstrations") && base.exists(), "corrigo bc said: {out}");
     assert!(!run.join("bc_policy.demos.tmp").exists(), "the scratch store is removed");
-    let eval = corrigo(&["--json", "eval", "--config", cell_s, "--run-dir", run_s, "--checkpoint", base.to_str().unwrap(),
-        "--episodes", "2", "--seed", "3"]);
+    let eval = corrigo(&[
+        "--json",
+        "eval",
+        "--config",
+        cell_s,
+        "--run-dir",
+        run_s,
+        "--checkpoint",
+        base.to_str().unwrap(),
+        "--episodes",
+        "2",
+        "--seed",
+        "3",
+    ]);
     let v: serde_json::Value = serde_json::from_str(eval.lines().last().unwrap_or_default()).expect("eval JSON");
     assert_eq!(v["episodes"], 2, "the BC policy was evaluated: {v}");
 
@@ -62,7 +74,11 @@ fn corrigo_bc_trains_a_base_that_the_learner_pretrains_a_residual_on() {
         learner.join().unwrap().unwrap_or_else(|e| panic!("start {start}: {e}"));
         let c = read(&ckpt);
         assert_eq!(c.metadata.get("pretrained").map(String::as_str), Some("6"), "start {start}: six cycles");
-        assert_eq!(c.metadata.get("updates").map(String::as_str), Some("0"), "start {start}: no online data, no update");
+        assert_eq!(
+            c.metadata.get("updates").map(String::as_str),
+            Some("0"),
+            "start {start}: no online data, no update"
+        );
         // The restart pretrains no further: its actor is the first start's, unchanged.
         let actor = c.get("actor.flat").expect("actor");
         match &actor_after_pretraining {
