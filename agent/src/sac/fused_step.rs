@@ -108,17 +108,20 @@ mod tests {
     use interfaces::config::AgentConfig;
     use tch::{Device, Kind, Tensor};
 
-    fn batch(rows: i64, spec: &ObsSpec) -> Batch {
-        let f = tch::kind::FLOAT_CPU;
+    /// A batch from `rng` (not libtorch's global generator, which the tests running beside this one draw from).
+    fn batch(rows: i64, spec: &ObsSpec, rng: &mut crate::nn::Rng) -> Batch {
         let p = spec.proprio_dim as i64;
+        let cpu = Device::Cpu;
+        let below = |rng: &mut crate::nn::Rng, q: f64| rng.normal(&[rows], cpu).lt(q).to_kind(Kind::Float);
         Batch {
-            proprio: Tensor::randn([rows, p], f),
-            next_proprio: Tensor::randn([rows, p], f),
-            action: Tensor::rand([rows, spec.action_dim as i64], f) * 2.0 - 1.0,
-            gripper: Tensor::randint(3, [rows], tch::kind::INT64_CPU),
-            reward: Tensor::randn([rows], f),
-            done: Tensor::rand([rows], f).lt(0.1).to_kind(Kind::Float),
-            gripper_changed: Tensor::rand([rows], f).lt(0.3).to_kind(Kind::Float),
+            proprio: rng.normal(&[rows, p], cpu),
+            next_proprio: rng.normal(&[rows, p], cpu),
+            action: rng.normal(&[rows, spec.action_dim as i64], cpu).tanh(),
+            gripper: rng.ints(rows as usize, 2, cpu),
+            reward: rng.normal(&[rows], cpu),
+            // Standard normal quantiles: ≈ 10 % done, ≈ 30 % gripper changes.
+            done: below(rng, -1.2816),
+            gripper_changed: below(rng, -0.5244),
             images: vec![],
             next_images: vec![],
         }
@@ -168,8 +171,9 @@ mod tests {
             assert!(fused.uses_fused_cpu_path(), "a state-based CPU learner takes the fused path by default");
             assert!(!plain.set_fused_cpu_path(false));
             let (critic0, actor0) = (plain.p.critic.flat().copy(), plain.p.actor.flat().copy());
+            let mut rng = crate::nn::Rng::new(17);
             for cycle in 0..3 {
-                let b = batch(64 * 3, &spec);
+                let b = batch(64 * 3, &spec, &mut rng);
                 let (mf, mp) = (fused.update_with(&b), plain.update_with(&b));
                 let close = |a: f64, b: f64, what: &str| {
                     assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{what} at cycle {cycle}: {a} vs {b}")
@@ -196,8 +200,11 @@ mod tests {
                 assert!(e < 1e-3, "{what} differs after three cycles (ensemble {ensemble}, hidden {hidden:?}): {e}");
             }
             // Adam moves each parameter by about lr a step, whatever its gradient's size, so a wrong gradient shows
-            // as changes ~lr apart. Rounding shows only where a gradient is near 0 (√v ~ ε), on a few parameters.
+            // as changes ~lr apart. Rounding shows only where a gradient is near 0 (√v ~ ε), on a few parameters:
+            // with HL-Gauss the logits of bins far from every target have such gradients (softmax ≈ target ≈ 0), so
+            // there a single change may differ by up to half a step (the count below still bounds how many).
             let lr = cfg.lr;
+            let worst_allowed = if critic == hl { 0.5 * lr } else { 0.1 * lr };
             for (what, a, b, init) in [
                 ("critic", fused.p.critic.flat(), plain.p.critic.flat(), &critic0),
                 ("actor", fused.p.actor.flat(), plain.p.actor.flat(), &actor0),
@@ -206,7 +213,7 @@ mod tests {
                 let worst = d.max().double_value(&[]);
                 let off = d.gt(lr * 1e-2).sum(Kind::Int64).int64_value(&[]);
                 assert!(
-                    worst < 0.1 * lr,
+                    worst < worst_allowed,
                     "{what}: a change differs by {worst} (ensemble {ensemble}, hidden {hidden:?})"
                 );
                 assert!(off * 1000 <= d.numel() as i64, "{what}: {off} of {} changes differ by > lr/100", d.numel());

@@ -242,11 +242,23 @@ impl Learner {
             None => (Tensor::new(), Tensor::new(), Tensor::new()),
         };
         self.updates += 1;
+        self.metrics(&critic, &actor_loss, &temp_loss, &logp)
+    }
+
+    /// The scalars of a cycle from its last critic step's `(loss, mean Q, gripper loss)`, the actor and
+    /// temperature losses and the actor batch's `log π` (undefined tensors count as 0).
+    pub(crate) fn metrics(
+        &self,
+        critic: &(Tensor, Tensor, Tensor),
+        actor_loss: &Tensor,
+        temp_loss: &Tensor,
+        logp: &Tensor,
+    ) -> UpdateMetrics {
         let scalar = |t: &Tensor| if t.defined() { t.double_value(&[]) } else { 0.0 };
         UpdateMetrics {
             critic_loss: scalar(&critic.0),
-            actor_loss: scalar(&actor_loss),
-            temperature_loss: scalar(&temp_loss),
+            actor_loss: scalar(actor_loss),
+            temperature_loss: scalar(temp_loss),
             temperature: self.temperature(),
             entropy: if logp.defined() { -logp.mean(Kind::Float).double_value(&[]) } else { 0.0 },
             q_mean: scalar(&critic.1),

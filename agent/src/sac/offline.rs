@@ -67,17 +67,7 @@ impl Learner {
         };
         self.pretraining = false;
         self.pretrained += 1;
-        let scalar = |t: &Tensor| if t.defined() { t.double_value(&[]) } else { 0.0 };
-        Ok(UpdateMetrics {
-            critic_loss: scalar(&critic.0),
-            actor_loss: scalar(&actor_loss),
-            temperature_loss: scalar(&temp_loss),
-            temperature: self.temperature(),
-            entropy: if logp.defined() { -logp.mean(Kind::Float).double_value(&[]) } else { 0.0 },
-            q_mean: scalar(&critic.1),
-            gripper_loss: scalar(&critic.2),
-            updates: self.updates,
-        })
+        Ok(self.metrics(&critic, &actor_loss, &temp_loss, &logp))
     }
 
     /// Runs the pretraining cycles left, calling `progress(done, total, metrics)` after each; returns the cycles

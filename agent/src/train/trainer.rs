@@ -163,19 +163,7 @@ pub fn train(
         }
         if steps >= first_update && store.online_len() >= min_batch {
             for _ in 0..opts.updates_per_step {
-                let m = learner.update(&store)?;
-                if m.updates % 50 == 0 {
-                    tracing::debug!(
-                        updates = m.updates,
-                        critic_loss = m.critic_loss,
-                        q = m.q_mean,
-                        actor_loss = m.actor_loss,
-                        entropy = m.entropy,
-                        alpha = m.temperature,
-                        gripper_loss = m.gripper_loss,
-                        "update"
-                    );
-                }
+                learner.update(&store)?;
             }
             if learner.updates() % cfg.agent.publish_every == 0 {
                 policy.load_weights(&learner.policy_weights()?)?;
