@@ -106,7 +106,7 @@ mod tests {
     use crate::sac::Learner;
     use crate::spec::ObsSpec;
     use interfaces::config::AgentConfig;
-    use tch::{Device, Kind, Tensor};
+    use tch::{Device, Kind};
 
     /// A batch from `rng` (not libtorch's global generator, which the tests running beside this one draw from).
     fn batch(rows: i64, spec: &ObsSpec, rng: &mut crate::nn::Rng) -> Batch {
