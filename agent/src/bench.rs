@@ -183,7 +183,7 @@ pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<Cri
     let mut rows = Vec::new();
     for ensemble in [(2, 2), (10, 2)] {
         let mse = cfg(ensemble, o.ratio, false);
-        let hl = AgentConfig { critic: interfaces::config::CriticKind::HlGauss, ..mse.clone() };
+        let hl = AgentConfig { critic: Some(interfaces::config::CriticKind::HlGauss), ..mse.clone() };
         let (mut a, mut b) = (vec![], vec![]);
         for _ in 0..o.rounds.max(1) {
             a.extend(rust_rate(&store, &mse, Device::Cpu, o.iters_state, false)?);

@@ -153,13 +153,13 @@ fn a_checkpoint_with_each_option_resumes_exactly() {
     add_online(&mut store, 60, 2);
     let base = tmp.path().join("base.safetensors");
     bc_base(&store, &base, 20);
-    let hl = AgentConfig { critic: CriticKind::HlGauss, ..cfg() };
+    let hl = AgentConfig { critic: Some(CriticKind::HlGauss), ..cfg() };
     resumes_exactly(&hl, &store, 3, "HL-Gauss critic (fused CPU path)");
     // Mid-pretraining (cycle 2 of 4), and after it (online updates 1 and 2).
     let pre = AgentConfig { pretrain_updates: 4, ..cfg() };
     resumes_exactly(&pre, &store, 2, "mid-pretraining");
     resumes_exactly(&pre, &store, 5, "online after pretraining");
-    let wsrl = AgentConfig { pretrain_updates: 2, retain_offline: false, critic: CriticKind::HlGauss, ..cfg() };
+    let wsrl = AgentConfig { pretrain_updates: 2, retain_offline: false, critic: Some(CriticKind::HlGauss), ..cfg() };
     resumes_exactly(&wsrl, &store, 4, "WSRL with the HL-Gauss critic");
     let residual = AgentConfig { base_policy: Some(base.display().to_string()), ..cfg() };
     resumes_exactly(&residual, &store, 3, "residual on a BC base");
@@ -197,7 +197,7 @@ fn pretraining_lowers_the_held_out_losses() {
     for critic in [CriticKind::Mse, CriticKind::HlGauss] {
         let c = AgentConfig {
             pretrain_updates: 300,
-            critic,
+            critic: Some(critic),
             hl_gauss: HlGaussConfig { bins: 21, ..HlGaussConfig::default() },
             ..cfg()
         };

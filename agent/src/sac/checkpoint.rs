@@ -99,7 +99,13 @@ impl Learner {
         let fetch = |key: &str, like: &Tensor| -> Result<Tensor> {
             let t = l.get(key).ok_or_else(|| err(format!("missing tensor `{key}`")))?;
             if t.size() != like.size() {
-                return Err(err(format!("tensor `{key}` has shape {:?}, expected {:?}", t.size(), like.size())));
+                let hint = if key.starts_with("critic") {
+                    " (written with another critic objective? runs with a sparse reward started before HL-Gauss became \
+                     its default resume with agent.critic = \"mse\")"
+                } else {
+                    ""
+                };
+                return Err(err(format!("tensor `{key}` has shape {:?}, expected {:?}{hint}", t.size(), like.size())));
             }
             Ok(t.to_device(like.device()))
         };

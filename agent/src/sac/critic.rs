@@ -64,9 +64,10 @@ impl Support {
 }
 
 impl CriticHead {
-    /// The head `cfg` asks for.
+    /// The head `cfg` asks for (MSE when `agent.critic` is unset: the task fills it in, see
+    /// [`AgentConfig::with_task_defaults`]).
     pub fn new(cfg: &AgentConfig, device: Device) -> Self {
-        match cfg.critic {
+        match cfg.critic.unwrap_or_default() {
             CriticKind::Mse => CriticHead::Mse,
             CriticKind::HlGauss => CriticHead::HlGauss(Support::new(&cfg.hl_gauss, device)),
         }
@@ -146,7 +147,7 @@ mod tests {
 
     fn hl(bins: u64) -> CriticHead {
         let cfg = AgentConfig {
-            critic: CriticKind::HlGauss,
+            critic: Some(CriticKind::HlGauss),
             hl_gauss: HlGaussConfig { bins, v_min: -1.0, v_max: 2.0, sigma_ratio: 0.75 },
             ..AgentConfig::default()
         };

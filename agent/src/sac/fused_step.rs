@@ -159,7 +159,7 @@ mod tests {
                 hidden: hidden.clone(),
                 batch_size: 64,
                 critic_actor_ratio: 3,
-                critic,
+                critic: Some(critic),
                 base_policy,
                 // After pretraining the actor keeps a behaviour-cloning term (both paths).
                 pretrain_updates,

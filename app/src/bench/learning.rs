@@ -152,12 +152,14 @@ impl AgentOption {
     }
 
     /// `cfg` with this option applied (the residual option's base policy is set by the run, which trains it).
+    /// Every option but `hl-gauss` uses the MSE critic unless the config names one.
     pub fn apply(self, cfg: &CellConfig) -> CellConfig {
         let mut c = cfg.clone();
+        c.agent.critic.get_or_insert(interfaces::config::CriticKind::Mse);
         let pretrain = if c.agent.pretrain_updates > 0 { c.agent.pretrain_updates } else { BENCH_PRETRAIN_UPDATES };
         match self {
             AgentOption::Plain | AgentOption::Residual => {}
-            AgentOption::HlGauss => c.agent.critic = interfaces::config::CriticKind::HlGauss,
+            AgentOption::HlGauss => c.agent.critic = Some(interfaces::config::CriticKind::HlGauss),
             AgentOption::Pretrain => c.agent.pretrain_updates = pretrain,
             AgentOption::Wsrl => {
                 c.agent.pretrain_updates = pretrain;
@@ -432,6 +434,7 @@ mod tests {
         let w = AgentOption::Wsrl.apply(&base);
         assert!(!w.agent.retain_offline && w.agent.pretrain_updates > 0 && w.validate().is_empty());
         let h = AgentOption::HlGauss.apply(&base);
-        assert_eq!(h.agent.critic, interfaces::config::CriticKind::HlGauss);
+        assert_eq!(h.agent.critic, Some(interfaces::config::CriticKind::HlGauss));
+        assert_eq!(AgentOption::Plain.apply(&base).agent.critic, Some(interfaces::config::CriticKind::Mse));
     }
 }

@@ -156,8 +156,11 @@ pub struct AgentConfig {
     /// A reward classifier (written by `corrigo classifier`): the environment over the bus takes its reward and
     /// success from it instead of the simulator's ground truth or the operator's label. Needs `use_images`.
     pub reward_classifier: Option<String>,
-    /// The critic's objective: `mse` (default) or `hl_gauss`.
-    pub critic: CriticKind,
+    /// The critic's objective: `mse` or `hl_gauss`. Unset (the default): `hl_gauss` for a sparse reward, `mse` for
+    /// a shaped one, see [`AgentConfig::with_task_defaults`] (measured with `corrigo bench learning --options
+    /// plain,hl-gauss`, state-based sparse `pick_cube`, 3 seeds: success at 10 000 env steps, interquartile mean
+    /// over seeds, 100 % [100–100 %] with HL-Gauss against 50 % [45–60 %] with MSE).
+    pub critic: Option<CriticKind>,
     /// The HL-Gauss critic's support and smoothing.
     pub hl_gauss: HlGaussConfig,
     /// Offline pretraining: update cycles on the demo buffer alone, before online learning starts (0: none).
@@ -210,7 +213,7 @@ impl Default for AgentConfig {
             seed: 0,
             backup_entropy: None,
             reward_classifier: None,
-            critic: CriticKind::Mse,
+            critic: None,
             hl_gauss: HlGaussConfig::default(),
             pretrain_updates: 0,
             conservative_weight: 1.0,
@@ -224,11 +227,14 @@ impl Default for AgentConfig {
 }
 
 impl AgentConfig {
-    /// This config with the settings left to the task filled in: `backup_entropy` off for a sparse reward, on for
-    /// a shaped one, unless set.
+    /// This config with the settings left to the task filled in, unless set: `backup_entropy` off for a sparse
+    /// reward, on for a shaped one; `critic` HL-Gauss for a sparse reward (its default support fits a 0/1 success
+    /// reward), MSE for a shaped one.
     pub fn with_task_defaults(&self, reward: super::RewardKind) -> Self {
         let mut c = self.clone();
-        c.backup_entropy.get_or_insert(reward == super::RewardKind::Shaped);
+        let shaped = reward == super::RewardKind::Shaped;
+        c.backup_entropy.get_or_insert(shaped);
+        c.critic.get_or_insert(if shaped { CriticKind::Mse } else { CriticKind::HlGauss });
         c
     }
 

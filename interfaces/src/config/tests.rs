@@ -285,3 +285,22 @@ fn a_cube_section_sets_the_simulated_cube_and_a_bad_one_is_refused_naming_the_ke
     let msg = CellConfig::from_toml_str(&bad, FILE).expect_err("invalid").to_string();
     assert!(msg.contains("task.cube.size") && msg.contains("task.cube.region"), "{msg}");
 }
+
+/// The task fills in what the agent leaves unset: a sparse reward gets no entropy backup and the HL-Gauss critic,
+/// a shaped one both the other way; a setting in the file wins. The offline-to-online and HL-Gauss keys parse and
+/// are range-checked.
+#[test]
+fn the_task_fills_in_the_agents_unset_defaults() {
+    let cfg = load(DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+    let sparse = cfg.agent.with_task_defaults(RewardKind::Sparse);
+    assert_eq!((sparse.backup_entropy, sparse.critic), (Some(false), Some(CriticKind::HlGauss)));
+    let shaped = cfg.agent.with_task_defaults(RewardKind::Shaped);
+    assert_eq!((shaped.backup_entropy, shaped.critic), (Some(true), Some(CriticKind::Mse)));
+    let text = DEFAULT.replace("[agent]", "[agent]\ncritic = \"mse\"\npretrain_updates = 500\nretain_offline = false");
+    let set = load(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(set.agent.with_task_defaults(RewardKind::Sparse).critic, Some(CriticKind::Mse));
+    assert_eq!((set.agent.pretrain_updates, set.agent.retain_offline), (500, false));
+    let bad = DEFAULT.replace("[agent]", "[agent]\nretain_offline = false\nhl_gauss = { bins = 1 }");
+    let msg = load(&bad).unwrap_err().to_string();
+    assert!(msg.contains("agent.retain_offline") && msg.contains("agent.hl_gauss.bins"), "{msg}");
+}
