@@ -156,10 +156,11 @@ fn a_checkpoint_with_each_option_resumes_exactly() {
     let hl = AgentConfig { critic: Some(CriticKind::HlGauss), ..cfg() };
     resumes_exactly(&hl, &store, 3, "HL-Gauss critic (fused CPU path)");
     // Mid-pretraining (cycle 2 of 4), and after it (online updates 1 and 2).
-    let pre = AgentConfig { pretrain_updates: 4, ..cfg() };
+    let pre = AgentConfig { pretrain_updates: Some(4), ..cfg() };
     resumes_exactly(&pre, &store, 2, "mid-pretraining");
     resumes_exactly(&pre, &store, 5, "online after pretraining");
-    let wsrl = AgentConfig { pretrain_updates: 2, retain_offline: false, critic: Some(CriticKind::HlGauss), ..cfg() };
+    let wsrl =
+        AgentConfig { pretrain_updates: Some(2), retain_offline: false, critic: Some(CriticKind::HlGauss), ..cfg() };
     resumes_exactly(&wsrl, &store, 4, "WSRL with the HL-Gauss critic");
     let residual = AgentConfig { base_policy: Some(base.display().to_string()), ..cfg() };
     resumes_exactly(&residual, &store, 3, "residual on a BC base");
@@ -170,17 +171,34 @@ fn a_checkpoint_with_each_option_resumes_exactly() {
 fn without_offline_data_the_learner_needs_online_data() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = demo_store(&tmp.path().join("replay"), 4, 1);
-    let mut wsrl =
-        Learner::new(&AgentConfig { pretrain_updates: 1, retain_offline: false, ..cfg() }, 0.9, &SPEC, Device::Cpu)
-            .expect("learner");
+    let mut wsrl = Learner::new(
+        &AgentConfig { pretrain_updates: Some(1), retain_offline: false, ..cfg() },
+        0.9,
+        &SPEC,
+        Device::Cpu,
+    )
+    .expect("learner");
     wsrl.pretrain_cycle(&store).expect("pretraining uses the demos");
     match wsrl.update(&store) {
         Err(agent::AgentError::EmptyBuffer { buffer }) => assert_eq!(buffer, "online"),
         other => panic!("WSRL must not train on the demo buffer online: {other:?}"),
     }
-    let mut rlpd = Learner::new(&AgentConfig { pretrain_updates: 1, ..cfg() }, 0.9, &SPEC, Device::Cpu).expect("l");
+    let mut rlpd =
+        Learner::new(&AgentConfig { pretrain_updates: Some(1), ..cfg() }, 0.9, &SPEC, Device::Cpu).expect("l");
     rlpd.pretrain_cycle(&store).expect("pretrain");
     rlpd.update(&store).expect("RLPD trains on the demos alone while no online data exists");
+    // Pretraining comes before online learning only: a learner that has updated online does not pretrain.
+    let mut late = Learner::new(&cfg(), 0.9, &SPEC, Device::Cpu).expect("learner");
+    let mut store2 = demo_store(&tmp.path().join("late"), 4, 2);
+    add_online(&mut store2, 40, 5);
+    late.update(&store2).expect("update");
+    let ckpt = tmp.path().join("late.safetensors");
+    late.save_checkpoint(&ckpt).expect("save");
+    let mut later =
+        Learner::new(&AgentConfig { pretrain_updates: Some(5), ..cfg() }, 0.9, &SPEC, Device::Cpu).expect("l");
+    assert_eq!(later.pretraining_left(), 5);
+    later.load_checkpoint(&ckpt).expect("load");
+    assert_eq!((later.pretraining_left(), later.pretrain(&store2, |_, _, _| {}).expect("pretrain")), (0, 0));
     // Pretraining needs demonstrations.
     let empty = ReplayStore::open(tmp.path().join("empty"), &SPEC, &store_opts()).expect("store");
     assert!(matches!(rlpd.pretrain_cycle(&empty), Err(agent::AgentError::EmptyBuffer { buffer: "demo" })));
@@ -196,7 +214,7 @@ fn pretraining_lowers_the_held_out_losses() {
     let batch = BatchSampler::new(&SPEC, 120, Device::Cpu, 5).sample_many_from(&held, 1, Source::Demo).expect("b");
     for critic in [CriticKind::Mse, CriticKind::HlGauss] {
         let c = AgentConfig {
-            pretrain_updates: 300,
+            pretrain_updates: Some(300),
             critic: Some(critic),
             hl_gauss: HlGaussConfig { bins: 21, ..HlGaussConfig::default() },
             ..cfg()

@@ -162,7 +162,7 @@ mod tests {
                 critic: Some(critic),
                 base_policy,
                 // After pretraining the actor keeps a behaviour-cloning term (both paths).
-                pretrain_updates,
+                pretrain_updates: Some(pretrain_updates),
                 ..AgentConfig::default()
             };
             let spec = ObsSpec { proprio_dim: 11, cameras: vec![], action_dim: 4, gripper };

@@ -212,7 +212,7 @@ impl Learner {
     /// With `agent.retain_offline = false` (after pretraining) every row comes from the online buffer.
     pub fn update(&mut self, store: &ReplayStore) -> Result<UpdateMetrics> {
         let source =
-            if self.cfg.retain_offline || self.cfg.pretrain_updates == 0 { Source::Both } else { Source::Online };
+            if self.cfg.retain_offline || self.cfg.pretrain_cycles() == 0 { Source::Both } else { Source::Online };
         let batch = self.sampler.sample_many_from(store, self.cfg.critic_actor_ratio as usize, source)?;
         Ok(self.update_with(&batch))
     }
@@ -277,7 +277,7 @@ impl Learner {
     /// The weight of the behaviour-cloning term in the online actor objective: `agent.finetune_bc_weight` after
     /// offline pretraining (not with a base policy), else 0.
     pub(crate) fn finetune_bc_weight(&self) -> f64 {
-        if self.cfg.pretrain_updates > 0 && self.base.is_none() { self.cfg.finetune_bc_weight } else { 0.0 }
+        if self.cfg.pretrain_cycles() > 0 && self.base.is_none() { self.cfg.finetune_bc_weight } else { 0.0 }
     }
 
     /// The batch with the base policy's actions appended to `proprio` and `next_proprio` (`None` without a base).

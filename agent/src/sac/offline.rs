@@ -34,9 +34,13 @@ impl Learner {
         self.pretrained
     }
 
-    /// Pretraining cycles still to do (`agent.pretrain_updates` less those done).
+    /// Pretraining cycles still to do (`agent.pretrain_updates` less those done); none once online updates have
+    /// started (e.g. a run resumed from a checkpoint written before pretraining was configured).
     pub fn pretraining_left(&self) -> u64 {
-        self.cfg.pretrain_updates.saturating_sub(self.pretrained)
+        if self.updates > 0 {
+            return 0;
+        }
+        self.cfg.pretrain_cycles().saturating_sub(self.pretrained)
     }
 
     /// One pretraining cycle on the demo buffer: `critic_actor_ratio` conservative critic steps and one actor step
@@ -76,7 +80,7 @@ impl Learner {
         let left = self.pretraining_left();
         for _ in 0..left {
             let m = self.pretrain_cycle(store)?;
-            progress(self.pretrained, self.cfg.pretrain_updates, &m);
+            progress(self.pretrained, self.cfg.pretrain_cycles(), &m);
         }
         Ok(left)
     }

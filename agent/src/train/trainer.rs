@@ -128,7 +128,7 @@ pub fn train(
     let mut policy = Policy::new(&cfg.agent, &spec, device)?;
     policy.load_weights(&learner.policy_weights()?)?;
     let mut curve = Vec::new();
-    if cfg.agent.pretrain_updates > 0 && store.online_len() == 0 && opts.eval_every > 0 {
+    if agent_cfg.pretrain_cycles() > 0 && store.online_len() == 0 && opts.eval_every > 0 {
         // The pretrained policy before any online step.
         let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, 0, start)?;
         on_point(&p);
@@ -140,7 +140,7 @@ pub fn train(
     let mut episode = 1_000_000 + steps;
     let warmup = if store.demo_len() > 0 { 0 } else { cfg.agent.warmup_steps };
     // WSRL: rollouts of the pretrained policy before the first online update (online data only afterwards).
-    let first_update = if !cfg.agent.retain_offline && cfg.agent.pretrain_updates > 0 {
+    let first_update = if !agent_cfg.retain_offline && agent_cfg.pretrain_cycles() > 0 {
         warmup.max(cfg.agent.offline_warmup_steps)
     } else {
         warmup

@@ -106,7 +106,9 @@ impl Variant {
 /// An agent option compared against plain SAC + RLPD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentOption {
-    /// SAC + RLPD as configured.
+    /// The agent as configured, with the task's defaults (a sparse reward: HL-Gauss critic, offline pretraining).
+    Configured,
+    /// SAC + RLPD with the MSE critic and no pretraining (unless the config sets them).
     Plain,
     /// `agent.critic = "hl_gauss"`.
     HlGauss,
@@ -125,12 +127,19 @@ pub const WEAK_BASE_DEMOS: usize = 5;
 
 impl AgentOption {
     /// Every option, in the order they run.
-    pub const ALL: [AgentOption; 5] =
-        [AgentOption::Plain, AgentOption::HlGauss, AgentOption::Pretrain, AgentOption::Wsrl, AgentOption::Residual];
+    pub const ALL: [AgentOption; 6] = [
+        AgentOption::Configured,
+        AgentOption::Plain,
+        AgentOption::HlGauss,
+        AgentOption::Pretrain,
+        AgentOption::Wsrl,
+        AgentOption::Residual,
+    ];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {
+            AgentOption::Configured => "configured",
             AgentOption::Plain => "plain",
             AgentOption::HlGauss => "hl-gauss",
             AgentOption::Pretrain => "pretrain",
@@ -145,24 +154,34 @@ impl AgentOption {
             .map(|n| {
                 let n = n.trim();
                 Self::ALL.into_iter().find(|v| v.name() == n).ok_or_else(|| {
-                    anyhow::anyhow!("unknown option `{n}`: one of plain, hl-gauss, pretrain, wsrl, residual")
+                    anyhow::anyhow!(
+                        "unknown option `{n}`: one of configured, plain, hl-gauss, pretrain, wsrl, residual"
+                    )
                 })
             })
             .collect()
     }
 
     /// `cfg` with this option applied (the residual option's base policy is set by the run, which trains it).
-    /// Every option but `hl-gauss` uses the MSE critic unless the config names one.
+    /// Every option but `hl-gauss` uses the MSE critic, and every option but `pretrain` and `wsrl` no pretraining,
+    /// unless the config says otherwise.
     pub fn apply(self, cfg: &CellConfig) -> CellConfig {
         let mut c = cfg.clone();
+        if self == AgentOption::Configured {
+            return c;
+        }
         c.agent.critic.get_or_insert(interfaces::config::CriticKind::Mse);
-        let pretrain = if c.agent.pretrain_updates > 0 { c.agent.pretrain_updates } else { BENCH_PRETRAIN_UPDATES };
+        c.agent.pretrain_updates.get_or_insert(0);
+        let pretrain = match c.agent.pretrain_updates {
+            Some(n) if n > 0 => n,
+            _ => BENCH_PRETRAIN_UPDATES,
+        };
         match self {
-            AgentOption::Plain | AgentOption::Residual => {}
+            AgentOption::Configured | AgentOption::Plain | AgentOption::Residual => {}
             AgentOption::HlGauss => c.agent.critic = Some(interfaces::config::CriticKind::HlGauss),
-            AgentOption::Pretrain => c.agent.pretrain_updates = pretrain,
+            AgentOption::Pretrain => c.agent.pretrain_updates = Some(pretrain),
             AgentOption::Wsrl => {
-                c.agent.pretrain_updates = pretrain;
+                c.agent.pretrain_updates = Some(pretrain);
                 c.agent.retain_offline = false;
             }
         }
@@ -187,7 +206,7 @@ pub struct LearningBench {
     pub seeds: u64,
     /// The first seed.
     pub first_seed: u64,
-    /// The agent options compared (`[Plain]`: the configured agent alone).
+    /// The agent options compared (`[Configured]`: the configured agent alone).
     pub options: Vec<AgentOption>,
 }
 
@@ -221,8 +240,8 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
         b.image_budget.as_secs() / 60
     );
     let mut summary = Vec::new();
-    let options = if b.options.is_empty() { vec![AgentOption::Plain] } else { b.options.clone() };
-    let compare = options != [AgentOption::Plain];
+    let options = if b.options.is_empty() { vec![AgentOption::Configured] } else { b.options.clone() };
+    let compare = options != [AgentOption::Configured];
     for &v in &b.variants {
         let mut per_option = Vec::new();
         for &o in &options {
@@ -432,7 +451,9 @@ mod tests {
         assert_eq!(AgentOption::parse_list("plain,wsrl").unwrap(), vec![AgentOption::Plain, AgentOption::Wsrl]);
         assert!(AgentOption::parse_list("cql").is_err());
         let w = AgentOption::Wsrl.apply(&base);
-        assert!(!w.agent.retain_offline && w.agent.pretrain_updates > 0 && w.validate().is_empty());
+        assert!(!w.agent.retain_offline && w.agent.pretrain_cycles() > 0 && w.validate().is_empty());
+        assert_eq!(AgentOption::Plain.apply(&base).agent.pretrain_updates, Some(0));
+        assert_eq!(AgentOption::Configured.apply(&base).agent, base.agent, "the configured agent, untouched");
         let h = AgentOption::HlGauss.apply(&base);
         assert_eq!(h.agent.critic, Some(interfaces::config::CriticKind::HlGauss));
         assert_eq!(AgentOption::Plain.apply(&base).agent.critic, Some(interfaces::config::CriticKind::Mse));

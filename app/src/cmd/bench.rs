@@ -58,9 +58,10 @@ pub enum BenchCmd {
         /// Seeds per setting.
         #[arg(long, default_value_t = 1)]
         seeds: u64,
-        /// Agent options to compare on each setting, side by side on the same seeds, comma-separated: plain,
-        /// hl-gauss, pretrain, wsrl, residual (default: the configured agent alone).
-        #[arg(long, default_value = "plain")]
+        /// Agent options to compare on each setting, side by side on the same seeds, comma-separated: configured
+        /// (the agent as configured, with the task's defaults), plain (MSE critic, no pretraining), hl-gauss,
+        /// pretrain, wsrl, residual.
+        #[arg(long, default_value = "configured")]
         options: String,
         /// The first seed (the others follow it).
         #[arg(long, default_value_t = 1)]

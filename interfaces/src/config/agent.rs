@@ -74,6 +74,9 @@ impl EncoderConfig {
     }
 }
 
+/// Offline pretraining cycles of a sparse-reward task unless `agent.pretrain_updates` is set.
+pub const SPARSE_PRETRAIN_UPDATES: u64 = 1000;
+
 /// The critic's objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,8 +167,12 @@ pub struct AgentConfig {
     /// The HL-Gauss critic's support and smoothing.
     pub hl_gauss: HlGaussConfig,
     /// Offline pretraining: update cycles on the demo buffer alone, before online learning starts (0: none).
-    /// The critic's objective adds the conservative penalty of `conservative_weight`; the actor's is SAC's.
-    pub pretrain_updates: u64,
+    /// The critic's objective adds the conservative penalty of `conservative_weight`; the actor's is SAC's plus
+    /// behaviour cloning. Unset (the default): [`SPARSE_PRETRAIN_UPDATES`] for a sparse reward, 0 for a shaped
+    /// one, see [`AgentConfig::with_task_defaults`] (measured with `corrigo bench learning --options`, state-based
+    /// sparse `pick_cube`, 3 seeds: success after 2 000 online steps 98 % [95–100 %] with pretraining against 3 %
+    /// [0–10 %] without; with the HL-Gauss critic 100 % [100–100 %]).
+    pub pretrain_updates: Option<u64>,
     /// Weight of the conservative (CQL) penalty in the critic's pretraining objective: `w · mean_e(logsumexp over
     /// sampled actions of Q_e(s, ·) − Q_e(s, a_demo))` (CQL(H); the sampled actions: uniform ones and the policy's,
     /// whose values are floored at the demonstration's return-to-go: Cal-QL's calibration). 0: plain TD
@@ -215,7 +222,7 @@ impl Default for AgentConfig {
             reward_classifier: None,
             critic: None,
             hl_gauss: HlGaussConfig::default(),
-            pretrain_updates: 0,
+            pretrain_updates: None,
             conservative_weight: 1.0,
             retain_offline: true,
             offline_warmup_steps: 1000,
@@ -229,13 +236,20 @@ impl Default for AgentConfig {
 impl AgentConfig {
     /// This config with the settings left to the task filled in, unless set: `backup_entropy` off for a sparse
     /// reward, on for a shaped one; `critic` HL-Gauss for a sparse reward (its default support fits a 0/1 success
-    /// reward), MSE for a shaped one.
+    /// reward), MSE for a shaped one; `pretrain_updates` [`SPARSE_PRETRAIN_UPDATES`] for a sparse reward, 0 for a
+    /// shaped one.
     pub fn with_task_defaults(&self, reward: super::RewardKind) -> Self {
         let mut c = self.clone();
         let shaped = reward == super::RewardKind::Shaped;
         c.backup_entropy.get_or_insert(shaped);
         c.critic.get_or_insert(if shaped { CriticKind::Mse } else { CriticKind::HlGauss });
+        c.pretrain_updates.get_or_insert(if shaped { 0 } else { SPARSE_PRETRAIN_UPDATES });
         c
+    }
+
+    /// Offline pretraining cycles (`pretrain_updates`, 0 when unset: the task fills it in).
+    pub fn pretrain_cycles(&self) -> u64 {
+        self.pretrain_updates.unwrap_or(0)
     }
 
     /// Whether the critic's target subtracts the entropy term (unset: on).
@@ -295,12 +309,12 @@ impl AgentConfig {
             v.push("agent.hl_gauss.v_max", hi.to_string(), "a finite value above agent.hl_gauss.v_min (finite)");
         }
         v.range("agent.hl_gauss.sigma_ratio", self.hl_gauss.sigma_ratio, 1e-3, 100.0, "bin widths");
-        v.range_u64("agent.pretrain_updates", self.pretrain_updates, 0, 10_000_000, "update cycles");
+        v.range_u64("agent.pretrain_updates", self.pretrain_cycles(), 0, 10_000_000, "update cycles");
         v.range("agent.conservative_weight", self.conservative_weight, 0.0, 1000.0, "");
         v.range_u64("agent.offline_warmup_steps", self.offline_warmup_steps, 0, 10_000_000, "env steps");
         v.range("agent.finetune_bc_weight", self.finetune_bc_weight, 0.0, 1000.0, "");
         v.range("agent.residual_scale", self.residual_scale, 0.0, 2.0, "normalised action units");
-        if !self.retain_offline && self.pretrain_updates == 0 {
+        if !self.retain_offline && self.pretrain_updates == Some(0) {
             v.push(
                 "agent.retain_offline",
                 "false".into(),

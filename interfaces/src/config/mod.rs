@@ -16,7 +16,9 @@ mod teleop;
 mod validate;
 
 pub use actor::ActorConfig;
-pub use agent::{AgentConfig, CriticKind, EncoderConfig, EncoderKind, EncoderTraining, HlGaussConfig};
+pub use agent::{
+    AgentConfig, CriticKind, EncoderConfig, EncoderKind, EncoderTraining, HlGaussConfig, SPARSE_PRETRAIN_UPDATES,
+};
 pub use bus::{BusConfig, BusMode, BusSecurity};
 pub use cameras::{CameraConfig, CameraSource, Crop};
 pub use controller::{ControllerConfig, GripperConfig, WorkspaceBox, check_gains, gain_ranges};

@@ -299,8 +299,11 @@ fn the_task_fills_in_the_agents_unset_defaults() {
     let text = DEFAULT.replace("[agent]", "[agent]\ncritic = \"mse\"\npretrain_updates = 500\nretain_offline = false");
     let set = load(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(set.agent.with_task_defaults(RewardKind::Sparse).critic, Some(CriticKind::Mse));
-    assert_eq!((set.agent.pretrain_updates, set.agent.retain_offline), (500, false));
-    let bad = DEFAULT.replace("[agent]", "[agent]\nretain_offline = false\nhl_gauss = { bins = 1 }");
+    assert_eq!((set.agent.pretrain_updates, set.agent.retain_offline), (Some(500), false));
+    assert_eq!(sparse.pretrain_updates, Some(SPARSE_PRETRAIN_UPDATES));
+    assert_eq!(shaped.pretrain_updates, Some(0));
+    let bad =
+        DEFAULT.replace("[agent]", "[agent]\nretain_offline = false\npretrain_updates = 0\nhl_gauss = { bins = 1 }");
     let msg = load(&bad).unwrap_err().to_string();
     assert!(msg.contains("agent.retain_offline") && msg.contains("agent.hl_gauss.bins"), "{msg}");
 }

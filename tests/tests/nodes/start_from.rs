@@ -52,7 +52,7 @@ fn corrigo_bc_trains_a_base_that_the_learner_pretrains_a_residual_on() {
 
     // The learner node: 6 pretraining cycles on the demos, a residual on the BC base; checkpointed before it
     // serves any cell, so a restart does not pretrain again.
-    cfg.agent.pretrain_updates = 6;
+    cfg.agent.pretrain_updates = Some(6);
     cfg.agent.base_policy = Some(base.display().to_string());
     let cfg = common::checked(cfg);
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
