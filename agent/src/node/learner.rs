@@ -507,8 +507,8 @@ pub fn run(
         }
         let can_learn = store.online_len() + store.demo_len() >= min_batch && store.online_len() > 0 && {
             // WSRL: the pretrained policy's rollouts first, then online data only.
-            let wsrl = !agent_cfg.retain_offline && agent_cfg.pretrain_cycles() > 0;
-            !wsrl || store.online_len() as u64 >= cfg.agent.offline_warmup_steps.max(min_batch as u64)
+            !agent_cfg.online_only()
+                || store.online_len() as u64 >= cfg.agent.offline_warmup_steps.max(min_batch as u64)
         };
         if can_learn && budget >= 1.0 {
             budget -= 1.0;

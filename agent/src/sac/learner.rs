@@ -211,8 +211,7 @@ impl Learner {
     /// critic (and gripper critic) steps and one actor + temperature step. Errors when both buffers are empty.
     /// With `agent.retain_offline = false` (after pretraining) every row comes from the online buffer.
     pub fn update(&mut self, store: &ReplayStore) -> Result<UpdateMetrics> {
-        let source =
-            if self.cfg.retain_offline || self.cfg.pretrain_cycles() == 0 { Source::Both } else { Source::Online };
+        let source = if self.cfg.online_only() { Source::Online } else { Source::Both };
         let batch = self.sampler.sample_many_from(store, self.cfg.critic_actor_ratio as usize, source)?;
         Ok(self.update_with(&batch))
     }

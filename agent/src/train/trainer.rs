@@ -140,11 +140,7 @@ pub fn train(
     let mut episode = 1_000_000 + steps;
     let warmup = if store.demo_len() > 0 { 0 } else { cfg.agent.warmup_steps };
     // WSRL: rollouts of the pretrained policy before the first online update (online data only afterwards).
-    let first_update = if !agent_cfg.retain_offline && agent_cfg.pretrain_cycles() > 0 {
-        warmup.max(cfg.agent.offline_warmup_steps)
-    } else {
-        warmup
-    };
+    let first_update = if agent_cfg.online_only() { warmup.max(cfg.agent.offline_warmup_steps) } else { warmup };
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
     let mut next_eval = if opts.eval_every == 0 { opts.env_steps } else { steps + opts.eval_every };
     let mut last_eval_at = u64::MAX;

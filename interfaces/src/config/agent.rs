@@ -247,6 +247,11 @@ impl AgentConfig {
         c
     }
 
+    /// True for WSRL: pretraining and then online data only (`retain_offline = false`).
+    pub fn online_only(&self) -> bool {
+        !self.retain_offline && self.pretrain_cycles() > 0
+    }
+
     /// Offline pretraining cycles (`pretrain_updates`, 0 when unset: the task fills it in).
     pub fn pretrain_cycles(&self) -> u64 {
         self.pretrain_updates.unwrap_or(0)
