@@ -1,7 +1,8 @@
 //! # agent
 //!
 //! corrigo's learner library: the replay store ([`replay`]), networks on libtorch ([`nn`]), SAC with RLPD and the
-//! discrete gripper critic ([`sac`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]), the actor
+//! discrete gripper critic ([`sac`]; with an MSE or HL-Gauss critic, [`sac::critic`], offline pretraining and WSRL,
+//! [`sac::offline`], residual RL on a frozen base policy, [`sac::base`]), behaviour cloning ([`bc`]), the reward classifier ([`classifier`]), the actor
 //! and learner nodes with their delivery protocol ([`node`], [`delivery`]), training in one process ([`train`]) and
 //! the learner benchmark (`bench`, behind the `bench` feature). `anyhow` is used only by the node and training loops,
 //! whose errors end a program; the library parts return [`AgentError`].

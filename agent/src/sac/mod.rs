@@ -11,5 +11,5 @@ pub mod model;
 pub mod offline;
 pub(crate) mod policy;
 
-pub use learner::{DRQ_PAD, Learner, UpdateMetrics};
+pub use learner::{DRQ_PAD, GRIPPER_MARGIN, Learner, UpdateMetrics};
 pub use policy::Policy;

@@ -12,7 +12,7 @@
 //! - the actor's is SAC's plus the demonstrated actions' negative log-likelihood (weight 1; not with a base policy,
 //!   whose residual starts at 0);
 //! - the gripper critic's is its double-DQN TD loss plus DQfD's large-margin loss on the demonstrated gripper
-//!   actions (margin [`crate::sac::learner::GRIPPER_MARGIN`]), so the pretrained policy closes the gripper where
+//!   actions (margin [`crate::sac::GRIPPER_MARGIN`]), so the pretrained policy closes the gripper where
 //!   the demonstrations did.
 //!
 //! Afterwards online learning continues as usual: with `agent.retain_offline = true` on RLPD batches (half demo),
