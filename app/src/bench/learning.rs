@@ -19,7 +19,8 @@
 //!
 //! `--options plain,hl-gauss,pretrain,wsrl,residual` runs each setting once per agent option ([`AgentOption`]),
 //! side by side on the same seeds, and adds to the summary each option's environment steps to 80 % success and its
-//! success after the first 2 000 online steps.
+//! success after the first 2 000 online steps. On the image-based setting the options of one seed share the image
+//! encoder that the first of them pretrained on the seed's demonstrations (they differ in the agent alone).
 
 use agent::replay::{ReplayStore, StoreOptions};
 use agent::sac::Policy;
@@ -250,6 +251,12 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
         // Seeds outermost, options inside: the options of one seed run one after the other (the host's load
         // drifts over a long run).
         for seed in b.first_seed..b.first_seed + b.seeds {
+            // An image-based setting's options of one seed share the image encoder the first of them pretrained
+            // (the same 20 demos): the options differ in the agent alone, and each run saves its pretraining time.
+            let shared = match tempfile::tempdir() {
+                Ok(d) => d,
+                Err(e) => bail!("cannot create a temporary directory for the shared encoder: {e}"),
+            };
             for (o, results) in &mut per_option {
                 let cfg = o.apply(&v.config(base));
                 println!(
@@ -257,7 +264,7 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
                     v.label(),
                     if compare { format!(", option {}", o.name()) } else { String::new() }
                 );
-                results.push(run_seed(&cfg, b, v, *o, seed));
+                results.push(run_seed(&cfg, b, v, *o, seed, shared.path()));
             }
         }
         for (o, results) in per_option {
@@ -317,7 +324,16 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
     Ok(())
 }
 
-fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, o: AgentOption, seed: u64) -> SeedResult {
+/// One run of setting `v` with option `o` on `seed`. An image-based run takes the frame encoder from
+/// `shared_encoder` when an earlier option of this seed left one there, and otherwise leaves its own there.
+fn run_seed(
+    cfg: &CellConfig,
+    b: &LearningBench,
+    v: Variant,
+    o: AgentOption,
+    seed: u64,
+    shared_encoder: &std::path::Path,
+) -> SeedResult {
     let mut cfg = cfg.clone();
     cfg.agent.seed = seed;
     let fail = |e: anyhow::Error| SeedResult {
@@ -343,6 +359,18 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, o: AgentOption, see
             }
             Err(e) => return fail(e),
         }
+    }
+    let shared = shared_encoder.join(agent::features::ENCODER_FILE);
+    let own = dir.path().join(agent::features::ENCODER_FILE);
+    if v.images() && shared.exists() {
+        if let Err(e) = std::fs::copy(&shared, &own) {
+            return fail(anyhow::anyhow!(
+                "cannot copy the shared encoder {} to {}: {e}",
+                shared.display(),
+                own.display()
+            ));
+        }
+        println!("  image encoder: the one this seed's first option pretrained on the same demos");
     }
     let envs = SimEnv::new(&cfg, seed * 1_000).and_then(|e| Ok((e, SimEnv::new(&cfg, 1_000_000 + seed * 1_000)?)));
     let (mut env, mut eval_env) = match envs {
@@ -382,6 +410,11 @@ fn run_seed(cfg: &CellConfig, b: &LearningBench, v: Variant, o: AgentOption, see
             eta
         );
     });
+    if v.images() && !shared.exists() && own.exists() {
+        if let Err(e) = std::fs::copy(&own, &shared) {
+            println!("  warning: cannot keep the encoder {} for this seed's other options: {e}", own.display());
+        }
+    }
     match result {
         Ok(r) => {
             if let Some(p) = r.pretrain {
