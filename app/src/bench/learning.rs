@@ -230,6 +230,13 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
     if b.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
+    if b.options.contains(&AgentOption::Residual) && b.variants.iter().any(|v| v.images()) {
+        bail!(
+            "the residual option needs a state-based setting: its base policy reads the proprio vector, which on the \
+             image-based setting holds no object state (image-conditioned base policies are not supported yet); \
+             run it with --variants state-sparse"
+        );
+    }
     let device = agent::default_device();
     println!(
         "learning benchmark: cell {} ({} joints), 20 scripted demos, SAC + RLPD, device {device:?}, {} seed(s), budget {} \
@@ -490,5 +497,26 @@ mod tests {
         let h = AgentOption::HlGauss.apply(&base);
         assert_eq!(h.agent.critic, Some(interfaces::config::CriticKind::HlGauss));
         assert_eq!(AgentOption::Plain.apply(&base).agent.critic, Some(interfaces::config::CriticKind::Mse));
+    }
+
+    #[test]
+    fn the_residual_option_is_refused_on_the_image_based_setting_before_anything_runs() {
+        let base = crate::config_file::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../hardware_configs/sim_panda.toml"
+        )))
+        .unwrap();
+        let b = LearningBench {
+            env_steps: 10,
+            eval_every: 10,
+            eval_episodes: 1,
+            image_budget: Duration::from_secs(1),
+            variants: vec![Variant::StateSparse, Variant::ImageSparse],
+            seeds: 1,
+            first_seed: 1,
+            options: vec![AgentOption::Plain, AgentOption::Residual],
+        };
+        let e = run(&base, &b).unwrap_err().to_string();
+        assert!(e.contains("residual option needs a state-based setting"), "{e}");
     }
 }
