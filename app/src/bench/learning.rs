@@ -417,10 +417,12 @@ fn run_seed(
             eta
         );
     });
-    if v.images() && !shared.exists() && own.exists() {
-        if let Err(e) = std::fs::copy(&own, &shared) {
-            println!("  warning: cannot keep the encoder {} for this seed's other options: {e}", own.display());
-        }
+    if v.images()
+        && !shared.exists()
+        && own.exists()
+        && let Err(e) = std::fs::copy(&own, &shared)
+    {
+        println!("  warning: cannot keep the encoder {} for this seed's other options: {e}", own.display());
     }
     match result {
         Ok(r) => {
