@@ -319,13 +319,6 @@ impl AgentConfig {
         v.range_u64("agent.offline_warmup_steps", self.offline_warmup_steps, 0, 10_000_000, "env steps");
         v.range("agent.finetune_bc_weight", self.finetune_bc_weight, 0.0, 1000.0, "");
         v.range("agent.residual_scale", self.residual_scale, 0.0, 2.0, "normalised action units");
-        if !self.retain_offline && self.pretrain_updates == Some(0) {
-            v.push(
-                "agent.retain_offline",
-                "false".into(),
-                "only with agent.pretrain_updates > 0 (without pretraining the demonstrations would never be used)",
-            );
-        }
         if self.encoder.kind == EncoderKind::SmallCnn && self.encoder.pretrained.is_some() {
             v.push(
                 "agent.encoder.pretrained",

@@ -175,6 +175,15 @@ impl CellConfig {
         }
         self.task.validate(&mut v);
         self.agent.validate(&mut v);
+        // With the task's defaults filled in: an unset `pretrain_updates` is 0 for a shaped reward.
+        if !self.agent.retain_offline && self.agent.with_task_defaults(self.task.reward).pretrain_cycles() == 0 {
+            v.push(
+                "agent.retain_offline",
+                "false".into(),
+                "only with agent.pretrain_updates > 0 (without pretraining the demonstrations would never be used; \
+                 a shaped reward does not pretrain unless it is set)",
+            );
+        }
         self.teleop.validate(&mut v);
         self.actor.validate(&mut v);
         self.fleet.validate(&mut v);

@@ -306,4 +306,11 @@ fn the_task_fills_in_the_agents_unset_defaults() {
         DEFAULT.replace("[agent]", "[agent]\nretain_offline = false\npretrain_updates = 0\nhl_gauss = { bins = 1 }");
     let msg = load(&bad).unwrap_err().to_string();
     assert!(msg.contains("agent.retain_offline") && msg.contains("agent.hl_gauss.bins"), "{msg}");
+    // Unset, pretraining follows the task: a sparse reward pretrains (WSRL is valid), a shaped one does not.
+    let mut wsrl = cfg.clone();
+    wsrl.agent.retain_offline = false;
+    wsrl.task.reward = RewardKind::Sparse;
+    assert!(wsrl.validate().is_empty(), "{:?}", wsrl.validate());
+    wsrl.task.reward = RewardKind::Shaped;
+    assert!(wsrl.validate().iter().any(|p| p.to_string().contains("agent.retain_offline")), "{:?}", wsrl.validate());
 }
