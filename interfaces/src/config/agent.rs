@@ -196,6 +196,11 @@ pub struct AgentConfig {
     pub base_policy: Option<String>,
     /// Bound of the residual, in normalised action units (0: the base policy alone).
     pub residual_scale: f64,
+    /// Allow `base_policy` to be a TorchScript module. A TorchScript file is a *program*, not a table of numbers:
+    /// loading and running it executes whatever operations it was saved with (file and network I/O included),
+    /// with the rights of the learner and of every actor that loads it. Off by default: a base policy that is not
+    /// corrigo's safetensors weights is refused, naming this key. Set it only for a file you would run as code.
+    pub trust_torchscript: bool,
 }
 
 impl Default for AgentConfig {
@@ -229,11 +234,20 @@ impl Default for AgentConfig {
             finetune_bc_weight: 1.0,
             base_policy: None,
             residual_scale: 0.25,
+            trust_torchscript: false,
         }
     }
 }
 
 impl AgentConfig {
+    /// True for a file name TorchScript is saved under (`.pt`, `.pth`, `.ptl`, `.jit`, `.torchscript`): the cheap
+    /// check at config load; the loader refuses any base policy that is not safetensors weights without
+    /// `agent.trust_torchscript`, whatever its name.
+    pub fn looks_like_torchscript(path: &str) -> bool {
+        let ext = std::path::Path::new(path).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        matches!(ext.as_deref(), Some("pt" | "pth" | "ptl" | "jit" | "torchscript"))
+    }
+
     /// This config with the settings left to the task filled in, unless set: `backup_entropy` off for a sparse
     /// reward, on for a shaped one; `critic` HL-Gauss for a sparse reward (its default support fits a 0/1 success
     /// reward), MSE for a shaped one; `pretrain_updates` [`SPARSE_PRETRAIN_UPDATES`] for a sparse reward, 0 for a
@@ -319,6 +333,17 @@ impl AgentConfig {
         v.range_u64("agent.offline_warmup_steps", self.offline_warmup_steps, 0, 10_000_000, "env steps");
         v.range("agent.finetune_bc_weight", self.finetune_bc_weight, 0.0, 1000.0, "");
         v.range("agent.residual_scale", self.residual_scale, 0.0, 2.0, "normalised action units");
+        if let Some(base) = &self.base_policy
+            && Self::looks_like_torchscript(base)
+            && !self.trust_torchscript
+        {
+            v.push(
+                "agent.trust_torchscript",
+                format!("false (agent.base_policy = {base:?})"),
+                "true to load a TorchScript base policy: a TorchScript file is code that runs with the learner's and \
+                 the actors' rights (or give a safetensors policy written by `corrigo bc`)",
+            );
+        }
         if self.encoder.kind == EncoderKind::SmallCnn && self.encoder.pretrained.is_some() {
             v.push(
                 "agent.encoder.pretrained",
@@ -326,5 +351,27 @@ impl AgentConfig {
                 "only with agent.encoder.kind = \"resnet10\"",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::*;
+
+    fn problems(cfg: &AgentConfig) -> Vec<String> {
+        let mut v = Validator::default();
+        cfg.validate(&mut v);
+        v.into_problems().into_iter().map(|p| p.to_string()).collect()
+    }
+
+    /// A TorchScript base policy is code: without `agent.trust_torchscript` the config is refused, naming the key.
+    #[test]
+    fn a_torchscript_base_policy_needs_trust_torchscript() {
+        let cfg = AgentConfig { base_policy: Some("runs/base.pt".into()), ..AgentConfig::default() };
+        let p = problems(&cfg);
+        assert!(p.iter().any(|p| p.contains("agent.trust_torchscript")), "{p:?}");
+        assert!(problems(&AgentConfig { trust_torchscript: true, ..cfg }).is_empty());
+        let weights = AgentConfig { base_policy: Some("bc_policy.safetensors".into()), ..AgentConfig::default() };
+        assert!(problems(&weights).is_empty());
     }
 }
