@@ -45,6 +45,12 @@ pub struct TransitionMsg {
     pub episode: u64,
     /// Monotonic time of `s`, ns.
     pub obs_stamp_ns: u64,
+    /// A random number the actor draws once per session and sends with every transition of it, never elsewhere:
+    /// the learner binds the session to the first nonce it sees and refuses the session's transitions carrying
+    /// another (a node that learned the session's name from an acknowledgement or a log cannot take it over).
+    /// 0 (absent): a sender that does not bind its session; refused once the session is bound to a nonce.
+    #[serde(default)]
+    pub nonce: u64,
 }
 
 /// The learner's acknowledgement: every transition of `actor` with `seq ≤ upto` is stored (flushed to disk).
@@ -56,6 +62,10 @@ pub struct TransitionAck {
     pub actor: String,
     /// Highest transition number stored.
     pub upto: u64,
+    /// The learner's session (`learner@<start time, ns since the epoch>`, new with every learner start), as in its
+    /// [`PolicyWeights::learner`]: an actor accepts acknowledgements only from the learner session it delivers to.
+    #[serde(default)]
+    pub learner: String,
 }
 
 /// Policy weights published by the learner.
@@ -70,6 +80,10 @@ pub struct PolicyWeights {
     /// The actor's parameters as a safetensors file.
     #[serde(with = "serde_bytes")]
     pub safetensors: Vec<u8>,
+    /// The learner's session (`learner@<start time, ns since the epoch>`, new with every learner start): an actor
+    /// follows one learner session at a time and its versions within it; a new session starts a new sequence.
+    #[serde(default)]
+    pub learner: String,
 }
 
 /// What happened in one episode, published by the actor when it ends.

@@ -11,16 +11,31 @@
 //!   the marks and returns the cumulative acknowledgements to publish, so an acknowledgement never covers a
 //!   transition that is not on disk. The marks (and the weights version) persist in `acks.json` beside the
 //!   replay store, so a restarted learner is not sent what it already stored.
+//! - **Trust** (a well-formed message may come from the wrong sender or carry hostile values): the spool
+//!   applies no acknowledgement above what it has sent ([`Spool::ack`]); the actor applies acknowledgements and
+//!   weights of the one learner session it follows only ([`LearnerLink`]); the learner judges every transition on
+//!   its own — cell, sender (the session's nonce), number, sizes, finiteness, flags and budgets — and refuses and
+//!   counts a bad one without refusing its cell or moving its session's mark ([`Intake`]).
 //!
 //! Time is passed in (`Instant`s), so the resend rules are tested with no sleeping.
 
+pub mod intake;
+pub mod learner_link;
 pub mod spool;
 
+pub use intake::{Admission, Intake, IntakeCounts, IntakeLimits, Refusal};
+pub use learner_link::{LearnerLink, LinkCounts, WeightsVerdict};
 pub use spool::{Spool, SpoolOptions, SpoolRecovery};
 
 use crate::error::{AgentError, Result, io_err};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// A random nonce for a new session (never 0): the actor sends it with every transition of the session, and the
+/// learner binds the session to it ([`Inbox::bind`]).
+pub fn session_nonce() -> u64 {
+    rand::random::<u64>().max(1)
+}
 
 /// A session tag for actor `actor_id` (the actor node passes `<cell>/<id>`) unique to this process start:
 /// `<actor_id>@<ns since the epoch>`. An actor's
@@ -52,6 +67,9 @@ pub struct Marks {
     pub acked: BTreeMap<String, u64>,
     /// Newest published weights version.
     pub version: u64,
+    /// Session → the nonce its transitions carry (bound by the first one stored): another nonce is another sender.
+    #[serde(default)]
+    pub nonces: BTreeMap<String, u64>,
 }
 
 /// The learner's side of the protocol.
@@ -124,6 +142,24 @@ impl Inbox {
         } else {
             Receipt::Next
         }
+    }
+
+    /// The nonce `session` is bound to (`None`: not bound yet).
+    pub fn nonce(&self, session: &str) -> Option<u64> {
+        self.marks.nonces.get(session).copied()
+    }
+
+    /// Binds `session` to `nonce` unless it is bound already (saved with the marks); returns whether `session`
+    /// is bound to `nonce` now.
+    pub fn bind(&mut self, session: &str, nonce: u64) -> bool {
+        *self.marks.nonces.entry(session.to_string()).or_insert(nonce) == nonce
+    }
+
+    /// True when nothing of `session` was ever stored or bound (its first number would open a new session).
+    pub fn is_new(&self, session: &str) -> bool {
+        !self.pending.contains_key(session)
+            && !self.marks.acked.contains_key(session)
+            && !self.marks.nonces.contains_key(session)
     }
 
     /// Records that number `seq` of `session` (a [`Receipt::Next`]) was stored, not yet durably.

@@ -121,6 +121,9 @@ pub struct Spool {
     sessions: Vec<String>,
     /// Per session index: highest acknowledged number.
     acked: Vec<u64>,
+    /// Per session index: highest number sent (recovered transitions count as sent): no acknowledgement may
+    /// reach above it.
+    sent: Vec<u64>,
     session: u32,
     seq: u64,
     entries: VecDeque<Entry>,
@@ -139,6 +142,7 @@ pub struct Spool {
     acked_total: u64,
     resent_total: u64,
     rounds: u64,
+    refused_acks: u64,
     scratch: Vec<u8>,
     framed: Vec<u8>,
 }
@@ -171,6 +175,7 @@ impl Spool {
             _lock: lock,
             sessions: Vec::new(),
             acked: Vec::new(),
+            sent: Vec::new(),
             session: 0,
             seq: 0,
             entries: VecDeque::new(),
@@ -188,6 +193,7 @@ impl Spool {
             acked_total: 0,
             resent_total: 0,
             rounds: 0,
+            refused_acks: 0,
             scratch: Vec::new(),
             framed: Vec::new(),
         };
@@ -212,6 +218,7 @@ impl Spool {
         }
         self.sessions.push(session.to_string());
         self.acked.push(0);
+        self.sent.push(0);
         (self.sessions.len() - 1) as u32
     }
 
@@ -247,6 +254,8 @@ impl Spool {
             if let Some(m) = marks.get(session) {
                 self.acked[idx as usize] = *m;
             }
+            // Written before it was sent: counted as sent (the learner may have it), never more.
+            self.sent[idx as usize] = self.sent[idx as usize].max(seq);
             let msg_start = range.start + FIXED + slen;
             self.entries.push_back(Entry {
                 session: idx,
@@ -348,6 +357,7 @@ impl Spool {
             }
             self.cursor += 1;
             self.in_flight_bytes += msg.len() as u64;
+            self.sent[self.session as usize] = seq;
             self.entries[idx].sends = 1;
             return Ok(true);
         }
@@ -364,8 +374,29 @@ impl Spool {
 
     /// Applies a cumulative acknowledgement `upto` addressed to `session` (this one or an earlier session's);
     /// returns how many spooled transitions it released.
+    ///
+    /// Trusts nothing it was not sent: an acknowledgement above the highest number this spool has sent in that
+    /// session ([`Spool::sent`]) acknowledges what the learner cannot have received — a forged one (`u64::MAX`
+    /// would release the whole spool) or one of another spool's session of the same name — and is refused: it
+    /// releases nothing, is counted ([`Spool::refused_acks`]) and logged (the first and every 1000th). One naming a
+    /// session this spool holds nothing of (another actor's; the learner re-announces every session's mark) is
+    /// ignored. Which learner may acknowledge at all is the caller's check
+    /// ([`super::LearnerLink::admits_ack`]).
     pub fn ack(&mut self, now: Instant, session: &str, upto: u64) -> Result<usize> {
         let Some(i) = self.sessions.iter().position(|s| s == session) else { return Ok(0) };
+        if upto > self.sent[i] {
+            self.refused_acks = self.refused_acks.saturating_add(1);
+            if self.refused_acks == 1 || self.refused_acks.is_multiple_of(1000) {
+                tracing::warn!(
+                    session,
+                    upto,
+                    sent = self.sent[i],
+                    refused = self.refused_acks,
+                    "refused an acknowledgement above what was sent: nothing released"
+                );
+            }
+            return Ok(0);
+        }
         if upto <= self.acked[i] {
             return Ok(0);
         }
@@ -458,6 +489,8 @@ impl Spool {
                 self.resent_total += 1;
             }
             self.entries[self.cursor - 1].sends += 1;
+            let sent = &mut self.sent[e.session as usize];
+            *sent = (*sent).max(e.seq);
             send(buf)?;
             n += 1;
         }
@@ -540,6 +573,17 @@ impl Spool {
     /// Transitions sent more than once so far (this process; recovered transitions count as sent before).
     pub fn resent(&self) -> u64 {
         self.resent_total
+    }
+
+    /// Acknowledgements refused so far (this process) because they reached above what was sent.
+    pub fn refused_acks(&self) -> u64 {
+        self.refused_acks
+    }
+
+    /// The highest number sent so far in `session` (recovered transitions count as sent; 0: none, or a session
+    /// this spool holds nothing of).
+    pub fn sent(&self, session: &str) -> u64 {
+        self.sessions.iter().position(|s| s == session).map_or(0, |i| self.sent[i])
     }
 
     /// Resend rounds begun because no acknowledgement came (go-back-N restarts).
@@ -693,6 +737,33 @@ mod tests {
         assert_eq!(s.resent(), 4, "the recovered ones count as resent");
         s.ack(t0, "a@1", 6).unwrap();
         s.ack(t0, "a@2", 1).unwrap();
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn an_acknowledgement_above_what_was_sent_releases_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        {
+            let (mut s, _) = Spool::open(dir.path(), "a@1", opts(2)).unwrap();
+            assert_eq!(push_n(&mut s, t0, 5), vec![true, true, false, false, false]);
+            assert_eq!(s.sent("a@1"), 2);
+            assert_eq!(s.ack(t0, "a@1", u64::MAX).unwrap(), 0, "a forged acknowledgement of everything");
+            assert_eq!(s.ack(t0, "a@1", 3).unwrap(), 0, "3 is spooled, not sent yet");
+            assert_eq!((s.len(), s.refused_acks()), (5, 2), "nothing released, both refusals counted");
+            assert_eq!(s.ack(t0, "a@1", 2).unwrap(), 2, "what was sent is acknowledged as before");
+            assert_eq!(seqs(s.due(t0).unwrap()), vec![3, 4]);
+            assert_eq!(s.sent("a@1"), 4);
+            assert_eq!(s.ack(t0, "other@1", u64::MAX).unwrap(), 0, "another actor's session: ignored");
+            assert_eq!(s.refused_acks(), 2);
+        }
+        // A restarted actor: its recovered transitions count as sent, nothing above them.
+        let (mut s, rec) = Spool::open(dir.path(), "a@2", opts(2)).unwrap();
+        assert_eq!(rec.transitions, 3);
+        assert_eq!(s.ack(t0, "a@1", 6).unwrap(), 0);
+        assert_eq!(s.ack(t0, "a@2", 1).unwrap(), 0, "the new session has sent nothing");
+        assert_eq!(s.refused_acks(), 2);
+        assert_eq!(s.ack(t0, "a@1", 5).unwrap(), 3);
         assert!(s.is_empty());
     }
 

@@ -13,6 +13,17 @@
 //! learner drops numbers it already stored), and an actor restarted on the same spool resends what it holds.
 //! RAM holds an index only. When the spool reaches `[actor] spool_mib`, or cannot be written (disk full), the
 //! actor pauses acting and says so on `event` (the panel, the log) until it can go on; nothing is dropped.
+//!
+//! **Trusts what comes back only from its learner** ([`crate::node::acting_policy`],
+//! [`crate::delivery::LearnerLink`]): the actor follows one learner session (named in its weights and
+//! acknowledgements; a restarted learner is followed once the old session has been silent for 5 s and the new
+//! one's weights loaded). Acknowledgements of any other session, or of numbers above what the spool has sent,
+//! release nothing; weights of another session or of an implausible version (`u64::MAX`) are refused; weights are
+//! loaded into a new policy and swapped in only once they loaded whole and act finitely, so a corrupt blob leaves
+//! the previous policy acting. Every refusal is counted ([`ActorSummary`]) and said (the first and every 100th).
+//! Every session carries a random nonce the learner binds it to; a step with a non-finite reward, action or
+//! proprio value is not sent (counted and said), the learner would refuse it.
+//!
 //! Operator commands: `EStop` latches the controller's e-stop and pauses the episode; `ResetEStop` clears it and
 //! starts a new episode; `StopEpisode`/`ResetEpisode` end the episode; `Label(bool)` overrides the success label
 //! of the current episode; `SetGains` changes the impedance gains (validated; rejected gains are reported).
@@ -23,10 +34,10 @@
 //! buffer), and the episode report carries the episode's interventions and intervention steps. Teleop commands
 //! are judged by the time this process received them, so the device may sit on another machine.
 
-use crate::delivery::{Spool, SpoolOptions, session_of};
+use crate::delivery::{Spool, SpoolOptions, session_nonce, session_of};
+use crate::node::acting_policy::{ActingPolicy, WeightsOutcome};
 use crate::node::wire;
 use crate::replay::Transition;
-use crate::sac::Policy;
 use crate::train::trainer::random_action;
 use anyhow::{Context, Result};
 use bus::Bus;
@@ -87,6 +98,12 @@ pub struct ActorSummary {
     pub intervention_steps: u64,
     /// Newest weights version received.
     pub policy_version: u64,
+    /// Acknowledgements refused: of another learner session, or above what was sent.
+    pub acks_refused: u64,
+    /// Weights refused (another learner session, an implausible version) or that did not load whole.
+    pub weights_refused: u64,
+    /// Steps not sent because a reward, action or proprio value was not finite.
+    pub non_finite_steps: u64,
 }
 
 /// Runs the actor in `env` until `stop` is set or `max_steps` is reached and every transition is acknowledged
@@ -100,7 +117,7 @@ pub fn run(
 ) -> Result<ActorSummary> {
     let spec = env.spec().clone();
     let device = tch::Device::Cpu;
-    let mut policy = Policy::new(&cfg.agent, &spec, device)?;
+    let mut acting = ActingPolicy::new(&cfg.agent, &spec, device)?;
     let _token = bus.announce("actor")?;
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
@@ -117,8 +134,11 @@ pub fn run(
     let (mut spool, recovered) =
         Spool::open(&opts.spool_dir, &session_of(&format!("{}/{}", bus.cell(), opts.actor_id)), opts.spool.clone())
             .with_context(|| format!("opening the actor's spool {}", opts.spool_dir.display()))?;
+    let nonce = session_nonce();
     let mut summary = ActorSummary::default();
     let mut version = 0u64;
+    let mut weights_said = 0u64;
+    let mut acks_said = 0u64;
     let period = Duration::from_secs_f64(1.0 / cfg.task.policy_hz);
     let mut episode = 0u64;
     let mut report = |level: Level, text: String| {
@@ -145,6 +165,8 @@ pub fn run(
     let mut unspooled: Option<Vec<u8>> = None;
     let mut last_retry = Instant::now();
     let mut stall_reported = false;
+    // The newest observation (the new weights must act finitely on it), for weights arriving after the last step.
+    let mut last_obs: Option<crate::replay::Observation> = None;
     'episodes: while !stop.load(Ordering::Acquire) && opts.max_steps.is_none_or(|m| summary.steps < m) {
         let (mut obs, mut stamp) = env.reset().context("resetting the environment")?;
         episode = episode.max(env.episodes()) + (opts.seed << 32);
@@ -153,18 +175,52 @@ pub fn run(
         let mut cycle_total = 0.0;
         loop {
             let tick = Instant::now();
-            if let Some(w) = weights.latest()
-                && w.msg.version > version
-            {
-                match policy.load_weights(&w.msg.safetensors) {
-                    Ok(()) => version = w.msg.version,
-                    Err(e) => report(Level::Error, format!("weights v{} rejected: {e}", w.msg.version)),
+            if let Some(w) = weights.latest() {
+                match acting.offer(tick, &w.msg, &obs) {
+                    WeightsOutcome::Applied(v) => version = v,
+                    WeightsOutcome::Current => {}
+                    refused => {
+                        weights_said += 1;
+                        if weights_said == 1 || weights_said.is_multiple_of(100) {
+                            let level =
+                                if matches!(refused, WeightsOutcome::Failed(_)) { Level::Error } else { Level::Warn };
+                            report(
+                                level,
+                                format!(
+                                    "weights v{} of learner session {:?} refused ({refused:?}); the policy of v{version} \
+                                     acts on ({weights_said} refused so far)",
+                                    w.msg.version, w.msg.learner
+                                ),
+                            );
+                        }
+                    }
                 }
             }
             let now = Instant::now();
             while let Some(a) = acks.try_recv() {
-                if spool.ack(now, &a.msg.actor, a.msg.upto)? > 0 {
-                    stall_reported = false;
+                match take_ack(&mut acting, &mut spool, now, &a.msg)? {
+                    Some(0) => {}
+                    Some(_) => stall_reported = false,
+                    None => {
+                        acks_said += 1;
+                        if acks_said == 1 || acks_said.is_multiple_of(100) {
+                            report(
+                                Level::Warn,
+                                format!(
+                                    "acknowledgement of {} up to {} from learner session {:?} refused: {}; nothing \
+                                     released ({acks_said} refused so far)",
+                                    a.msg.actor,
+                                    a.msg.upto,
+                                    a.msg.learner,
+                                    match acting.learner() {
+                                        Some(l) if l == a.msg.learner => "above what was sent".to_string(),
+                                        Some(l) => format!("not the learner session followed ({l:?})"),
+                                        None => "no learner's weights loaded yet".to_string(),
+                                    }
+                                ),
+                            );
+                        }
+                    }
                 }
             }
             let mut end_episode = false;
@@ -247,6 +303,7 @@ pub fn run(
                 _ => {}
             }
             if stop.load(Ordering::Acquire) || opts.max_steps.is_some_and(|m| summary.steps >= m) {
+                last_obs = Some(obs);
                 break 'episodes;
             }
             if paused.is_some() || env.estopped() {
@@ -264,7 +321,7 @@ pub fn run(
             let proposed = if version == 0 && summary.steps < opts.random_steps {
                 random_action(spec.action_dim, &mut rng)
             } else {
-                policy.act(&obs, false)?
+                acting.policy().act(&obs, false)?
             };
             if let Some(mut c) = teleop_sub.latest() {
                 if !spec.gripper {
@@ -279,15 +336,30 @@ pub fn run(
             let mut t = Transition::from_step(&obs, stamp, action, &s, episode);
             t.intervention = decision.intervention;
             summary.intervention_steps += u64::from(decision.intervention);
-            let m = wire::to_msg(&t, spool.session(), spool.next_seq(), false);
-            let bytes = bus::encode(&m).map_err(|e| anyhow::anyhow!("encoding a transition: {e}"))?;
-            match spool.push(Instant::now(), &bytes) {
-                Ok(true) => out.put_raw(bytes).context("sending a transition")?,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!("{e}");
-                    last_retry = Instant::now();
-                    unspooled = Some(bytes);
+            if let Some(field) = crate::delivery::intake::non_finite(&t) {
+                // Not numbered, not sent: the learner would refuse it, and its session would wait for it forever.
+                summary.non_finite_steps += 1;
+                if summary.non_finite_steps == 1 || summary.non_finite_steps.is_multiple_of(100) {
+                    report(
+                        Level::Warn,
+                        format!(
+                            "a step with a non-finite {field} not sent to the learner ({} so far)",
+                            summary.non_finite_steps
+                        ),
+                    );
+                }
+            } else {
+                let mut m = wire::to_msg(&t, spool.session(), spool.next_seq(), false);
+                m.nonce = nonce;
+                let bytes = bus::encode(&m).map_err(|e| anyhow::anyhow!("encoding a transition: {e}"))?;
+                match spool.push(Instant::now(), &bytes) {
+                    Ok(true) => out.put_raw(bytes).context("sending a transition")?,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        last_retry = Instant::now();
+                        unspooled = Some(bytes);
+                    }
                 }
             }
             summary.steps += 1;
@@ -310,6 +382,7 @@ pub fn run(
                 break;
             }
         }
+        last_obs = Some(obs);
         summary.episodes += 1;
         let stats = arbiter.end_episode();
         let ok = label.unwrap_or(success);
@@ -331,8 +404,15 @@ pub fn run(
     // Wait for the learner to acknowledge what is still in flight (what is not stays in the spool).
     let deadline = Instant::now() + opts.final_ack_wait;
     while !spool.is_empty() && Instant::now() < deadline {
+        if let Some(w) = weights.latest()
+            && let Some(obs) = last_obs.as_ref()
+            && let WeightsOutcome::Applied(v) = acting.offer(Instant::now(), &w.msg, obs)
+        {
+            // A learner restarted meanwhile: follow it, so that its acknowledgements count.
+            version = v;
+        }
         if let Some(a) = acks.recv_timeout(Duration::from_millis(200)) {
-            spool.ack(Instant::now(), &a.msg.actor, a.msg.upto)?;
+            take_ack(&mut acting, &mut spool, Instant::now(), &a.msg)?;
         }
         send_due(&mut spool, &out)?;
     }
@@ -341,7 +421,33 @@ pub fn run(
     summary.resent = spool.resent();
     summary.spooled = spool.len() as u64;
     summary.policy_version = version;
+    let (link, failed) = acting.counts();
+    summary.acks_refused = link.acks_refused + spool.refused_acks();
+    summary.weights_refused = link.weights_refused + failed;
+    if summary.acks_refused + summary.weights_refused > 0 {
+        tracing::warn!(
+            acks = summary.acks_refused,
+            weights = summary.weights_refused,
+            "acknowledgements and weights refused in this run"
+        );
+    }
     Ok(summary)
+}
+
+/// Applies acknowledgement `a` to the spool if it is for this spool and from the learner followed: `Some(n)`
+/// transitions released (0 for another actor's session or a repeat), `None` when it was refused (another
+/// learner session, or numbers above what was sent).
+fn take_ack(acting: &mut ActingPolicy, spool: &mut Spool, now: Instant, a: &TransitionAck) -> Result<Option<usize>> {
+    if spool.sent(&a.actor) == 0 {
+        // Another actor's session (the learner re-announces every session's mark), or nothing sent yet.
+        return Ok(Some(0));
+    }
+    if !acting.admits_ack(&a.learner) {
+        return Ok(None);
+    }
+    let refused = spool.refused_acks();
+    let n = spool.ack(now, &a.actor, a.upto)?;
+    Ok((spool.refused_acks() == refused).then_some(n))
 }
 
 /// Sends what the spool says is due: unsent transitions the window has room for, or a resend round.

@@ -16,9 +16,18 @@
 //! **A fleet** (`[fleet] cells`): the learner serves every listed cell on the same bus session — it subscribes to
 //! each cell's `actor/transitions` and `actor/episodes`, publishes weights and acknowledgements on each cell's keys,
 //! and metrics per cell (the fleet's figures with a [`CellFigures`] entry per cell). Every record keeps the actor
-//! session it arrived with, which names its cell (`<cell>/<actor>@<start>`). A cell whose transitions do not fit
-//! the learner's spec is refused: an error event on that cell's `event` key and in the log names the cell and the
-//! field, and nothing of it is stored or acknowledged (its actors keep what they sent in their spools).
+//! session it arrived with, which names its cell (`<cell>/<actor>@<start>`).
+//!
+//! **Trusts no message** ([`crate::delivery::intake`]): every transition is judged on its own before anything is
+//! stored — its session must name the cell it arrived on and keep the nonce of its first stored message (another
+//! sender cannot take an actor's session or its next number), its sizes must fit the learner's spec and its
+//! reward, action and proprio values be finite, `demo` is never accepted over the bus, and what a session may add
+//! to the demo buffer and how many new sessions a cell may open are budgeted. A refused message is counted
+//! ([`LearnerSummary::refused`]) and said on the cell's `event` key and in the log (the first of each reason and
+//! every 1000th); it never refuses its cell or its session's next message, and it is not acknowledged (a real
+//! actor's copy is resent from its spool). A transition that does not fit the spec names the cell and the field.
+//! Acknowledgements and weights name the learner's session (new with every start), so actors accept them from the
+//! learner they deliver to only.
 //!
 //! **A write that fails** (disk full, EIO) never ends the learner: it stops storing and acknowledging new
 //! transitions (the actors keep them in their spools and resend them later), says so once on `event` and in the
@@ -26,8 +35,7 @@
 //! stay pending), retries every two seconds, and resumes by itself once writing works again (saying so). A
 //! failed write leaves no torn record behind: the segment is cut back to its last good length.
 
-use crate::delivery::{Inbox, Receipt};
-use crate::node::wire;
+use crate::delivery::{Admission, Inbox, Intake, IntakeCounts, IntakeLimits, Refusal};
 use crate::replay::{ReplayStore, StoreOptions};
 use crate::sac::Learner;
 use crate::train::eval::SuccessRate;
@@ -74,8 +82,11 @@ pub struct LearnerSummary {
     pub version: u64,
     /// Times writing failed (disk full, I/O) and the learner stopped acknowledging until it worked again.
     pub storage_faults: u64,
-    /// Per cell served: transitions stored in this run, and why the cell was refused when it was.
+    /// Per cell served: transitions stored in this run, and why its newest transition that did not fit the
+    /// learner's spec was refused (`None`: none did).
     pub cells: std::collections::BTreeMap<String, (u64, Option<String>)>,
+    /// Transitions refused (or interventions kept out of the demo buffer), by reason, in this run.
+    pub refused: IntakeCounts,
 }
 
 /// Episode statistics of a window of recent episodes: `(success, return, intervention steps, length)` each.
@@ -124,8 +135,11 @@ struct CellLink {
     recent: Recent,
     stored: u64,
     stored_at_progress: u64,
-    /// Why its transitions are refused (a spec mismatch), once one was.
+    /// Why its newest transition that did not fit the learner's spec was refused.
     refused: Option<String>,
+    /// Transitions of the cell refused so far, and the reasons already said on `event`.
+    refusals: u64,
+    reported: std::collections::BTreeSet<&'static str>,
 }
 
 impl CellLink {
@@ -142,19 +156,41 @@ impl CellLink {
             stored: 0,
             stored_at_progress: 0,
             refused: None,
+            refusals: 0,
+            reported: Default::default(),
         })
     }
 
-    /// Refuses the cell (once): its transitions do not fit the learner's spec.
-    fn refuse(&mut self, why: String) {
-        if self.refused.is_some() {
+    /// Counts a refused transition of `session` and says why on `event` and in the log: the first of each reason
+    /// and every 1000th refusal of the cell (a flood cannot flood the log).
+    fn refuse(&mut self, session: &str, seq: u64, why: &Refusal) {
+        self.refusals += 1;
+        let kind = match why {
+            Refusal::WrongCell => "cell",
+            Refusal::Hijacked => "sender",
+            Refusal::DemoFlag => "demo",
+            Refusal::BadGripper => "gripper",
+            Refusal::Shape(e) => {
+                self.refused = Some(format!("its transitions do not fit the learner's spec ({e})"));
+                "shape"
+            }
+            Refusal::NonFinite(_) => "finite",
+            Refusal::TooManySessions => "sessions",
+        };
+        if !self.reported.insert(kind) && !self.refusals.is_multiple_of(1000) {
             return;
         }
-        let text = format!(
-            "cell {} refused: {why}; none of its transitions are stored or acknowledged (its actors keep them). \
-             Give every cell of the fleet the same task, cameras and action spec.",
-            self.name
+        let mut text = format!(
+            "cell {}: transition {seq} of session {session:?} refused: {why} ({} refused on the cell so far); the \
+             cell's other transitions are still stored",
+            self.name, self.refusals
         );
+        if matches!(why, Refusal::Shape(_)) {
+            text.push_str(
+                ". Give every cell of the fleet the same task, cameras and action spec (an actor whose transitions \
+                 do not fit keeps them in its spool)",
+            );
+        }
         tracing::error!("{text}");
         let _ = self.events.publish(&mut Event {
             header: Header::now(),
@@ -162,7 +198,6 @@ impl CellLink {
             level: Level::Error,
             text,
         });
-        self.refused = Some(why);
     }
 
     fn figures(&self, secs: f64) -> CellFigures {
@@ -199,23 +234,34 @@ fn is_write_error(e: &anyhow::Error) -> bool {
 /// the store did on its own) are not stored twice either: every record keeps the session and number it arrived
 /// with, and a starting learner raises its marks to the highest numbers its store holds
 /// ([`Inbox::raise_marks`]). Exactly once: a record is lost only with the disk, never duplicated.
-fn acknowledge(store: &mut ReplayStore, inbox: &mut Inbox, cells: &mut [CellLink], path: &Path) -> Result<()> {
+fn acknowledge(
+    store: &mut ReplayStore,
+    inbox: &mut Inbox,
+    cells: &mut [CellLink],
+    path: &Path,
+    learner: &str,
+) -> Result<()> {
     store.flush()?;
     let acked = inbox.acknowledge();
     inbox.save(path)?;
     for (actor, upto) in acked {
-        publish_ack(cells, actor, upto)?;
+        publish_ack(cells, actor, upto, learner)?;
     }
     Ok(())
 }
 
-/// Publishes an acknowledgement to the cell the actor session names (`<cell>/…`), or to every cell for a
-/// session that names none of them.
-fn publish_ack(cells: &mut [CellLink], actor: String, upto: u64) -> Result<()> {
+/// Publishes an acknowledgement, naming this learner's session `learner`, to the cell the actor session names
+/// (`<cell>/…`), or to every cell for a session that names none of them.
+fn publish_ack(cells: &mut [CellLink], actor: String, upto: u64, learner: &str) -> Result<()> {
     let own = actor.split_once('/').map(|(c, _)| c);
     let named = own.is_some_and(|c| cells.iter().any(|l| l.name == c));
     for l in cells.iter_mut().filter(|l| !named || Some(l.name.as_str()) == own) {
-        l.acks.publish(&mut TransitionAck { header: Header::now(), actor: actor.clone(), upto })?;
+        l.acks.publish(&mut TransitionAck {
+            header: Header::now(),
+            actor: actor.clone(),
+            upto,
+            learner: learner.to_string(),
+        })?;
     }
     Ok(())
 }
@@ -301,6 +347,9 @@ pub fn run(
     let ckpt = opts.run_dir.join("checkpoint.safetensors");
     let marks_path = opts.run_dir.join("acks.json");
     let mut inbox = Inbox::load(&marks_path)?;
+    let mut intake = Intake::new(IntakeLimits::for_policy_hz(cfg.task.policy_hz));
+    // This start's session: named in every acknowledgement and weights message, so actors follow this learner.
+    let session = crate::delivery::session_of("learner");
     let raised = inbox.raise_marks(&store.delivered());
     if raised > 0 {
         tracing::info!(sessions = raised, "records stored after the last saved acknowledgement marks count as stored");
@@ -390,6 +439,7 @@ pub fn run(
             version: inbox.next_version(),
             updates: learner.updates(),
             safetensors: learner.policy_weights()?,
+            learner: session.clone(),
         };
         for l in cells {
             l.weights.publish(&mut w)?;
@@ -406,40 +456,31 @@ pub fn run(
             while let Some(r) = cells[ci].transitions.try_recv() {
                 got += 1;
                 let m = r.msg;
-                if cells[ci].refused.is_some() {
-                    continue;
-                }
                 let seq = m.header.seq;
                 let actor = m.actor.clone();
-                match inbox.receive(&actor, seq) {
-                    Receipt::Next => {}
-                    Receipt::Duplicate => {
+                let t = match intake.admit(Instant::now(), &cells[ci].name, m, &mut inbox, spec) {
+                    Admission::Store(t) => t,
+                    Admission::Duplicate => {
                         summary.duplicates += 1;
                         continue;
                     }
-                    Receipt::AfterGap { .. } => {
+                    Admission::AfterGap => {
                         // The actor resends everything unacknowledged, in order.
                         summary.out_of_order += 1;
                         continue;
                     }
-                }
-                let demo = m.demo;
-                let Some(t) = wire::from_msg(m) else {
-                    tracing::warn!(actor = %actor, seq, "transition with an invalid gripper action dropped");
-                    continue;
+                    Admission::Refused(why) => {
+                        // Counted and said; the session's mark does not move, the cell is served on.
+                        cells[ci].refuse(&actor, seq, &why);
+                        continue;
+                    }
                 };
-                if let Err(e) = t.check(spec) {
-                    // Nothing of the cell is stored or acknowledged any more; its actors keep what they sent.
-                    cells[ci].refuse(format!("its transitions do not fit the learner's spec ({e})"));
-                    continue;
-                }
                 if fault.is_some() {
                     // Not stored: the actor resends it once writing works again.
                     continue;
                 }
                 let origin = Some((actor.as_str(), seq));
-                let appended = if demo { store.append_demo_from(&t, origin) } else { store.append_from(&t, origin) }
-                    .map_err(anyhow::Error::from);
+                let appended = store.append_from(&t, origin).map_err(anyhow::Error::from);
                 if let Err(e) = appended {
                     if !is_write_error(&e) {
                         return Err(e);
@@ -460,7 +501,7 @@ pub fn run(
                     &e.msg,
                     &[("cell", cells[ci].name.clone().into()), ("time_unix_s", crate::node::runlog::unix_now().into())],
                 );
-                if !e.msg.eval && cells[ci].refused.is_none() {
+                if !e.msg.eval {
                     recent.push(&e.msg);
                     cells[ci].recent.push(&e.msg);
                 }
@@ -471,7 +512,7 @@ pub fn run(
         {
             f.last_try = Instant::now();
             let since = f.since;
-            if acknowledge(&mut store, &mut inbox, &mut cells, &marks_path).is_ok() {
+            if acknowledge(&mut store, &mut inbox, &mut cells, &marks_path, &session).is_ok() {
                 fault = None;
                 let text = format!(
                     "writing {} works again after {:.0} s: storing and acknowledging resume",
@@ -486,7 +527,7 @@ pub fn run(
         if fault.is_some() {
             // Nothing is acknowledged while writing fails.
         } else if inbox.has_pending() && (last_ack.elapsed() > Duration::from_millis(200) || stopping) {
-            if let Err(e) = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path) {
+            if let Err(e) = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path, &session) {
                 if !is_write_error(&e) {
                     return Err(e);
                 }
@@ -497,7 +538,7 @@ pub fn run(
             // Re-announce the marks now and then, for actors that missed an acknowledgement.
             if last_ack.elapsed() > Duration::from_secs(1) {
                 for (actor, seq) in &inbox.marks().acked {
-                    publish_ack(&mut cells, actor.clone(), *seq)?;
+                    publish_ack(&mut cells, actor.clone(), *seq, &session)?;
                 }
                 last_ack = Instant::now();
             }
@@ -520,7 +561,7 @@ pub fn run(
             if learner.updates() % cfg.agent.checkpoint_every == 0 && fault.is_none() {
                 // The marks saved with a checkpoint cover every transition the flush makes durable: a learner
                 // restarted from it is not sent them again.
-                let saved = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path)
+                let saved = acknowledge(&mut store, &mut inbox, &mut cells, &marks_path, &session)
                     .and_then(|()| Ok(learner.save_checkpoint(&ckpt)?))
                     .and_then(|()| save_policy(&learner, &opts.run_dir));
                 if let Err(e) = saved {
@@ -651,6 +692,10 @@ pub fn run(
     summary.updates = learner.updates();
     summary.version = inbox.version();
     summary.cells = cells.iter().map(|l| (l.name.clone(), (l.stored, l.refused.clone()))).collect();
+    summary.refused = intake.counts();
+    if summary.refused.refused() > 0 || summary.refused.demo_budget_spent > 0 {
+        tracing::warn!(counts = ?summary.refused, "transitions refused in this run");
+    }
     tracing::info!(
         updates = summary.updates,
         stored = summary.stored,

@@ -4,6 +4,7 @@
 //! metrics, checkpoints), the recorder of human demonstrations ([`recorder`]), the transitions' bus messages
 //! ([`wire`]) and the run directory's JSON-lines logs ([`runlog`]) and TensorBoard event files ([`tboard`]).
 
+pub mod acting_policy;
 pub mod actor;
 pub mod learner;
 pub mod recorder;

@@ -30,6 +30,7 @@ pub fn to_msg(t: &Transition, actor: &str, seq: u64, demo: bool) -> TransitionMs
         demo,
         episode: t.episode,
         obs_stamp_ns: t.obs_stamp_ns,
+        nonce: 0,
     }
 }
 
