@@ -85,23 +85,32 @@ pub enum TopicClass {
 pub const ARM_STATE: Topic<msg::ArmState> = Topic::new("controller", "arm_state", TopicClass::Control);
 /// Pose targets to the controller ([`crate::msg::PoseTarget`]).
 pub const POSE_TARGET: Topic<msg::PoseTarget> = Topic::new("actor", "pose_target", TopicClass::Control);
-/// Operator commands (e-stop, episode, labels, gains) ([`crate::msg::OperatorCommand`]).
+/// Operator commands (e-stop, reset, gains, episode control, labels) ([`crate::msg::OperatorCommand`]). The secure
+/// cell profile reserves it to the operator role (and the whole-cell and router roles): a teleop device sends its
+/// episode controls on [`TELEOP_EPISODE`] and its e-stop on its own [`ESTOP`] key.
 pub const OPERATOR_COMMAND: Topic<msg::OperatorCommand> = Topic::new("operator", "command", TopicClass::Reliable);
 /// E-stop requests from any node, one key per sending node (`<node>/estop`) ([`crate::msg::OperatorCommand`]; only
 /// `Command::EStop` is acted on). Unlike `operator/command`, which the secure cell profile reserves to the operator
-/// and teleop roles, every certified node may put here.
+/// role, every certified node may put here, on its own key only (`<node>` = its certificate's name).
 pub const ESTOP: Topic<msg::OperatorCommand> = Topic::new("{}", "estop", TopicClass::Reliable);
 /// Camera frames, one key per camera ([`crate::msg::Frame`]).
 pub const FRAME: Topic<msg::Frame> = Topic::new("camera", "{}/frame", TopicClass::Frames);
 /// Full (uncropped, unresized) camera images for the operator panel, one key per camera, at the camera's
 /// `full_frame_hz` ([`crate::msg::Frame`]).
 pub const FULL_FRAME: Topic<msg::Frame> = Topic::new("camera", "{}/full", TopicClass::Frames);
-/// Replies of nodes to operator commands and other notable events ([`crate::msg::Event`]).
+/// Replies of nodes to operator commands and other notable events ([`crate::msg::Event`]), one key per node
+/// (`controller/event`, `learner/event`…). The secure cell profile lets a node put only its own kind's key and the
+/// one named after its certificate.
 pub const EVENT: Topic<msg::Event> = Topic::new("{}", "event", TopicClass::Reliable);
 /// Learning progress from the learner ([`crate::msg::LearnerMetrics`]).
 pub const LEARNER_METRICS: Topic<msg::LearnerMetrics> = Topic::new("learner", "metrics", TopicClass::Telemetry);
 /// Teleoperation input from any device, to the intervention arbiter ([`crate::msg::TeleopCommand`]).
 pub const TELEOP_COMMAND: Topic<msg::TeleopCommand> = Topic::new("teleop", "command", TopicClass::Control);
+/// Episode controls from a teleop device's buttons (labels, stop and reset episode) ([`crate::msg::OperatorCommand`]).
+/// Only `Label`, `StartEpisode`, `StopEpisode` and `ResetEpisode` are meant here: a subscriber ignores any other
+/// command on this key (an e-stop goes on the device's own [`ESTOP`] key, resets and gains only on
+/// [`OPERATOR_COMMAND`]), which the secure cell profile lets the teleop role put without `operator/command`.
+pub const TELEOP_EPISODE: Topic<msg::OperatorCommand> = Topic::new("teleop", "episode", TopicClass::Reliable);
 
 /// Transitions from an actor to the learner ([`crate::msg_training::TransitionMsg`]).
 pub const TRANSITIONS: Topic<msg_training::TransitionMsg> = Topic::new("actor", "transitions", TopicClass::Reliable);
@@ -128,6 +137,7 @@ pub const ALL_TOPICS: &[TopicInfo] = &[
     EVENT.info(),
     LEARNER_METRICS.info(),
     TELEOP_COMMAND.info(),
+    TELEOP_EPISODE.info(),
     TRANSITIONS.info(),
     TRANSITION_ACK.info(),
     POLICY_WEIGHTS.info(),

@@ -29,7 +29,9 @@ pub struct BusConfig {
     pub connect: Vec<String>,
     /// Discover peers by UDP multicast on the local network.
     pub multicast_scouting: bool,
-    /// Endpoints a `corrigo router` listens on.
+    /// Endpoints a `corrigo router` listens on. The default, `tcp/0.0.0.0:7447`, is every interface (a router is
+    /// for cells spanning machines); the router warns when it listens on every interface, loudly without
+    /// `[bus.security]` (then anyone who reaches the port can join the cell).
     pub router_listen: Vec<String>,
     /// `[bus.security]`: TLS with mutual authentication and access control (off by default).
     pub security: BusSecurity,
@@ -39,9 +41,11 @@ pub struct BusConfig {
 ///
 /// When enabled, every link is TLS (`tls/<host>:<port>` endpoints) and both sides present a certificate signed by
 /// the cell's CA (`corrigo certs init`, `corrigo certs issue NODE --role ROLE`); a peer without one cannot join.
-/// Access control then lets only nodes of the right role put on the command keys (pose targets, operator and
-/// teleop commands, policy weights); every other key, the e-stop key included, stays open to every certified
-/// node. The role of each node comes from the registry `roles.toml` beside the CA.
+/// Access control is then default-deny: each role may put, and subscribe to, only the keys of its own table
+/// (`bus::security`: the controller its arm state, the actor its pose targets and transitions, the learner its
+/// weights and acknowledgements, the operator `operator/command`…), and every certified node its own e-stop key
+/// `<node>/estop`; wildcard puts are refused. The role of each node comes from the registry `roles.toml` beside the
+/// CA.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BusSecurity {
