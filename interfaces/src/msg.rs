@@ -274,11 +274,35 @@ pub struct Frame {
 message!(Frame, "Frame");
 
 impl Frame {
-    /// True when `data` has the size `width`, `height` and `encoding` promise.
+    /// The largest width or height a frame may declare, pixels. Larger frames are refused before anything is
+    /// allocated or decoded (a tiny JPEG may declare 65 535 × 65 535 pixels, which decode to gigabytes).
+    pub const MAX_SIDE: u32 = 8192;
+    /// The most pixels a frame may declare (a 16-megapixel camera's; 48 MiB of RGB).
+    pub const MAX_PIXELS: u64 = 16 * 1024 * 1024;
+
+    /// Whether `width` × `height` is a size a frame may declare: both sides in 1..=[`Self::MAX_SIDE`] and at most
+    /// [`Self::MAX_PIXELS`] pixels.
+    pub fn size_allowed(width: u32, height: u32) -> bool {
+        (1..=Self::MAX_SIDE).contains(&width)
+            && (1..=Self::MAX_SIDE).contains(&height)
+            && u64::from(width) * u64::from(height) <= Self::MAX_PIXELS
+    }
+
+    /// Bytes of an RGB8 image of the declared size, or `None` when the size is not allowed
+    /// ([`Self::size_allowed`]); never overflows.
+    pub fn rgb_len(width: u32, height: u32) -> Option<usize> {
+        if !Self::size_allowed(width, height) {
+            return None;
+        }
+        usize::try_from(u64::from(width) * u64::from(height) * 3).ok()
+    }
+
+    /// True when the declared size is allowed and `data` has the size `width`, `height` and `encoding` promise
+    /// (for a JPEG: not empty; its own header is checked against the declared size before decoding).
     pub fn is_consistent(&self) -> bool {
         match self.encoding {
-            PixelEncoding::Rgb8 => self.data.len() == self.width as usize * self.height as usize * 3,
-            PixelEncoding::Jpeg => !self.data.is_empty(),
+            PixelEncoding::Rgb8 => Self::rgb_len(self.width, self.height) == Some(self.data.len()),
+            PixelEncoding::Jpeg => Self::size_allowed(self.width, self.height) && !self.data.is_empty(),
         }
     }
 }
@@ -345,5 +369,24 @@ mod tests {
         assert!(f.is_consistent());
         f.data.pop();
         assert!(!f.is_consistent());
+    }
+
+    #[test]
+    fn hostile_frame_sizes_are_inconsistent_without_overflow() {
+        let f = Frame {
+            header: Header::default(),
+            camera: "front".into(),
+            width: u32::MAX,
+            height: u32::MAX,
+            encoding: PixelEncoding::Rgb8,
+            data: vec![0; 3],
+        };
+        assert!(!f.is_consistent());
+        assert_eq!(Frame::rgb_len(u32::MAX, u32::MAX), None);
+        assert_eq!(Frame::rgb_len(0, 10), None);
+        assert_eq!(Frame::rgb_len(Frame::MAX_SIDE + 1, 1), None);
+        assert_eq!(Frame::rgb_len(4096, 4096), Some(4096 * 4096 * 3));
+        let jpeg = Frame { encoding: PixelEncoding::Jpeg, width: 20_000, height: 20_000, ..f };
+        assert!(!jpeg.is_consistent(), "a JPEG declaring 20000×20000 is refused before decoding");
     }
 }
