@@ -168,6 +168,69 @@ fn a_flipped_byte_mid_segment_costs_only_the_damaged_record() {
     assert_eq!(std::fs::read(&seg).expect("read"), bytes, "the damaged file is left as it is");
 }
 
+/// Regression (a damaged first record of a segment of image records made the open checksum candidate records
+/// of up to 256 MiB at nearly every offset: minutes to hours): the resynchronisation examines each damaged offset
+/// once and checksums only candidates whose header fits the spec, every later record is kept, and the segment is
+/// read through a bounded window, not whole.
+#[test]
+fn a_damaged_first_record_of_an_image_segment_is_skipped_in_one_pass() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cam = |name: &str| CameraSpec { name: name.into(), height: 96, width: 128 };
+    let s = ObsSpec { cameras: vec![cam("wrist"), cam("front")], ..spec() };
+    // Dark frames: small pixel values, so most 4-byte windows read as a short, in-range record length.
+    let dark = |i: u64, c: usize| -> Vec<u8> {
+        (0..96 * 128 * 3).map(|k| if k % 4 < 2 { ((k / 4) as u64 + i + c as u64) as u8 % 40 } else { 0 }).collect()
+    };
+    let n = 40;
+    let ts: Vec<Transition> = (0..n)
+        .map(|i| {
+            let mut t = transition(i, &s);
+            t.obs.images = vec![dark(i, 0), dark(i, 1)];
+            t.next_obs.images = vec![dark(i + 1, 0), dark(i + 1, 1)];
+            t
+        })
+        .collect();
+    {
+        let mut st = ReplayStore::open(tmp.path(), &s, &opts(1000)).expect("open");
+        for t in &ts {
+            st.append(t).expect("append");
+        }
+    }
+    let seg = tmp.path().join("online").join("seg-0000000000.log");
+    let mut bytes = std::fs::read(&seg).expect("read");
+    let first_len = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) as u64 + 8;
+    bytes[3] ^= 0x20; // the first record's length field
+    std::fs::write(&seg, &bytes).expect("write");
+    let st = ReplayStore::open_read_only(tmp.path(), &s).expect("reopen");
+    assert_eq!(st.online_len(), n as usize - 1, "every record after the damaged one");
+    for i in 1..n {
+        assert_eq!(st.get(false, i as usize - 1).expect("kept"), ts[i as usize]);
+    }
+    let rec = &st.recovery().online;
+    assert_eq!(rec.skipped, vec![(seg.clone(), 0, first_len)]);
+    assert_eq!(rec.resync_offsets, first_len, "each damaged offset examined once");
+    assert_eq!(rec.resync_checksums, 1, "one checksum: the next record's");
+    assert!(rec.read_window < bytes.len() / 2, "read through a window of {} of {} bytes", rec.read_window, bytes.len());
+}
+
+/// A segment file numbered `u64::MAX` (a corrupt or hostile name) does not overflow the next segment's number:
+/// a writer refuses to start with an error naming the buffer's next file, a reader reads it.
+#[test]
+fn a_segment_numbered_u64_max_is_refused_for_writing_and_read_back() {
+    let (tmp, s, seg) = one_online_segment(3);
+    let last = tmp.path().join("online").join(format!("seg-{}.log", u64::MAX));
+    std::fs::rename(&seg, &last).expect("rename");
+    let st = ReplayStore::open_read_only(tmp.path(), &s).expect("read only");
+    assert_eq!(st.online_len(), 3);
+    drop(st);
+    match ReplayStore::open(tmp.path(), &s, &opts(1000)) {
+        Err(AgentError::Io { op: "create", source, .. }) => {
+            assert!(source.to_string().contains("no segment number"), "{source}")
+        }
+        other => panic!("expected a refusal to create a segment, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_torn_tail_is_cut_off_keeping_every_record_before_it() {
     let (tmp, s, seg) = one_online_segment(20);

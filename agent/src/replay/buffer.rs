@@ -30,6 +30,14 @@ pub struct Recovery {
     /// Records whose origin number is not above an earlier record's of the same session in this buffer: a
     /// transition an actor delivered stored a second time (0 when delivery is exactly once).
     pub repeats: usize,
+    /// Offsets examined as a possible record start while resynchronising after damage, over every segment read:
+    /// each damaged byte once, so at most the bytes read.
+    pub resync_offsets: u64,
+    /// Candidate records whose checksum was computed while resynchronising (those whose header fits the spec).
+    pub resync_checksums: u64,
+    /// The most bytes of one segment file held in memory at once while reading it (a window of about two of the
+    /// largest records the spec allows plus 1 MiB, never the whole file).
+    pub read_window: usize,
 }
 
 #[derive(Debug)]
@@ -83,24 +91,33 @@ impl Buffer {
             }
         }
         numbers.sort_unstable();
-        let next_number = numbers.last().map_or(0, |n| n + 1);
+        // Saturating: a file numbered u64::MAX (hostile or corrupt) makes `start_segment` refuse, not overflow.
+        let next_number = numbers.last().map_or(0, |n| n.saturating_add(1));
         let mut rec = Recovery::default();
         let mut segments = VecDeque::new();
+        let shape = record::Shape::of(spec);
+        let plausible = |len: usize, prefix: &[u8]| shape.plausible(len, prefix);
+        let limits = framing::Limits {
+            max_payload: shape.max_payload(),
+            prefix_bytes: record::FIXED_BYTES,
+            plausible: &plausible,
+            cap_by_longest: false,
+        };
         for n in numbers {
             let path = dir.join(file_name(n));
-            let bytes = std::fs::read(&path).map_err(io_err("read", &path))?;
-            let scan = framing::scan(&bytes);
+            let file = File::open(&path).map_err(io_err("read", &path))?;
             let mut data = SegmentData::new(spec);
-            let mut holes: Vec<(u64, u64, String)> =
-                scan.holes.iter().map(|h| (h.offset, h.bytes, h.reason.to_string())).collect();
+            // Records that passed their checksum but cannot be used: skipped like damaged bytes.
+            let mut unusable: Vec<(u64, u64, String)> = Vec::new();
             let mut expected_offset = 0u64;
             // The record before was lost whole (undecodable): a record reusing its frames cannot be read.
             let mut lost_prev = false;
-            for (offset, range) in &scan.records {
-                let after_hole = *offset != expected_offset || lost_prev;
-                expected_offset = range.end as u64;
+            let scan = framing::scan_stream(file, &limits, |offset, payload| {
+                let end = offset + (framing::HEADER_BYTES + payload.len()) as u64;
+                let after_hole = offset != expected_offset || lost_prev;
+                expected_offset = end;
                 lost_prev = false;
-                let decoded = record::decode(&bytes[range.clone()]);
+                let decoded = record::decode(payload);
                 if let Ok(r) = &decoded
                     && let Some((session, seq)) = r.origin
                 {
@@ -124,10 +141,24 @@ impl Buffer {
                     Ok(r) => data.push_view(&r, spec).inspect_err(|_| lost_prev = true),
                 };
                 if let Err(why) = outcome {
-                    // A record that passed its checksum but cannot be used: skipped like damaged bytes.
-                    holes.push((*offset, range.end as u64 - *offset, why));
+                    unusable.push((offset, end - offset, why));
                 }
-            }
+            })
+            .map_err(io_err("read", &path))?;
+            let mut holes: Vec<(u64, u64, String)> =
+                scan.holes.iter().map(|h| (h.offset, h.bytes, h.reason.to_string())).collect();
+            holes.extend(unusable);
+            rec.resync_offsets += scan.stats.resync_offsets;
+            rec.resync_checksums += scan.stats.resync_candidates;
+            rec.read_window = rec.read_window.max(scan.stats.max_window);
+            holes.sort_by_key(|h| h.0);
+            tracing::debug!(
+                file = %path.display(),
+                resync_offsets = scan.stats.resync_offsets,
+                resync_candidates = scan.stats.resync_candidates,
+                max_window = scan.stats.max_window,
+                "replay segment read"
+            );
             for (offset, bytes_skipped, reason) in &holes {
                 tracing::warn!(
                     file = %path.display(),
@@ -139,6 +170,7 @@ impl Buffer {
                 );
                 rec.skipped.push((path.clone(), *offset, *bytes_skipped));
             }
+            let dropped = scan.file_len - scan.valid_len;
             if let Some(reason) = scan.torn.filter(|_| read_only) {
                 // Read-only: keep the file as it is; the records before the damage are read.
                 tracing::warn!(
@@ -147,10 +179,9 @@ impl Buffer {
                     %reason,
                     "replay segment has a torn tail (read only: the file is left as it is)"
                 );
-                rec.truncated.push((path.clone(), scan.valid_len, bytes.len() as u64 - scan.valid_len));
+                rec.truncated.push((path.clone(), scan.valid_len, dropped));
             } else if let Some(reason) = scan.torn {
                 // A write that a crash interrupted: nothing valid follows, cut it off.
-                let dropped = bytes.len() as u64 - scan.valid_len;
                 tracing::warn!(
                     file = %path.display(),
                     offset = scan.valid_len,
@@ -217,9 +248,15 @@ impl Buffer {
     }
 
     fn start_segment(&mut self) -> Result<()> {
-        let number = self.segments.back().map_or(0, |s| s.number + 1).max(self.next_number);
-        self.next_number = number + 1;
+        let number = self.segments.back().map_or(0, |s| s.number.saturating_add(1)).max(self.next_number);
         let path = self.dir.join(file_name(number));
+        self.next_number = number.checked_add(1).ok_or_else(|| AgentError::Io {
+            op: "create",
+            file: path.clone(),
+            source: std::io::Error::other(
+                "no segment number is left (a segment file is numbered u64::MAX): move the buffer's segments away",
+            ),
+        })?;
         let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err("create", &path))?;
         // Make the new file's directory entry durable too.
         if let Ok(d) = File::open(&self.dir) {

@@ -101,6 +101,70 @@ pub(crate) fn encode(r: &RecordRef<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// Bytes of a payload's fixed part (version … cameras), before the action and proprio values.
+pub(crate) const FIXED_BYTES: usize = 3 + 3 * 8 + 4 + 2 + 2 + 1;
+/// Bytes of an origin besides its session: the session's length field and the number.
+const ORIGIN_FIXED_BYTES: usize = 2 + 8;
+
+/// The sizes a record of one spec can have, for recognising a record start among damaged bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    proprio: usize,
+    action: usize,
+    cameras: usize,
+    /// Bytes of one set of frames (one per camera), their length fields included.
+    frames: usize,
+}
+
+impl Shape {
+    /// The shape of the records of transitions of `spec`.
+    pub fn of(spec: &crate::spec::ObsSpec) -> Self {
+        let frames = spec.cameras.iter().fold(0usize, |acc, c| acc.saturating_add(c.frame_bytes()).saturating_add(4));
+        Self { proprio: spec.proprio_dim, action: spec.action_dim, cameras: spec.cameras.len(), frames }
+    }
+
+    /// Payload bytes of a record without origin of `proprio` and `action` values, with or without its observation
+    /// frames.
+    fn without_origin(&self, proprio: usize, action: usize, obs_frames: bool) -> usize {
+        let values = action.saturating_add(proprio.saturating_mul(2)).saturating_mul(4);
+        let frames = if obs_frames { self.frames.saturating_mul(2) } else { self.frames };
+        FIXED_BYTES.saturating_add(values).saturating_add(frames)
+    }
+
+    /// The largest payload a record of a transition of this spec can be: observation and next frames, and an
+    /// origin with the longest session name the format holds.
+    pub fn max_payload(&self) -> usize {
+        self.without_origin(self.proprio, self.action, true).saturating_add(ORIGIN_FIXED_BYTES + u16::MAX as usize)
+    }
+
+    /// Whether a payload of `len` bytes starting with `prefix` (at least [`FIXED_BYTES`] of it) can be a record
+    /// with this spec's cameras: a known version with a matching origin flag, a gripper index, the spec's camera
+    /// count, and exactly the length its own dimensions and flags imply (its proprio and action widths are not
+    /// required to be the spec's, so that an intact record of another spec is still found and reported). Cheap:
+    /// it reads only the fixed part.
+    pub fn plausible(&self, len: usize, prefix: &[u8]) -> bool {
+        if prefix.len() < FIXED_BYTES {
+            return false;
+        }
+        let (version, flags, gripper) = (prefix[0], prefix[1], prefix[2]);
+        let dim = |at: usize| u16::from_le_bytes([prefix[at], prefix[at + 1]]) as usize;
+        let origin = flags & ORIGIN != 0;
+        if !((version == VERSION && !origin) || (version == VERSION_ORIGIN && origin))
+            || GripperAction::from_index(gripper).is_none()
+            || prefix[FIXED_BYTES - 1] as usize != self.cameras
+        {
+            return false;
+        }
+        let base = self.without_origin(dim(FIXED_BYTES - 5), dim(FIXED_BYTES - 3), flags & OBS_FRAMES != 0);
+        if origin {
+            let least = base.saturating_add(ORIGIN_FIXED_BYTES);
+            (least..=least.saturating_add(u16::MAX as usize)).contains(&len)
+        } else {
+            len == base
+        }
+    }
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
