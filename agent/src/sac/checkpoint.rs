@@ -9,7 +9,6 @@ use crate::nn::weights::{self, Loaded};
 use crate::nn::{Adam, ParamGroup};
 use crate::sac::Learner;
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 use tch::Tensor;
 
@@ -26,6 +25,19 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
         *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// The largest counter a checkpoint may hold (updates, pretraining cycles, Adam steps): 2^53, beyond any run and
+/// exact in a float. A larger one is corrupt or hostile, and counting on from it would overflow.
+pub const MAX_COUNTER: u64 = 1 << 53;
+
+/// Metadata `key` of `l` as a counter in `0..=MAX_COUNTER`; errors name the source and the key.
+fn counter(l: &Loaded, source: &str, key: &str) -> Result<u64> {
+    let v: i128 = l.meta(source, key)?;
+    u64::try_from(v).ok().filter(|v| *v <= MAX_COUNTER).ok_or_else(|| AgentError::Weights {
+        source_name: source.into(),
+        reason: format!("metadata `{key}` = {v} is out of range (0 ..= 2^53): the checkpoint is corrupt"),
+    })
 }
 
 impl Learner {
@@ -69,19 +81,10 @@ impl Learner {
         weights::to_bytes(&tensors, meta)
     }
 
-    /// Writes the checkpoint to `path` atomically (temporary file, sync, rename). Errors name the file.
+    /// Writes the checkpoint to `path` atomically and durably ([`crate::disk::write_atomic`]: temporary file,
+    /// sync, rename, directory sync). Errors name the file.
     pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let bytes = self.checkpoint_bytes()?;
-        let tmp = path.with_extension("safetensors.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
-        f.write_all(&bytes).map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("flush", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err("rename", path))?;
-        if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        crate::disk::write_atomic(path.as_ref(), &self.checkpoint_bytes()?)
     }
 
     /// Restores a checkpoint written by a learner with the same config and spec. Errors name the file and the
@@ -92,10 +95,19 @@ impl Learner {
         self.restore_checkpoint(&bytes, &path.display().to_string())
     }
 
-    /// [`Learner::load_checkpoint`] from bytes; `source` names them in errors.
+    /// [`Learner::load_checkpoint`] from bytes; `source` names them in errors. Counters (updates, pretraining
+    /// cycles, Adam steps) above [`MAX_COUNTER`] or negative are refused before anything is restored.
     pub fn restore_checkpoint(&mut self, bytes: &[u8], source: &str) -> Result<()> {
         let l: Loaded = weights::from_bytes(bytes, source)?;
         let err = |reason: String| AgentError::Weights { source_name: source.to_string(), reason };
+        let updates = counter(&l, source, "updates")?;
+        // Checkpoints written before offline pretraining existed have no count: none was done.
+        let pretrained = if l.metadata.contains_key("pretrained") { counter(&l, source, "pretrained")? } else { 0 };
+        for (name, _, opt) in self.groups() {
+            if opt.is_some() {
+                counter(&l, source, &format!("{name}.adam_step"))?;
+            }
+        }
         let fetch = |key: &str, like: &Tensor| -> Result<Tensor> {
             let t = l.get(key).ok_or_else(|| err(format!("missing tensor `{key}`")))?;
             if t.size() != like.size() {
@@ -136,12 +148,40 @@ impl Learner {
             });
             opt.step = step;
         }
-        self.updates = l.meta(source, "updates")?;
-        // Checkpoints written before offline pretraining existed have no count: none was done.
-        self.pretrained = if l.metadata.contains_key("pretrained") { l.meta(source, "pretrained")? } else { 0 };
+        self.updates = updates;
+        self.pretrained = pretrained;
         let seed = |k: &str| l.metadata.get(k).and_then(|s| unhex(s)).ok_or_else(|| err(format!("metadata `{k}`")));
         self.rng.set_state(seed("rng.seed")?, l.meta(source, "rng.word_pos")?);
         self.sampler.set_rng_state(seed("sampler.seed")?, l.meta(source, "sampler.word_pos")?);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use interfaces::config::AgentConfig;
+
+    /// Regression (a checkpoint claiming `updates = u64::MAX` was restored, and the next update overflowed): a
+    /// counter out of range is refused naming the key, and the learner keeps its state.
+    #[test]
+    fn a_checkpoint_with_a_counter_at_u64_max_is_refused() {
+        let cfg = AgentConfig { hidden: vec![8], batch_size: 4, ..AgentConfig::default() };
+        let spec = crate::spec::ObsSpec { proprio_dim: 3, cameras: Vec::new(), action_dim: 2, gripper: false };
+        let mut learner = Learner::new(&cfg, 0.9, &spec, tch::Device::Cpu).expect("learner");
+        let bytes = learner.checkpoint_bytes().expect("bytes");
+        learner.restore_checkpoint(&bytes, "good").expect("a checkpoint of its own restores");
+        for (key, value) in
+            [("updates", u64::MAX.to_string()), ("pretrained", u64::MAX.to_string()), ("actor.adam_step", "-1".into())]
+        {
+            let mut l = weights::from_bytes(&bytes, "good").expect("parse");
+            l.metadata.insert(key.into(), value.clone());
+            let tensors: Vec<(String, Tensor)> =
+                l.tensors.iter().map(|(k, t)| (k.clone(), t.shallow_clone())).collect();
+            let bad = weights::to_bytes(&tensors, l.metadata.clone()).expect("bytes");
+            let e = learner.restore_checkpoint(&bad, "bad").expect_err("refused").to_string();
+            assert!(e.contains(key) && e.contains("out of range"), "{key} = {value}: {e}");
+            assert_eq!(learner.updates(), 0, "nothing restored");
+        }
     }
 }
