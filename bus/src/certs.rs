@@ -44,22 +44,40 @@ pub struct NodeFiles {
     pub rotated: bool,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder (created with `mode`) and a rename, so a
-/// reader never sees half a file and a key is never readable by others, even for an instant.
+/// A file name no other process can guess: `.<name>.<64 random bits>.tmp` (std's `RandomState` keys are drawn
+/// from the OS's random source).
+fn unpredictable_tmp_name(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{:016x}.tmp", h.finish()))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader never sees half a
+/// file and a key is never readable by others, even for an instant. The temporary file has an unpredictable name
+/// and is created exclusively (`O_EXCL`: never an existing file or a symbolic link another user planted) with
+/// `mode` from the start.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), BusError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
+    let mut tries = 0;
+    let (tmp, file) = loop {
+        let tmp = unpredictable_tmp_name(path);
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(security_err(path, format!("cannot create a temporary file beside it: {e}"))),
+        }
+    };
+    let result = (|| {
+        let mut f = file;
+        // The umask may have narrowed `mode`, never widened it; set it exactly (a certificate stays readable).
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         security_err(path, format!("cannot write: {e}"))
@@ -136,6 +154,9 @@ pub fn issue(dir: &Path, node: &str, role: Role, days: u32) -> Result<NodeFiles,
         ));
     }
     let ca_key_file = ca_key_path(dir);
+    if ca_key_file.exists() {
+        crate::security::check_key_permissions(&ca_key_file)?;
+    }
     let ca_pem = std::fs::read_to_string(&ca_key_file).map_err(|e| {
         security_err(&ca_key_file, format!("cannot read the CA key ({e}); run `corrigo certs init` first"))
     })?;
@@ -171,6 +192,33 @@ pub fn issue(dir: &Path, node: &str, role: Role, days: u32) -> Result<NodeFiles,
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_are_written_through_an_exclusive_unpredictable_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("node.key");
+        // The name an earlier version used (`<name>.tmp<pid>`), planted as a symbolic link to a file another user
+        // could read: the key must not land there.
+        let planted = dir.path().join("planted");
+        std::fs::write(&planted, "").expect("write");
+        std::os::unix::fs::symlink(&planted, key.with_extension(format!("tmp{}", std::process::id()))).expect("link");
+        write_atomic(&key, b"secret", 0o600).expect("write the key");
+        assert_eq!(std::fs::read(&key).expect("key"), b"secret");
+        assert_eq!(std::fs::read(&planted).expect("planted"), b"", "nothing written through the planted link");
+        assert_eq!(std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777, 0o600);
+        let (a, b) = (unpredictable_tmp_name(&key), unpredictable_tmp_name(&key));
+        assert_ne!(a, b, "two temporary names differ");
+        assert!(a.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".node.key.")), "{a:?}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file left behind");
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));

@@ -1,5 +1,6 @@
-//! The secure cell profile: certificates, mutual TLS (an uncertified node never joins) and access control by role
-//! (a certified node without the role cannot put a pose target, yet its e-stop goes through).
+//! The secure cell profile: certificates, mutual TLS (an uncertified node never joins) and default-deny access
+//! control by role (a certified node without the role cannot put a pose target, yet its own e-stop goes through;
+//! no wildcard or `$*` put reaches a key its sender's role may not put; a teleop device cannot reset an e-stop).
 //!
 //! No timing thresholds: each test waits (generous deadlines) for a positive event first, publishing again until
 //! it happens, and only then asserts that the denied messages, sent all along beside it, never arrived.
@@ -10,7 +11,7 @@ use bus::security::{Registry, Role};
 use bus::{Bus, Router, certs};
 use common::{commands, free_port, pose_target, wait_until};
 use interfaces::config::{BusConfig, BusMode, BusSecurity};
-use interfaces::keys::{ESTOP, POSE_TARGET};
+use interfaces::keys::{ESTOP, EVENT, OPERATOR_COMMAND, POSE_TARGET};
 use interfaces::msg::{Command, OperatorCommand, PoseTarget};
 use std::path::Path;
 use std::time::Duration;
@@ -250,4 +251,307 @@ fn a_certified_node_without_the_role_cannot_put_a_pose_target_peer_to_peer() {
 #[test]
 fn a_certified_node_without_the_role_cannot_put_a_pose_target_through_the_router() {
     guarded_keys_obey_roles(true);
+}
+
+/// The nodes of one of each restricted role (every role but `cell` and `router`), as senders.
+const RESTRICTED: [(&str, Role); 7] = [
+    ("ctl", Role::Controller),
+    ("cam", Role::Camera),
+    ("act", Role::Actor),
+    ("lrn", Role::Learner),
+    ("op", Role::Operator),
+    ("tel", Role::Teleop),
+    ("obs", Role::Observer),
+];
+
+/// Every exact key of cell `cell` a sender could aim at: each topic, its placeholder filled with a camera name,
+/// every sender's name and every node kind.
+fn exact_keys(cell: &str) -> Vec<String> {
+    let instances: Vec<&str> = RESTRICTED
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["hub", "controller", "camera", "actor", "recorder", "learner", "operator", "teleop", "front"])
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for t in interfaces::keys::ALL_TOPICS {
+        if t.key(cell).contains("{}") {
+            for i in &instances {
+                keys.insert(t.key_for(cell, i));
+            }
+        } else {
+            keys.insert(t.key(cell));
+        }
+    }
+    keys.into_iter().collect()
+}
+
+/// Wildcard and `$*` variants of every key: `**`, each prefix followed by `**`, each chunk replaced by `*` or `**`,
+/// and each chunk's `<head>$*` and `$*<tail>` (`actor/pose_targe$*`), all in canonical form.
+fn wildcard_variants(keys: &[String]) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::from(["**".to_string()]);
+    for key in keys {
+        let chunks: Vec<&str> = key.split('/').collect();
+        for i in 1..chunks.len() {
+            out.insert(format!("{}/**", chunks[..i].join("/")));
+            for wild in ["*", "**"] {
+                let mut c: Vec<String> = chunks.iter().map(|s| s.to_string()).collect();
+                c[i] = wild.into();
+                out.insert(c.join("/"));
+            }
+            if chunks[i].len() > 1 {
+                let (head, tail) = (&chunks[i][..chunks[i].len() - 1], &chunks[i][1..]);
+                for partial in [format!("{head}$*"), format!("$*{tail}")] {
+                    let mut c: Vec<String> = chunks.iter().map(|s| s.to_string()).collect();
+                    c[i] = partial;
+                    out.insert(c.join("/"));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|k| zenoh::key_expr::OwnedKeyExpr::autocanonize(k.clone()).map_or(k, |c| c.to_string()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// A TLS session of `node` with the cell's certificates and NO access control of its own: a hostile node runs
+/// whatever software it likes, so only the receiving side's rules may stand between it and the cell.
+fn without_own_acl(dir: &Path, node: &str, mode: &str, endpoint: &str) -> zenoh::Session {
+    use zenoh::Wait;
+    let sec = BusSecurity { enabled: true, dir: dir.display().to_string(), node: node.into() };
+    let mut config = zenoh::Config::default();
+    let base = [
+        ("mode".to_string(), format!("{mode:?}")),
+        ("connect/endpoints".to_string(), format!("[{endpoint:?}]")),
+        ("listen/endpoints".to_string(), "[]".to_string()),
+        ("scouting/multicast/enabled".to_string(), "false".to_string()),
+    ];
+    let tls = bus::security::zenoh_settings(&sec).expect("the node's TLS settings");
+    for (key, value) in base.into_iter().chain(tls.into_iter().filter(|(k, _)| k != "access_control")) {
+        config.insert_json5(&key, &value).expect("zenoh config");
+    }
+    zenoh::open(config).wait().expect("a certified session without its own access control")
+}
+
+/// What the hub saw: (exact key, payload) of every sample delivered to a subscriber of one exact key.
+type Deliveries = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// Every restricted role's puts (from a session without access control of its own) on every exact key and every
+/// wildcard or `$*` variant of one: a put reaches a subscriber of an exact key only when the sender's role may put
+/// on everything the put's key covers, so no wildcard reaches a key its role may not put; every exact put its role
+/// allows arrives.
+fn wildcard_puts_reach_only_keys_the_role_may_put(via_router: bool) {
+    use zenoh::Wait;
+    use zenoh::key_expr::KeyExpr;
+    use zenoh::qos::CongestionControl;
+    let cell = "c";
+    let mut nodes: Vec<(&str, Role)> = RESTRICTED.to_vec();
+    nodes.extend([("hub", Role::Cell), ("rtr", Role::Router)]);
+    let dir = cell_ca(&nodes);
+    let endpoint = format!("tls/127.0.0.1:{}", free_port());
+    let _router = via_router.then(|| {
+        Router::start(&secure(dir.path(), "rtr", BusMode::Peer, vec![], vec![]), Some(vec![endpoint.clone()]))
+            .expect("start the router")
+    });
+    let (mode, listen, connect) = if via_router {
+        (BusMode::Client, vec![], vec![endpoint.clone()])
+    } else {
+        (BusMode::Peer, vec![endpoint.clone()], vec![])
+    };
+    // The hub (a trusted node, so that it subscribes to every key) holds one subscriber per exact key, and one on
+    // the whole cell so that every sender sends it every put (zenoh sends a put only where a subscription meets it).
+    let hub = Bus::open(&secure(dir.path(), "hub", mode, listen, connect), cell).expect("the hub's session");
+    let keys = exact_keys(cell);
+    let seen: Deliveries = Default::default();
+    let mut subs = Vec::new();
+    for key in keys.iter().cloned().chain([format!("corrigo/{cell}/**")]) {
+        let (seen, exact) = (seen.clone(), !key.contains('*'));
+        let sub = hub.session().declare_subscriber(key.clone()).callback(move |s| {
+            if exact && let Ok(mut seen) = seen.lock() {
+                let payload = String::from_utf8_lossy(&s.payload().to_bytes()).into_owned();
+                seen.push((s.key_expr().as_str().to_string(), payload));
+            }
+        });
+        subs.push(sub.wait().expect("subscribe"));
+    }
+    let patterns = wildcard_variants(&keys);
+    for p in ["**", "corrigo/c/**", "corrigo/c/actor/*", "corrigo/c/*/pose_target", "corrigo/c/actor/pose_targe$*"] {
+        assert!(patterns.iter().any(|q| q == p), "{p} is among the variants tried");
+    }
+    for p in ["corrigo/c/*/command", "corrigo/c/operator/*", "corrigo/c/learner/*", "corrigo/c/*/estop"] {
+        assert!(patterns.iter().any(|q| q == p), "{p} is among the variants tried");
+    }
+    let zmode = if via_router { "client" } else { "peer" };
+    let put = |s: &zenoh::Session, key: &str, payload: String| {
+        s.put(key, payload).congestion_control(CongestionControl::Block).wait().expect("put");
+    };
+    let marked = |seen: &Deliveries, tag: &str| seen.lock().map(|s| s.iter().any(|(_, p)| p == tag)).unwrap_or(false);
+    for (node, role) in RESTRICTED {
+        let s = without_own_acl(dir.path(), node, zmode, &endpoint);
+        let own_estop = ESTOP.key_for(cell, node);
+        wait_until(60, &format!("{node}'s own e-stop (the link is up)"), || {
+            put(&s, &own_estop, format!("{node}|ready"));
+            std::thread::sleep(Duration::from_millis(20));
+            marked(&seen, &format!("{node}|ready"))
+        });
+        for key in keys.iter().chain(&patterns) {
+            put(&s, key, format!("{node}|{key}"));
+        }
+        // Same session, priority and reliability: the marker arrives after every put before it was judged.
+        put(&s, &own_estop, format!("{node}|done"));
+        wait_until(60, &format!("{node}'s last put"), || marked(&seen, &format!("{node}|done")));
+        let allowed: Vec<KeyExpr<'static>> =
+            role.puts().iter().map(|g| KeyExpr::try_from(g.key_expr(node)).expect("a key expression")).collect();
+        let may = |k: &str| KeyExpr::try_from(k.to_string()).is_ok_and(|k| allowed.iter().any(|a| a.includes(&k)));
+        let got: Vec<(String, String)> = seen
+            .lock()
+            .expect("deliveries")
+            .iter()
+            .filter_map(|(k, p)| p.strip_prefix(&format!("{node}|")).map(|p| (k.clone(), p.to_string())))
+            .filter(|(_, p)| p != "ready" && p != "done")
+            .collect();
+        for (key, put_on) in &got {
+            assert!(may(put_on), "{node} ({role}) put on `{put_on}` and it reached `{key}`");
+            assert!(may(key), "{node} ({role}) reached `{key}`, a key it may not put");
+        }
+        for p in ["**", "corrigo/c/**", "corrigo/c/actor/*", "corrigo/c/*/pose_target", "corrigo/c/actor/pose_targe$*"]
+            .into_iter()
+            .chain(["corrigo/c/*/command", "corrigo/c/operator/*", "corrigo/c/*/*", "corrigo/*/**"])
+        {
+            assert!(!got.iter().any(|(_, put_on)| put_on == p), "{node} ({role}): a put on `{p}` was delivered");
+        }
+        for key in keys.iter().filter(|k| may(k)) {
+            assert!(got.iter().any(|(k, p)| k == key && p == key), "{node} ({role}): its put on `{key}` is lost");
+        }
+        let exact_ok: Vec<&String> = keys.iter().filter(|k| may(k)).collect();
+        assert!(exact_ok.len() >= 2, "{node} ({role}) may put at least its e-stop and events: {exact_ok:?}");
+        let own = [ESTOP.key_for(cell, node), EVENT.key_for(cell, node)];
+        assert!(own.iter().all(|k| exact_ok.contains(&k)), "{node}: its own keys {own:?}");
+    }
+    // The one role that may put operator commands is the operator.
+    let op_cmd = OPERATOR_COMMAND.key(cell);
+    let senders: std::collections::BTreeSet<String> = seen
+        .lock()
+        .expect("deliveries")
+        .iter()
+        .filter(|(k, p)| *k == op_cmd && !p.ends_with("|ready") && !p.ends_with("|done"))
+        .filter_map(|(_, p)| p.split('|').next().map(String::from))
+        .collect();
+    assert_eq!(senders.into_iter().collect::<Vec<_>>(), ["op"], "only the operator reaches operator/command");
+}
+
+#[test]
+fn wildcard_and_dollar_star_puts_from_every_role_miss_every_key_it_may_not_put_peer_to_peer() {
+    wildcard_puts_reach_only_keys_the_role_may_put(false);
+}
+
+#[test]
+fn wildcard_and_dollar_star_puts_from_every_role_miss_every_key_it_may_not_put_through_the_router() {
+    wildcard_puts_reach_only_keys_the_role_may_put(true);
+}
+
+/// A teleop device's certificate cannot reset an e-stop or change gains: its `ResetEStop` and `SetGains` on
+/// `operator/command` never reach the controller, while the operator's do, and the device's own e-stop key and
+/// episode controls (`teleop/episode`) work.
+#[test]
+fn a_teleop_device_cannot_reset_the_estop_or_change_gains() {
+    let cell = cell_ca(&[("ctl", Role::Controller), ("pad", Role::Teleop), ("panel", Role::Operator)]);
+    let endpoint = format!("tls/127.0.0.1:{}", free_port());
+    let host = Bus::open(&secure(cell.path(), "ctl", BusMode::Peer, vec![endpoint.clone()], vec![]), "c")
+        .expect("controller session");
+    let commands_in = host.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None).expect("subscribe");
+    let estops = host.subscribe::<OperatorCommand>(ESTOP, Some("*")).expect("subscribe");
+    let teleop = Bus::open(&secure(cell.path(), "pad", BusMode::Peer, vec![], vec![endpoint.clone()]), "c")
+        .expect("teleop session");
+    let operator = Bus::open(&secure(cell.path(), "panel", BusMode::Peer, vec![], vec![endpoint.clone()]), "c")
+        .expect("operator session");
+    let mut pad_cmd = teleop.publisher(OPERATOR_COMMAND, None).expect("publisher");
+    let mut pad_estop = teleop.publisher(ESTOP, Some("pad")).expect("publisher");
+    let mut op_cmd = operator.publisher(OPERATOR_COMMAND, None).expect("publisher");
+    let reset = OperatorCommand { command: Command::ResetEStop, ..estop() };
+    let gains = commands().into_iter().find(|c| matches!(c.command, Command::SetGains(_))).expect("gains");
+    let (mut got, mut stops) = (Vec::new(), Vec::new());
+    wait_until(60, "the operator's reset and the teleop device's own e-stop", || {
+        pad_cmd.publish(&mut reset.clone()).expect("publish");
+        pad_cmd.publish(&mut gains.clone()).expect("publish");
+        op_cmd.publish(&mut reset.clone()).expect("publish");
+        if stops.is_empty() {
+            pad_estop.publish(&mut estop()).expect("publish");
+        }
+        got.extend(std::iter::from_fn(|| commands_in.recv_timeout(Duration::from_millis(40))).take(64));
+        stops.extend(std::iter::from_fn(|| estops.try_recv()));
+        !stops.is_empty() && !got.is_empty()
+    });
+    for _ in 0..20 {
+        pad_cmd.publish(&mut reset.clone()).expect("publish");
+        pad_cmd.publish(&mut gains.clone()).expect("publish");
+        op_cmd.publish(&mut reset.clone()).expect("publish");
+    }
+    let before = got.len();
+    wait_until(60, "more of the operator's commands", || {
+        got.extend(std::iter::from_fn(|| commands_in.recv_timeout(Duration::from_millis(40))).take(64));
+        commands_in.queued() == 0 && got.len() > before
+    });
+    assert!(stops.iter().all(|s| s.key.ends_with("/pad/estop") && s.msg.command == Command::EStop));
+    // The device put its resets and gains on the same key, alternately: none of its gains arrived, so none of its
+    // resets did either (access control judges the key and the sender, never the content).
+    assert!(got.iter().all(|c| c.msg.command == Command::ResetEStop), "a teleop device's gains arrived");
+    let op_sent = op_cmd.publish(&mut reset.clone()).expect("publish") - 1;
+    assert!(got.len() as u64 <= op_sent, "{} commands arrived, the operator sent {op_sent}", got.len());
+}
+
+/// An observer's subscriptions reach only the keys its role may read: a subscriber on the whole cell (`**`), on
+/// the learner's weights or on the actor's transitions (from a session without access control of its own) gets
+/// nothing of them, while its subscription on the arm state is served.
+#[test]
+fn an_observer_cannot_subscribe_to_weights_transitions_or_the_whole_cell() {
+    use zenoh::Wait;
+    use zenoh::qos::CongestionControl;
+    let dir = cell_ca(&[("hub", Role::Cell), ("obs", Role::Observer)]);
+    let endpoint = format!("tls/127.0.0.1:{}", free_port());
+    let hub = Bus::open(&secure(dir.path(), "hub", BusMode::Peer, vec![endpoint.clone()], vec![]), "c").expect("hub");
+    let obs = without_own_acl(dir.path(), "obs", "peer", &endpoint);
+    let seen: Deliveries = Default::default();
+    let keys = [
+        "corrigo/c/**".to_string(),
+        interfaces::keys::POLICY_WEIGHTS.key("c"),
+        interfaces::keys::TRANSITIONS.key("c"),
+        interfaces::keys::ARM_STATE.key("c"),
+    ];
+    let mut subs = Vec::new();
+    for key in keys.clone() {
+        let seen = seen.clone();
+        let sub = obs.declare_subscriber(key.clone()).callback(move |s| {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push((key.clone(), s.key_expr().as_str().to_string()));
+            }
+        });
+        subs.push(sub.wait().expect("subscribe"));
+    }
+    let put = |key: &str| {
+        hub.session().put(key, vec![0u8; 8]).congestion_control(CongestionControl::Block).wait().expect("put");
+    };
+    let count = |sub: &str| seen.lock().map(|s| s.iter().filter(|(k, _)| k == sub).count()).unwrap_or(0);
+    wait_until(60, "the observer's arm state", || {
+        put(&keys[1]);
+        put(&keys[2]);
+        put(&keys[3]);
+        std::thread::sleep(Duration::from_millis(20));
+        count(&keys[3]) > 0
+    });
+    for _ in 0..20 {
+        put(&keys[1]);
+        put(&keys[2]);
+    }
+    let before = count(&keys[3]);
+    put(&keys[3]);
+    wait_until(60, "the last arm state", || count(&keys[3]) > before);
+    assert_eq!((count(&keys[1]), count(&keys[2])), (0, 0), "weights or transitions reached an observer");
+    let whole: Vec<String> =
+        seen.lock().expect("seen").iter().filter(|(k, _)| *k == keys[0]).map(|(_, d)| d.clone()).collect();
+    assert!(
+        whole.iter().all(|d| *d == keys[3]),
+        "the whole-cell subscriber got only what the arm state one did: {whole:?}"
+    );
 }

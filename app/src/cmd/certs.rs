@@ -23,7 +23,8 @@ pub enum CertsCmd {
     Issue {
         /// Node name: the certificate's common name, bus.security.node on that machine.
         node: String,
-        /// cell, router, controller, actor, learner, operator, teleop or observer.
+        /// cell, router, controller, camera, actor, learner, operator, teleop or observer (what each may put and
+        /// read: `bus::security`).
         #[arg(long)]
         role: String,
         /// Folder of the cell's certificates (bus.security.dir).
@@ -59,7 +60,7 @@ pub fn run(cmd: CertsCmd) -> Result<i32> {
             let verb = if files.rotated { "rotated" } else { "issued" };
             println!("{verb} {node} ({parsed}), valid {days} days:");
             println!("  certificate: {}", files.cert.display());
-            println!("  private key: {} (mode 0600)", files.key.display());
+            println!("  private key: {} (mode 0600; a node refuses a key others can read)", files.key.display());
             println!(
                 "  copy both, with {} and {}, to that machine; set [bus.security] node = {node:?} there, and copy the \
                  updated roles.toml to every machine of the cell",
