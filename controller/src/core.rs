@@ -33,6 +33,45 @@ pub enum BuildError {
     },
 }
 
+/// How long an e-stop or a fault stays latched before a reset can clear it, ns of the controller's clock (300 ms).
+///
+/// A reset that arrives within this time of the latch is refused (not deferred): an e-stop pressed while a reset
+/// was on its way, or a reset sent by a script in the same breath as the e-stop, never unlatches the arm. The
+/// operator resets again once the dwell has passed.
+pub const RESET_DWELL_NS: u64 = 300_000_000;
+
+/// Why a reset request ([`ControllerCore::request_reset`]) did not clear the latch. Nothing changed; the request
+/// is counted in [`ControllerStatus::refused_resets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ResetRefused {
+    /// The reset was issued before (or with) the latch it would clear: an e-stop wins over every reset that was
+    /// not issued after it.
+    #[error("reset #{issued} was issued before the latch (commands up to #{latched} were issued before it)")]
+    IssuedBeforeLatch {
+        /// The reset's place in the command order.
+        issued: u64,
+        /// The last command issued before the latch.
+        latched: u64,
+    },
+    /// The latch is younger than [`RESET_DWELL_NS`].
+    #[error("reset within {dwell_ms} ms of the latch ({remaining_ns} ns to go)")]
+    Dwell {
+        /// The dwell, ms.
+        dwell_ms: u64,
+        /// Time left before a reset can clear the latch, ns (the whole dwell when the latch has not been through a
+        /// cycle yet).
+        remaining_ns: u64,
+    },
+}
+
+/// When the current e-stop or fault latched: after every command numbered up to `order`, at `at` (the controller's
+/// clock; `None` until the first cycle after an [`ControllerCore::estop`] call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Latch {
+    order: u64,
+    at: Option<Stamp>,
+}
+
 /// Why a pose target was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TargetError {
@@ -83,6 +122,10 @@ pub struct ControllerStatus {
     pub cycles: u64,
     /// Impedance gains in force.
     pub gains: ImpedanceGains,
+    /// Reset requests refused so far ([`ResetRefused`]: issued before the latch, or within the dwell).
+    pub refused_resets: u64,
+    /// Gripper commands not executed because the e-stop (or a fault) was latched.
+    pub held_gripper_commands: u64,
 }
 
 impl Default for ControllerStatus {
@@ -112,6 +155,8 @@ impl Default for ControllerStatus {
                 rotational_clip: [0.0; 3],
                 nullspace_stiffness: 0.0,
             },
+            refused_resets: 0,
+            held_gripper_commands: 0,
         }
     }
 }
@@ -151,6 +196,10 @@ pub struct ControllerCore<D: ArmDriver> {
     error_clips: u64,
     status: ControllerStatus,
     last_fault: Option<DriverError>,
+    /// Every command numbered up to this has been issued ([`ControllerCore::note_issued`]).
+    issued_upto: u64,
+    /// The e-stop or fault in force, if any.
+    latch: Option<Latch>,
 }
 
 impl<D: ArmDriver> ControllerCore<D> {
@@ -185,6 +234,8 @@ impl<D: ArmDriver> ControllerCore<D> {
             error_clips: 0,
             status,
             last_fault: None,
+            issued_upto: 0,
+            latch: None,
         })
     }
 
@@ -202,20 +253,74 @@ impl<D: ArmDriver> ControllerCore<D> {
         }
     }
 
-    /// Latches the e-stop: the arm goes to the driver's safe state and targets are ignored until
-    /// [`reset_estop`](Self::reset_estop).
+    /// Notes that every command numbered up to `upto` (in the order the controller's commands were issued, see
+    /// [`crate::rt::ControllerHandle`]) has been issued. A latch that happens afterwards is later than all of them:
+    /// [`request_reset`](Self::request_reset) refuses their resets. Real-time safe.
+    pub fn note_issued(&mut self, upto: u64) {
+        self.issued_upto = self.issued_upto.max(upto);
+    }
+
+    /// Latches the e-stop: the arm goes to the driver's safe state and targets are ignored until a reset
+    /// ([`request_reset`](Self::request_reset) issued after the latch and past the dwell, or
+    /// [`reset_estop`](Self::reset_estop)). A second e-stop while latched starts the dwell again. Real-time safe.
     pub fn estop(&mut self) {
         self.stack.trip();
         self.pending = None;
+        self.latch = Some(Latch { order: self.issued_upto, at: None });
         if self.mode != ControllerMode::Fault {
             self.mode = ControllerMode::EStopped;
         }
     }
 
-    /// Clears a latched e-stop or a fault (deliberate operator action). The controller then holds the pose it
-    /// measures at the next cycle until a new target arrives. After a fault the arm is first asked to recover
-    /// ([`ArmDriver::recover`], e.g. a Franka reflex); if it cannot, the controller stays in `Fault` with that
-    /// error as its last fault.
+    /// True while an e-stop or a fault is latched: the arm is in its safe state, targets are refused and the gripper
+    /// holds.
+    pub fn is_latched(&self) -> bool {
+        self.stack.is_latched() || matches!(self.mode, ControllerMode::EStopped | ControllerMode::Fault)
+    }
+
+    /// A reset from the operator, `issued` as the command numbered so ([`note_issued`](Self::note_issued)), at
+    /// `now` (the controller's clock). It clears the latch, as [`reset_estop`](Self::reset_estop) does, only when it
+    /// was issued after the latch and the latch is at least [`RESET_DWELL_NS`] old; otherwise nothing changes, the
+    /// refusal is counted in [`ControllerStatus::refused_resets`] and returned. Without a latch it does what
+    /// [`reset_estop`](Self::reset_estop) does (the arm holds where it is until the next target). Real-time safe.
+    pub fn request_reset(&mut self, issued: u64, now: Stamp) -> Result<(), ResetRefused> {
+        if self.is_latched() {
+            // Every latch is recorded; should one not be, it counts as one from the start of time.
+            let latch = self.latch.unwrap_or(Latch { order: 0, at: Some(Stamp(0)) });
+            let refused = if issued <= latch.order {
+                Some(ResetRefused::IssuedBeforeLatch { issued, latched: latch.order })
+            } else {
+                let age = latch.at.map_or(0, |at| now.0.saturating_sub(at.0));
+                (latch.at.is_none() || age < RESET_DWELL_NS).then_some(ResetRefused::Dwell {
+                    dwell_ms: RESET_DWELL_NS / 1_000_000,
+                    remaining_ns: RESET_DWELL_NS - age.min(RESET_DWELL_NS),
+                })
+            };
+            if let Some(r) = refused {
+                self.status.refused_resets = self.status.refused_resets.saturating_add(1);
+                return Err(r);
+            }
+        }
+        self.reset_estop();
+        Ok(())
+    }
+
+    /// Whether a gripper command may be executed now: not while an e-stop or a fault is latched (the gripper holds;
+    /// the command is counted in [`ControllerStatus::held_gripper_commands`]). Real-time safe.
+    pub fn gate_gripper(&mut self) -> bool {
+        if self.is_latched() {
+            self.status.held_gripper_commands = self.status.held_gripper_commands.saturating_add(1);
+            return false;
+        }
+        true
+    }
+
+    /// Clears a latched e-stop or a fault at once, whatever the order or the dwell: for a caller that issues its
+    /// own e-stops and resets in order on one thread (the in-process simulator environment, tests, recovery
+    /// tools). Commands that arrive from elsewhere go through [`request_reset`](Self::request_reset). The
+    /// controller then holds the pose it measures at the next cycle until a new target arrives. After a fault the
+    /// arm is first asked to recover ([`ArmDriver::recover`], e.g. a Franka reflex); if it cannot, the controller
+    /// stays in `Fault` with that error as its last fault.
     pub fn reset_estop(&mut self) {
         if self.mode == ControllerMode::Fault
             && let Err(e) = self.stack.recover()
@@ -229,6 +334,7 @@ impl<D: ArmDriver> ControllerCore<D> {
         self.pending = None;
         self.watchdog.disarm();
         self.last_fault = None;
+        self.latch = None;
     }
 
     /// Replaces the impedance gains (validated by [`ValidatedGains::new`]). Real-time safe.
@@ -251,6 +357,11 @@ impl<D: ArmDriver> ControllerCore<D> {
     /// [`reset_estop`](Self::reset_estop)) and the error is returned.
     pub fn step(&mut self, now: Stamp) -> Result<&ControllerStatus, DriverError> {
         self.status.cycles += 1;
+        if let Some(l) = &mut self.latch
+            && l.at.is_none()
+        {
+            l.at = Some(now);
+        }
         if self.mode == ControllerMode::Fault {
             let _ = self.stack.safe_stop();
             return match self.stack.read_state() {
@@ -265,7 +376,7 @@ impl<D: ArmDriver> ControllerCore<D> {
         }
         let state = match self.stack.read_state() {
             Ok(s) => s,
-            Err(e) => return Err(self.fault(e)),
+            Err(e) => return Err(self.fault(e, now)),
         };
         let kin = self.model.kinematics(&state.q);
         if self.stack.is_latched() {
@@ -291,7 +402,7 @@ impl<D: ArmDriver> ControllerCore<D> {
             self.error_clips += u64::from(out.clipped);
         }
         if let Err(e) = self.stack.write_torque(&out.tau) {
-            return Err(self.fault(e));
+            return Err(self.fault(e, now));
         }
         let limits = self.counters();
         let tau = self.stack.applied_torque();
@@ -311,10 +422,11 @@ impl<D: ArmDriver> ControllerCore<D> {
         Ok(&self.status)
     }
 
-    /// Enters the fault state and hands the error back to the caller (moved: the cycle never copies an error or
-    /// formats a string).
-    fn fault(&mut self, e: DriverError) -> DriverError {
+    /// Enters the fault state (latched at `now`, after every command issued so far) and hands the error back to the
+    /// caller (moved: the cycle never copies an error or formats a string).
+    fn fault(&mut self, e: DriverError, now: Stamp) -> DriverError {
         let _ = self.stack.safe_stop();
+        self.latch = Some(Latch { order: self.issued_upto, at: Some(now) });
         self.mode = ControllerMode::Fault;
         self.status.mode = ControllerMode::Fault;
         self.last_fault = None;

@@ -1,15 +1,17 @@
 //! The real-time rule, checked: [`ControllerCore::step`] allocates nothing — nominal tracking, a target clamped to
-//! the workspace box, the command watchdog's hold, a latched e-stop, a driver fault and the cycles in `Fault`
-//! after it (the fault path moves the driver's error, it never clones it or formats a string).
+//! the workspace box, the command watchdog's hold, a latched e-stop (with a refused reset and a held gripper
+//! command), a driver fault and the cycles in `Fault` after it (the fault path moves the driver's error, it never
+//! clones it or formats a string); nor does the real-time loop's whole cycle around it.
 //!
 //! A global allocator counts the allocations of the thread that switched counting on; other tests' threads are
 //! not counted.
 
 use crate::core::ControllerCore;
+use crate::rt::{LoopOptions, build};
 use crate::testing::{ScriptedArm, home_q, panda_config};
-use interfaces::Stamp;
-use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec};
-use interfaces::msg::{ControllerMode, Pose};
+use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, GripperDriver, JointState, JointVec};
+use interfaces::msg::{Command, ControllerMode, GripperCommand, GripperState, Pose, PoseTarget};
+use interfaces::{MockClock, Stamp};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,8 +123,17 @@ fn a_control_cycle_allocates_nothing_on_any_path() {
     assert_eq!(allocations(|| cycles(&mut core, hold)), 0, "the watchdog's hold");
     assert_eq!(core.mode(), ControllerMode::WatchdogHold);
 
+    core.note_issued(7);
     core.estop();
-    assert_eq!(allocations(|| cycles(&mut core, 50)), 0, "a latched e-stop");
+    assert_eq!(
+        allocations(|| {
+            cycles(&mut core, 50);
+            assert!(core.request_reset(3, ms(t.get())).is_err(), "issued before the latch");
+            assert!(!core.gate_gripper(), "the gripper holds");
+        }),
+        0,
+        "a latched e-stop, a refused reset, a held gripper command"
+    );
     assert_eq!(core.mode(), ControllerMode::EStopped);
     core.reset_estop();
     cycles(&mut core, 5);
@@ -141,4 +152,57 @@ fn a_control_cycle_allocates_nothing_on_any_path() {
     assert!(returned.is_some_and(|e| e.to_string().contains("/dev/ttyARM")), "the error comes back whole");
     assert_eq!(core.mode(), ControllerMode::Fault);
     assert_eq!(allocations(|| cycles(&mut core, 50)), 0, "the cycles in Fault");
+}
+
+/// A gripper that remembers nothing (commands and reads succeed).
+#[derive(Debug)]
+struct QuietGripper;
+
+impl GripperDriver for QuietGripper {
+    fn command(&mut self, _cmd: GripperCommand) -> Result<(), DriverError> {
+        Ok(())
+    }
+    fn read(&mut self) -> Result<GripperState, DriverError> {
+        Ok(GripperState::default())
+    }
+}
+
+/// The loop's own cycle (e-stop counter, command ring, target cell, gripper gate, status out) allocates nothing
+/// either, whatever arrives: e-stops, resets refused and accepted, gains, gripper commands held and executed.
+#[test]
+fn a_loop_cycle_allocates_nothing_whatever_commands_arrive() {
+    let cfg = panda_config();
+    let core = ControllerCore::new(&cfg, ScriptedArm::new(7, home_q(), false)).expect("core");
+    let mut opts = LoopOptions::from_config(&cfg);
+    opts.realtime = false;
+    let clock = MockClock::new(ms(1));
+    let (h, mut rt) = build(core, Some(QuietGripper), cfg.gripper, clock.clone(), opts);
+    let mut run = |n: u64| {
+        allocations(|| {
+            for _ in 0..n {
+                clock.advance_ns(1_000_000);
+                rt.cycle();
+            }
+        })
+    };
+    let close = GripperCommand { width: 0.0, force: 20.0 };
+    let target = PoseTarget {
+        pose: Pose { position: [0.45, 0.05, 0.35], orientation: [0.0, 1.0, 0.0, 0.0] },
+        gripper: Some(close),
+        ..PoseTarget::default()
+    };
+    assert_eq!(run(5), 0, "idle");
+    h.set_target(&target).expect("target");
+    h.command(&Command::SetGains(cfg.controller.gains)).expect("gains");
+    assert_eq!(run(20), 0, "a target, gains and a gripper command");
+    h.command(&Command::ResetEStop).expect("reset");
+    h.command(&Command::EStop).expect("estop");
+    h.gripper(close).expect("gripper");
+    h.set_target(&target).expect("target");
+    assert_eq!(run(20), 0, "an e-stop, a refused reset, held gripper commands, a refused target");
+    assert_eq!(h.latest_status().mode, ControllerMode::EStopped);
+    let _ = run(crate::core::RESET_DWELL_NS / 1_000_000);
+    h.command(&Command::ResetEStop).expect("reset");
+    assert_eq!(run(5), 0, "an accepted reset");
+    assert_eq!(h.latest_status().mode, ControllerMode::Idle);
 }

@@ -1,4 +1,4 @@
-use crate::core::{ControllerCore, TargetError};
+use crate::core::{ControllerCore, RESET_DWELL_NS, ResetRefused, TargetError};
 use crate::testing::{ScriptedArm, home_q, panda_config};
 use interfaces::Stamp;
 use interfaces::drivers::MAX_DOF;
@@ -135,4 +135,115 @@ fn velocity_guard_brakes_a_fast_joint() {
     let tau = c.driver().last_torque.expect("written");
     assert!(tau[0] < -10.0, "braking torque expected, got {}", tau[0]);
     assert!(c.counters().velocity_guards > 0);
+}
+
+/// Regression (an e-stop was cleared by a reset queued before it): a reset issued before the latch never clears
+/// it, however long the latch has lasted.
+#[test]
+fn a_reset_issued_before_the_estop_never_clears_it() {
+    let mut c = core();
+    c.step(ms(0)).expect("step");
+    c.note_issued(1); // the reset, #1
+    c.note_issued(2); // the e-stop, #2
+    c.estop();
+    for k in 1..=1000 {
+        c.step(ms(k)).expect("step");
+    }
+    assert!(matches!(c.request_reset(1, ms(1000)), Err(ResetRefused::IssuedBeforeLatch { issued: 1, latched: 2 })));
+    assert_eq!(c.step(ms(1001)).expect("step").mode, ControllerMode::EStopped);
+    assert_eq!(c.status().refused_resets, 1);
+    c.request_reset(3, ms(1001)).expect("a reset issued after the latch, past the dwell");
+    assert_eq!(c.step(ms(1002)).expect("step").mode, ControllerMode::Idle);
+}
+
+/// Regression (a reset and an e-stop handled in the same cycle ended unlatched): even issued after the e-stop, a
+/// reset of the same cycle falls in the dwell of the new latch; a second e-stop restarts the dwell.
+#[test]
+fn a_reset_and_an_estop_in_the_same_cycle_end_latched() {
+    let mut c = core();
+    c.step(ms(0)).expect("step");
+    c.note_issued(1);
+    c.estop();
+    for k in 1..=500 {
+        c.step(ms(k)).expect("step");
+    }
+    // Latched 500 ms ago; now an e-stop (#2) and a reset (#3) arrive within one cycle.
+    c.note_issued(2);
+    c.estop();
+    assert!(matches!(c.request_reset(3, ms(501)), Err(ResetRefused::Dwell { .. })));
+    for k in 501..=510 {
+        let st = c.step(ms(k)).expect("step");
+        assert_eq!(st.mode, ControllerMode::EStopped);
+        assert!(st.estop);
+    }
+}
+
+/// A reset within the dwell of the latch is refused (not deferred); one after it clears the latch.
+#[test]
+fn a_reset_within_the_dwell_is_refused_and_one_after_it_clears_the_latch() {
+    let mut c = core();
+    c.step(ms(0)).expect("step");
+    c.note_issued(1);
+    c.estop();
+    c.step(ms(10)).expect("step"); // the latch is dated by this cycle
+    let dwell_ms = RESET_DWELL_NS / 1_000_000;
+    let early = ms(10 + dwell_ms - 1);
+    assert!(matches!(c.request_reset(2, early), Err(ResetRefused::Dwell { remaining_ns: 1_000_000, .. })));
+    assert_eq!(c.step(early).expect("step").mode, ControllerMode::EStopped, "a refused reset is not deferred");
+    c.step(ms(10 + dwell_ms)).expect("step");
+    assert_eq!(c.step(ms(11 + dwell_ms)).expect("step").mode, ControllerMode::EStopped);
+    c.request_reset(3, ms(11 + dwell_ms)).expect("past the dwell");
+    assert_eq!(c.step(ms(12 + dwell_ms)).expect("step").mode, ControllerMode::Idle);
+    assert_eq!(c.status().refused_resets, 1);
+    // Before any cycle after an e-stop, the latch has no age yet: a reset is refused whatever the clock says.
+    c.note_issued(4);
+    c.estop();
+    assert!(matches!(c.request_reset(5, ms(1_000_000)), Err(ResetRefused::Dwell { .. })));
+}
+
+/// The gripper holds while latched: [`ControllerCore::gate_gripper`] refuses and counts.
+#[test]
+fn the_gripper_is_gated_while_latched() {
+    let mut c = core();
+    c.step(ms(0)).expect("step");
+    assert!(c.gate_gripper());
+    c.estop();
+    assert!(!c.gate_gripper());
+    c.step(ms(1)).expect("step");
+    assert!(!c.gate_gripper());
+    assert_eq!(c.status().held_gripper_commands, 2);
+    c.reset_estop();
+    c.step(ms(2)).expect("step");
+    assert!(c.gate_gripper());
+}
+
+/// Regression (the torque-rate limiter was not re-armed across an e-stop): the first torque after a reset starts
+/// from zero (nothing of the torque before the stop is applied while latched), within one rate step.
+#[test]
+fn the_first_torque_after_a_reset_ramps_from_zero_within_the_rate_limit() {
+    let cfg = panda_config();
+    let step_max = cfg.controller.torque_rate_limit / cfg.controller.rate_hz;
+    let mut c = core();
+    let mut dq = [0.0; MAX_DOF];
+    dq[0] = 2.1; // the velocity guard brakes joint 1 hard: a large torque builds up
+    c.driver_mut().state.dq = dq;
+    for k in 0..200 {
+        c.step(ms(k)).expect("step");
+    }
+    let before = c.driver().last_torque.expect("written");
+    assert!(before[0] < -20.0 * step_max, "a large torque before the stop: {}", before[0]);
+    c.note_issued(1);
+    c.estop();
+    c.driver_mut().state.dq = [0.0; MAX_DOF];
+    for k in 200..600 {
+        c.step(ms(k)).expect("step");
+    }
+    c.request_reset(2, ms(600)).expect("past the dwell");
+    let writes = c.driver().writes;
+    c.step(ms(600)).expect("step");
+    assert_eq!(c.driver().writes, writes + 1);
+    let first = c.driver().last_torque.expect("written");
+    for (i, t) in first.iter().enumerate().take(7) {
+        assert!(t.abs() <= step_max + 1e-9, "joint {i}: {t} N·m jumps past {step_max} N·m from the holding arm");
+    }
 }

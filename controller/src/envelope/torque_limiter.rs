@@ -13,6 +13,11 @@ use interfaces::msg::LimitCounters;
 ///
 /// Since `τ_prev` is itself within limits, `τ''` satisfies both bounds. A non-finite torque is refused with
 /// [`DriverError::InvalidCommand`] and nothing is written. Real-time safe.
+///
+/// Re-armed by [`ArmDriver::safe_stop`]: once the backend holds the arm by its own means (brakes, a position hold,
+/// torque off), none of the torque last written is applied any more, so `τ_prev` becomes zero and the first torque
+/// after the stop (an e-stop reset, a recovered fault) ramps up from zero at the rate limit instead of jumping to
+/// within `Δ` of the torque that was in force before the stop.
 #[derive(Debug)]
 pub struct TorqueLimiter<D> {
     inner: D,
@@ -65,6 +70,7 @@ impl<D: ArmDriver> ArmDriver for TorqueLimiter<D> {
         Ok(())
     }
     fn safe_stop(&mut self) -> Result<(), DriverError> {
+        self.prev = [0.0; MAX_DOF];
         self.inner.safe_stop()
     }
     fn recover(&mut self) -> Result<(), DriverError> {

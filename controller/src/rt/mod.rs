@@ -5,18 +5,30 @@
 //! with the rest of the process only through
 //! - a wait-free latest-value cell (triple buffer) for the newest pose target,
 //! - a lock-free single-producer/single-consumer ring for operator commands (reset, gains, gripper),
-//! - an atomic flag for the e-stop (never lost to a full queue),
+//! - an atomic counter for the e-stop (never lost to a full queue),
 //! - a latest-value cell carrying the [`ControllerStatus`] out after every cycle.
 //!
 //! The [`ControllerHandle`] is the non-real-time side (for the bus bridge): it validates what comes in (gains
-//! through [`interfaces::config::check_gains`], gripper commands through [`GripperCommands`]), and turns the
-//! status into [`interfaces::msg::ArmState`] messages. Its mutexes guard the producer ends only and are never
-//! touched by the real-time thread.
+//! through [`interfaces::config::check_gains`], gripper commands through [`GripperCommands`], the stamps of
+//! targets from the bus through [`TargetStamps`]), and turns the status into [`interfaces::msg::ArmState`]
+//! messages. Its mutexes guard the producer ends only and are never touched by the real-time thread.
+//!
+//! # E-stops and resets
+//!
+//! Every e-stop and reset the handle takes gets the next number of one counter shared by all callers (their
+//! order of arrival at the handle). The loop latches an e-stop at the start of its cycle, after noting every number
+//! issued so far ([`ControllerCore::note_issued`]); a reset then clears the latch only if its number is higher (it
+//! was issued after the latch) and the latch is [`crate::core::RESET_DWELL_NS`] old
+//! ([`ControllerCore::request_reset`]). So a reset queued before an e-stop, or handled in the same cycle, never
+//! unlatches it, whatever the order in which the loop reads the counter and the ring. While latched, gripper
+//! commands (alone or with a refused target) are not executed: the gripper holds.
 
 pub mod sched;
+pub mod target_stamps;
 pub mod timer;
 
 pub use sched::{SchedPolicy, SchedulingReport, make_current_thread_realtime};
+pub use target_stamps::{StampError, TargetStamps};
 pub use timer::PeriodicTimer;
 
 use crate::core::{ControllerCore, ControllerStatus};
@@ -25,7 +37,7 @@ use crate::law::{GainsError, ValidatedGains};
 use interfaces::config::GripperConfig;
 use interfaces::drivers::{ArmDriver, DriverError, GripperDriver};
 use interfaces::msg::{ArmState, Command, GripperCommand, Pose, PoseTarget};
-use interfaces::{CellConfig, Clock};
+use interfaces::{CellConfig, Clock, Stamp};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -110,6 +122,9 @@ pub enum CommandError {
     /// A gripper command out of range.
     #[error(transparent)]
     Gripper(#[from] GripperError),
+    /// A pose target from the bus whose stamp is missing, from the future, too old or not newer than the last.
+    #[error(transparent)]
+    Stamp(#[from] StampError),
     /// The command is for another node (episode control, labels).
     #[error("command {command} is not for the controller")]
     NotForController {
@@ -137,7 +152,10 @@ struct TargetSlot {
 
 #[derive(Debug, Clone, Copy)]
 enum RtCommand {
-    ResetEStop,
+    /// A reset, numbered in the order of e-stops and resets at the handle.
+    ResetEStop {
+        issued: u64,
+    },
     SetGains(ValidatedGains),
     Gripper(GripperCommand),
 }
@@ -165,9 +183,13 @@ pub struct ControllerHandle {
     faults: Mutex<rtrb::Consumer<DriverError>>,
     gripper_faults: Mutex<rtrb::Consumer<DriverError>>,
     status: Mutex<triple_buffer::Output<ControllerStatus>>,
-    estop: Arc<AtomicBool>,
+    /// The last number given to an e-stop or a reset (their order of arrival at the handle).
+    order: Arc<AtomicU64>,
+    /// The number of the newest e-stop (0: none yet).
+    estop: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     target_seq: AtomicU64,
+    stamps: Mutex<TargetStamps>,
     state_seq: AtomicU64,
     gripper: GripperCommands,
     scheduling: SchedulingReport,
@@ -189,28 +211,8 @@ where
     G: GripperDriver + 'static,
     C: Clock + 'static,
 {
-    let (t_in, t_out) = triple_buffer::triple_buffer(&TargetSlot::default());
-    let (s_in, s_out) = triple_buffer::triple_buffer(core.status());
-    let (c_in, c_out) = rtrb::RingBuffer::new(COMMAND_CAPACITY);
-    let (f_in, f_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
-    let (gf_in, gf_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
-    let estop = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
+    let (mut handle, rt) = build(core, gripper, gripper_limits, clock, opts.clone());
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<SchedulingReport>(1);
-    let rt = RtSide {
-        core,
-        gripper,
-        clock,
-        targets: t_out,
-        status: s_in,
-        commands: c_out,
-        faults: f_in,
-        gripper_faults: gf_in,
-        gripper_failing: false,
-        estop: estop.clone(),
-        stop: stop.clone(),
-        opts: opts.clone(),
-    };
     let name = opts.thread_name.clone();
     let thread = std::thread::Builder::new()
         .name(name.clone())
@@ -227,47 +229,125 @@ where
             rt.run()
         })
         .map_err(|source| SpawnError::Thread { name: name.clone(), source })?;
-    let scheduling = ready_rx.recv().map_err(|_| SpawnError::StartUp { name })?;
-    Ok(ControllerHandle {
+    handle.scheduling = ready_rx.recv().map_err(|_| SpawnError::StartUp { name })?;
+    handle.thread = Mutex::new(Some(thread));
+    Ok(handle)
+}
+
+/// The two sides of a loop, not started: the handle (no thread yet) and the real-time side, whose
+/// [`RtSide::cycle`] tests call one cycle at a time.
+pub(crate) fn build<D, G, C>(
+    core: ControllerCore<D>,
+    gripper: Option<G>,
+    gripper_limits: GripperConfig,
+    clock: C,
+    opts: LoopOptions,
+) -> (ControllerHandle, RtSide<D, G, C>)
+where
+    D: ArmDriver,
+    G: GripperDriver,
+    C: Clock,
+{
+    let (t_in, t_out) = triple_buffer::triple_buffer(&TargetSlot::default());
+    let (s_in, s_out) = triple_buffer::triple_buffer(core.status());
+    let (c_in, c_out) = rtrb::RingBuffer::new(COMMAND_CAPACITY);
+    let (f_in, f_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
+    let (gf_in, gf_out) = rtrb::RingBuffer::new(FAULT_CAPACITY);
+    let order = Arc::new(AtomicU64::new(0));
+    let estop = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = RtSide {
+        core,
+        gripper,
+        clock,
+        targets: t_out,
+        status: s_in,
+        commands: c_out,
+        faults: f_in,
+        gripper_faults: gf_in,
+        gripper_failing: false,
+        order: order.clone(),
+        estop: estop.clone(),
+        latched_estop: 0,
+        stop: stop.clone(),
+        opts,
+        counts: LoopCounts::default(),
+    };
+    let handle = ControllerHandle {
         targets: Mutex::new(t_in),
         commands: Mutex::new(c_in),
         faults: Mutex::new(f_out),
         gripper_faults: Mutex::new(gf_out),
         status: Mutex::new(s_out),
+        order,
         estop,
         stop,
         target_seq: AtomicU64::new(0),
+        stamps: Mutex::new(TargetStamps::new()),
         state_seq: AtomicU64::new(0),
         gripper: GripperCommands::new(gripper_limits),
-        scheduling,
-        thread: Mutex::new(Some(thread)),
-    })
+        scheduling: SchedulingReport { policy: sched::current_policy(), memory_locked: false, warnings: Vec::new() },
+        thread: Mutex::new(None),
+    };
+    (handle, rt)
 }
 
 impl ControllerHandle {
-    /// Sends a pose target (and its optional gripper command) to the loop; the newest one wins. The pose is
-    /// checked by the loop (invalid ones and those sent while e-stopped are counted in
-    /// [`LoopSummary::rejected_targets`]); the gripper command is validated and clamped here.
+    /// Sends a pose target (and its optional gripper command) to the loop; the newest one wins. For a caller in
+    /// this process that decides its targets itself (its stamp is not looked at); targets that arrive from the bus
+    /// go through [`set_received_target`](Self::set_received_target). The pose is checked by the loop (invalid ones
+    /// and those sent while e-stopped are counted in [`LoopSummary::rejected_targets`], and their gripper command
+    /// is not executed); the gripper command is validated and clamped here.
     pub fn set_target(&self, target: &PoseTarget) -> Result<(), CommandError> {
         let gripper = target.gripper.map(|g| self.gripper.check(g)).transpose()?;
+        self.write_target(target, gripper);
+        Ok(())
+    }
+
+    /// A pose target that arrived from outside the process at `now` (this host's monotonic clock): taken as by
+    /// [`set_target`](Self::set_target) only when its stamp passes [`TargetStamps`] (not zero, not in the future
+    /// beyond a small tolerance, not too old, newer than the newest target taken); otherwise refused with
+    /// [`CommandError::Stamp`] and counted ([`refused_target_stamps`](Self::refused_target_stamps)).
+    pub fn set_received_target(&self, target: &PoseTarget, now: Stamp) -> Result<(), CommandError> {
+        let gripper = target.gripper.map(|g| self.gripper.check(g)).transpose()?;
+        self.stamps.lock().unwrap_or_else(PoisonError::into_inner).accept(target.header.stamp_ns, now)?;
+        self.write_target(target, gripper);
+        Ok(())
+    }
+
+    /// Pose targets refused for their stamp so far ([`set_received_target`](Self::set_received_target)).
+    pub fn refused_target_stamps(&self) -> u64 {
+        self.stamps.lock().unwrap_or_else(PoisonError::into_inner).refused()
+    }
+
+    fn write_target(&self, target: &PoseTarget, gripper: Option<GripperCommand>) {
         let seq = self.target_seq.fetch_add(1, Ordering::Relaxed) + 1;
         self.targets.lock().unwrap_or_else(PoisonError::into_inner).write(TargetSlot {
             seq,
             pose: target.pose,
             gripper,
         });
-        Ok(())
     }
 
-    /// Applies an operator command: `EStop` (latched, immediate), `ResetEStop`, `SetGains` (validated here:
-    /// rejected gains return an error and the gains in force stay). Episode commands are refused.
+    /// Applies an operator command: `EStop` (latched at the loop's next cycle, never lost to a full queue),
+    /// `ResetEStop` (clears the latch only when it was issued after it and past the dwell, see the module's
+    /// documentation; a refused reset is counted in [`ControllerStatus::refused_resets`]), `SetGains` (validated
+    /// here: rejected gains return an error and the gains in force stay). Episode commands are refused. E-stops and
+    /// resets are ordered by their arrival here, from every caller and thread.
     pub fn command(&self, command: &Command) -> Result<(), CommandError> {
         match command {
             Command::EStop => {
-                self.estop.store(true, Ordering::Release);
+                let n = self.order.fetch_add(1, Ordering::AcqRel) + 1;
+                self.estop.fetch_max(n, Ordering::AcqRel);
                 Ok(())
             }
-            Command::ResetEStop => self.push(RtCommand::ResetEStop),
+            Command::ResetEStop => {
+                if self.stop.load(Ordering::Acquire) {
+                    return Err(CommandError::Stopped);
+                }
+                let issued = self.order.fetch_add(1, Ordering::AcqRel) + 1;
+                self.push(RtCommand::ResetEStop { issued })
+            }
             Command::SetGains(g) => {
                 let g = ValidatedGains::new(*g)?;
                 self.push(RtCommand::SetGains(g))
@@ -350,7 +430,7 @@ impl Drop for ControllerHandle {
     }
 }
 
-struct RtSide<D: ArmDriver, G, C> {
+pub(crate) struct RtSide<D: ArmDriver, G, C> {
     core: ControllerCore<D>,
     gripper: Option<G>,
     clock: C,
@@ -361,9 +441,23 @@ struct RtSide<D: ArmDriver, G, C> {
     gripper_faults: rtrb::Producer<DriverError>,
     /// The last gripper operation failed (the next failure is not handed over again).
     gripper_failing: bool,
-    estop: Arc<AtomicBool>,
+    order: Arc<AtomicU64>,
+    estop: Arc<AtomicU64>,
+    /// The number of the newest e-stop latched.
+    latched_estop: u64,
     stop: Arc<AtomicBool>,
     opts: LoopOptions,
+    counts: LoopCounts,
+}
+
+/// What the loop counts across cycles.
+#[derive(Debug, Default, Clone, Copy)]
+struct LoopCounts {
+    misses: u64,
+    max_late: u64,
+    rejected: u64,
+    last_seq: u64,
+    cycle: u64,
 }
 
 impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
@@ -390,64 +484,88 @@ impl<D: ArmDriver, G: GripperDriver, C: Clock> RtSide<D, G, C> {
         let period_ns = (1e9 / self.opts.rate_hz).round() as u64;
         let miss_ns = (self.opts.deadline_miss_us * 1e3) as u64;
         let mut timer = PeriodicTimer::new(period_ns, timer::DEFAULT_SPIN_NS);
-        let (mut misses, mut max_late, mut rejected, mut last_seq, mut cycle) = (0u64, 0u64, 0u64, 0u64, 0u64);
         while !self.stop.load(Ordering::Acquire) {
             if self.opts.pacing == Pacing::WallClock {
                 let late = timer.wait();
-                max_late = max_late.max(late);
-                misses += u64::from(late > miss_ns);
+                self.counts.max_late = self.counts.max_late.max(late);
+                self.counts.misses += u64::from(late > miss_ns);
             }
-            if self.estop.swap(false, Ordering::AcqRel) {
-                self.core.estop();
-            }
-            while let Ok(c) = self.commands.pop() {
-                match c {
-                    RtCommand::ResetEStop => self.core.reset_estop(),
-                    RtCommand::SetGains(g) => self.core.set_gains(g),
-                    RtCommand::Gripper(g) => {
-                        if let Some(r) = self.gripper.as_mut().map(|gr| gr.command(g)) {
-                            self.gripper_outcome(r);
-                        }
-                    }
-                }
-            }
-            if self.targets.update() {
-                let t = *self.targets.output_buffer();
-                if t.seq != last_seq {
-                    last_seq = t.seq;
-                    rejected += u64::from(self.core.set_target(&t.pose).is_err());
-                    if let (Some(g), Some(gr)) = (t.gripper, self.gripper.as_mut()) {
-                        let r = gr.command(g);
-                        self.gripper_outcome(r);
-                    }
-                }
-            }
-            if cycle.is_multiple_of(GRIPPER_READ_EVERY)
-                && let Some(r) = self.gripper.as_mut().map(|gr| gr.read())
-                && let Some(s) = self.gripper_outcome(r)
-            {
-                self.core.set_gripper_state(s);
-            }
-            cycle += 1;
-            self.core.set_deadline_misses(misses);
-            let now = self.clock.now();
-            // A driver error faults the core (safe stop, latched); the status says so, and the error itself goes to
-            // the handle (moved, not copied: the allocation happened where the error was built).
-            let was_faulted = self.core.status().mode == interfaces::msg::ControllerMode::Fault;
-            if let Err(e) = self.core.step(now)
-                && !was_faulted
-            {
-                let _ = self.faults.push(e);
-            }
-            self.status.write(*self.core.status());
+            self.cycle();
         }
         let _ = self.core.driver_mut().safe_stop();
         LoopSummary {
             cycles: self.core.status().cycles,
-            deadline_misses: misses,
-            max_lateness_ns: max_late,
-            rejected_targets: rejected,
+            deadline_misses: self.counts.misses,
+            max_lateness_ns: self.counts.max_late,
+            rejected_targets: self.counts.rejected,
             last: *self.core.status(),
+        }
+    }
+
+    /// One control cycle: e-stop first, then the queued commands, the newest target, the gripper's state, the
+    /// core's step, and the status out. Nothing here allocates, locks or logs.
+    pub(crate) fn cycle(&mut self) {
+        let now = self.clock.now();
+        // Every number issued up to here is older than a latch of this cycle (read before the e-stop itself).
+        self.core.note_issued(self.order.load(Ordering::Acquire));
+        let estop = self.estop.load(Ordering::Acquire);
+        if estop > self.latched_estop {
+            self.latched_estop = estop;
+            self.core.note_issued(estop);
+            self.core.estop();
+        }
+        while let Ok(c) = self.commands.pop() {
+            match c {
+                RtCommand::ResetEStop { issued } => {
+                    // A refusal is counted in the status; nothing else to do here.
+                    let _ = self.core.request_reset(issued, now);
+                }
+                RtCommand::SetGains(g) => self.core.set_gains(g),
+                RtCommand::Gripper(g) => {
+                    if self.gripper.is_some() && self.core.gate_gripper() {
+                        self.command_gripper(g);
+                    }
+                }
+            }
+        }
+        if self.targets.update() {
+            let t = *self.targets.output_buffer();
+            if t.seq != self.counts.last_seq {
+                self.counts.last_seq = t.seq;
+                let taken = self.core.set_target(&t.pose).is_ok();
+                self.counts.rejected += u64::from(!taken);
+                // A refused target's gripper command goes with it; while latched the gripper holds.
+                if let Some(g) = t.gripper
+                    && self.gripper.is_some()
+                    && self.core.gate_gripper()
+                    && taken
+                {
+                    self.command_gripper(g);
+                }
+            }
+        }
+        if self.counts.cycle.is_multiple_of(GRIPPER_READ_EVERY)
+            && let Some(r) = self.gripper.as_mut().map(|gr| gr.read())
+            && let Some(s) = self.gripper_outcome(r)
+        {
+            self.core.set_gripper_state(s);
+        }
+        self.counts.cycle += 1;
+        self.core.set_deadline_misses(self.counts.misses);
+        // A driver error faults the core (safe stop, latched); the status says so, and the error itself goes to
+        // the handle (moved, not copied: the allocation happened where the error was built).
+        let was_faulted = self.core.status().mode == interfaces::msg::ControllerMode::Fault;
+        if let Err(e) = self.core.step(now)
+            && !was_faulted
+        {
+            let _ = self.faults.push(e);
+        }
+        self.status.write(*self.core.status());
+    }
+
+    fn command_gripper(&mut self, g: GripperCommand) {
+        if let Some(r) = self.gripper.as_mut().map(|gr| gr.command(g)) {
+            self.gripper_outcome(r);
         }
     }
 }
