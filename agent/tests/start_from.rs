@@ -281,7 +281,8 @@ fn a_bad_base_policy_is_a_clear_error() {
     assert!(e.contains("missing.safetensors"), "{e}");
     let junk = tmp.path().join("junk.pt");
     std::fs::write(&junk, b"not a model").expect("write");
-    let e = Policy::new(&with(&junk), &SPEC, Device::Cpu).expect_err("junk").to_string();
+    let trusted = |p: &Path| AgentConfig { trust_torchscript: true, ..with(p) };
+    let e = Policy::new(&trusted(&junk), &SPEC, Device::Cpu).expect_err("junk").to_string();
     assert!(e.contains("junk.pt") && e.contains("TorchScript"), "{e}");
     // A BC policy of another cell (7 proprio values).
     let other = ObsSpec { proprio_dim: 7, ..SPEC };
@@ -315,7 +316,12 @@ fn a_torchscript_module_is_a_base_policy() {
     std::fs::write(&file, script).expect("write the script");
     let out = std::process::Command::new(python).arg(&file).arg(&path).output().expect("run python");
     assert!(out.status.success(), "torch.jit.save failed: {}", String::from_utf8_lossy(&out.stderr));
-    let c = AgentConfig { base_policy: Some(path.display().to_string()), residual_scale: 0.0, ..cfg() };
+    let c = AgentConfig {
+        base_policy: Some(path.display().to_string()),
+        residual_scale: 0.0,
+        trust_torchscript: true,
+        ..cfg()
+    };
     let mut policy = Policy::new(&c, &SPEC, Device::Cpu).expect("a policy on the TorchScript base");
     let obs = Observation { proprio: vec![0.4, -0.2, 1.0, 0.3, 0.0], images: vec![] };
     let got = policy.act(&obs, false).expect("act").continuous;
@@ -324,7 +330,29 @@ fn a_torchscript_module_is_a_base_policy() {
         assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
     }
     // A module of the wrong shape is refused when loaded.
-    let c = AgentConfig { base_policy: Some(path.display().to_string()), ..cfg() };
+    let c = AgentConfig { base_policy: Some(path.display().to_string()), trust_torchscript: true, ..cfg() };
     let e = Learner::new(&c, 0.9, &ObsSpec { action_dim: 2, ..SPEC }, Device::Cpu).expect_err("2 actions").to_string();
     assert!(e.contains("base.pt") && e.contains("expected [1, 2]"), "{e}");
+}
+
+/// A TorchScript base policy is code: without `agent.trust_torchscript` the learner and the actor's policy refuse
+/// it before libtorch loads it, naming the key to set; a safetensors base needs no such opt-in.
+#[test]
+fn a_torchscript_base_policy_is_refused_without_trust_torchscript() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Whatever its name, a file that is not safetensors weights would be loaded as TorchScript.
+    for name in ["base.pt", "base.safetensors", "base"] {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, b"PK\x03\x04 a TorchScript archive would run code").expect("write");
+        let c = AgentConfig { base_policy: Some(path.display().to_string()), ..cfg() };
+        let e = Learner::new(&c, 0.9, &SPEC, Device::Cpu).expect_err("refused").to_string();
+        assert!(e.contains("agent.trust_torchscript") && e.contains(name), "{e}");
+        let e = Policy::new(&c, &SPEC, Device::Cpu).expect_err("refused").to_string();
+        assert!(e.contains("agent.trust_torchscript"), "{e}");
+    }
+    let bc = BcTrainer::new(&cfg(), &SPEC, Device::Cpu).expect("bc");
+    let weights = tmp.path().join("bc.safetensors");
+    std::fs::write(&weights, bc.policy_weights().expect("weights")).expect("write");
+    let c = AgentConfig { base_policy: Some(weights.display().to_string()), ..cfg() };
+    Policy::new(&c, &SPEC, Device::Cpu).expect("safetensors weights need no opt-in");
 }

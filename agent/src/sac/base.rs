@@ -8,7 +8,14 @@
 //! the last `input` columns of the learner's features) to `[B, A]` actions in `[−1, 1]`:
 //! - corrigo's BC policy (`corrigo bc`, a state-based policy-layout safetensors file: the mean of its squashed
 //!   Gaussian, `tanh μ`), or
-//! - a TorchScript module (`torch.jit.save`) whose `forward(proprio: Tensor[B, P]) -> Tensor[B, A]`.
+//! - a TorchScript module (`torch.jit.save`) whose `forward(proprio: Tensor[B, P]) -> Tensor[B, A]`, only with
+//!   `agent.trust_torchscript = true`.
+//!
+//! Trust: a safetensors file is data (named arrays of numbers; corrigo checks every shape before using it). A
+//! TorchScript file is a *program*: loading it and calling `forward` runs the operations it was saved with, which
+//! can read and write files, open sockets or exhaust memory, with the rights of the learner and of every actor
+//! that loads it. A base policy that does not parse as safetensors is therefore refused unless the config says
+//! `agent.trust_torchscript = true` (an error naming that key); set it only for a file you would run as code.
 //!
 //! Image-conditioned base policies are not supported yet.
 
@@ -34,8 +41,17 @@ enum BaseKind {
 
 impl BasePolicy {
     /// Loads `path` for observations with `proprio_dim` proprio values and `action_dim` actions, on `device`, with
-    /// residual bound `scale`. Errors name the file and what does not fit.
-    pub fn load(path: &str, proprio_dim: usize, action_dim: usize, scale: f64, device: Device) -> Result<Self> {
+    /// residual bound `scale`. Errors name the file and what does not fit. A file that is not corrigo's safetensors
+    /// weights is loaded as TorchScript (code) only when `trust_torchscript`; otherwise it is refused with
+    /// [`AgentError::Config`] on `agent.trust_torchscript`, before libtorch reads it.
+    pub fn load(
+        path: &str,
+        proprio_dim: usize,
+        action_dim: usize,
+        scale: f64,
+        trust_torchscript: bool,
+        device: Device,
+    ) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(io_err("read the base policy", std::path::Path::new(path)))?;
         let err = |reason: String| AgentError::Weights { source_name: path.to_string(), reason };
         let (input, action_dim) = (proprio_dim as i64, action_dim as i64);
@@ -67,6 +83,17 @@ impl BasePolicy {
                 let params = pb.build(device, &mut Rng::new(0), false);
                 params.load("", path, &|k: &str| l.get(k))?;
                 BaseKind::Bc { net, params }
+            }
+            Err(_) if !trust_torchscript => {
+                return Err(AgentError::Config {
+                    key: "agent.trust_torchscript".into(),
+                    value: "false".into(),
+                    reason: format!(
+                        "the base policy {path} is not corrigo policy weights (safetensors); loading it as a \
+                         TorchScript module would run the code it contains with this process's rights: set \
+                         agent.trust_torchscript = true only if you trust that file as a program"
+                    ),
+                });
             }
             Err(_) => {
                 let m = tch::CModule::load_on_device(path, device).map_err(|e| {
@@ -144,6 +171,6 @@ pub fn from_config(
 ) -> Result<Option<BasePolicy>> {
     cfg.base_policy
         .as_deref()
-        .map(|p| BasePolicy::load(p, proprio_dim, action_dim, cfg.residual_scale, device))
+        .map(|p| BasePolicy::load(p, proprio_dim, action_dim, cfg.residual_scale, cfg.trust_torchscript, device))
         .transpose()
 }
