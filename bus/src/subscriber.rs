@@ -2,10 +2,10 @@ use crate::qos::Qos;
 use crate::{BusError, codec};
 use interfaces::msg::Message;
 use interfaces::time::{Clock, MonotonicClock, Stamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use zenoh::Wait;
 
 /// A decoded message with where and when it arrived.
@@ -28,7 +28,8 @@ pub struct SubscriberStats {
     pub decode_errors: AtomicU64,
     /// Payloads larger than the topic's limit ([`crate::qos`]), refused before decoding (never delivered).
     pub oversize: AtomicU64,
-    /// Messages dropped because the node did not keep up (queue full).
+    /// Messages dropped from the queue because the node did not keep up: the oldest, to make room for newer ones
+    /// (newest wins, [`crate::qos`]).
     pub queue_drops: AtomicU64,
     /// Messages missing according to the publishers' sequence numbers.
     pub seq_gaps: AtomicU64,
@@ -56,7 +57,7 @@ pub struct SubscriberCounts {
     pub decode_errors: u64,
     /// Payloads over the topic's limit, refused before decoding.
     pub oversize: u64,
-    /// Messages dropped because the queue was full.
+    /// Messages dropped from the full queue (the oldest, newest wins).
     pub queue_drops: u64,
     /// Messages missing according to the publishers' sequence numbers.
     pub seq_gaps: u64,
@@ -87,17 +88,124 @@ fn seq_gap(last: &Mutex<HashMap<String, u64>>, key: &str, seq: u64) -> u64 {
     0
 }
 
+/// A subscriber's queue: bounded in messages and in payload bytes, newest wins.
+///
+/// When a new message does not fit, queued ones are dropped until it does: the oldest message of the key that
+/// holds the most queued messages (on a single key, simply the oldest), so on a wildcard subscription a flood on
+/// one key cannot push out another key's message. A message always fits an empty queue.
+struct Ring<T> {
+    state: Mutex<RingState<T>>,
+    ready: Condvar,
+    capacity: usize,
+    max_bytes: usize,
+}
+
+struct RingState<T> {
+    /// (key, payload bytes, message), oldest first.
+    items: VecDeque<(String, usize, T)>,
+    bytes: usize,
+}
+
+impl<T> Ring<T> {
+    fn new(capacity: usize, max_bytes: usize) -> Self {
+        Ring {
+            state: Mutex::new(RingState { items: VecDeque::new(), bytes: 0 }),
+            ready: Condvar::new(),
+            capacity: capacity.max(1),
+            max_bytes,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RingState<T>> {
+        // A panic elsewhere while holding the lock leaves a consistent queue (every change is one push or pop).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `item` (from `key`, `size` payload bytes); returns how many queued messages were dropped for it.
+    fn push(&self, key: &str, size: usize, item: T) -> u64 {
+        let mut st = self.lock();
+        let mut dropped = 0;
+        while !st.items.is_empty() && (st.items.len() >= self.capacity || st.bytes + size > self.max_bytes) {
+            let victim = Self::victim(&st.items);
+            if let Some((_, s, _)) = st.items.remove(victim) {
+                st.bytes -= s;
+                dropped += 1;
+            }
+        }
+        st.bytes += size;
+        st.items.push_back((key.to_string(), size, item));
+        drop(st);
+        self.ready.notify_one();
+        dropped
+    }
+
+    /// Index of the message to drop: the oldest of the key with the most queued messages.
+    fn victim(items: &VecDeque<(String, usize, T)>) -> usize {
+        let first = &items[0].0;
+        if items.iter().all(|(k, _, _)| k == first) {
+            return 0;
+        }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for (k, _, _) in items {
+            *counts.entry(k.as_str()).or_default() += 1;
+        }
+        let most = counts.values().copied().max().unwrap_or(0);
+        items.iter().position(|(k, _, _)| counts.get(k.as_str()) == Some(&most)).unwrap_or(0)
+    }
+
+    fn pop(&self) -> Option<T> {
+        let mut st = self.lock();
+        let (_, size, item) = st.items.pop_front()?;
+        st.bytes -= size;
+        Some(item)
+    }
+
+    fn pop_timeout(&self, timeout: Duration) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        loop {
+            if let Some((_, size, item)) = st.items.pop_front() {
+                st.bytes -= size;
+                return Some(item);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            st = self.ready.wait_timeout(st, left).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Empties the queue and returns its newest message.
+    fn newest(&self) -> Option<T> {
+        let mut st = self.lock();
+        let last = st.items.pop_back().map(|(_, _, item)| item);
+        st.items.clear();
+        st.bytes = 0;
+        last
+    }
+
+    fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
 /// A typed subscriber. Messages are decoded on zenoh's threads and queued; [`Subscriber::recv_timeout`],
 /// [`Subscriber::try_recv`] and [`Subscriber::latest`] take them out.
 ///
 /// Hostile input never reaches the node and never stops the subscriber: a payload over the topic's limit is
 /// refused before it is decoded, one that does not decode as this topic's type (garbage, another schema version,
 /// a valid message of another type) is dropped; both are counted ([`SubscriberStats`]) and logged with their key
-/// (the first and every 1000th). The queue is bounded where the topic's class says so ([`crate::qos`]): when it
-/// is full, new messages are dropped and counted, and the queued ones stay.
+/// (the first and every 1000th). The queue is bounded for every topic, in messages and in payload bytes
+/// ([`crate::qos`]): when a new message does not fit, the oldest are dropped to make room (newest wins; on a
+/// wildcard subscription, the oldest of the key holding the most), counted in [`Subscriber::dropped`].
 pub struct Subscriber<T: Message> {
     _inner: zenoh::pubsub::Subscriber<()>,
-    rx: flume::Receiver<Received<T>>,
+    rx: Arc<Ring<Received<T>>>,
     stats: Arc<SubscriberStats>,
     key: String,
     qos: Qos,
@@ -111,10 +219,8 @@ impl<T: Message> std::fmt::Debug for Subscriber<T> {
 
 impl<T: Message> Subscriber<T> {
     pub(crate) fn declare(session: &zenoh::Session, key: String, qos: Qos) -> Result<Self, BusError> {
-        let (tx, rx) = match qos.queue {
-            Some(n) => flume::bounded(n),
-            None => flume::unbounded(),
-        };
+        let rx = Arc::new(Ring::new(qos.queue, qos.queue_bytes));
+        let tx = rx.clone();
         let stats = Arc::new(SubscriberStats::default());
         let st = stats.clone();
         let max_payload = qos.max_payload;
@@ -144,12 +250,13 @@ impl<T: Message> Subscriber<T> {
                             });
                         }
                         let r = Received { key: key.to_string(), received: MonotonicClock.now(), msg };
-                        match tx.try_send(r) {
-                            Ok(()) => {
-                                st.received.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(_) => {
-                                st.queue_drops.fetch_add(1, Ordering::Relaxed);
+                        let dropped = tx.push(key, size, r);
+                        st.received.fetch_add(1, Ordering::Relaxed);
+                        if dropped > 0 {
+                            let n = st.queue_drops.fetch_add(dropped, Ordering::Relaxed) + dropped;
+                            if worth_a_warning(n) || worth_a_warning(n - dropped + 1) {
+                                tracing::warn!(key = %key, count = n,
+                                    "the node is not keeping up with its {} queue: dropped the oldest", T::TYPE);
                             }
                         }
                     }
@@ -171,19 +278,24 @@ impl<T: Message> Subscriber<T> {
         &self.key
     }
 
-    /// Waits up to `timeout` for the next message.
+    /// Waits up to `timeout` for the next message (the oldest queued).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Received<T>> {
-        self.rx.recv_timeout(timeout).ok()
+        self.rx.pop_timeout(timeout)
     }
 
-    /// The next queued message, if any.
+    /// The next queued message (the oldest queued), if any.
     pub fn try_recv(&self) -> Option<Received<T>> {
-        self.rx.try_recv().ok()
+        self.rx.pop()
     }
 
     /// Drains the queue and returns the newest message, if any arrived since the last call.
     pub fn latest(&self) -> Option<Received<T>> {
-        self.rx.try_iter().last()
+        self.rx.newest()
+    }
+
+    /// Messages dropped so far from the full queue (the oldest, to make room for newer ones).
+    pub fn dropped(&self) -> u64 {
+        self.stats.queue_drops.load(Ordering::Relaxed)
     }
 
     /// Payloads that failed to decode so far (oversize payloads are counted apart, [`SubscriberStats::oversize`]).
@@ -206,9 +318,19 @@ impl<T: Message> Subscriber<T> {
         self.rx.len()
     }
 
-    /// Capacity of the queue (`None`: unbounded), from the topic's class ([`crate::qos`]).
-    pub fn queue_capacity(&self) -> Option<usize> {
+    /// Payload bytes (encoded sizes) of the messages waiting in the queue now.
+    pub fn queued_bytes(&self) -> usize {
+        self.rx.bytes()
+    }
+
+    /// Messages the queue holds at most ([`crate::qos`]).
+    pub fn queue_capacity(&self) -> usize {
         self.qos.queue
+    }
+
+    /// Payload bytes the queue holds at most ([`crate::qos`]).
+    pub fn queue_bytes(&self) -> usize {
+        self.qos.queue_bytes
     }
 
     /// Largest payload accepted, bytes (the topic's limit, [`crate::qos`]).
@@ -245,5 +367,46 @@ mod tests {
     fn warnings_are_rate_limited() {
         let warned: Vec<u64> = (1..=3000).filter(|n| worth_a_warning(*n)).collect();
         assert_eq!(warned, [1, 1000, 2000, 3000]);
+    }
+
+    #[test]
+    fn a_full_queue_keeps_the_newest_and_counts_the_dropped() {
+        let ring = Ring::new(3, usize::MAX);
+        let dropped: u64 = (1..=10).map(|i| ring.push("k", 1, i)).sum();
+        assert_eq!(dropped, 7);
+        assert_eq!(std::iter::from_fn(|| ring.pop()).collect::<Vec<_>>(), [8, 9, 10]);
+    }
+
+    #[test]
+    fn a_queue_is_bounded_in_bytes_and_always_takes_one_message() {
+        let ring = Ring::new(100, 10);
+        assert_eq!(ring.push("k", 4, 'a') + ring.push("k", 4, 'b'), 0);
+        assert_eq!(ring.push("k", 4, 'c'), 1, "the oldest goes to make room");
+        assert_eq!(ring.bytes(), 8);
+        assert_eq!(ring.push("k", 25, 'd'), 2, "a message larger than the bound empties the queue");
+        assert_eq!((ring.len(), ring.bytes()), (1, 25));
+        assert_eq!(ring.newest(), Some('d'));
+        assert_eq!((ring.len(), ring.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_flood_on_one_key_does_not_push_out_another_keys_message() {
+        let ring = Ring::new(4, usize::MAX);
+        ring.push("op/estop", 1, 0);
+        for i in 1..=1000 {
+            ring.push("hostile/estop", 1, i);
+        }
+        let left: Vec<i32> = std::iter::from_fn(|| ring.pop()).collect();
+        assert_eq!(left, [0, 998, 999, 1000], "the other key's message stays, the flood keeps its newest");
+    }
+
+    #[test]
+    fn waiting_for_a_message_returns_when_one_arrives_or_at_the_timeout() {
+        let ring = Arc::new(Ring::new(2, usize::MAX));
+        assert_eq!(ring.pop_timeout(Duration::from_millis(1)), None);
+        let r = ring.clone();
+        let t = std::thread::spawn(move || r.pop_timeout(Duration::from_secs(60)));
+        ring.push("k", 1, 5);
+        assert_eq!(t.join().expect("the waiting thread"), Some(5));
     }
 }
