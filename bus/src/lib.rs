@@ -22,8 +22,11 @@
 //! A subscriber's counters ([`Subscriber::counts`]: received, decode errors, oversize, queue drops, sequence
 //! gaps) are what the operator panel shows per key.
 //!
-//! The secure cell profile (`[bus.security]`, [`security`], [`certs`]): TLS with mutual authentication and access
-//! control by role on the command keys.
+//! The secure cell profile (`[bus.security]`, [`security`], [`certs`]): TLS with mutual authentication and
+//! default-deny access control, each role allowed its own table of keys to put and to subscribe to.
+//!
+//! Every subscriber queue is bounded, in messages and in bytes ([`qos`]): newest wins, drops counted
+//! ([`Subscriber::dropped`]).
 //!
 //! Threading: publishing is synchronous and cheap (never call it from the 1 kHz control thread; a non-RT bridge
 //! does that). Subscribers decode on zenoh's threads and hand values over a channel.
@@ -43,6 +46,6 @@ pub use codec::{DecodeError, decode, encode};
 pub use error::BusError;
 pub use presence::{NodeToken, Presence};
 pub use publisher::Publisher;
-pub use router::Router;
+pub use router::{Router, on_every_interface};
 pub use session::Bus;
 pub use subscriber::{Received, Subscriber, SubscriberCounts, SubscriberStats};

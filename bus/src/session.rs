@@ -100,6 +100,7 @@ impl Bus {
             (true, Some(e)) => ephemeral_on_same_host(e).into_iter().collect(),
             _ => Vec::new(),
         };
+        crate::router::warn_every_interface("this node", &listen, cfg.security.enabled);
         let security = security_settings(cfg, mode, &listen, &connect)?;
         let bus =
             Self::open_raw(mode, &[listen.clone(), side].concat(), &connect, cfg.multicast_scouting, &security, cell)?;

@@ -10,7 +10,8 @@ use corrigo_app::exit;
 pub struct RouterArgs {
     #[command(flatten)]
     cfg: ConfigArg,
-    /// Endpoints to listen on (default: the config's bus.router_listen).
+    /// Endpoints to listen on (default: the config's bus.router_listen, every interface: `tcp/0.0.0.0:7447`; the
+    /// router warns about every-interface endpoints, loudly without [bus.security]).
     #[arg(long)]
     listen: Vec<String>,
 }
