@@ -130,7 +130,8 @@ pub fn parse_range(s: &str) -> std::result::Result<Range<usize>, String> {
         Ok(start..end)
     } else {
         let n = num(s)?;
-        Ok(n..n + 1)
+        let end = n.checked_add(1).ok_or_else(|| format!("episode {n} is past the last possible one"))?;
+        Ok(n..end)
     }
 }
 
@@ -467,5 +468,11 @@ mod tests {
         assert_eq!(parse_range("7.."), Ok(7..usize::MAX));
         assert!(parse_range("5..2").is_err());
         assert!(parse_range("x").is_err());
+    }
+
+    /// `usize::MAX` as one episode has no end: refused, not an overflow.
+    #[test]
+    fn the_last_usize_as_an_episode_is_refused() {
+        assert!(parse_range(&usize::MAX.to_string()).is_err());
     }
 }

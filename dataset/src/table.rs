@@ -199,12 +199,35 @@ pub fn write_table(path: &Path, cols: &Columns, metadata: HashMap<String, String
 /// Every record batch of a parquet file.
 pub fn read_table(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = std::fs::File::open(path).map_err(io_err("open", path))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(pq_err(path))?
-        .with_batch_size(8192)
-        .build()
-        .map_err(pq_err(path))?;
-    reader.map(|b| b.map_err(arrow_err(path))).collect()
+    batches(file, path, None, 8192)?.collect()
+}
+
+/// The record batches of the open parquet `file` (named `path` in errors), one at a time (at most `rows` rows
+/// each, never the whole table at once), with only the top-level columns named in `columns` when given (columns
+/// the table lacks are left out; the readers then report them missing).
+pub fn batches(
+    file: std::fs::File,
+    path: &Path,
+    columns: Option<&[&str]>,
+    rows: usize,
+) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+    let mut builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?.with_batch_size(rows.max(1));
+    if let Some(names) = columns {
+        let roots: Vec<usize> = builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| names.contains(&f.name().as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+        builder = builder.with_projection(mask);
+    }
+    let reader = builder.build().map_err(pq_err(path))?;
+    let path = path.to_path_buf();
+    Ok(reader.map(move |b| b.map_err(arrow_err(&path))))
 }
 
 fn column<'a>(batch: &'a RecordBatch, file: &Path, name: &str) -> Result<&'a ArrayRef> {
@@ -227,9 +250,26 @@ pub fn has(batch: &RecordBatch, name: &str) -> bool {
     batch.column_by_name(name).is_some()
 }
 
-/// A vector column as rows of `dim` float32 (`dim` checked against every row).
-pub fn read_f32_vec(batch: &RecordBatch, file: &Path, name: &str, dim: usize) -> Result<Vec<f32>> {
+/// The first null entry of `a`, if any.
+fn first_null(a: &dyn Array) -> Option<usize> {
+    let nulls = a.logical_nulls()?;
+    (0..a.len()).find(|&i| nulls.is_null(i))
+}
+
+/// The first value of `values` (rows of `dim`) that is not finite, as `(row, position in the row)`.
+fn first_non_finite(values: &[f32], dim: usize) -> Option<(usize, usize)> {
+    let i = values.iter().position(|v| !v.is_finite())?;
+    Some((i / dim.max(1), i % dim.max(1)))
+}
+
+/// A vector column as rows of `dim` float32 (`dim` checked against every row). Refused, naming the row (counted
+/// from `first_row`, the batch's first row in the file): a null row or value, a value that is not finite (NaN,
+/// ±∞, or a float64 beyond float32's range).
+pub fn read_f32_vec(batch: &RecordBatch, file: &Path, first_row: usize, name: &str, dim: usize) -> Result<Vec<f32>> {
     let a = column(batch, file, name)?;
+    if let Some(r) = first_null(a.as_ref()) {
+        return Err(col_err(file, name, format!("row {} is null", first_row + r)));
+    }
     let (values, lengths): (ArrayRef, Vec<usize>) = match a.data_type() {
         DataType::FixedSizeList(_, n) => {
             let l = a.as_fixed_size_list();
@@ -244,33 +284,71 @@ pub fn read_f32_vec(batch: &RecordBatch, file: &Path, name: &str, dim: usize) ->
             (l.values().clone(), l.offsets().windows(2).map(|w| (w[1] - w[0]) as usize).collect())
         }
         DataType::Float32 | DataType::Float64 if dim == 1 => {
-            return read_f32(batch, file, name);
+            return read_f32(batch, file, first_row, name);
         }
         other => return Err(col_err(file, name, format!("is {other}, expected a list of {dim} floats"))),
     };
     if let Some((row, &n)) = lengths.iter().enumerate().find(|(_, n)| **n != dim) {
-        return Err(col_err(file, name, format!("has {n} values in row {row}; the cell expects {dim}")));
+        return Err(col_err(file, name, format!("has {n} values in row {}; the cell expects {dim}", first_row + row)));
+    }
+    // Only the values the rows cover (a sliced list may hold more).
+    let (start, total) = match a.data_type() {
+        DataType::List(_) => (a.as_list::<i32>().offsets()[0] as usize, lengths.len() * dim),
+        DataType::LargeList(_) => (a.as_list::<i64>().offsets()[0] as usize, lengths.len() * dim),
+        _ => (0, lengths.len() * dim),
+    };
+    let values = values.slice(start, total.min(values.len().saturating_sub(start)));
+    if let Some(i) = first_null(values.as_ref()) {
+        return Err(col_err(
+            file,
+            name,
+            format!("row {}: value {} is null", first_row + i / dim.max(1), i % dim.max(1)),
+        ));
     }
     let flat: Vec<f32> = match values.data_type() {
         DataType::Float32 => values.as_primitive::<Float32Type>().values().to_vec(),
         DataType::Float64 => values.as_primitive::<Float64Type>().values().iter().map(|&v| v as f32).collect(),
         other => return Err(col_err(file, name, format!("holds {other}, expected float32 or float64"))),
     };
+    if let Some((row, k)) = first_non_finite(&flat, dim) {
+        return Err(col_err(
+            file,
+            name,
+            format!("row {}: value {k} is {} (not finite)", first_row + row, flat[row * dim.max(1) + k]),
+        ));
+    }
     Ok(flat)
 }
 
-/// A scalar column as float32 (from any float or integer type).
-pub fn read_f32(batch: &RecordBatch, file: &Path, name: &str) -> Result<Vec<f32>> {
-    Ok(read_f64(batch, file, name)?.into_iter().map(|v| v as f32).collect())
+/// A scalar column as float32 (from any float or integer type); refused like [`read_f64`], and also when a
+/// float64 value is beyond float32's range.
+pub fn read_f32(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<f32>> {
+    let v: Vec<f32> = read_f64(batch, file, first_row, name)?.into_iter().map(|v| v as f32).collect();
+    if let Some((row, _)) = first_non_finite(&v, 1) {
+        return Err(col_err(file, name, format!("row {}: beyond float32's range", first_row + row)));
+    }
+    Ok(v)
 }
 
 /// A scalar column as float64 (from any float, integer or bool type; a one-value list counts as a scalar).
-pub fn read_f64(batch: &RecordBatch, file: &Path, name: &str) -> Result<Vec<f64>> {
+/// Refused, naming the row (counted from `first_row`): a null, or a value that is not finite.
+pub fn read_f64(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<f64>> {
     let a = column(batch, file, name)?;
-    scalar_f64(a).map_err(|what| col_err(file, name, what))
+    let v = scalar_f64(a).map_err(|(row, what)| match row {
+        Some(r) => col_err(file, name, format!("row {}: {what}", first_row + r)),
+        None => col_err(file, name, what),
+    })?;
+    if let Some(r) = v.iter().position(|x| !x.is_finite()) {
+        return Err(col_err(file, name, format!("row {}: {} (not finite)", first_row + r, v[r])));
+    }
+    Ok(v)
 }
 
-fn scalar_f64(a: &ArrayRef) -> std::result::Result<Vec<f64>, String> {
+/// The values of a scalar column; on error the row (when one is at fault) and why.
+fn scalar_f64(a: &ArrayRef) -> std::result::Result<Vec<f64>, (Option<usize>, String)> {
+    if let Some(r) = first_null(a.as_ref()) {
+        return Err((Some(r), "null".into()));
+    }
     Ok(match a.data_type() {
         DataType::Float32 => a.as_primitive::<Float32Type>().values().iter().map(|&v| f64::from(v)).collect(),
         DataType::Float64 => a.as_primitive::<Float64Type>().values().to_vec(),
@@ -281,34 +359,62 @@ fn scalar_f64(a: &ArrayRef) -> std::result::Result<Vec<f64>, String> {
         DataType::FixedSizeList(_, 1) => scalar_f64(a.as_fixed_size_list().values())?,
         DataType::List(_) => {
             let l = a.as_list::<i32>();
-            if l.offsets().windows(2).any(|w| w[1] - w[0] != 1) {
-                return Err("is a list with other than one value per row, expected a scalar".into());
+            if let Some(r) = l.offsets().windows(2).position(|w| w[1] - w[0] != 1) {
+                return Err((Some(r), "is a list with other than one value per row, expected a scalar".into()));
             }
-            scalar_f64(l.values())?
+            let start = l.offsets()[0] as usize;
+            scalar_f64(&l.values().slice(start, l.len()))?
         }
-        other => return Err(format!("is {other}, expected a number")),
+        other => return Err((None, format!("is {other}, expected a number"))),
     })
 }
 
-/// A scalar column as int64.
-pub fn read_i64(batch: &RecordBatch, file: &Path, name: &str) -> Result<Vec<i64>> {
-    Ok(read_f64(batch, file, name)?.into_iter().map(|v| v as i64).collect())
+/// A scalar column as int64: integer columns exactly, float columns only where they hold whole numbers.
+/// Refused, naming the row (counted from `first_row`): a null, a fraction, a value that is not finite or beyond
+/// int64's range.
+pub fn read_i64(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<i64>> {
+    let a = column(batch, file, name)?;
+    if let Some(r) = first_null(a.as_ref()) {
+        return Err(col_err(file, name, format!("row {} is null", first_row + r)));
+    }
+    if let DataType::Int64 = a.data_type() {
+        return Ok(a.as_primitive::<Int64Type>().values().to_vec());
+    }
+    let v = read_f64(batch, file, first_row, name)?;
+    // 2^63 is the first float beyond int64's range.
+    let limit = 9_223_372_036_854_775_808.0;
+    if let Some(r) = v.iter().position(|x| x.fract() != 0.0 || *x >= limit || *x < -limit) {
+        return Err(col_err(file, name, format!("row {}: {} is not an int64", first_row + r, v[r])));
+    }
+    Ok(v.into_iter().map(|x| x as i64).collect())
 }
 
-/// A scalar column as bool (non-zero numbers are true).
-pub fn read_bool(batch: &RecordBatch, file: &Path, name: &str) -> Result<Vec<bool>> {
-    Ok(read_f64(batch, file, name)?.into_iter().map(|v| v != 0.0).collect())
+/// A scalar column of counts or indices: an int64 column ([`read_i64`]) whose every value is at least 0.
+pub fn read_index(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<u64>> {
+    let v = read_i64(batch, file, first_row, name)?;
+    if let Some(r) = v.iter().position(|x| *x < 0) {
+        return Err(col_err(file, name, format!("row {}: {} is negative", first_row + r, v[r])));
+    }
+    Ok(v.into_iter().map(|x| x as u64).collect())
+}
+
+/// A scalar column as bool (non-zero numbers are true); refused like [`read_f64`].
+pub fn read_bool(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<bool>> {
+    Ok(read_f64(batch, file, first_row, name)?.into_iter().map(|v| v != 0.0).collect())
 }
 
 /// An image column (`struct<bytes: binary, path: string>`, as `datasets.Image` stores it): the encoded bytes of
-/// each row.
-pub fn read_image_bytes(batch: &RecordBatch, file: &Path, name: &str) -> Result<Vec<Vec<u8>>> {
+/// each row; a row without bytes is refused, naming it (counted from `first_row`).
+pub fn read_image_bytes(batch: &RecordBatch, file: &Path, first_row: usize, name: &str) -> Result<Vec<Vec<u8>>> {
     let a = column(batch, file, name)?;
     let DataType::Struct(_) = a.data_type() else {
         return Err(col_err(file, name, format!("is {}, expected an image struct {{bytes, path}}", a.data_type())));
     };
     let s = a.as_struct();
     let bytes = s.column_by_name("bytes").ok_or_else(|| col_err(file, name, "image struct without `bytes`".into()))?;
+    if let Some(r) = first_null(a.as_ref()).or_else(|| first_null(bytes.as_ref())) {
+        return Err(col_err(file, name, format!("row {} has no image bytes (null)", first_row + r)));
+    }
     let rows: Vec<Vec<u8>> = match bytes.data_type() {
         DataType::Binary => bytes.as_binary::<i32>().iter().map(|b| b.unwrap_or_default().to_vec()).collect(),
         DataType::LargeBinary => bytes.as_binary::<i64>().iter().map(|b| b.unwrap_or_default().to_vec()).collect(),
