@@ -199,13 +199,16 @@ fn set_f32_vec(c: &ArrayRef, row: usize, k: usize, value: Option<f32>) -> ArrayR
     Arc::new(b.finish())
 }
 
+/// A change to one column.
+type Rewrite = Box<dyn Fn(&ArrayRef) -> ArrayRef>;
+
 /// Regression (NaN and nulls were read as values and reached the replay store; a negative `episode_index` was
 /// accepted): each is refused, naming the file, the row and the column.
 #[test]
 fn nulls_non_finite_values_and_negative_indices_are_refused_naming_file_row_and_column() {
     let cfg = cell();
     let tmp = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, &str, &str, Box<dyn Fn(&ArrayRef) -> ArrayRef>, &str)> = vec![
+    let cases: Vec<(&str, &str, &str, Rewrite, &str)> = vec![
         (
             "nan-state",
             DATA,
