@@ -230,3 +230,44 @@ pub fn assert_step_response_within<D: ArmDriver>(
     assert!(over < clip, "overshoot {over} m beyond the clip {clip} m");
     assert_eq!(c.mode(), ControllerMode::Tracking);
 }
+
+/// A driver that panics in `read_state` once `panic` is raised (a bug anywhere in the loop's call tree), to check
+/// that the unwinding reaches the wrapped driver's `Drop`.
+#[derive(Debug)]
+pub struct PanicsWhenTold<D> {
+    /// The driver.
+    pub inner: D,
+    /// Raise to panic at the next read.
+    pub panic: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<D: ArmDriver> ArmDriver for PanicsWhenTold<D> {
+    fn info(&self) -> &interfaces::drivers::ArmInfo {
+        self.inner.info()
+    }
+    fn read_state(&mut self) -> Result<interfaces::drivers::JointState, DriverError> {
+        assert!(!self.panic.load(std::sync::atomic::Ordering::Acquire), "injected panic on the loop thread");
+        self.inner.read_state()
+    }
+    fn write_torque(&mut self, tau: &interfaces::drivers::JointVec) -> Result<(), DriverError> {
+        self.inner.write_torque(tau)
+    }
+    fn safe_stop(&mut self) -> Result<(), DriverError> {
+        self.inner.safe_stop()
+    }
+}
+
+/// Runs `core` on the controller's real-time loop thread (back to back, not real-time scheduled), without a
+/// gripper.
+pub fn spawn_loop<D: ArmDriver + 'static>(
+    core: ControllerCore<D>,
+    cfg: &CellConfig,
+    clock: MockClock,
+) -> controller::rt::ControllerHandle {
+    let opts = controller::rt::LoopOptions {
+        pacing: controller::rt::Pacing::AsFastAsPossible,
+        realtime: false,
+        ..controller::rt::LoopOptions::from_config(cfg)
+    };
+    controller::rt::spawn(core, None::<controller::drivers::NoGripper>, cfg.gripper, clock, opts).expect("loop")
+}

@@ -126,10 +126,12 @@ pub fn open_arm(cfg: &CellConfig) -> Result<OpenedArm, DriverError> {
             detail: "the simulated arm is built by the sim crate (sim::SimCell), not opened as a real arm".into(),
         }),
         DriverConfig::Dynamixel(d) => {
-            let arm = dynamixel::DynamixelArm::open(d, dof, clock)?;
+            let mut arm = dynamixel::DynamixelArm::open(d, dof, clock)?;
             let bus_health = Some(arm.health());
             let sustained = arm.timing().map_or(cfg.controller.rate_hz, |t| t.achievable_rate_hz);
             let (rate_hz, rate_note) = adapt_rate(cfg.controller.rate_hz, sustained, &d.port);
+            arm.set_loop_rate(rate_hz);
+            tracing::info!(port = %d.port, "servo Bus Watchdog: {} ms", arm.bus_watchdog().as_millis());
             Ok(OpenedArm { arm: BoxedArm(Box::new(arm)), rate_hz, rate_note, bus_health, gripper: None })
         }
         DriverConfig::UrRtde(u) => {

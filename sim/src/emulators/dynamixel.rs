@@ -14,9 +14,17 @@
 //! (plus the return delay) before sending it, which approximates a real bus's round trip.
 //! **Servo modes**: current mode applies `τ = k·I_goal` (clamped to the Current Limit); current-based position
 //! mode applies `τ = clamp(kp·(q_goal − q) − kd·q̇, ±k·I_goal)`; torque off applies nothing.
+//! **Bus Watchdog**: as on the real servos, while torque is on and the Bus Watchdog register holds 1…127, a servo
+//! that receives no instruction addressed to it (its own, or a sync read/write that lists it) for that many 20 ms
+//! units stops: its goal current becomes 0 (current mode) or its goal position the present one (position modes),
+//! and the register latches 255 (the watchdog error). While latched, writes to the goal registers are refused
+//! with a data range error (ignored in a sync write), and so is any write of the register but 0, which clears it.
+//! The emulator checks on wall-clock time, every few ms.
 
 use crate::world::{SimWorld, SnapshotReader};
-use controller::drivers::dynamixel::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
+use controller::drivers::dynamixel::control_table::{
+    BUS_WATCHDOG_ERROR, BUS_WATCHDOG_MAX_UNITS, BUS_WATCHDOG_UNIT_MS, ControlTable, PRESENT_BLOCK_LEN, mode,
+};
 use controller::drivers::dynamixel::protocol::{self, BROADCAST_ID, inst};
 use interfaces::MockClock;
 use interfaces::config::{DynamixelConfig, SafeStopKind, ServoSeries};
@@ -103,6 +111,20 @@ pub struct ServoView {
     pub operating_mode: u8,
     /// Hardware Error Status.
     pub hardware_error: u8,
+    /// Bus Watchdog register (0 disabled, 1…127 armed in 20 ms units, 255 its latched error; 0 on servos without
+    /// one).
+    pub bus_watchdog: u8,
+    /// Goal Current, counts (0 on servos without one).
+    pub goal_current: i32,
+    /// Goal Position, counts.
+    pub goal_position: i32,
+}
+
+impl ServoView {
+    /// True once the Bus Watchdog stopped this servo (its error is latched).
+    pub fn watchdog_tripped(&self) -> bool {
+        self.bus_watchdog == BUS_WATCHDOG_ERROR
+    }
 }
 
 /// A running emulator. Dropping it stops the thread.
@@ -121,6 +143,8 @@ pub struct DynamixelEmulator {
 struct Servo {
     id: u8,
     table: Vec<u8>,
+    /// When the servo last received an instruction addressed to it (the Bus Watchdog's reference).
+    last_instruction: Instant,
 }
 
 struct Emulator {
@@ -157,7 +181,7 @@ impl DynamixelEmulator {
                 let mut table = vec![0u8; ct.size()];
                 table[usize::from(ct.model_number)..][..2].copy_from_slice(&EMULATED_MODEL_NUMBER.to_le_bytes());
                 table[usize::from(ct.current_limit)..][..2].copy_from_slice(&EMULATED_CURRENT_LIMIT.to_le_bytes());
-                Servo { id, table }
+                Servo { id, table, last_instruction: Instant::now() }
             })
             .collect();
         let view = Arc::new(Mutex::new(Vec::new()));
@@ -265,6 +289,9 @@ impl Emulator {
                 std::thread::sleep(Duration::from_millis(2));
                 continue;
             }
+            if self.check_watchdogs() {
+                self.publish_view();
+            }
             let Some(m) = master.as_mut() else { break };
             match m.read(&mut buf) {
                 Ok(n) => rx.extend_from_slice(&buf[..n]),
@@ -309,6 +336,42 @@ impl Emulator {
 
     fn servo_index(&self, id: u8) -> Option<usize> {
         self.servos.iter().position(|s| s.id == id)
+    }
+
+    /// Notes that servo `id` received an instruction now (it feeds its Bus Watchdog).
+    fn heard(&mut self, id: u8) {
+        if let Some(k) = self.servo_index(id) {
+            self.servos[k].last_instruction = Instant::now();
+        }
+    }
+
+    /// Stops every servo whose Bus Watchdog ran out (see the module docs); true when one did.
+    fn check_watchdogs(&mut self) -> bool {
+        let ct = self.ct;
+        let mut tripped = false;
+        for s in &mut self.servos {
+            let t = &mut s.table;
+            let units = t[usize::from(ct.bus_watchdog)];
+            if t[usize::from(ct.torque_enable)] == 0 || units == 0 || units > BUS_WATCHDOG_MAX_UNITS {
+                continue;
+            }
+            let limit = Duration::from_secs_f64(f64::from(units) * BUS_WATCHDOG_UNIT_MS * 1e-3);
+            if s.last_instruction.elapsed() < limit {
+                continue;
+            }
+            t[usize::from(ct.bus_watchdog)] = BUS_WATCHDOG_ERROR;
+            let (gc, gp, pp) =
+                (usize::from(ct.goal_current), usize::from(ct.goal_position), usize::from(ct.present_block) + 6);
+            match t[usize::from(ct.operating_mode)] {
+                mode::CURRENT => t[gc..gc + 2].fill(0),
+                _ => {
+                    let present: [u8; 4] = [t[pp], t[pp + 1], t[pp + 2], t[pp + 3]];
+                    t[gp..gp + 4].copy_from_slice(&present);
+                }
+            }
+            tripped = true;
+        }
+        tripped
     }
 
     fn apply_injected_hardware_error(&mut self) {
@@ -369,6 +432,15 @@ impl Emulator {
         if torque_on && (a..end).contains(&mode_addr) {
             return 7; // EEPROM area is locked while torque is on
         }
+        let wd = usize::from(ct.bus_watchdog);
+        if t[wd] == BUS_WATCHDOG_ERROR {
+            // Goals are read-only while the watchdog error is latched; only writing 0 to the register clears it.
+            let goals = [(ct.goal_current, 2usize), (ct.goal_position, 4)];
+            let hits_goal = goals.iter().any(|&(g, n)| a < usize::from(g) + n && end > usize::from(g));
+            if hits_goal || ((a..end).contains(&wd) && data[wd - a] != 0) {
+                return 4;
+            }
+        }
         let te = usize::from(ct.torque_enable);
         let hw = t[usize::from(ct.hardware_error)];
         t[a..end].copy_from_slice(data);
@@ -383,6 +455,7 @@ impl Emulator {
         match instruction {
             inst::PING | inst::READ | inst::WRITE | inst::REBOOT => {
                 let Some(k) = self.servo_index(id) else { return };
+                self.servos[k].last_instruction = Instant::now();
                 match instruction {
                     inst::PING => {
                         let m = EMULATED_MODEL_NUMBER.to_le_bytes();
@@ -421,6 +494,9 @@ impl Emulator {
                 let (Some(addr), Some(len)) = (protocol::le::u16_at(params, 0), protocol::le::u16_at(params, 2)) else {
                     return;
                 };
+                for &sid in params.get(4..).unwrap_or(&[]) {
+                    self.heard(sid);
+                }
                 if addr == self.ct.present_block {
                     self.step_physics();
                 }
@@ -445,6 +521,7 @@ impl Emulator {
                     return;
                 }
                 for chunk in params.get(4..).unwrap_or(&[]).chunks_exact(n + 1) {
+                    self.heard(chunk[0]);
                     if let Some(k) = self.servo_index(chunk[0]) {
                         let _ = self.write_table(k, addr, &chunk[1..]);
                     }
@@ -508,6 +585,9 @@ impl Emulator {
                 torque_enabled: s.table[usize::from(ct.torque_enable)] != 0,
                 operating_mode: s.table[usize::from(ct.operating_mode)],
                 hardware_error: s.table[usize::from(ct.hardware_error)],
+                bus_watchdog: s.table[usize::from(ct.bus_watchdog)],
+                goal_current: i32::from(get_u16(&s.table, ct.goal_current) as i16),
+                goal_position: get_i32(&s.table, ct.goal_position),
             })
             .collect();
         *self.view.lock().unwrap_or_else(PoisonError::into_inner) = v;

@@ -527,6 +527,9 @@ impl Emulator {
                 torque_enabled: s.torque_on(),
                 operating_mode: s.get(ct::OPERATING_MODE),
                 hardware_error: s.get(ct::STATUS),
+                bus_watchdog: 0,
+                goal_current: 0,
+                goal_position: i32::from(s.get_u16(ct::GOAL_POSITION)),
             })
             .collect();
         *self.view.lock().unwrap_or_else(PoisonError::into_inner) = v;

@@ -137,3 +137,98 @@ fn an_unplugged_port_is_a_disconnection_naming_the_port() {
     assert_eq!(c.mode(), ControllerMode::Fault);
     assert!(c.driver_mut().safe_stop().is_err(), "nothing to stop on a pulled cable: the error says so");
 }
+
+/// The rig with the driver's Bus Watchdog sized for a 1 kHz loop (what `open_arm` does for a real cell).
+fn rig_at_1khz(safe_stop: SafeStopKind) -> (DynamixelEmulator, Core) {
+    let (emu, mut c) = rig(safe_stop);
+    c.driver_mut().set_loop_rate(1000.0);
+    (emu, c)
+}
+
+/// Waits (≤ 10 s: generous, the emulator checks its watchdogs on wall-clock time) until `ok`.
+fn wait_long(emu: &DynamixelEmulator, what: &str, ok: impl Fn(&[sim::emulators::ServoView]) -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ok(&emu.servos()) {
+        assert!(std::time::Instant::now() < until, "{what}: {:?}", emu.servos());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Runs until the servos are in torque control with their Bus Watchdog armed and the law asks some current.
+fn drive_until_armed(emu: &DynamixelEmulator, c: &mut Core) {
+    run(c, emu, 50);
+    let units = (c.driver().bus_watchdog().as_millis() / 20) as u8;
+    assert!(units > 0);
+    wait_for(emu, "torque control with the Bus Watchdog armed", |s| {
+        s.iter().all(|s| s.torque_enabled && s.operating_mode == 0 && s.bus_watchdog == units)
+            && s.iter().any(|s| s.goal_current != 0)
+    });
+}
+
+#[test]
+fn a_controller_killed_without_a_safe_stop_is_stopped_by_the_servos_bus_watchdog() {
+    let (emu, mut c) = rig_at_1khz(SafeStopKind::Hold);
+    drive_until_armed(&emu, &mut c);
+    // `kill -9`: no destructor runs, nothing more reaches the bus.
+    std::mem::forget(c);
+    wait_long(&emu, "every servo stopped by its Bus Watchdog", |s| {
+        s.iter().all(|s| s.watchdog_tripped() && s.goal_current == 0 && s.operating_mode == 0)
+    });
+}
+
+#[test]
+fn a_stalled_loop_is_a_fault_and_the_safe_stop_clears_the_watchdog_error_and_holds() {
+    let (emu, mut c) = rig_at_1khz(SafeStopKind::Hold);
+    drive_until_armed(&emu, &mut c);
+    // The loop stalls past the watchdog time: the servos stop on their own.
+    wait_long(&emu, "every servo stopped by its Bus Watchdog", |s| s.iter().all(|s| s.watchdog_tripped()));
+    let err = cycle(&mut c, &emu).expect_err("a silence as long as the Bus Watchdog is reported");
+    assert!(matches!(err, DriverError::HardwareFault { .. }) && err.to_string().contains("Bus Watchdog"), "{err}");
+    assert_eq!(c.mode(), ControllerMode::Fault);
+    // The safe stop cleared the latched error (goals writable again) and holds with the watchdog off.
+    wait_for(&emu, "holding", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 5 && s.bus_watchdog == 0));
+    // Torque control again re-arms it.
+    let units = (c.driver().bus_watchdog().as_millis() / 20) as u8;
+    c.driver_mut().read_state().expect("read");
+    c.driver_mut().write_torque(&[0.0; 7]).expect("torque control again");
+    wait_for(&emu, "re-armed", |s| s.iter().all(|s| s.operating_mode == 0 && s.bus_watchdog == units));
+}
+
+#[test]
+fn dropping_the_driver_performs_the_safe_stop() {
+    for (kind, stopped) in [
+        (
+            SafeStopKind::Hold,
+            (|s: &sim::emulators::ServoView| s.torque_enabled && s.operating_mode == 5) as fn(&_) -> bool,
+        ),
+        (SafeStopKind::TorqueOff, |s: &sim::emulators::ServoView| !s.torque_enabled),
+    ] {
+        let (emu, mut c) = rig_at_1khz(kind);
+        drive_until_armed(&emu, &mut c);
+        drop(c);
+        wait_for(&emu, &format!("{kind:?} after the drop"), |s| s.iter().all(stopped));
+        assert!(emu.servos().iter().all(|s| !s.watchdog_tripped()), "{:?}", emu.servos());
+    }
+}
+
+#[test]
+fn a_panic_on_the_loop_thread_unwinds_into_the_drivers_safe_stop() {
+    let mut cfg = panda_config();
+    let world = SimWorld::new(&cfg).expect("world");
+    let (emu, _observer) = DynamixelEmulator::spawn(world, EmulatorOptions::for_dof(7)).expect("emulator");
+    let dxl = emu.driver_config(4_000_000, SafeStopKind::Hold);
+    cfg.driver = DriverConfig::Dynamixel(dxl.clone());
+    let mut arm = DynamixelArm::open(&dxl, 7, Arc::new(emu.clock())).expect("driver opens the emulated bus");
+    arm.set_loop_rate(1000.0);
+    let panic = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let arm = common::PanicsWhenTold { inner: arm, panic: panic.clone() };
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    let handle = common::spawn_loop(core, &cfg, emu.clock());
+    wait_for(&emu, "torque control", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 0));
+    panic.store(true, std::sync::atomic::Ordering::Release);
+    common::wait_until(|| handle.is_running(), "the loop thread ends", |running| !running);
+    wait_for(&emu, "holding after the panic", |s| {
+        s.iter().all(|s| s.torque_enabled && s.operating_mode == 5 && !s.watchdog_tripped())
+    });
+    assert!(handle.stop().is_none(), "the loop thread panicked");
+}

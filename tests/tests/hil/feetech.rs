@@ -452,3 +452,42 @@ fn a_leader_arm_moved_by_hand_takes_over_through_the_arbiter_and_letting_go_give
     assert_eq!(store.demo_len(), flagged, "the leader's steps, and only they, are in the demo buffer");
     assert!(store.get(true, 0).expect("a correction").intervention);
 }
+
+#[test]
+fn dropping_the_driver_performs_the_safe_stop() {
+    // Hold: every arm servo's goal becomes the position measured last (not the goal of the last command).
+    let (emu, mut c) = rig(SafeStopKind::Hold);
+    run(&mut c, &emu, 30);
+    let dof = c.driver().info().dof;
+    let mut tau = [0.0; interfaces::drivers::MAX_DOF];
+    tau[..dof].fill(0.5);
+    c.driver_mut().write_torque(&tau).expect("a command that moves the goals off the arm's position");
+    let held: Vec<i32> = c.driver().raw_positions()[..dof].to_vec();
+    let commanded = c.driver().goal_counts(&tau);
+    assert_ne!(&commanded[..dof], &held[..], "the last command's goals are not the measured positions");
+    drop(c);
+    wait_for(&emu, "holding where measured after the drop", |s| {
+        s.iter().all(|s| s.torque_enabled) && s[..dof].iter().map(|s| s.goal_position).eq(held.iter().copied())
+    });
+    // Torque off.
+    let (emu, mut c) = rig(SafeStopKind::TorqueOff);
+    run(&mut c, &emu, 30);
+    wait_for(&emu, "torque on", |s| s.iter().all(|s| s.torque_enabled));
+    drop(c);
+    wait_for(&emu, "torque off after the drop", |s| s.iter().all(|s| !s.torque_enabled));
+}
+
+#[test]
+fn a_panic_on_the_loop_thread_unwinds_into_the_drivers_safe_stop() {
+    let (emu, cfg, d) = emulator(SafeStopKind::TorqueOff);
+    let arm = FeetechArm::open(&d, &cfg.robot, &cfg.gripper, Arc::new(emu.clock())).expect("driver opens the bus");
+    let panic = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let arm = common::PanicsWhenTold { inner: arm, panic: panic.clone() };
+    let core = ControllerCore::new(&cfg, arm).expect("core");
+    let handle = common::spawn_loop(core, &cfg, emu.clock());
+    wait_for(&emu, "torque on", |s| s.iter().all(|s| s.torque_enabled));
+    panic.store(true, Ordering::Release);
+    common::wait_until(|| handle.is_running(), "the loop thread ends", |running| !running);
+    wait_for(&emu, "torque off after the panic", |s| s.iter().all(|s| !s.torque_enabled));
+    assert!(handle.stop().is_none(), "the loop thread panicked");
+}

@@ -1,7 +1,7 @@
 //! [`DynamixelArm`]: a chain of Dynamixel servos in current-based torque control behind [`ArmDriver`].
 
 use super::bus::{BusError, DynamixelBus, SerialLink};
-use super::control_table::{ControlTable, PRESENT_BLOCK_LEN, mode};
+use super::control_table::{BUS_WATCHDOG_MAX_UNITS, BUS_WATCHDOG_UNIT_MS, ControlTable, PRESENT_BLOCK_LEN, mode};
 use super::protocol::{self, HardwareError, le};
 pub use crate::drivers::serial::{BusHealth, BusTiming};
 use interfaces::Clock;
@@ -14,13 +14,44 @@ use std::time::{Duration, Instant};
 /// Fills one servo's bytes of a sync write.
 type Fill<'a> = dyn Fn(usize, &mut [u8]) + 'a;
 
+/// The slowest rate the controller loop runs at (`controller.rate_hz` ≥ 10 Hz): the Bus Watchdog is sized for it
+/// until [`DynamixelArm::set_loop_rate`] gives the loop's real rate.
+pub const SLOWEST_LOOP_RATE_HZ: f64 = 10.0;
+/// Loop periods without an instruction after which the servos' Bus Watchdog stops them (see
+/// [`bus_watchdog_units`]).
+pub const BUS_WATCHDOG_PERIODS: f64 = 5.0;
+/// The shortest Bus Watchdog time the driver sets, ms: a host without real-time scheduling, or a loaded one, can
+/// pause the loop for tens of ms, and a pause as long as the watchdog stops the arm (and faults the controller).
+pub const BUS_WATCHDOG_MIN_MS: f64 = 200.0;
+
+/// The Bus Watchdog time the driver writes to every servo, in the register's 20 ms units, for a loop at
+/// `loop_rate_hz` whose transactions wait at most `timeout_ms` for a reply:
+///
+/// ```text
+/// units = ceil( (max(5 · 1000 / loop_rate_hz, 200) + timeout_ms) / 20 ),  within 1 … 127 (2.54 s)
+/// ```
+///
+/// A rate that is not a positive number is taken as [`SLOWEST_LOOP_RATE_HZ`]. Every cycle sends the servos two
+/// instructions (a sync read and a sync write) and a retried transaction sends again after at most `timeout_ms`,
+/// so a running loop never leaves them silent that long; a loop that stopped (the process killed, hung, or its
+/// thread gone without a safe stop) does.
+pub fn bus_watchdog_units(loop_rate_hz: f64, timeout_ms: f64) -> u8 {
+    let rate = if loop_rate_hz.is_finite() && loop_rate_hz > 0.0 { loop_rate_hz } else { SLOWEST_LOOP_RATE_HZ };
+    let timeout = if timeout_ms.is_finite() { timeout_ms.max(0.0) } else { 0.0 };
+    let ms = (BUS_WATCHDOG_PERIODS * 1e3 / rate).max(BUS_WATCHDOG_MIN_MS) + timeout;
+    (ms / BUS_WATCHDOG_UNIT_MS).ceil().clamp(1.0, f64::from(BUS_WATCHDOG_MAX_UNITS)) as u8
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Drive {
     /// Torque off (as opened: the arm is limp until the first command).
     Off,
-    /// Current-based torque control, torque on.
+    /// Current-based torque control, torque on, the Bus Watchdog armed.
     Current,
-    /// Holding a position after a safe stop.
+    /// Current mode, but the bus was silent for longer than the Bus Watchdog: the servos may have stopped and
+    /// latched its error. The next command re-arms them; a safe stop clears the error.
+    Lapsed,
+    /// Holding a position after a safe stop (Bus Watchdog disabled: the servos hold on their own).
     Holding,
 }
 
@@ -32,7 +63,16 @@ enum Drive {
 ///   each servo's Current Limit. The first command after opening or a safe stop switches the servos to current
 ///   mode and enables torque (a few extra packets, once).
 /// - [`safe_stop`](ArmDriver::safe_stop): `hold` → current-based position mode at the last measured position
-///   with `hold_current_limit`; `torque_off` → torque disabled. Idempotent.
+///   with `hold_current_limit` (the Bus Watchdog disabled, so the servos hold without the host); `torque_off` →
+///   torque disabled. Idempotent.
+/// - **When the controller dies**: dropping the driver (a normal exit, or a panic unwinding the loop thread that
+///   owns it) performs the safe stop. A process that ends without unwinding (`kill -9`, the OOM killer, an
+///   abort) cannot; for that, whenever torque control is on, every servo's **Bus Watchdog** is armed
+///   ([`bus_watchdog_units`]): a servo that receives no instruction for that long stops (zero current: the arm
+///   goes limp, as with `torque_off`) and latches the watchdog error, which makes its goals read-only until the
+///   register is written 0 (what opening the driver, a safe stop and re-entering torque control do). The driver
+///   notices a silence of its own that long (a stalled loop) and reports it as a fault instead of commanding
+///   servos that stopped.
 /// - Faults: timeouts, corrupt packets, missing replies and refusals are retried up to `max_retries` (input
 ///   flushed, counted in [`BusHealth`]); then, and at once for a hardware-error alert or a port error, the error is
 ///   returned naming the port and the servo ID (the controller then calls `safe_stop` and latches its fault).
@@ -51,6 +91,10 @@ pub struct DynamixelArm<L: SerialLink> {
     present: Vec<u8>,
     last_raw_position: [i32; MAX_DOF],
     drive: Drive,
+    /// Bus Watchdog time written when torque control starts, 20 ms units.
+    watchdog_units: u8,
+    /// When the servos last got an instruction in torque control (the Bus Watchdog's reference).
+    last_instruction: Instant,
     health: Arc<BusHealth>,
     timing: Option<BusTiming>,
 }
@@ -69,8 +113,10 @@ impl<L: SerialLink> std::fmt::Debug for DynamixelArm<L> {
 impl<L: SerialLink> DynamixelArm<L> {
     /// Sets up the servos on `link` for a `dof`-joint arm described by `cfg`: pings every ID (missing IDs are an
     /// error naming them), reboots servos that report a hardware error (once; an error if it persists), disables
-    /// torque, writes the return delay and current mode, zeroes the goal currents, reads the current limits and
-    /// probes the bus timing. Torque stays off until the first [`ArmDriver::write_torque`]. Not real-time.
+    /// torque, clears a Bus Watchdog error left by a controller that died, writes the return delay and current
+    /// mode, zeroes the goal currents, reads the current limits and probes the bus timing. Torque stays off until
+    /// the first [`ArmDriver::write_torque`]. The Bus Watchdog is sized for [`SLOWEST_LOOP_RATE_HZ`] until
+    /// [`set_loop_rate`](Self::set_loop_rate) is called. Not real-time.
     pub fn with_link(link: L, cfg: &DynamixelConfig, dof: usize, clock: Arc<dyn Clock>) -> Result<Self, DriverError> {
         if dof == 0 || dof > MAX_DOF || cfg.ids.len() != dof || cfg.torque_constant.len() != dof {
             return Err(DriverError::InvalidCommand {
@@ -103,6 +149,8 @@ impl<L: SerialLink> DynamixelArm<L> {
             present: vec![0; dof * usize::from(PRESENT_BLOCK_LEN)],
             last_raw_position: [0; MAX_DOF],
             drive: Drive::Off,
+            watchdog_units: bus_watchdog_units(SLOWEST_LOOP_RATE_HZ, cfg.timeout_ms),
+            last_instruction: Instant::now(),
             health: Arc::new(BusHealth::default()),
             timing: None,
         };
@@ -129,6 +177,7 @@ impl<L: SerialLink> DynamixelArm<L> {
             }
             let t = self.table;
             self.retry(|b| b.write(id, t.torque_enable, &[0])).map_err(|e| self.error(e, Some(j)))?;
+            self.retry(|b| b.write(id, t.bus_watchdog, &[0])).map_err(|e| self.error(e, Some(j)))?;
             let delay = [(self.cfg.return_delay_us / 2) as u8];
             self.retry(|b| b.write(id, t.return_delay, &delay)).map_err(|e| self.error(e, Some(j)))?;
             self.retry(|b| b.write(id, t.operating_mode, &[mode::CURRENT])).map_err(|e| self.error(e, Some(j)))?;
@@ -252,15 +301,77 @@ impl<L: SerialLink> DynamixelArm<L> {
         self.health.clone()
     }
 
+    /// Sizes the Bus Watchdog for a control loop at `rate_hz` ([`bus_watchdog_units`]); it takes effect the next
+    /// time torque control starts (what [`crate::drivers::open_arm`] calls with the loop's rate before the loop
+    /// starts). Not real-time.
+    pub fn set_loop_rate(&mut self, rate_hz: f64) {
+        self.watchdog_units = bus_watchdog_units(rate_hz, self.cfg.timeout_ms);
+    }
+
+    /// The Bus Watchdog time written to the servos when torque control starts.
+    pub fn bus_watchdog(&self) -> Duration {
+        Duration::from_secs_f64(f64::from(self.watchdog_units) * BUS_WATCHDOG_UNIT_MS * 1e-3)
+    }
+
+    /// Switches the servos to current mode with zero goal current and torque on, then arms the Bus Watchdog (it is
+    /// first written 0, which clears a latched watchdog error that would make the goals read-only).
     fn enter_current_mode(&mut self) -> Result<(), DriverError> {
         let ids = self.cfg.ids.clone();
         let t = self.table;
-        self.bus.sync_write(t.torque_enable, 1, &ids, |_, b| b[0] = 0).map_err(|e| self.error(e, None))?;
-        self.bus.sync_write(t.operating_mode, 1, &ids, |_, b| b[0] = mode::CURRENT).map_err(|e| self.error(e, None))?;
-        self.bus.sync_write(t.goal_current, 2, &ids, |_, b| b.fill(0)).map_err(|e| self.error(e, None))?;
-        self.bus.sync_write(t.torque_enable, 1, &ids, |_, b| b[0] = 1).map_err(|e| self.error(e, None))?;
+        let wd = self.watchdog_units;
+        let steps: [(u16, u16, &Fill<'_>); 6] = [
+            (t.bus_watchdog, 1, &|_, b| b[0] = 0),
+            (t.torque_enable, 1, &|_, b| b[0] = 0),
+            (t.operating_mode, 1, &|_, b| b[0] = mode::CURRENT),
+            (t.goal_current, 2, &|_, b| b.fill(0)),
+            (t.torque_enable, 1, &|_, b| b[0] = 1),
+            (t.bus_watchdog, 1, &|_, b| b[0] = wd),
+        ];
+        for (addr, len, fill) in steps {
+            self.bus.sync_write(addr, len, &ids, fill).map_err(|e| self.error(e, None))?;
+        }
+        self.last_instruction = Instant::now();
         self.drive = Drive::Current;
         Ok(())
+    }
+
+    /// In torque control, checks that the bus has not been silent for (nearly) the Bus Watchdog time: if it has,
+    /// the servos may have stopped on their own, and commanding them as if they had not would be a lie. One unit
+    /// (20 ms) of margin covers the transfer of the next packet. Real-time safe on success.
+    fn check_watchdog(&mut self) -> Result<(), DriverError> {
+        if self.drive != Drive::Current {
+            return Ok(());
+        }
+        let silent = self.last_instruction.elapsed();
+        let limit_ms = (f64::from(self.watchdog_units) - 1.0) * BUS_WATCHDOG_UNIT_MS;
+        if silent.as_secs_f64() * 1e3 < limit_ms {
+            return Ok(());
+        }
+        self.drive = Drive::Lapsed;
+        Err(DriverError::HardwareFault {
+            device: self.cfg.port.clone(),
+            unit: "bus".into(),
+            detail: format!(
+                "no instruction for {:.0} ms, about the servos' Bus Watchdog time ({:.0} ms): they may have stopped \
+                 (the loop stalled)",
+                silent.as_secs_f64() * 1e3,
+                self.bus_watchdog().as_secs_f64() * 1e3
+            ),
+        })
+    }
+}
+
+impl<L: SerialLink> Drop for DynamixelArm<L> {
+    /// Performs the safe stop unless torque was never enabled (or is off already): a normal exit, and a panic that
+    /// unwinds the thread owning the driver, leave the arm in its safe state rather than on its last goal current.
+    /// Errors are logged (a pulled cable has nothing to stop). Sends without waiting for replies.
+    fn drop(&mut self) {
+        if self.drive == Drive::Off {
+            return;
+        }
+        if let Err(e) = self.safe_stop() {
+            tracing::error!(port = %self.cfg.port, "safe stop when the driver was dropped: {e}");
+        }
     }
 }
 
@@ -270,6 +381,7 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
     }
 
     fn read_state(&mut self) -> Result<JointState, DriverError> {
+        self.check_watchdog()?;
         let t = self.table;
         let (bus, ids, present) = (&mut self.bus, &self.cfg.ids, &mut self.present);
         let mut tries = 0;
@@ -292,6 +404,9 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
         };
         if let Err(e) = result {
             return Err(self.error(e, None));
+        }
+        if self.drive == Drive::Current {
+            self.last_instruction = Instant::now();
         }
         let stamp = self.clock.now();
         let mut s = JointState { stamp, ..JointState::default() };
@@ -323,7 +438,9 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
             let lim = f64::from(self.current_limit[j].min(i32::from(i16::MAX)));
             counts[j] = (amps / self.table.amps_per_count).round().clamp(-lim, lim) as i16;
         }
-        if self.drive != Drive::Current {
+        if self.drive == Drive::Current {
+            self.check_watchdog()?;
+        } else {
             self.enter_current_mode()?;
         }
         let addr = self.table.goal_current;
@@ -331,6 +448,7 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
         {
             return Err(self.error(e, None));
         }
+        self.last_instruction = Instant::now();
         Ok(())
     }
 
@@ -344,8 +462,9 @@ impl<L: SerialLink> ArmDriver for DynamixelArm<L> {
             }
             SafeStopKind::Hold if self.drive != Drive::Holding => {
                 let (pos, hold) = (self.last_raw_position, self.hold_counts.clamp(0, i32::from(i16::MAX)) as i16);
-                let steps: [(u16, u16, &Fill<'_>); 5] = [
+                let steps: [(u16, u16, &Fill<'_>); 6] = [
                     (t.torque_enable, 1, &|_, b| b[0] = 0),
+                    (t.bus_watchdog, 1, &|_, b| b[0] = 0),
                     (t.operating_mode, 1, &|_, b| b[0] = mode::CURRENT_BASED_POSITION),
                     (t.goal_position, 4, &|k, b| b.copy_from_slice(&pos[k].to_le_bytes())),
                     (t.goal_current, 2, &|_, b| b.copy_from_slice(&hold.to_le_bytes())),

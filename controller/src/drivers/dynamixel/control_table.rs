@@ -15,6 +15,13 @@ pub mod mode {
     pub const CURRENT_BASED_POSITION: u8 = 5;
 }
 
+/// The Bus Watchdog's unit, ms.
+pub const BUS_WATCHDOG_UNIT_MS: f64 = 20.0;
+/// The longest Bus Watchdog time the register holds, units (127 × 20 ms = 2.54 s).
+pub const BUS_WATCHDOG_MAX_UNITS: u8 = 127;
+/// The Bus Watchdog register's value while its error is latched (−1 as a signed byte).
+pub const BUS_WATCHDOG_ERROR: u8 = 0xFF;
+
 /// Bytes of the present current/velocity/position block.
 pub const PRESENT_BLOCK_LEN: u16 = 10;
 
@@ -35,6 +42,10 @@ pub struct ControlTable {
     pub torque_enable: u16,
     /// Hardware Error Status (1 byte).
     pub hardware_error: u16,
+    /// Bus Watchdog (1 byte, RAM): 0 disabled, 1…127 the time in [`BUS_WATCHDOG_UNIT_MS`] units, 255 (−1) the
+    /// latched Bus Watchdog Error. While torque is on and it is 1…127, a servo that receives no instruction for
+    /// that long stops and latches the error; its goals are then read-only until 0 is written here.
+    pub bus_watchdog: u16,
     /// Goal Current (2 bytes, signed).
     pub goal_current: u16,
     /// Goal Position (4 bytes, signed).
@@ -65,6 +76,7 @@ impl ControlTable {
                 current_limit: 38,
                 torque_enable: 64,
                 hardware_error: 70,
+                bus_watchdog: 98,
                 goal_current: 102,
                 goal_position: 116,
                 present_block: 126,
@@ -81,6 +93,7 @@ impl ControlTable {
                 current_limit: 38,
                 torque_enable: 512,
                 hardware_error: 518,
+                bus_watchdog: 546,
                 goal_current: 550,
                 goal_position: 564,
                 present_block: 574,

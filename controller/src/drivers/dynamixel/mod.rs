@@ -15,7 +15,7 @@ pub mod control_table;
 pub mod protocol;
 
 pub use crate::drivers::serial::latency_timer_ms;
-pub use arm::{BusHealth, BusTiming, DynamixelArm};
+pub use arm::{BusHealth, BusTiming, DynamixelArm, bus_watchdog_units};
 pub use bus::{BusError, DynamixelBus, SerialLink};
 pub use control_table::ControlTable;
 

@@ -93,3 +93,20 @@ fn the_shipped_dynamixel_arm_config_is_valid_and_its_model_builds() {
     let ws = cfg.workspace;
     assert!(ws.contains([tcp.x, tcp.y, tcp.z]), "home TCP {tcp:?} outside the workspace {ws:?}");
 }
+
+#[test]
+fn the_bus_watchdog_is_five_loop_periods_or_200ms_plus_the_timeout_in_20ms_units() {
+    use super::arm::bus_watchdog_units;
+    assert_eq!(bus_watchdog_units(1000.0, 5.0), 11, "max(5 ms, 200 ms) + 5 ms = 205 ms → 11 units");
+    assert_eq!(bus_watchdog_units(10.0, 50.0), 28, "500 ms + 50 ms → 28 units");
+    assert_eq!(bus_watchdog_units(f64::NAN, 0.0), 25, "no rate: sized for the slowest loop (10 Hz)");
+    assert_eq!(bus_watchdog_units(0.0, 0.0), 25);
+    assert_eq!(bus_watchdog_units(1.0, 1e6), 127, "capped at the register's 2.54 s");
+    assert_eq!(bus_watchdog_units(4000.0, f64::INFINITY), 10);
+    let (x, p) = (
+        super::ControlTable::of(interfaces::config::ServoSeries::X),
+        super::ControlTable::of(interfaces::config::ServoSeries::P),
+    );
+    assert_eq!((x.bus_watchdog, p.bus_watchdog), (98, 546), "the e-Manual's Bus Watchdog addresses");
+    assert!(usize::from(p.bus_watchdog) < p.size() && usize::from(x.bus_watchdog) < x.size());
+}

@@ -29,7 +29,10 @@
 //! The safety envelope (workspace box, joint limits, velocity guard, watchdog hold, latched e-stop) sits in the
 //! controller above this driver and acts on the torques before they become goals, as on every arm. The safe stop
 //! `hold` sets every goal to the last measured position (the servo holds there with its torque limit);
-//! `torque_off` disables torque (the arm falls: use it only on a supported arm).
+//! `torque_off` disables torque (the arm falls: use it only on a supported arm). Dropping the driver (a normal
+//! exit, or a panic unwinding the loop thread that owns it) performs the safe stop too. The servos have no bus
+//! watchdog: if the process ends without unwinding (`kill -9`, the OOM killer), each servo keeps its last goal
+//! until its power is cut, so a cell with this arm needs a hardware stop on the servo supply.
 //!
 //! # One cycle
 //! - [`read_state`](ArmDriver::read_state): **one sync read** of the present block (position, speed, load,
@@ -506,6 +509,25 @@ impl<L: SerialLink> ArmDriver for FeetechArm<L> {
             SafeStopKind::Hold => {}
         }
         Ok(())
+    }
+}
+
+impl<L: SerialLink> Drop for FeetechArm<L> {
+    /// Performs the safe stop unless torque was never enabled (or is off already): a normal exit, and a panic that
+    /// unwinds the thread owning the driver, leave the arm holding where it was measured last (or limp, with
+    /// `torque_off`) rather than on its last goal. Errors are logged (a pulled cable has nothing to stop).
+    ///
+    /// The STS servos have no bus watchdog: a process that ends without unwinding (`kill -9`, the OOM killer, an
+    /// abort) leaves each servo holding its last goal position, `q + τ/k` from the last cycle (within the joint
+    /// limits, pushing with at most the Torque Limit register's torque) until its power is cut. Cells with this
+    /// arm need a hardware stop that removes servo power.
+    fn drop(&mut self) {
+        if self.drive == Drive::Off {
+            return;
+        }
+        if let Err(e) = self.safe_stop() {
+            tracing::error!(port = %self.cfg.port, "safe stop when the driver was dropped: {e}");
+        }
     }
 }
 
