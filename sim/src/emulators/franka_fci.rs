@@ -59,6 +59,9 @@ pub struct FciFaults {
     pub delay_next_ms: AtomicU32,
     /// Send this many datagrams that are not robot states.
     pub garbage: AtomicU32,
+    /// Nonzero: send one extra robot state, with its message ID this far ahead of the real one, before the next
+    /// state (consumed when applied): a forged or corrupt state from the robot's address.
+    pub forged_id_ahead: AtomicU64,
     /// Nonzero: a reflex with error flag `value − 1` (e.g. 7 = joint reflex) at the next cycle.
     pub reflex: AtomicU32,
     /// The user stop (external activation device) is pressed.
@@ -500,6 +503,12 @@ impl Robot {
         s.tau_j.copy_from_slice(&self.applied[..FRANKA_DOF]);
         s.tau_j_d.copy_from_slice(&self.tau[..FRANKA_DOF]);
         let mut b = [0u8; STATE_LEN];
+        let ahead = self.faults.forged_id_ahead.swap(0, Ordering::AcqRel);
+        if ahead != 0 {
+            let f = RobotState { message_id: s.message_id.saturating_add(ahead), ..s };
+            f.encode(&mut b);
+            let _ = self.udp.send_to(&b, to);
+        }
         s.encode(&mut b);
         // Published before it goes out: a test that has the state sees the robot it came from.
         self.state.states_sent += 1;

@@ -86,6 +86,9 @@ pub struct RtdeFaults {
     pub delay_next_ms: AtomicU32,
     /// Send this many packages of bytes that do not frame before the next output packages.
     pub garbage: AtomicU32,
+    /// Nonzero: send one extra data package, stamped with this `f64` (its bits; e.g. `f64::INFINITY.to_bits()`),
+    /// before the next one (consumed when applied): a forged or corrupt package in the stream.
+    pub forged_timestamp: AtomicU64,
     /// Nonzero: the safety system enters this `safety_mode` (3 protective stop, 7 robot emergency stop) at the
     /// next cycle and stops the program.
     pub safety_mode: AtomicI32,
@@ -497,6 +500,16 @@ impl Robot {
             out.current[j] = self.applied[j] / self.opts.torque_constant;
         }
         let mut payload = [0u8; 1 + OUTPUT_LEN];
+        let forged = self.faults.forged_timestamp.swap(0, Ordering::AcqRel);
+        if forged != 0 {
+            let f = RobotState { timestamp: f64::from_bits(forged), ..out };
+            f.encode(recipe, &mut payload);
+            if protocol::encode(&mut self.tx, kind::DATA_PACKAGE, &[&payload]).is_err()
+                || !write_all(&mut c.stream, &self.tx)
+            {
+                return false;
+            }
+        }
         out.encode(recipe, &mut payload);
         if protocol::encode(&mut self.tx, kind::DATA_PACKAGE, &[&payload]).is_err() {
             return false;

@@ -177,3 +177,78 @@ fn the_realtime_stream_runs_near_1_khz_and_a_loop_keeps_up() {
     arm.safe_stop().expect("stop");
     common::wait_until(|| emu.view(), "motion stopped", |v| !v.moving);
 }
+
+/// A forged robot state: plausible modes, a pose far from the real arm's.
+fn forged_state(message_id: u64) -> [u8; controller::drivers::franka::protocol::STATE_LEN] {
+    use controller::drivers::franka::protocol::{
+        RobotState, STATE_CONTROLLER_EXTERNAL, STATE_LEN, STATE_MOTION_JOINT_VELOCITY,
+    };
+    let s = RobotState {
+        message_id,
+        q: [0.777; 7],
+        motion_generator_mode: STATE_MOTION_JOINT_VELOCITY,
+        controller_mode: STATE_CONTROLLER_EXTERNAL,
+        robot_mode: robot_mode::MOVE,
+        control_command_success_rate: 1.0,
+        ..RobotState::default()
+    };
+    let mut b = [0u8; STATE_LEN];
+    s.encode(&mut b);
+    b
+}
+
+#[test]
+fn robot_states_from_another_host_are_ignored_even_when_they_come_first() {
+    let (emu, mut cfg) = emulator(FciEmulatorOptions::default());
+    // A fixed state port, so that another host can send to it before the robot does.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("free port").port();
+    let interfaces::config::DriverConfig::Franka(f) = &mut cfg.driver else { panic!("{:?}", cfg.driver) };
+    f.udp_port = port;
+    // Another host on the lab network (127.0.0.2: a different source address on loopback) floods that port with
+    // well-formed states from before the driver opens until the end.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forger = {
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("forger".into())
+            .spawn(move || {
+                let sock = std::net::UdpSocket::bind("127.0.0.2:0").expect("a second loopback address");
+                let mut id = 1u64;
+                while !stop.load(Ordering::Acquire) {
+                    let _ = sock.send_to(&forged_state(id), ("127.0.0.1", port));
+                    id += 1;
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                id
+            })
+            .expect("thread")
+    };
+    std::thread::sleep(Duration::from_millis(20)); // the flood is on before the driver opens
+    let arm = emu.open(&cfg).expect("the driver opens on the robot's states, not the forger's");
+    let mut c = ControllerCore::new(&cfg, arm).expect("core");
+    for k in 0..200 {
+        common::cycle(&mut c, &emu.clock()).unwrap_or_else(|e| panic!("cycle {k}: {e}"));
+        assert!(c.status().q[..7].iter().all(|&q| q != 0.777), "a forged state was used at cycle {k}");
+    }
+    stop.store(true, Ordering::Release);
+    let sent = forger.join().expect("forger");
+    let foreign = c.driver().health().foreign.load(Ordering::Relaxed);
+    assert!(sent > 10 && foreign > 0, "forged {sent}, refused as foreign {foreign}");
+    assert_eq!(c.driver().health().refused.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_state_with_a_message_id_far_ahead_is_refused_and_does_not_stall_the_driver() {
+    let (emu, mut c) = rig();
+    common::run(&mut c, &emu.clock(), 20);
+    for ahead in [u64::MAX / 2, 1_000_000, 5_000] {
+        emu.faults().forged_id_ahead.store(ahead, Ordering::Release);
+        common::run(&mut c, &emu.clock(), 50);
+        assert_eq!(emu.faults().forged_id_ahead.load(Ordering::Acquire), 0, "the forged state was sent");
+    }
+    assert_eq!(c.driver().health().refused.load(Ordering::Relaxed), 3);
+    let newest = c.driver().latest().expect("a state").message_id;
+    let robot = emu.view().cycles;
+    assert!(newest <= robot, "the driver follows the robot's IDs: {newest}, the robot's {robot}");
+    assert_eq!(c.mode(), ControllerMode::Idle);
+}

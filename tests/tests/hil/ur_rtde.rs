@@ -169,3 +169,18 @@ fn open_arm_opens_the_emulated_robot_at_the_streams_rate() {
     assert!(info.gravity_compensated && info.dof == 6);
     opened.arm.read_state().expect("state through the boxed driver");
 }
+
+#[test]
+fn packages_stamped_infinite_nan_or_far_ahead_are_refused_and_do_not_stall_the_driver() {
+    let (emu, mut c) = rig();
+    common::run(&mut c, &emu.clock(), 20);
+    for stamp in [f64::INFINITY, f64::NAN, 1e12, 3.0e5, -1.0] {
+        emu.faults().forged_timestamp.store(stamp.to_bits(), Ordering::Release);
+        common::run(&mut c, &emu.clock(), 25);
+        assert_eq!(emu.faults().forged_timestamp.load(Ordering::Acquire), 0, "the forged package was sent");
+    }
+    assert_eq!(c.driver().health().refused.load(Ordering::Relaxed), 5);
+    let newest = c.driver().latest().expect("a package").timestamp;
+    assert!(newest < 1e3, "the driver follows the robot's clock: {newest}");
+    assert_ne!(c.mode(), interfaces::msg::ControllerMode::Fault, "last fault: {:?}", c.last_fault());
+}

@@ -8,7 +8,7 @@ use interfaces::Clock;
 use interfaces::config::{FRANKA_DOF, FrankaConfig};
 use interfaces::drivers::{ArmDriver, ArmInfo, DriverError, JointState, JointVec};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +28,10 @@ pub struct FciHealth {
     pub corrupt: AtomicU64,
     /// Commands sent.
     pub commands: AtomicU64,
+    /// Datagrams from another address than the robot's (refused unread).
+    pub foreign: AtomicU64,
+    /// Robot states whose message ID jumped further ahead than [`message_id_window`] allows (refused).
+    pub refused: AtomicU64,
 }
 
 impl FciHealth {
@@ -39,13 +43,45 @@ impl FciHealth {
 
 const TCP_RX: usize = 4 * protocol::MAX_MESSAGE;
 
+/// The least a robot state's message ID may run ahead of the last accepted one, IDs (100 ms of states).
+pub const MESSAGE_ID_SLACK: u64 = 100;
+
+/// Datagrams one read of the state takes at most before it uses the newest state it has (a flood of datagrams,
+/// from the robot's address or not, cannot keep the driver reading).
+pub const MAX_DATAGRAMS_PER_READ: u32 = 64;
+
+/// A read that took at most this many datagrams saw a short queue: its newest state is current (received within a
+/// few ms), and it becomes the reference of the message-ID window.
+const FRESH_QUEUE: u32 = 8;
+
+/// How far ahead of the reference state (the newest state of a read that found a short queue: current when it
+/// was taken) a new state's message ID may be, `elapsed` after the reference was taken. The robot counts one ID
+/// per 1 kHz cycle, so
+///
+/// ```text
+/// window = max(MESSAGE_ID_SLACK, deadline_ms) + 2 · elapsed_ms
+/// ```
+///
+/// (twice the robot's pace: host and robot clocks never differ by that much). A state further ahead is refused
+/// and counted, not adopted: one forged or corrupt state with a huge ID cannot make every real state after it
+/// look stale and stall the driver; a forged ID inside the window holds the real states back for at most the
+/// window.
+pub fn message_id_window(deadline: Duration, elapsed: Duration) -> u64 {
+    let slack = MESSAGE_ID_SLACK.max(deadline.as_millis().min(u128::from(u32::MAX)) as u64);
+    let elapsed_ms = elapsed.as_millis().min(u128::from(u32::MAX)) as u64;
+    slack.saturating_add(elapsed_ms.saturating_mul(2))
+}
+
 /// A Franka arm through the FCI.
 ///
 /// - Opening: Connect (protocol version check), the first robot state over UDP, SetCollisionBehavior, then a Move
 ///   in external-controller mode; the arm is then torque controlled until a reflex, a stop or a fault.
 /// - [`read_state`](ArmDriver::read_state): the newest robot state (highest message ID; older and queued ones
 ///   are skipped and counted as lost), waiting at most until `deadline_ms` after the last one (then a
-///   late-packet [`DriverError::Timeout`]). A reflex (its error flags named), the user stop, or a motion that
+///   late-packet [`DriverError::Timeout`]). States are taken only from the robot: datagrams from another IP
+///   address than the command connection's peer, or (once the first state came) from another port, are refused
+///   unread and counted ([`FciHealth::foreign`]); a state whose message ID jumps further ahead of the last accepted
+///   one than [`message_id_window`] is refused and counted ([`FciHealth::refused`]). A reflex (its error flags named), the user stop, or a motion that
 ///   ended otherwise are [`DriverError::HardwareFault`]s; a closed command connection is
 ///   [`DriverError::Disconnected`]; a datagram that is not a robot state is [`DriverError::Corrupt`].
 /// - [`write_torque`](ArmDriver::write_torque): one robot command answering the newest state's message ID.
@@ -57,6 +93,9 @@ const TCP_RX: usize = 4 * protocol::MAX_MESSAGE;
 pub struct FrankaArm {
     tcp: TcpStream,
     udp: UdpSocket,
+    /// The robot's IP address (the command connection's peer): states come from there only.
+    robot_ip: IpAddr,
+    /// The robot's UDP address, pinned by its first state.
     robot_udp: Option<SocketAddr>,
     cfg: FrankaConfig,
     device: String,
@@ -70,6 +109,8 @@ pub struct FrankaArm {
     motion: Option<u32>,
     move_result: Option<u8>,
     latest: Option<RobotState>,
+    /// The message-ID window's reference: an accepted ID known to be current when it was taken, and when.
+    id_reference: Option<(u64, Instant)>,
     fresh: bool,
     last_arrival: Instant,
     deadline: Duration,
@@ -118,6 +159,7 @@ impl FrankaArm {
             disconnected(format!("cannot connect: {}", last.map_or("no address".into(), |e| e.to_string())))
         })?;
         let local_ip = tcp.local_addr().map_err(|e| disconnected(format!("socket: {e}")))?.ip();
+        let robot_ip = tcp.peer_addr().map_err(|e| disconnected(format!("socket: {e}")))?.ip();
         let udp = UdpSocket::bind((local_ip, cfg.udp_port))
             .map_err(|e| disconnected(format!("cannot bind UDP port {}: {e}", cfg.udp_port)))?;
         let setup = || -> std::io::Result<()> {
@@ -129,6 +171,7 @@ impl FrankaArm {
         let mut arm = Self {
             tcp,
             udp,
+            robot_ip,
             robot_udp: None,
             cfg: cfg.clone(),
             info: ArmInfo { name: format!("franka:{}", cfg.host), dof, gravity_compensated: true },
@@ -142,6 +185,7 @@ impl FrankaArm {
             motion: None,
             move_result: None,
             latest: None,
+            id_reference: None,
             fresh: false,
             last_arrival: Instant::now(),
             deadline: Duration::from_secs_f64(cfg.deadline_ms * 1e-3),
@@ -304,6 +348,10 @@ impl FrankaArm {
     pub fn device(&self) -> &str {
         &self.device
     }
+    /// The local address robot states are received on.
+    pub fn state_address(&self) -> Option<SocketAddr> {
+        self.udp.local_addr().ok()
+    }
 
     fn protocol_error(&self, detail: String) -> DriverError {
         DriverError::Corrupt { device: self.device.clone(), detail }
@@ -425,13 +473,17 @@ impl FrankaArm {
         }
     }
 
-    /// Receives robot states until one newer than the last has come (draining the queue to the newest), or the
-    /// deadline after the last arrival passes.
+    /// Receives robot states until one newer than the last has come (draining the queue to the newest, at most
+    /// [`MAX_DATAGRAMS_PER_READ`] datagrams), or the deadline after the last arrival passes.
     fn receive(&mut self) -> Result<(), DriverError> {
         let mut got = false;
+        let mut datagrams = 0u32;
         // First take what is queued without waiting: after a stall of the caller, the newest state is there.
         let mut first = true;
         loop {
+            if got && datagrams >= MAX_DATAGRAMS_PER_READ {
+                return Ok(());
+            }
             let wait = if got || std::mem::take(&mut first) {
                 None
             } else {
@@ -461,7 +513,9 @@ impl FrankaArm {
             };
             match r {
                 Ok((n, from)) => {
-                    if self.robot_udp.is_some_and(|a| a != from) {
+                    datagrams = datagrams.saturating_add(1);
+                    if from.ip() != self.robot_ip || self.robot_udp.is_some_and(|a| a != from) {
+                        self.health.foreign.fetch_add(1, Ordering::Relaxed);
                         continue; // not the robot
                     }
                     let s = match RobotState::decode(&self.dgram[..n]) {
@@ -477,8 +531,16 @@ impl FrankaArm {
                     if s.message_id <= last && self.latest.is_some() {
                         continue; // stale or duplicated
                     }
+                    if let Some((id, at)) = self.id_reference
+                        && s.message_id > id.saturating_add(message_id_window(self.deadline, at.elapsed()))
+                    {
+                        self.health.refused.fetch_add(1, Ordering::Relaxed);
+                        continue; // implausibly far ahead: not adopted
+                    }
                     if self.latest.is_some() {
                         self.health.lost.fetch_add(s.message_id - last - 1, Ordering::Relaxed);
+                    } else {
+                        self.id_reference = Some((s.message_id, Instant::now()));
                     }
                     self.latest = Some(s);
                     self.last_arrival = Instant::now();
@@ -487,6 +549,11 @@ impl FrankaArm {
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     if got {
+                        if datagrams <= FRESH_QUEUE
+                            && let Some(s) = self.latest
+                        {
+                            self.id_reference = Some((s.message_id, Instant::now()));
+                        }
                         return Ok(());
                     }
                 }

@@ -75,3 +75,13 @@ fn the_collision_request_carries_the_thresholds_in_order() {
     let f = |i: usize| f64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
     assert_eq!((f(0), f(7), f(14), f(21), f(28), f(34), f(40), f(46)), (1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0));
 }
+
+#[test]
+fn the_message_id_window_is_the_deadline_or_100_ids_plus_twice_the_elapsed_ms() {
+    use super::arm::message_id_window;
+    use std::time::Duration;
+    assert_eq!(message_id_window(Duration::from_millis(5), Duration::ZERO), 100);
+    assert_eq!(message_id_window(Duration::from_millis(200), Duration::from_millis(10)), 220);
+    assert_eq!(message_id_window(Duration::from_millis(5), Duration::from_secs(3600)), 100 + 7_200_000);
+    assert!(message_id_window(Duration::MAX, Duration::MAX) < u64::MAX / 2, "no overflow");
+}

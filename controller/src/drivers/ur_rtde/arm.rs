@@ -25,6 +25,9 @@ pub struct RtdeHealth {
     pub skipped: AtomicU64,
     /// Packages ignored because their timestamp was not newer than the last one (stale).
     pub stale: AtomicU64,
+    /// Packages refused because their timestamp was not a finite number or jumped further ahead than
+    /// [`timestamp_window_s`] allows.
+    pub refused: AtomicU64,
     /// Text messages from the robot (logged).
     pub text_messages: AtomicU64,
     /// Commands sent.
@@ -55,12 +58,38 @@ pub struct RtdeSession {
 /// Receive buffer size, bytes: several packages of the largest kind.
 const RX_LEN: usize = 4 * protocol::MAX_PACKAGE;
 
+/// The largest robot timestamp accepted, s (about 31 years of controller uptime; the timestamp counts from the
+/// controller's start).
+pub const MAX_TIMESTAMP_S: f64 = 1e9;
+
+/// The least a data package's timestamp may run ahead of the reference one, s.
+pub const TIMESTAMP_SLACK_S: f64 = 0.1;
+
+/// A read that handled at most this many data packages saw a short queue: its newest package is current, and it
+/// becomes the reference of the timestamp window.
+const FRESH_QUEUE: u32 = 8;
+
+/// How far ahead of the reference package (the newest of a read that found a short queue: current when it was
+/// taken) a new package's robot timestamp may be, `elapsed` after the reference was taken, s:
+///
+/// ```text
+/// window = max(TIMESTAMP_SLACK_S, deadline) + 2 · elapsed
+/// ```
+///
+/// (twice the robot clock's pace). A package further ahead, or whose timestamp is not a number in
+/// `0 ..= MAX_TIMESTAMP_S`, is refused and counted, not adopted: one package stamped `+inf` or far in the future cannot make every real package after
+/// it look stale and stall the driver.
+pub fn timestamp_window_s(deadline: Duration, elapsed: Duration) -> f64 {
+    TIMESTAMP_SLACK_S.max(deadline.as_secs_f64()) + 2.0 * elapsed.as_secs_f64()
+}
 /// A UR e-Series arm over RTDE.
 ///
 /// - [`read_state`](ArmDriver::read_state): the newest data package (`actual_q`, `actual_qd`, `actual_current`,
 ///   modes). It waits for a package newer than the one last returned, at most until `deadline_ms` after the last
 ///   arrival (then a late-packet [`DriverError::Timeout`]); packages queued behind it are drained (only the newest
-///   is used, counted as skipped) and packages whose robot timestamp does not advance are ignored (stale). A
+///   is used, counted as skipped) and packages whose robot timestamp does not advance are ignored (stale);
+///   packages whose timestamp is not a number in `0 ..= MAX_TIMESTAMP_S` or jumps further ahead than [`timestamp_window_s`] are refused
+///   ([`RtdeHealth::refused`]). A
 ///   protective stop, an emergency stop or any other non-normal safety mode, a robot mode other than RUNNING and a
 ///   program that stopped are [`DriverError::HardwareFault`]s naming the robot's subsystem.
 /// - [`write_torque`](ArmDriver::write_torque): one input data package: six torques, the stop deceleration, the
@@ -86,6 +115,10 @@ pub struct UrRtdeArm {
     fresh: bool,
     last_arrival: Instant,
     last_timestamp: f64,
+    /// The timestamp window's reference: an accepted timestamp known to be current when it was taken, and when.
+    stamp_reference: Option<(f64, Instant)>,
+    /// Data packages handled by the current read.
+    read_packages: u32,
     counter: i32,
     deadline: Duration,
     failed: Option<DriverError>,
@@ -163,6 +196,8 @@ impl UrRtdeArm {
             fresh: false,
             last_arrival: Instant::now(),
             last_timestamp: f64::NEG_INFINITY,
+            stamp_reference: None,
+            read_packages: 0,
             counter: 0,
             deadline,
             failed: None,
@@ -374,6 +409,17 @@ impl UrRtdeArm {
                     self.consume(used);
                     let s = s.map_err(|e| self.fail(self.protocol_error(e.to_string())))?;
                     self.health.packages.fetch_add(1, Ordering::Relaxed);
+                    self.read_packages = self.read_packages.saturating_add(1);
+                    let too_far = self
+                        .stamp_reference
+                        .is_some_and(|(t, at)| s.timestamp - t > timestamp_window_s(self.deadline, at.elapsed()));
+                    if !(0.0..=MAX_TIMESTAMP_S).contains(&s.timestamp) || too_far {
+                        self.health.refused.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    if self.stamp_reference.is_none() {
+                        self.stamp_reference = Some((s.timestamp, Instant::now()));
+                    }
                     if s.timestamp <= self.last_timestamp {
                         self.health.stale.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -502,6 +548,7 @@ impl ArmDriver for UrRtdeArm {
         }
         // Take whatever is already queued, so that the newest package is the one used (after a stall of the
         // caller too).
+        self.read_packages = 0;
         self.drain_socket()?;
         loop {
             if matches!(self.handle_buffered()?, Got::Package) {
@@ -521,6 +568,9 @@ impl ArmDriver for UrRtdeArm {
         }
         self.fresh = false;
         let Some(s) = self.latest else { return Err(self.late()) };
+        if self.read_packages <= FRESH_QUEUE {
+            self.stamp_reference = Some((s.timestamp, Instant::now()));
+        }
         self.check(&s)?;
         let stamp = self.clock.now();
         let mut out = JointState { stamp, ..JointState::default() };

@@ -90,3 +90,12 @@ fn controller_versions_round_trip_and_order() {
     assert!(v > ControllerVersion { major: 5, minor: 21, bugfix: 9, build: 0 });
     assert_eq!(v.to_string(), "5.22.1.1234");
 }
+
+#[test]
+fn the_timestamp_window_is_the_deadline_or_100ms_plus_twice_the_elapsed_time() {
+    use super::arm::timestamp_window_s;
+    use std::time::Duration;
+    assert_eq!(timestamp_window_s(Duration::from_millis(10), Duration::ZERO), 0.1);
+    assert!((timestamp_window_s(Duration::from_millis(200), Duration::from_millis(50)) - 0.3).abs() < 1e-12);
+    assert!(f64::INFINITY > timestamp_window_s(Duration::from_millis(10), Duration::from_secs(1)));
+}
