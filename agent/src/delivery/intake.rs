@@ -357,7 +357,8 @@ mod tests {
         let (t0, s) = (Instant::now(), spec());
         let mut inbox = Inbox::default();
         let mut intake = Intake::new(limits());
-        let cases: [(&str, fn(&mut TransitionMsg)); 4] = [
+        type Spoil = fn(&mut TransitionMsg);
+        let cases: [(&str, Spoil); 4] = [
             ("reward", |m| m.reward = f32::NAN),
             ("action", |m| m.action[1] = f32::INFINITY),
             ("obs.proprio", |m| m.obs.proprio[0] = f32::NEG_INFINITY),

@@ -6,6 +6,7 @@ mod classifier;
 mod controller_node;
 mod faults;
 mod fleet;
+mod hostile_delivery;
 mod interventions;
 mod netns;
 mod record_teleop;
