@@ -177,16 +177,18 @@ impl std::fmt::Display for InputAge {
     }
 }
 
-/// Why an observation could not be assembled. Carries every input's age so the caller can report it.
+/// Why an observation could not be assembled. Carries every input's age, and what the inputs refused, so the
+/// caller can report it.
 #[derive(Debug, Error)]
 pub enum AssemblyError {
     /// An input is missing or older than `max_age`, or the inputs are further apart in time than `max_skew`.
     #[error(
-        "observation out of tolerance (max age {:.1} ms, max skew {:.1} ms, skew {:.1} ms): {}",
+        "observation out of tolerance (max age {:.1} ms, max skew {:.1} ms, skew {:.1} ms): {}{}",
         max_age.as_secs_f64() * 1e3,
         max_skew.as_secs_f64() * 1e3,
         skew.as_secs_f64() * 1e3,
-        ages.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        ages.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+        refused.iter().map(|r| format!("; {r}")).collect::<String>()
     )]
     OutOfTolerance {
         /// Every input with its age, cameras first in config order, then the arm state.
@@ -197,8 +199,8 @@ pub enum AssemblyError {
         max_age: Duration,
         /// Tolerance on the spread between inputs.
         max_skew: Duration,
+        /// For each input that refused messages (not counting those held back while a stream was confirmed):
+        /// how many, and why the last one was refused.
+        refused: Vec<String>,
     },
-    /// A frame was received but could not be turned into RGB8.
-    #[error(transparent)]
-    BadFrame(#[from] Box<PerceptionError>),
 }

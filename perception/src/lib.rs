@@ -16,7 +16,10 @@
 //!   A camera that stalls is reported stale, one that fails is reopened with backoff, and an image is never
 //!   published twice ([`CameraStatus`], events on `corrigo/<cell>/camera/event`).
 //! - **Observations** ([`ObservationAssembler`]): the newest frame of each camera and the newest arm state,
-//!   paired within a [`ObservationTolerance`], or an [`AssemblyError`] that reports each input's age.
+//!   paired within a [`ObservationTolerance`], or an [`AssemblyError`] that reports each input's age. Each input
+//!   is bound to one publisher's stream ([`StreamGate`]) and checked before it is held (declared size, data
+//!   length, the JPEG's own header before decoding: [`jpeg_dimensions`]); what is refused is counted, never
+//!   fatal.
 //! - **Benchmark** (`bench`, behind the `bench` feature): grab → another process latency and CPU cost (`corrigo bench perception`).
 //!
 //! Pixel layout everywhere: row-major, 3 bytes per pixel R, G, B, no padding (`len = width·height·3`).
@@ -26,6 +29,7 @@ pub mod bench;
 mod decode;
 mod devices;
 mod error;
+mod gate;
 mod node;
 mod observation;
 pub mod pattern;
@@ -33,14 +37,15 @@ mod pipeline;
 pub mod source;
 mod topics;
 
-pub use decode::to_rgb8;
+pub use decode::{JpegHeaderError, jpeg_dimensions, to_rgb8};
 pub use devices::{CaptureMode, VideoDevice, format_device_list, list_video_devices, list_video_devices_in};
 pub use error::{AssemblyError, InputAge, PerceptionError, SourceError};
+pub use gate::{Admitted, GatePolicy, MAX_STAMP, Refusal, Refusals, Reporter, StreamGate};
 pub use node::{
     CameraHealth, CameraNode, CameraNodeBuilder, CameraState, CameraStatus, INITIAL_BACKOFF, MAX_BACKOFF, NODE,
     run_camera_node,
 };
-pub use observation::{Observation, ObservationAssembler, ObservationTolerance};
+pub use observation::{CameraInput, Observation, ObservationAssembler, ObservationTolerance, arm_state_problem};
 pub use pipeline::Pipeline;
 pub use source::{
     CameraAdapter, Captured, ChannelOrder, FrameSource, SourceOpener, VideoKind, VideoSource, opener_for,
