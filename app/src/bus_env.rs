@@ -21,9 +21,20 @@
 //!   simulated cell it then asks for the episode's scene (`actor/scene_reset`, the cube placed where the
 //!   in-process environment puts it for the same seed) and waits until it is applied.
 //!
-//! Time is measured on the controller's clock: ages are taken against the newest arm state's stamp advanced by
-//! the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on the
-//! controller's clock (the same machine, or the simulator's own cameras).
+//! Time is measured on the controller's clock: ages are taken against the newest accepted arm state's stamp
+//! advanced by the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on
+//! the controller's clock (the same machine, or the simulator's own cameras).
+//!
+//! **Whose arm state and frames.** The pose targets are built from the arm state, so only the cell's own
+//! controller may provide it: the environment binds `controller/arm_state` to one publisher's stream
+//! ([`perception::StreamGate`]: the first stream that delivers [`GatePolicy::confirm`] consistent messages; its
+//! sequence numbers must continue and its stamps must run forward, never further than the time between arrivals
+//! allows, never to `u64::MAX`). Another publisher on the key (a stale process, a script, a hostile peer) is
+//! refused and counted for as long as the controller keeps publishing; after [`ARM_SILENCE`] without an accepted
+//! state (the controller was restarted) the next stream is adopted, with a warning. Frames are bound the same
+//! way per camera, and checked before they are decoded ([`perception::ObservationAssembler`]). Refused messages
+//! are counted ([`BusEnv::refusals`]) and reported with rate-limited warnings; they never end the environment.
+//! Under the secure profile the bus's access rules decide who may publish these keys at all.
 
 use agent::classifier::RewardClassifier;
 use anyhow::{Context, Result, bail};
@@ -38,9 +49,13 @@ use interfaces::env::{
 use interfaces::keys::{ARM_STATE, OPERATOR_COMMAND, POSE_TARGET, SCENE_RESET, SIM_SCENE};
 use interfaces::msg::{ArmState, Command, ControllerMode, GripperCommand, Header, OperatorCommand, Pose, PoseTarget};
 use interfaces::msg_training::{SceneReset, SceneState};
+use interfaces::time::MonotonicClock;
 use interfaces::{CellConfig, Clock, Stamp};
 use nalgebra::{Isometry3, Vector3, Vector6};
-use perception::{ObservationAssembler, ObservationTolerance};
+use perception::{
+    Admitted, CameraInput, GatePolicy, ObservationAssembler, ObservationTolerance, Refusal, Refusals, Reporter,
+    StreamGate, arm_state_problem,
+};
 use sim::Task;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -61,28 +76,65 @@ const SCENE_TIMEOUT: Duration = Duration::from_secs(5);
 const SETTLE_S: f64 = 0.1;
 /// Pose targets are sent again this often while the arm moves to its reset pose (the controller's watchdog).
 const RESEND: Duration = Duration::from_millis(50);
+/// How long the controller's arm-state stream must stay silent before another stream is adopted.
+pub const ARM_SILENCE: Duration = Duration::from_secs(1);
 
-/// The controller's clock as seen from here: the newest arm-state stamp plus the wall time since it arrived.
+/// The controller's clock as seen from here: the newest accepted arm-state stamp plus the wall time since it
+/// arrived (this host's monotonic clock). Reads 0 before the first accepted arm state.
 #[derive(Debug, Default)]
 struct FollowClock {
-    newest: Mutex<Option<(Stamp, Instant)>>,
+    newest: Mutex<Option<(Stamp, Stamp)>>,
 }
 
 impl FollowClock {
-    fn saw(&self, stamp: Stamp) {
-        let mut n = self.newest.lock().unwrap_or_else(|p| p.into_inner());
-        if n.is_none_or(|(s, _)| stamp > s) {
-            *n = Some((stamp, Instant::now()));
-        }
+    /// Follows the accepted arm state stamped `stamp` that arrived at `arrived` (host monotonic clock).
+    fn follow(&self, stamp: Stamp, arrived: Stamp) {
+        *self.newest.lock().unwrap_or_else(|p| p.into_inner()) = Some((stamp, arrived));
     }
 }
 
 impl Clock for FollowClock {
     fn now(&self) -> Stamp {
         match *self.newest.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some((s, at)) => Stamp(s.0 + at.elapsed().as_nanos() as u64),
+            Some((s, at)) => Stamp(s.0.saturating_add(MonotonicClock.now().0.saturating_sub(at.0))),
             None => Stamp(0),
         }
+    }
+}
+
+/// The controller's arm state: its subscription, the stream it is bound to, and what was refused.
+struct ArmInput {
+    sub: Subscriber<ArmState>,
+    gate: StreamGate,
+    refusals: Refusals,
+    reporter: Reporter,
+}
+
+impl ArmInput {
+    /// Drains the subscription; returns the newest arm state of the adopted stream and when it arrived.
+    fn poll(&mut self) -> Option<(ArmState, Stamp)> {
+        let mut newest = None;
+        while let Some(r) = self.sub.try_recv() {
+            let (seq, stamp) = (r.msg.header.seq, r.msg.header.stamp_ns);
+            let verdict = match arm_state_problem(&r.msg) {
+                Some(p) => Err(Refusal::Malformed(format!("an arm state whose {p}"))),
+                None => self.gate.admit(seq, stamp, r.received, None),
+            };
+            match verdict {
+                Ok(admitted) => {
+                    if let Admitted::Adopted { after } = admitted {
+                        self.refusals.adoptions = self.refusals.adoptions.saturating_add(1);
+                        self.reporter.adopted("arm_state", seq, stamp, after);
+                    }
+                    newest = Some((r.msg, r.received));
+                }
+                Err(why) => {
+                    self.refusals.count(&why);
+                    self.reporter.refused("arm_state", &why);
+                }
+            }
+        }
+        newest
     }
 }
 
@@ -102,7 +154,7 @@ pub struct BusEnv {
     episode: u64,
     steps: u64,
     targets: Publisher<PoseTarget>,
-    arm: Subscriber<ArmState>,
+    arm: ArmInput,
     newest_arm: Option<ArmState>,
     clock: Arc<FollowClock>,
     assembler: ObservationAssembler,
@@ -136,9 +188,28 @@ impl BusEnv {
         }
         let spec = obs_spec(cfg);
         let clock = Arc::new(FollowClock::default());
-        let names = spec.cameras.iter().map(|c| c.name.clone()).collect();
-        let assembler = ObservationAssembler::subscribe(bus, names, ObservationTolerance::for_cell(cfg), clock.clone())
-            .context("subscribing to the cameras and the arm state")?;
+        let cameras: Vec<CameraInput> = spec
+            .cameras
+            .iter()
+            .map(|c| {
+                let side = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+                CameraInput::sized(c.name.clone(), side(c.width), side(c.height))
+            })
+            .collect();
+        let tolerance = ObservationTolerance::for_cell(cfg);
+        let assembler = ObservationAssembler::subscribe_frames(bus, cameras, tolerance, clock.clone())
+            .context("subscribing to the cameras")?;
+        // The controller's clock runs at wall time, except for a simulation run as fast as it can.
+        let max_rate = match cfg.driver {
+            DriverConfig::Sim { realtime: false, .. } => 1000,
+            _ => 2,
+        };
+        let arm = ArmInput {
+            sub: bus.subscribe(ARM_STATE, None)?,
+            gate: StreamGate::new(GatePolicy { silence: ARM_SILENCE, max_rate, ..GatePolicy::default() }),
+            refusals: Refusals::default(),
+            reporter: Reporter::default(),
+        };
         let source = if simulated {
             Source::Scene {
                 states: bus.subscribe(SIM_SCENE, None)?,
@@ -161,7 +232,7 @@ impl BusEnv {
             episode: 0,
             steps: 0,
             targets: bus.publisher(POSE_TARGET, None)?,
-            arm: bus.subscribe(ARM_STATE, None)?,
+            arm,
             newest_arm: None,
             clock,
             assembler,
@@ -183,10 +254,22 @@ impl BusEnv {
         self.newest_arm.as_ref()
     }
 
+    /// What was refused so far: the arm state (`arm_state`), then what the observation's inputs refused (each
+    /// camera, `camera <name>`, and the arm state as the assembler saw it, `observation arm_state`).
+    pub fn refusals(&self) -> Vec<(String, Refusals)> {
+        let observed = self.assembler.refusals().into_iter().map(|(input, r)| {
+            let label = if input == "arm_state" { "observation arm_state".to_string() } else { input };
+            (label, r)
+        });
+        std::iter::once(("arm_state".to_string(), self.arm.refusals)).chain(observed).collect()
+    }
+
     fn poll_arm(&mut self) {
-        if let Some(s) = self.arm.latest() {
-            self.clock.saw(s.msg.header.stamp_ns);
-            self.newest_arm = Some(s.msg);
+        if let Some((s, arrived)) = self.arm.poll() {
+            self.clock.follow(s.header.stamp_ns, arrived);
+            // The assembler checks it again against this clock; a refusal there is counted there.
+            let _ = self.assembler.offer_arm_state(s.clone());
+            self.newest_arm = Some(s);
         }
     }
 
@@ -239,9 +322,11 @@ impl BusEnv {
         }
     }
 
+    /// Publishes `t` stamped now on this host's monotonic clock (`docs/messages.md`: when the target was decided;
+    /// the controller refuses targets stamped in its host's future or too long ago).
     fn send(&mut self, t: &PoseTarget) -> Result<(), EnvError> {
         let mut t = t.clone();
-        t.header = Header { seq: 0, stamp_ns: self.clock.now() };
+        t.header = Header::now();
         self.targets.publish(&mut t).map_err(|e| EnvError::internal("sending a pose target to the controller", e))?;
         Ok(())
     }
@@ -281,18 +366,21 @@ impl BusEnv {
         let wait = Duration::from_nanos(2 * self.period_ns).max(Duration::from_millis(200));
         let deadline = Instant::now() + wait;
         let raw = loop {
-            let raw =
-                self.assembler.assemble_within(wait).map_err(|e| EnvError::input("assembling the observation", e))?;
-            if raw.arm.header.stamp_ns >= not_before {
-                break raw;
+            // The arm state reaches the assembler through this environment's gate: keep it flowing meanwhile.
+            self.poll_arm();
+            match self.assembler.assemble() {
+                Ok(raw) if raw.arm.header.stamp_ns >= not_before => break raw,
+                Ok(raw) if Instant::now() >= deadline => {
+                    return Err(EnvError::input(
+                        "arm state",
+                        format!("the newest is at {} ns, {} ns are due", raw.arm.header.stamp_ns.0, not_before.0),
+                    ));
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(EnvError::input("assembling the observation", e));
+                }
+                _ => std::thread::sleep(Duration::from_millis(1)),
             }
-            if Instant::now() >= deadline {
-                return Err(EnvError::input(
-                    "arm state",
-                    format!("the newest is at {} ns, {} ns are due", raw.arm.header.stamp_ns.0, not_before.0),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(1));
         };
         let mut images = Vec::with_capacity(raw.frames.len());
         for (f, c) in raw.frames.into_iter().zip(&self.spec.cameras) {

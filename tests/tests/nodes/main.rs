@@ -7,6 +7,7 @@ mod controller_node;
 mod faults;
 mod fleet;
 mod hostile_delivery;
+mod hostile_env;
 mod interventions;
 mod netns;
 mod record_teleop;
