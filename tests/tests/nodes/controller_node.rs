@@ -87,7 +87,7 @@ fn corrigo_controller_drives_a_dynamixel_arm_and_faults_safely_when_a_servo_goes
     let deadline = Instant::now() + Duration::from_secs(15);
     let (mut reached, mut last) = (None, None);
     while Instant::now() < deadline && reached.is_none() {
-        targets.publish(&mut PoseTarget { header: Header::default(), pose: goal, gripper: None }).unwrap();
+        targets.publish(&mut PoseTarget { header: Header::now(), pose: goal, gripper: None }).unwrap();
         if let Some(s) = states.recv_timeout(Duration::from_millis(50)) {
             if s.msg.mode == ControllerMode::Tracking && near(&s.msg) < 0.01 {
                 reached = Some(s.msg.clone());

@@ -6,6 +6,7 @@ mod classifier;
 mod controller_node;
 mod faults;
 mod fleet;
+mod hostile_controller;
 mod hostile_delivery;
 mod hostile_env;
 mod interventions;
