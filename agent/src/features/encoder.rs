@@ -213,17 +213,14 @@ impl FrameEncoder {
         self.params.load("", source, lookup)
     }
 
-    /// Writes the encoder to `path` (safetensors, written to a temporary file and renamed: never half-written).
+    /// Writes the encoder to `path` (safetensors) through [`crate::disk::write_atomic`]: synced, renamed over the
+    /// old file and the rename synced, so a crash leaves the old encoder or the new one whole, never half-written.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut meta = HashMap::new();
         meta.insert("kind".into(), format!("{:?}", self.kind));
         meta.insert("dim".into(), self.dim.to_string());
         let bytes = crate::nn::weights::to_bytes(&self.named(), meta)?;
-        let tmp = path.with_extension("safetensors.tmp");
-        std::fs::write(&tmp, &bytes).map_err(crate::error::io_err("write", &tmp))?;
-        std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(crate::error::io_err("flush", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(crate::error::io_err("rename", path))?;
-        Ok(())
+        crate::disk::write_atomic(path, &bytes)
     }
 
     /// Reads an encoder written by [`FrameEncoder::save`] for the cameras of `spec`. Errors name the file and the
@@ -300,5 +297,32 @@ mod tests {
         assert_eq!(a, b);
         let other = FrameEncoder::new(&cfg, &spec, Device::Cpu, 6, false).expect("encoder");
         assert_ne!(a, other.encode_frames(&[&frame], 1).expect("encode"));
+    }
+
+    /// The encoder file is replaced whole through `disk::write_atomic`: a stale temporary file left by a crash,
+    /// even a symbolic link at its name, is replaced and never written through, the result is a regular file
+    /// that loads, and no temporary file stays behind.
+    #[test]
+    fn save_replaces_the_file_whole_and_never_writes_through_a_stale_temporary() {
+        let spec = ObsSpec {
+            proprio_dim: 3,
+            cameras: vec![CameraSpec { name: "front".into(), height: 32, width: 32 }],
+            action_dim: 2,
+            gripper: false,
+        };
+        let cfg = EncoderConfig { keypoints: 4, ..EncoderConfig::default() };
+        let e = FrameEncoder::new(&cfg, &spec, Device::Cpu, 5, false).expect("encoder");
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("encoder.safetensors");
+        std::fs::write(&path, b"old").expect("old file");
+        let outside = dir.path().join("outside");
+        std::os::unix::fs::symlink(&outside, dir.path().join("encoder.safetensors.tmp")).expect("symlink");
+        e.save(&path).expect("save");
+        assert!(!outside.exists(), "the save wrote through the symbolic link at the temporary name");
+        assert!(std::fs::symlink_metadata(&path).expect("metadata").is_file(), "a regular file, not a link");
+        FrameEncoder::load_file(&cfg, &spec, &path, Device::Cpu).expect("load");
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(names, ["encoder.safetensors"]);
     }
 }

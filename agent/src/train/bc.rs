@@ -36,8 +36,9 @@ pub struct BcReport {
     pub loss_last: f64,
 }
 
-/// Trains the policy and writes it to `opts.out` (atomically); `progress(step, steps, loss)` is called after each
-/// step.
+/// Trains the policy and writes it to `opts.out` through [`crate::disk::write_atomic`] (synced, renamed over the
+/// old file: a crash leaves the old policy or the new one whole); `progress(step, steps, loss)` is called after
+/// each step.
 pub fn train_bc(cfg: &CellConfig, opts: &BcOptions, mut progress: impl FnMut(u64, u64, f64)) -> Result<BcReport> {
     if cfg.agent.use_images {
         bail!(
@@ -93,8 +94,59 @@ pub fn train_bc(cfg: &CellConfig, opts: &BcOptions, mut progress: impl FnMut(u64
     drop(kept);
     let _ = std::fs::remove_dir_all(&scratch);
     let bytes = bc.policy_weights()?;
-    let tmp = opts.out.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &opts.out).with_context(|| format!("writing {}", opts.out.display()))?;
+    crate::disk::write_atomic(&opts.out, &bytes).context("writing the policy")?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::{Action, GripperAction, Observation, Transition};
+
+    /// The policy file is replaced whole through `disk::write_atomic`: a stale temporary file left by a crash,
+    /// even a symbolic link at its name, is replaced and never written through, the result is a regular file,
+    /// and no temporary file or scratch store stays behind. One gradient step on a few demonstrations.
+    #[test]
+    fn train_bc_replaces_the_policy_whole_and_never_writes_through_a_stale_temporary() {
+        let text = include_str!("../../../hardware_configs/sim_panda.toml");
+        let mut cfg = CellConfig::from_toml_str(text, "sim_panda.toml").expect("config");
+        cfg.agent.use_images = false;
+        let spec = interfaces::env::obs_spec(&cfg);
+        let dir = tempfile::tempdir().expect("tmp");
+        let run = dir.path().join("run");
+        {
+            let mut store =
+                ReplayStore::open(run.join("replay"), &spec, &StoreOptions::from_config(&cfg.agent)).expect("store");
+            for i in 0..8u64 {
+                let obs = |k: u64| Observation { proprio: vec![k as f32 * 0.01; spec.proprio_dim], images: vec![] };
+                store
+                    .append_demo(&Transition {
+                        obs: obs(i),
+                        action: Action { continuous: vec![0.1; spec.action_dim], gripper: GripperAction::Stay },
+                        next_obs: obs(i + 1),
+                        done: i % 4 == 3,
+                        episode: i / 4,
+                        obs_stamp_ns: i,
+                        next_stamp_ns: i + 1,
+                        ..Transition::default()
+                    })
+                    .expect("append");
+            }
+            store.flush().expect("flush");
+        }
+        let out_dir = dir.path().join("out");
+        std::fs::create_dir(&out_dir).expect("out dir");
+        let out = out_dir.join("policy.safetensors");
+        std::fs::write(&out, b"old").expect("old policy");
+        let outside = dir.path().join("outside");
+        std::os::unix::fs::symlink(&outside, out_dir.join("policy.safetensors.tmp")).expect("symlink");
+        let opts = BcOptions { run_dir: run, out: out.clone(), steps: 1, max_demos: None };
+        let report = train_bc(&cfg, &opts, |_, _, _| {}).expect("bc");
+        assert_eq!((report.demos, report.transitions), (2, 8));
+        assert!(!outside.exists(), "the policy was written through the symbolic link at the temporary name");
+        assert!(std::fs::symlink_metadata(&out).expect("metadata").is_file(), "a regular file, not a link");
+        assert_ne!(std::fs::read(&out).expect("read"), b"old");
+        let names: Vec<_> = std::fs::read_dir(&out_dir).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(names, ["policy.safetensors"]);
+    }
 }

@@ -120,15 +120,14 @@ pub fn train(cfg: &CellConfig, opts: &ClassifierOptions) -> Result<ClassifierRep
     Ok(ClassifierReport { train: tc, held_out: hc, loss, metrics })
 }
 
-/// Writes the classifier's weights and threshold (creating the folder).
+/// Writes the classifier's weights and threshold (creating the folder) through [`crate::disk::write_atomic`]:
+/// a crash leaves the old classifier or the new one whole, never a torn file.
 pub fn write(c: &RewardClassifier, path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let bytes = c.to_bytes()?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("moving the classifier into {}", path.display()))?;
+    crate::disk::write_atomic(path, &bytes).context("writing the reward classifier")?;
     Ok(())
 }
 
@@ -141,4 +140,40 @@ pub fn load(cfg: &CellConfig, path: &Path) -> Result<RewardClassifier> {
     let bytes = std::fs::read(path).with_context(|| format!("reading the reward classifier {}", path.display()))?;
     c.load_bytes(&bytes).with_context(|| format!("loading the reward classifier {}", path.display()))?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{CameraSpec, ObsSpec};
+    use interfaces::config::EncoderConfig;
+
+    /// The classifier file is replaced whole through `disk::write_atomic`: stale temporary files left by a crash,
+    /// even symbolic links at their names, are never written through, and the result is a regular file that
+    /// loads with the threshold written.
+    #[test]
+    fn write_replaces_the_file_whole_and_never_writes_through_a_stale_temporary() {
+        let spec = ObsSpec {
+            proprio_dim: 3,
+            cameras: vec![CameraSpec { name: "front".into(), height: 32, width: 32 }],
+            action_dim: 2,
+            gripper: false,
+        };
+        let enc = EncoderConfig { keypoints: 4, ..EncoderConfig::default() };
+        let mut c = RewardClassifier::new(&enc, &spec, 1e-3, 0, tch::Device::Cpu).expect("classifier");
+        c.threshold = 0.25;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("classifier.safetensors");
+        std::fs::write(&path, b"old").expect("old file");
+        let outside = dir.path().join("outside");
+        for stale in ["classifier.tmp", "classifier.safetensors.tmp"] {
+            std::os::unix::fs::symlink(&outside, dir.path().join(stale)).expect("symlink");
+        }
+        write(&c, &path).expect("write");
+        assert!(!outside.exists(), "the write went through a symbolic link at a temporary name");
+        assert!(std::fs::symlink_metadata(&path).expect("metadata").is_file(), "a regular file, not a link");
+        let mut back = RewardClassifier::new(&enc, &spec, 1e-3, 1, tch::Device::Cpu).expect("classifier");
+        back.load_bytes(&std::fs::read(&path).expect("read")).expect("load");
+        assert_eq!(back.threshold, 0.25);
+    }
 }
