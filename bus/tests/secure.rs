@@ -555,3 +555,23 @@ fn an_observer_cannot_subscribe_to_weights_transitions_or_the_whole_cell() {
         "the whole-cell subscriber got only what the arm state one did: {whole:?}"
     );
 }
+
+/// A node whose private key others can read does not open its session: the error names the key file and the
+/// `chmod 600` that fixes it.
+#[test]
+fn a_node_whose_private_key_others_can_read_refuses_to_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = cell_ca(&[("ctl", Role::Controller)]);
+    let key = bus::security::node_key_path(dir.path(), "ctl");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let endpoint = format!("tls/127.0.0.1:{}", free_port());
+    let err = Bus::open(&secure(dir.path(), "ctl", BusMode::Peer, vec![endpoint], vec![]), "c")
+        .expect_err("a world-readable key must not be used");
+    let text = err.to_string();
+    assert!(text.contains(&key.display().to_string()) && text.contains("chmod 600"), "{text}");
+    // Issuing from a CA whose key others can read is refused too.
+    let ca_key = bus::security::ca_key_path(dir.path());
+    std::fs::set_permissions(&ca_key, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let err = certs::issue(dir.path(), "act", Role::Actor, 30).expect_err("a group-readable CA key");
+    assert!(err.to_string().contains(&ca_key.display().to_string()), "{err}");
+}
