@@ -87,6 +87,20 @@ pub struct LearnerSummary {
     pub cells: std::collections::BTreeMap<String, (u64, Option<String>)>,
     /// Transitions refused (or interventions kept out of the demo buffer), by reason, in this run.
     pub refused: IntakeCounts,
+    /// Episode reports refused (a non-finite return, or counts no episode can have), in this run.
+    pub episodes_refused: u64,
+}
+
+/// Whether episode report `e` is one an actor of a task with episodes of at most `max_steps` steps can send:
+/// a finite return, a length within 4 × `max_steps` (an operator may hold an episode open) and no more
+/// intervention steps or interventions than steps. Others are refused: they would turn the figures into NaN or
+/// overflow their sums.
+fn plausible_episode(e: &EpisodeReport, max_steps: u64) -> bool {
+    e.episode_return.is_finite()
+        && e.cycle_ms.is_finite()
+        && e.length <= max_steps.saturating_mul(4).max(1000)
+        && e.intervention_steps <= e.length
+        && e.interventions <= e.length
 }
 
 /// Episode statistics of a window of recent episodes: `(success, return, intervention steps, length)` each.
@@ -113,8 +127,8 @@ impl Recent {
     }
 
     fn intervention_rate(&self) -> Option<f64> {
-        let steps: u64 = self.0.iter().map(|r| r.3).sum();
-        let human: u64 = self.0.iter().map(|r| r.2).sum();
+        let steps = self.0.iter().fold(0u64, |a, r| a.saturating_add(r.3));
+        let human = self.0.iter().fold(0u64, |a, r| a.saturating_add(r.2));
         (steps > 0).then(|| human as f64 / steps as f64)
     }
 
@@ -497,6 +511,17 @@ pub fn run(
                 }
             }
             while let Some(e) = cells[ci].episodes.try_recv() {
+                if !plausible_episode(&e.msg, cfg.task.episode_steps()) {
+                    summary.episodes_refused += 1;
+                    if summary.episodes_refused == 1 || summary.episodes_refused.is_multiple_of(1000) {
+                        tracing::warn!(
+                            cell = %cells[ci].name,
+                            refused = summary.episodes_refused,
+                            "an episode report with a non-finite return or impossible counts refused"
+                        );
+                    }
+                    continue;
+                }
                 episodes_log.append(
                     &e.msg,
                     &[("cell", cells[ci].name.clone().into()), ("time_unix_s", crate::node::runlog::unix_now().into())],
@@ -703,4 +728,35 @@ pub fn run(
         ckpt.display()
     );
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_episode_reports_are_refused_and_figures_never_overflow() {
+        let ok = EpisodeReport {
+            episode_return: 1.5,
+            length: 30,
+            intervention_steps: 3,
+            interventions: 1,
+            ..Default::default()
+        };
+        assert!(plausible_episode(&ok, 30));
+        for bad in [
+            EpisodeReport { episode_return: f64::NAN, ..ok.clone() },
+            EpisodeReport { episode_return: f64::INFINITY, ..ok.clone() },
+            EpisodeReport { length: u64::MAX, ..ok.clone() },
+            EpisodeReport { intervention_steps: 31, ..ok.clone() },
+            EpisodeReport { cycle_ms: f64::NAN, ..ok.clone() },
+        ] {
+            assert!(!plausible_episode(&bad, 30), "{bad:?}");
+        }
+        // Even reports that got in cannot overflow the figures' sums.
+        let mut r = Recent::default();
+        r.push(&EpisodeReport { length: u64::MAX, intervention_steps: u64::MAX, ..ok.clone() });
+        r.push(&EpisodeReport { length: u64::MAX, intervention_steps: u64::MAX, ..ok });
+        assert_eq!(r.intervention_rate(), Some(1.0));
+    }
 }
