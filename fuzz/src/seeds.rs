@@ -115,7 +115,10 @@ fn bus_decode() -> Vec<(String, Vec<u8>)> {
         demo: false,
         episode: 3,
         obs_stamp_ns: 1_700_000_000,
+        nonce: 0x5eed_f0ac_7012_c3d4,
     };
+    // The learner's session, named in its acknowledgements and weights.
+    let learner = || "learner@1700000000000000000".to_string();
     // A small safetensors file: its JSON header's length (u64 LE), the header, then one f32 tensor.
     let tensors = {
         let head = r#"{"actor.w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
@@ -145,9 +148,18 @@ fn bus_decode() -> Vec<(String, Vec<u8>)> {
         ("transition".into(), envelope(&transition)),
         (
             "policy_weights".into(),
-            envelope(&PolicyWeights { header: header(5), version: 5, updates: 2500, safetensors: tensors }),
+            envelope(&PolicyWeights {
+                header: header(5),
+                version: 5,
+                updates: 2500,
+                safetensors: tensors,
+                learner: learner(),
+            }),
         ),
-        ("transition_ack".into(), envelope(&TransitionAck { header: header(6), actor: "actor-0".into(), upto: 41 })),
+        (
+            "transition_ack".into(),
+            envelope(&TransitionAck { header: header(6), actor: "actor-0".into(), upto: 41, learner: learner() }),
+        ),
         (
             "episode_report".into(),
             envelope(&EpisodeReport {
