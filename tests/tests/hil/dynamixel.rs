@@ -232,3 +232,28 @@ fn a_panic_on_the_loop_thread_unwinds_into_the_drivers_safe_stop() {
     });
     assert!(handle.stop().is_none(), "the loop thread panicked");
 }
+
+#[test]
+fn a_tripped_servo_refuses_goals_until_opening_the_driver_clears_its_watchdog_error() {
+    use controller::drivers::dynamixel::{BusError, ControlTable, DynamixelBus};
+    let (emu, mut c) = rig_at_1khz(SafeStopKind::TorqueOff);
+    drive_until_armed(&emu, &mut c);
+    wait_long(&emu, "every servo stopped by its Bus Watchdog", |s| s.iter().all(|s| s.watchdog_tripped()));
+    // The torque-off safe stop leaves the latched error alone, as a controller that died would.
+    drop(c);
+    wait_for(&emu, "torque off, the error latched", |s| s.iter().all(|s| !s.torque_enabled && s.watchdog_tripped()));
+    let dxl = emu.driver_config(4_000_000, SafeStopKind::TorqueOff);
+    {
+        let timeout = std::time::Duration::from_millis(50);
+        let port = controller::drivers::serial::open_port(emu.port(), dxl.baud, timeout, 1).expect("port");
+        let mut bus = DynamixelBus::new(port, timeout);
+        let t = ControlTable::of(dxl.series);
+        let err = bus.write(1, t.goal_current, &100i16.to_le_bytes()).expect_err("goals are read-only while latched");
+        assert!(matches!(err, BusError::Refused { .. }), "{err:?}");
+    }
+    let mut arm = DynamixelArm::open(&dxl, 7, Arc::new(emu.clock())).expect("a new controller opens the bus");
+    assert!(emu.servos().iter().all(|s| s.bus_watchdog == 0), "cleared at open: {:?}", emu.servos());
+    arm.read_state().expect("read");
+    arm.write_torque(&[0.0; 7]).expect("torque control");
+    wait_for(&emu, "driven again", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 0));
+}
