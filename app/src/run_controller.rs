@@ -7,6 +7,12 @@
 //! device is logged and published as an event, and the node keeps publishing the state until stopped (an
 //! operator `ResetEStop` clears the fault once the cause is gone). On exit the arm is brought to its safe state.
 //!
+//! An e-stop or a fault is final until a reset issued after it, at least
+//! [`controller::core::RESET_DWELL_NS`] (300 ms) after it: a reset that arrived before or with the e-stop, or within
+//! the dwell, is refused and reported as an event (reset again). E-stops are serviced before anything else the
+//! bridge reads, and pose targets are taken only with a plausible, newer stamp
+//! ([`controller::rt::TargetStamps`]); see [`crate::nodes::controller_bridge`].
+//!
 //! With a `sim` driver the node also stands in for what surrounds a real arm: its scene service
 //! ([`crate::nodes::sim_scene`]) resets the cube on request and publishes the privileged scene state, and (with
 //! `sim_cameras`) its camera node renders the cell's `sim` cameras of this very world on `camera/<name>/frame`.
