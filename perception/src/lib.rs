@@ -29,7 +29,7 @@ pub mod bench;
 mod decode;
 mod devices;
 mod error;
-mod gate;
+pub mod gate;
 mod node;
 mod observation;
 pub mod pattern;
