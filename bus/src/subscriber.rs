@@ -103,13 +103,39 @@ struct Ring<T> {
 struct RingState<T> {
     /// (key, payload bytes, message), oldest first.
     items: VecDeque<(String, usize, T)>,
+    /// Payload bytes queued.
     bytes: usize,
+    /// Messages queued per key.
+    per_key: HashMap<String, usize>,
+}
+
+impl<T> RingState<T> {
+    fn remove(&mut self, index: usize) -> Option<T> {
+        let (key, size, item) = self.items.remove(index)?;
+        self.bytes -= size;
+        if let Some(n) = self.per_key.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_key.remove(&key);
+            }
+        }
+        Some(item)
+    }
+
+    /// Index of the message to drop: the oldest of the key with the most queued messages.
+    fn victim(&self) -> usize {
+        if self.per_key.len() <= 1 {
+            return 0;
+        }
+        let most = self.per_key.values().copied().max().unwrap_or(0);
+        self.items.iter().position(|(k, _, _)| self.per_key.get(k) == Some(&most)).unwrap_or(0)
+    }
 }
 
 impl<T> Ring<T> {
     fn new(capacity: usize, max_bytes: usize) -> Self {
         Ring {
-            state: Mutex::new(RingState { items: VecDeque::new(), bytes: 0 }),
+            state: Mutex::new(RingState { items: VecDeque::new(), bytes: 0, per_key: HashMap::new() }),
             ready: Condvar::new(),
             capacity: capacity.max(1),
             max_bytes,
@@ -126,46 +152,28 @@ impl<T> Ring<T> {
         let mut st = self.lock();
         let mut dropped = 0;
         while !st.items.is_empty() && (st.items.len() >= self.capacity || st.bytes + size > self.max_bytes) {
-            let victim = Self::victim(&st.items);
-            if let Some((_, s, _)) = st.items.remove(victim) {
-                st.bytes -= s;
+            let victim = st.victim();
+            if st.remove(victim).is_some() {
                 dropped += 1;
             }
         }
         st.bytes += size;
+        *st.per_key.entry(key.to_string()).or_default() += 1;
         st.items.push_back((key.to_string(), size, item));
         drop(st);
         self.ready.notify_one();
         dropped
     }
 
-    /// Index of the message to drop: the oldest of the key with the most queued messages.
-    fn victim(items: &VecDeque<(String, usize, T)>) -> usize {
-        let first = &items[0].0;
-        if items.iter().all(|(k, _, _)| k == first) {
-            return 0;
-        }
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for (k, _, _) in items {
-            *counts.entry(k.as_str()).or_default() += 1;
-        }
-        let most = counts.values().copied().max().unwrap_or(0);
-        items.iter().position(|(k, _, _)| counts.get(k.as_str()) == Some(&most)).unwrap_or(0)
-    }
-
     fn pop(&self) -> Option<T> {
-        let mut st = self.lock();
-        let (_, size, item) = st.items.pop_front()?;
-        st.bytes -= size;
-        Some(item)
+        self.lock().remove(0)
     }
 
     fn pop_timeout(&self, timeout: Duration) -> Option<T> {
         let deadline = Instant::now() + timeout;
         let mut st = self.lock();
         loop {
-            if let Some((_, size, item)) = st.items.pop_front() {
-                st.bytes -= size;
+            if let Some(item) = st.remove(0) {
                 return Some(item);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -181,6 +189,7 @@ impl<T> Ring<T> {
         let mut st = self.lock();
         let last = st.items.pop_back().map(|(_, _, item)| item);
         st.items.clear();
+        st.per_key.clear();
         st.bytes = 0;
         last
     }
@@ -398,6 +407,12 @@ mod tests {
         }
         let left: Vec<i32> = std::iter::from_fn(|| ring.pop()).collect();
         assert_eq!(left, [0, 998, 999, 1000], "the other key's message stays, the flood keeps its newest");
+        // Two keys flooding alternately share the queue evenly.
+        for i in 0..100 {
+            ring.push(if i % 2 == 0 { "a" } else { "b" }, 1, i);
+        }
+        assert_eq!(std::iter::from_fn(|| ring.pop()).collect::<Vec<_>>(), [96, 97, 98, 99]);
+        assert_eq!(ring.lock().per_key.len(), 0, "no key left counted");
     }
 
     #[test]
