@@ -257,3 +257,64 @@ fn a_tripped_servo_refuses_goals_until_opening_the_driver_clears_its_watchdog_er
     arm.write_torque(&[0.0; 7]).expect("torque control");
     wait_for(&emu, "driven again", |s| s.iter().all(|s| s.torque_enabled && s.operating_mode == 0));
 }
+
+/// `kill -9` of a real `corrigo controller` process driving the emulated chain: no destructor runs, and the
+/// servos' own Bus Watchdog stops them.
+#[test]
+fn corrigo_controller_killed_with_sigkill_is_stopped_by_the_servos_bus_watchdog() {
+    use interfaces::config::ServoSeries;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let bus_port = tests::common::free_port();
+    let cell = |port_path: &str| {
+        let mut cfg = tests::common::shipped("dynamixel_xm_arm6.toml");
+        tests::common::on_port(&mut cfg, bus_port);
+        let DriverConfig::Dynamixel(dxl) = &mut cfg.driver else { panic!("a dynamixel config") };
+        dxl.port = port_path.to_string();
+        dxl.inverted = vec![false; dxl.ids.len()];
+        dxl.timeout_ms = 50.0;
+        cfg.controller.realtime = false;
+        tests::common::checked(cfg)
+    };
+    let probe = cell("/dev/null");
+    let DriverConfig::Dynamixel(dxl) = &probe.driver else { panic!("a dynamixel config") };
+    assert_eq!(dxl.series, ServoSeries::X);
+    let opts = EmulatorOptions {
+        series: dxl.series,
+        ids: dxl.ids.clone(),
+        torque_constant: dxl.torque_constant.clone(),
+        ..EmulatorOptions::for_dof(dxl.ids.len())
+    };
+    let (emu, _observer) = DynamixelEmulator::spawn(SimWorld::new(&probe).expect("world"), opts).expect("emulator");
+    let cfg = cell(emu.port());
+    let cfg_path = dir.path().join("cell.toml");
+    tests::common::write_cell(&cfg, &cfg_path);
+    let _bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let log = dir.path().join("controller.log");
+    let mut node = std::process::Command::new(tests::corrigo_bin())
+        .args(["controller", "--config", cfg_path.to_str().expect("utf-8 path"), "--seconds", "40"])
+        .env("RUST_LOG", "info,zenoh=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start corrigo controller");
+    let armed = |s: &[sim::emulators::ServoView]| {
+        s.iter().all(|s| s.torque_enabled && s.operating_mode == 0 && (1..=127).contains(&s.bus_watchdog))
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !armed(&emu.servos()) {
+        if std::time::Instant::now() > until || node.try_wait().ok().flatten().is_some() {
+            let _ = node.kill();
+            panic!("torque control with the Bus Watchdog armed: {:?}\n{}", emu.servos(), read(&log));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    node.kill().expect("SIGKILL");
+    node.wait().expect("reaped");
+    wait_long(&emu, "every servo stopped by its Bus Watchdog", |s| {
+        s.iter().all(|s| s.watchdog_tripped() && s.goal_current == 0)
+    });
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
