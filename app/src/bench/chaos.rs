@@ -16,6 +16,9 @@
 //!    filled while it stores; then the space freed: recovery without a restart, and the counts.
 //! 4. **A second learner** on the same run directory: refused, with its message.
 //! 5. **A byte flipped** in the middle of a closed replay segment: records lost on the next open.
+//! 6. **Hostile peers** ([`hostile`]): well-typed forged acknowledgements, transitions, weights, arm states,
+//!    frames and a command flood against a running two-process cell: nothing lost, nothing duplicated, the e-stop
+//!    latency under the flood, and the arm never commanded from a forged message.
 
 use anyhow::{Context, Result, bail};
 use interfaces::CellConfig;
@@ -24,6 +27,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod hostile;
 
 /// Settings of the chaos benchmark.
 #[derive(Debug, Clone)]
@@ -42,8 +47,10 @@ pub struct ChaosOptions {
     pub seed: u64,
     /// Working directory (run directories, logs); kept for inspection.
     pub work: PathBuf,
-    /// Scenarios to run: `kills`, `outage`, `disk`, `second`, `flip`.
+    /// Scenarios to run: `kills`, `outage`, `disk`, `second`, `flip`, `hostile`.
     pub scenarios: Vec<String>,
+    /// Seconds the actor acts in the hostile scenario (at the policy rate).
+    pub hostile_s: f64,
     /// Process layout of the outage scenario.
     pub outage_layout: OutageLayout,
 }
@@ -270,7 +277,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
 
     // 1. kills
     if opts.scenarios.iter().any(|x| x == "kills") {
-        println!("1/5: {} learner kills (kill -9) at random moments during a two-process run…", opts.kills);
+        println!("1/6: {} learner kills (kill -9) at random moments during a two-process run…", opts.kills);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
         let before = ctx.counts(&run_a)?;
         let logs = ctx.work.join("logs-kills");
@@ -329,7 +336,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
         let hz = cell.task.policy_hz;
         let steps = (opts.outage.as_secs_f64() * hz).round() as u64;
         println!(
-            "2/5: learner down for {:.0} s while the actor acts at {hz} Hz ({steps} steps)…",
+            "2/6: learner down for {:.0} s while the actor acts at {hz} Hz ({steps} steps)…",
             opts.outage.as_secs_f64()
         );
         let before = ctx.counts(&run_a)?;
@@ -413,7 +420,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
 
     // 3. disk full
     if opts.scenarios.iter().any(|x| x == "disk") {
-        println!("3/5: the learner's disk fills up ({} MiB tmpfs), then space is freed…", opts.disk_mib);
+        println!("3/6: the learner's disk fills up ({} MiB tmpfs), then space is freed…", opts.disk_mib);
         let run_c = ctx.work.join("run-tmpfs");
         std::fs::create_dir_all(&run_c)?;
         let mounted = Command::new("mount")
@@ -441,7 +448,7 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
 
     // 4. second learner
     if opts.scenarios.iter().any(|x| x == "second") {
-        println!("4/5: a second learner on the same run directory…");
+        println!("4/6: a second learner on the same run directory…");
         let log = ctx.work.join("second-first.log");
         let mut first = ctx.learner(&run_a, &log)?;
         let text = if wait_log(&mut first, &log, "replay store opened", Duration::from_secs(300)) {
@@ -466,8 +473,19 @@ pub fn run(opts: &ChaosOptions) -> Result<()> {
 
     // 5. flipped byte
     if opts.scenarios.iter().any(|x| x == "flip") {
-        println!("5/5: one byte flipped in the middle of a closed replay segment…");
+        println!("5/6: one byte flipped in the middle of a closed replay segment…");
         rows.push(("byte flipped mid-segment".into(), flip(&ctx, &run_a)?));
+        println!("  {}", rows.last().map(|r| r.1.as_str()).unwrap_or_default());
+    }
+
+    // 6. hostile peers
+    if opts.scenarios.iter().any(|x| x == "hostile") {
+        println!(
+            "6/6: hostile peers on the bus (forged acks, transitions, weights, arm states, frames; a command flood)…"
+        );
+        let outage = Duration::from_secs_f64((opts.hostile_s / 4.0).clamp(5.0, 30.0));
+        let text = hostile::run(&ctx, &run_a, opts.hostile_s, outage).unwrap_or_else(|e| format!("failed: {e:#}"));
+        rows.push((format!("hostile peers, {:.0} s of acting (plain profile)", opts.hostile_s), text));
         println!("  {}", rows.last().map(|r| r.1.as_str()).unwrap_or_default());
     }
 

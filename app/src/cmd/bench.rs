@@ -128,9 +128,12 @@ pub enum BenchCmd {
         /// Working directory (kept for inspection; default: a new one under the system's temporary directory).
         #[arg(long)]
         work: Option<PathBuf>,
-        /// Scenarios to run, comma-separated: kills, outage, disk, second, flip.
-        #[arg(long, default_value = "kills,outage,disk,second,flip")]
+        /// Scenarios to run, comma-separated: kills, outage, disk, second, flip, hostile.
+        #[arg(long, default_value = "kills,outage,disk,second,flip,hostile")]
         scenarios: String,
+        /// Seconds the actor acts under attack in the hostile scenario (at the policy rate).
+        #[arg(long, default_value_t = 120.0)]
+        hostile_s: f64,
         /// The outage scenario's actor steps the simulation and renders the cameras in its own process instead
         /// of driving a controller node over the bus as on a real cell.
         #[arg(long)]
@@ -256,7 +259,18 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
             receiver.args(["bench", "perception-receiver"]);
             println!("{}", perception::bench::run(&o, receiver)?);
         }
-        BenchCmd::Chaos { cfg, kills, outage_s, disk_mib, state, seed, work, scenarios, outage_in_process } => {
+        BenchCmd::Chaos {
+            cfg,
+            kills,
+            outage_s,
+            disk_mib,
+            state,
+            seed,
+            work,
+            scenarios,
+            outage_in_process,
+            hostile_s,
+        } => {
             let work = match work {
                 Some(w) => w,
                 None => tempfile::Builder::new().prefix("corrigo-chaos-").tempdir()?.keep(),
@@ -270,6 +284,7 @@ pub fn run(cmd: BenchCmd) -> Result<i32> {
                 seed,
                 work,
                 scenarios: scenarios.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                hostile_s: hostile_s.max(1.0),
                 outage_layout: if outage_in_process {
                     corrigo_app::bench::chaos::OutageLayout::InProcess
                 } else {
