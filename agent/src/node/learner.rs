@@ -362,6 +362,9 @@ pub fn run(
     let marks_path = opts.run_dir.join("acks.json");
     let mut inbox = Inbox::load(&marks_path)?;
     let mut intake = Intake::new(IntakeLimits::for_policy_hz(cfg.task.policy_hz));
+    // Sessions heard from (stored, duplicate or early numbers), and for how long their marks are re-announced.
+    let mut heard: std::collections::HashMap<String, Instant> = std::collections::HashMap::new();
+    let reannounce_for = Duration::from_millis(cfg.actor.resend_max_ms.saturating_mul(2)) + Duration::from_secs(10);
     // This start's session: named in every acknowledgement and weights message, so actors follow this learner.
     let session = crate::delivery::session_of("learner");
     let raised = inbox.raise_marks(&store.delivered());
@@ -475,11 +478,14 @@ pub fn run(
                 let t = match intake.admit(Instant::now(), &cells[ci].name, m, &mut inbox, spec) {
                     Admission::Store(t) => t,
                     Admission::Duplicate => {
+                        // A resend: its actor may have missed the acknowledgement, which is re-announced.
+                        heard.insert(actor, Instant::now());
                         summary.duplicates += 1;
                         continue;
                     }
                     Admission::AfterGap => {
                         // The actor resends everything unacknowledged, in order.
+                        heard.insert(actor, Instant::now());
                         summary.out_of_order += 1;
                         continue;
                     }
@@ -503,6 +509,7 @@ pub fn run(
                     continue;
                 }
                 inbox.accept(&actor, seq);
+                heard.insert(actor, Instant::now());
                 summary.stored += 1;
                 cells[ci].stored += 1;
                 budget += opts.max_updates_per_transition;
@@ -560,10 +567,15 @@ pub fn run(
             }
             last_ack = Instant::now();
         } else if !inbox.has_pending() {
-            // Re-announce the marks now and then, for actors that missed an acknowledgement.
+            // Re-announce the marks now and then, for actors that missed an acknowledgement: those of the sessions
+            // heard from lately (an actor waiting for one resends at least every `resend_max_ms`), so that old or
+            // invented sessions do not multiply the acknowledgements sent every second.
             if last_ack.elapsed() > Duration::from_secs(1) {
+                heard.retain(|_, t| t.elapsed() < reannounce_for);
                 for (actor, seq) in &inbox.marks().acked {
-                    publish_ack(&mut cells, actor.clone(), *seq, &session)?;
+                    if heard.contains_key(actor) {
+                        publish_ack(&mut cells, actor.clone(), *seq, &session)?;
+                    }
                 }
                 last_ack = Instant::now();
             }
