@@ -80,10 +80,11 @@ pub fn message_id_window(deadline: Duration, elapsed: Duration) -> u64 {
 ///   are skipped and counted as lost), waiting at most until `deadline_ms` after the last one (then a
 ///   late-packet [`DriverError::Timeout`]). States are taken only from the robot: datagrams from another IP
 ///   address than the command connection's peer, or (once the first state came) from another port, are refused
-///   unread and counted ([`FciHealth::foreign`]); a state whose message ID jumps further ahead of the last accepted
-///   one than [`message_id_window`] is refused and counted ([`FciHealth::refused`]). A reflex (its error flags named), the user stop, or a motion that
-///   ended otherwise are [`DriverError::HardwareFault`]s; a closed command connection is
-///   [`DriverError::Disconnected`]; a datagram that is not a robot state is [`DriverError::Corrupt`].
+///   unread and counted ([`FciHealth::foreign`]); a state whose message ID jumps further ahead of a current one
+///   than [`message_id_window`] is refused and counted ([`FciHealth::refused`]). A reflex (its error flags
+///   named), the user stop, or a motion that ended otherwise are [`DriverError::HardwareFault`]s; a closed
+///   command connection is [`DriverError::Disconnected`]; a datagram from the robot that is not a robot state is
+///   [`DriverError::Corrupt`].
 /// - [`write_torque`](ArmDriver::write_torque): one robot command answering the newest state's message ID.
 /// - [`safe_stop`](ArmDriver::safe_stop): ends the motion (a command with the motion-finished flag and a
 ///   StopMove); the robot then holds its position itself. Idempotent.

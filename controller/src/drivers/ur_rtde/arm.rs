@@ -25,8 +25,8 @@ pub struct RtdeHealth {
     pub skipped: AtomicU64,
     /// Packages ignored because their timestamp was not newer than the last one (stale).
     pub stale: AtomicU64,
-    /// Packages refused because their timestamp was not a finite number or jumped further ahead than
-    /// [`timestamp_window_s`] allows.
+    /// Packages refused because their timestamp was not a number in `0 ..= MAX_TIMESTAMP_S` or jumped further
+    /// ahead than [`timestamp_window_s`] allows.
     pub refused: AtomicU64,
     /// Text messages from the robot (logged).
     pub text_messages: AtomicU64,
@@ -77,8 +77,8 @@ const FRESH_QUEUE: u32 = 8;
 /// ```
 ///
 /// (twice the robot clock's pace). A package further ahead, or whose timestamp is not a number in
-/// `0 ..= MAX_TIMESTAMP_S`, is refused and counted, not adopted: one package stamped `+inf` or far in the future cannot make every real package after
-/// it look stale and stall the driver.
+/// `0 ..= MAX_TIMESTAMP_S`, is refused and counted, not adopted: one package stamped `+inf` or far in the future
+/// cannot make every real package after it look stale and stall the driver.
 pub fn timestamp_window_s(deadline: Duration, elapsed: Duration) -> f64 {
     TIMESTAMP_SLACK_S.max(deadline.as_secs_f64()) + 2.0 * elapsed.as_secs_f64()
 }
@@ -88,8 +88,8 @@ pub fn timestamp_window_s(deadline: Duration, elapsed: Duration) -> f64 {
 ///   modes). It waits for a package newer than the one last returned, at most until `deadline_ms` after the last
 ///   arrival (then a late-packet [`DriverError::Timeout`]); packages queued behind it are drained (only the newest
 ///   is used, counted as skipped) and packages whose robot timestamp does not advance are ignored (stale);
-///   packages whose timestamp is not a number in `0 ..= MAX_TIMESTAMP_S` or jumps further ahead than [`timestamp_window_s`] are refused
-///   ([`RtdeHealth::refused`]). A
+///   packages whose timestamp is not a number in `0 ..= MAX_TIMESTAMP_S` or jumps further ahead than
+///   [`timestamp_window_s`] are refused ([`RtdeHealth::refused`]). A
 ///   protective stop, an emergency stop or any other non-normal safety mode, a robot mode other than RUNNING and a
 ///   program that stopped are [`DriverError::HardwareFault`]s naming the robot's subsystem.
 /// - [`write_torque`](ArmDriver::write_torque): one input data package: six torques, the stop deceleration, the
