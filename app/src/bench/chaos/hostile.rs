@@ -414,7 +414,8 @@ pub(super) fn run(ctx: &Ctx, run: &Path, seconds: f64, outage: Duration) -> Resu
     sigint(&mut controller);
     wait_exit(&mut controller, Duration::from_secs(60));
     let after = ctx.counts(run)?;
-    let sent = super::actor_steps(&out).unwrap_or(0);
+    let sent_line = super::actor_steps(&out);
+    let sent = sent_line.unwrap_or(0);
     let real_sessions: Vec<&String> =
         after.2.keys().filter(|s| !before.2.contains_key(*s) && !s.starts_with("intruder")).collect();
     let real_stored: u64 = real_sessions.iter().filter_map(|s| after.2.get(*s)).sum();
@@ -424,9 +425,14 @@ pub(super) fn run(ctx: &Ctx, run: &Path, seconds: f64, outage: Duration) -> Resu
     latencies_ms.sort_by(f64::total_cmp);
     let p99 = quantile(&latencies_ms, 0.99);
     Ok(format!(
-        "sent {sent}, stored {real_stored}, duplicated {dups}, lost {}; records of forged sessions stored {forged_stored}, demo buffer grew by {demo_grew}; \
+        "{}sent {sent}, stored {real_stored}, duplicated {dups}, lost {}; records of forged sessions stored {forged_stored}, demo buffer grew by {demo_grew}; \
          e-stop latency under a {:.0}/s SetGains flood ({} probes): p50 {:.1} ms, p99 {:.1} ms ({}), max {:.1} ms, {not_latched} never latched within 2 s, {not_reset} not reset within 5 s; \
          actor pose targets built from a forged arm state {} of {}; forged: {} acks, {} transitions, {} weights, {} arm states, {} frames, {} commands; actor {}, learner {learner_exit}",
+        if sent_line.is_none() {
+            format!("the actor printed no summary (it failed; its log: {}); ", out.with_extension("err").display())
+        } else {
+            String::new()
+        },
         sent as i64 - real_stored as i64,
         3.0 * flood_hz,
         latencies_ms.len(),
