@@ -531,11 +531,8 @@ impl Spool {
             .filter(|i| live[*i] && self.acked[*i] > 0)
             .map(|i| (self.sessions[i].as_str(), self.acked[i]))
             .collect();
-        let path = self.dir.join("acked.json");
-        let tmp = self.dir.join("acked.json.tmp");
         let bytes = serde_json::to_vec(&marks).unwrap_or_default();
-        std::fs::write(&tmp, bytes).map_err(io_err("write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err("rename", &path))?;
+        crate::disk::write_atomic(&self.dir.join("acked.json"), &bytes)?;
         self.marks_dirty = false;
         Ok(())
     }
@@ -666,6 +663,25 @@ mod tests {
         assert_eq!(s.ack(t0, "a@1", 2).unwrap(), 0, "a repeated acknowledgement is harmless");
         assert_eq!(s.ack(t0, "a@1", 3).unwrap(), 1);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn acknowledgement_marks_are_written_through_a_fresh_temporary_file_never_a_planted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("acked.json.tmp")).unwrap();
+        let t0 = Instant::now();
+        let (mut s, _) = Spool::open(dir.path(), "a@1", opts(8)).unwrap();
+        push_n(&mut s, t0, 3);
+        assert_eq!(s.ack(t0, "a@1", 2).unwrap(), 2);
+        drop(s);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep", "the planted link is replaced, not followed");
+        let marks = dir.path().join("acked.json");
+        assert!(std::fs::symlink_metadata(&marks).unwrap().file_type().is_file());
+        let saved: BTreeMap<String, u64> = serde_json::from_slice(&std::fs::read(&marks).unwrap()).unwrap();
+        assert_eq!(saved.get("a@1"), Some(&2));
     }
 
     #[test]

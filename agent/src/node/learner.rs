@@ -308,13 +308,10 @@ fn tensorboard_scalars(m: &LearnerMetrics) -> Vec<(String, f64)> {
     v
 }
 
-/// Writes the acting policy's weights to `<run-dir>/policy.safetensors` (what `corrigo eval` evaluates), through
-/// a temporary file renamed over it.
+/// Writes the acting policy's weights to `<run-dir>/policy.safetensors` (what `corrigo eval` evaluates) through
+/// [`crate::disk::write_atomic`]: a crash or power cut leaves the previous file or the new one whole.
 fn save_policy(learner: &Learner, run_dir: &Path) -> Result<()> {
-    let path = run_dir.join("policy.safetensors");
-    let tmp = run_dir.join("policy.safetensors.tmp");
-    std::fs::write(&tmp, learner.policy_weights()?).map_err(crate::error::io_err("write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(crate::error::io_err("rename", &path))?;
+    crate::disk::write_atomic(&run_dir.join("policy.safetensors"), &learner.policy_weights()?)?;
     Ok(())
 }
 
