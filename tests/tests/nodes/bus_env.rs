@@ -41,6 +41,13 @@ fn toward_goal(obs: &[f32], cfg: &CellConfig) -> Action {
     Action { continuous, gripper: GripperAction::Stay }
 }
 
+/// Waits (up to a minute) until the controller on `bus` publishes its arm state: a loaded machine may take
+/// longer to start a simulated cell than the environment waits for a first state.
+fn wait_for_the_controller(bus: &bus::Bus) {
+    let states = bus.subscribe::<interfaces::msg::ArmState>(interfaces::keys::ARM_STATE, None).unwrap();
+    assert!(states.recv_timeout(Duration::from_secs(60)).is_some(), "the controller publishes no arm state");
+}
+
 fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
@@ -55,6 +62,7 @@ fn the_bus_environment_drives_the_simulated_cell_through_corrigo_controller() {
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop_controller.clone());
         std::thread::spawn(move || run_controller::run(&cfg, &bus, stop, None, false))
     };
+    wait_for_the_controller(&bus);
 
     // Reset: the arm is driven to the reset pose of the seed and the scene is the in-process environment's.
     let mut env = BusEnv::new(&bus, &cfg, 5).expect("bus environment");
@@ -210,6 +218,7 @@ fn image_observations_over_the_bus_pair_the_simulated_cameras_with_the_arm_state
         let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
         std::thread::spawn(move || run_controller::run(&cfg, &bus, stop, None, true))
     };
+    wait_for_the_controller(&bus);
     let mut env = BusEnv::new(&bus, &cfg, 3).expect("bus environment");
     let (obs, t0) = env.reset().expect("reset through the controller");
     let still = Action { continuous: vec![0.0; 6], gripper: GripperAction::Stay };

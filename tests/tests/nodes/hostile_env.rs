@@ -65,6 +65,13 @@ impl Drop for Controller {
     }
 }
 
+/// Waits (up to a minute) until the controller on `bus` publishes its arm state: a loaded machine may take
+/// longer to start a simulated cell than the environment waits for a first state.
+fn wait_for_the_controller(bus: &bus::Bus) {
+    let states = bus.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+    assert!(states.recv_timeout(Duration::from_secs(60)).is_some(), "the controller publishes no arm state");
+}
+
 /// A forging thread that runs while its flag is up; lowered and joined when finished or dropped.
 struct Forger<T> {
     forging: Arc<AtomicBool>,
@@ -128,6 +135,7 @@ fn a_forged_arm_state_from_another_session_never_steers_the_pose_targets() {
     let _one = ONE_CELL.lock().unwrap_or_else(|p| p.into_inner());
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
     let node = Controller::start(&cfg, &bus, false);
+    wait_for_the_controller(&bus);
     let mut env = BusEnv::new(&bus, &cfg, 5).expect("bus environment");
     env.reset().expect("reset through the controller");
     let home = Vector3::from(env.arm_state().expect("the controller's arm state").ee_pose.position);
@@ -205,6 +213,7 @@ fn absurd_stamps_and_broken_frames_never_end_the_environment() {
     let _one = ONE_CELL.lock().unwrap_or_else(|p| p.into_inner());
     let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
     let node = Controller::start(&cfg, &bus, true);
+    wait_for_the_controller(&bus);
     let mut env = BusEnv::new(&bus, &cfg, 3).expect("bus environment");
     env.reset().expect("reset through the controller");
 
