@@ -236,7 +236,7 @@ pub(super) fn run(ctx: &Ctx, run: &Path, seconds: f64, outage: Duration) -> Resu
                         tally.arm_states.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                if i % 10 == 0 {
+                if i.is_multiple_of(10) {
                     for (p, name, w, h) in &frames {
                         let rgb = (*w as usize) * (*h as usize) * 3;
                         let base = Frame {
