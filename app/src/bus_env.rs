@@ -22,8 +22,10 @@
 //!   in-process environment puts it for the same seed) and waits until it is applied.
 //!
 //! Time is measured on the controller's clock: ages are taken against the newest accepted arm state's stamp
-//! advanced by the wall time since it arrived, so the actor may sit on another machine. Cameras must be stamped on
-//! the controller's clock (the same machine, or the simulator's own cameras).
+//! advanced by the wall time since it arrived. Cameras must be stamped on the controller's clock (the same
+//! machine, or the simulator's own cameras). Pose targets are stamped on this host's monotonic clock, which the
+//! controller compares with its own (`docs/messages.md`: stamps are comparable on one host only): the actor runs
+//! on the controller's host.
 //!
 //! **Whose arm state and frames.** The pose targets are built from the arm state, so only the cell's own
 //! controller may provide it: the environment binds `controller/arm_state` to one publisher's stream
