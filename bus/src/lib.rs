@@ -48,4 +48,4 @@ pub use presence::{NodeToken, Presence};
 pub use publisher::Publisher;
 pub use router::{Router, on_every_interface};
 pub use session::Bus;
-pub use subscriber::{Received, Subscriber, SubscriberCounts, SubscriberStats};
+pub use subscriber::{ArrivalHook, Received, Subscriber, SubscriberCounts, SubscriberStats};

@@ -1,11 +1,12 @@
 use crate::presence::{NodeToken, Presence};
 use crate::publisher::Publisher;
-use crate::subscriber::Subscriber;
+use crate::subscriber::{ArrivalHook, Received, Subscriber};
 use crate::{BusError, qos};
 use interfaces::config::{BusConfig, BusMode};
 use interfaces::keys::Topic;
 use interfaces::msg::Message;
 use std::net::TcpListener;
+use std::sync::Arc;
 use zenoh::Wait;
 
 /// A zenoh session of one cell. Cheap to clone; all nodes of a process normally share one.
@@ -185,7 +186,21 @@ impl Bus {
     /// }
     /// ```
     pub fn subscribe<T: Message>(&self, topic: Topic<T>, instance: Option<&str>) -> Result<Subscriber<T>, BusError> {
-        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_topic(topic.info()))
+        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_topic(topic.info()), None)
+    }
+
+    /// Like [`Bus::subscribe`], and `on_arrival` runs on every message as it is decoded, on the bus's own thread,
+    /// before it is queued (so before a full queue could drop it). For what must not wait for the node's thread:
+    /// the controller latches an e-stop there. `on_arrival` must be short and must not block (no locks a node
+    /// thread holds for long, no I/O); the message is queued as usual after it.
+    pub fn subscribe_with<T: Message>(
+        &self,
+        topic: Topic<T>,
+        instance: Option<&str>,
+        on_arrival: impl Fn(&Received<T>) + Send + Sync + 'static,
+    ) -> Result<Subscriber<T>, BusError> {
+        let hook: ArrivalHook<T> = Arc::new(on_arrival);
+        Subscriber::declare(&self.session, self.key(topic, instance), qos::for_topic(topic.info()), Some(hook))
     }
 
     /// Announces that `node` is alive (a liveliness token, withdrawn when dropped or when the process dies).

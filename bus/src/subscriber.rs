@@ -8,6 +8,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zenoh::Wait;
 
+/// What [`crate::Bus::subscribe_with`] runs on every message as it arrives, before it is queued.
+pub type ArrivalHook<T> = Arc<dyn Fn(&Received<T>) + Send + Sync>;
+
 /// A decoded message with where and when it arrived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received<T> {
@@ -227,7 +230,12 @@ impl<T: Message> std::fmt::Debug for Subscriber<T> {
 }
 
 impl<T: Message> Subscriber<T> {
-    pub(crate) fn declare(session: &zenoh::Session, key: String, qos: Qos) -> Result<Self, BusError> {
+    pub(crate) fn declare(
+        session: &zenoh::Session,
+        key: String,
+        qos: Qos,
+        on_arrival: Option<ArrivalHook<T>>,
+    ) -> Result<Self, BusError> {
         let rx = Arc::new(Ring::new(qos.queue, qos.queue_bytes));
         let tx = rx.clone();
         let stats = Arc::new(SubscriberStats::default());
@@ -259,6 +267,9 @@ impl<T: Message> Subscriber<T> {
                             });
                         }
                         let r = Received { key: key.to_string(), received: MonotonicClock.now(), msg };
+                        if let Some(hook) = &on_arrival {
+                            hook(&r);
+                        }
                         let dropped = tx.push(key, size, r);
                         st.received.fetch_add(1, Ordering::Relaxed);
                         if dropped > 0 {

@@ -464,3 +464,45 @@ fn the_limits_hold_the_largest_messages_the_config_allows() {
         assert!(qos::max_payload(*t) >= SMALL_MAX_PAYLOAD, "{t:?}");
     }
 }
+
+#[test]
+fn an_arrival_hook_sees_every_estop_of_a_flood_that_overflows_the_queue() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (node, hostile) = two_peers("hostile_arrival_hook");
+    let estops = Arc::new(AtomicU64::new(0));
+    let seen = estops.clone();
+    let commands = node
+        .subscribe_with(OPERATOR_COMMAND, None, move |r: &bus::Received<OperatorCommand>| {
+            if matches!(r.msg.command, Command::EStop) {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .expect("subscribe");
+    let mut p = hostile.publisher(OPERATOR_COMMAND, None).expect("publisher");
+    let gains = commands_of_kind(|c| matches!(c, Command::SetGains(_)));
+    // Wait for the link: the first message that arrives.
+    wait_until(20, "the subscriber to hear the publisher", || {
+        p.publish(&mut gains.clone()).expect("publish");
+        commands.try_recv().is_some()
+    });
+    // A flood of gains with one e-stop in its middle, never read by the node: the queue keeps the newest, the
+    // e-stop is pushed out of it, and the hook saw it all the same.
+    for i in 0..2000 {
+        let mut c =
+            if i == 1000 { OperatorCommand { command: Command::EStop, ..gains.clone() } } else { gains.clone() };
+        p.publish(&mut c).expect("publish");
+    }
+    wait_until(20, "the flood to arrive", || commands.counts().received >= 2000);
+    assert_eq!(estops.load(Ordering::Relaxed), 1, "the hook saw the e-stop");
+    assert!(commands.dropped() > 0, "the flood overflowed the queue");
+    let mut queued_estop = false;
+    while let Some(c) = commands.try_recv() {
+        queued_estop |= matches!(c.msg.command, Command::EStop);
+    }
+    assert!(!queued_estop, "the e-stop was pushed out of the queue: only the hook could latch it");
+}
+
+fn commands_of_kind(kind: impl Fn(&Command) -> bool) -> OperatorCommand {
+    commands().into_iter().find(|c| kind(&c.command)).expect("a command of that kind")
+}

@@ -8,7 +8,9 @@
 //!
 //! # What a hostile or runaway peer cannot do here
 //!
-//! - **Starve the e-stop.** Each pass services e-stops first — every `EStop` on any `<node>/estop` key, then every
+//! - **Starve the e-stop.** An `EStop` on either key is latched as it arrives, by the subscription's arrival hook
+//!   on the bus's thread ([`Bus::subscribe_with`]; the latch is one atomic), so neither this thread's scheduling
+//!   nor a flood that pushes it out of a full queue delays it. Each pass then also services e-stops first — every `EStop` on any `<node>/estop` key, then every
 //!   `EStop` among the operator commands read in the pass — before it executes any other command, and checks the
 //!   e-stop keys again between commands. A pass reads at most [`COMMANDS_READ_PER_PASS`] operator commands
 //!   (reading is cheap: they were decoded on arrival) and executes at most [`COMMANDS_EXECUTED_PER_PASS`] of the
@@ -26,7 +28,7 @@ use interfaces::keys::{ARM_STATE, ESTOP, EVENT, OPERATOR_COMMAND, POSE_TARGET};
 use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, PoseTarget};
 use interfaces::{Clock, MonotonicClock, Stamp};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -119,6 +121,8 @@ impl Reporter {
 
 /// What one pass of the bridge keeps between passes.
 struct Passes {
+    /// Arrival time of the newest e-stop latched on arrival (by the subscriptions' hook).
+    estop_arrival: Arc<AtomicU64>,
     /// Arrival time of the newest e-stop serviced (resets that arrived until then are dropped).
     last_estop_arrival: Stamp,
     /// Refused resets the loop had reported at the last pass.
@@ -141,9 +145,22 @@ pub fn spawn(
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let events = bus.publisher::<Event>(EVENT, Some("controller"))?;
     let targets = bus.subscribe::<PoseTarget>(POSE_TARGET, None)?;
-    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    // Every `EStop` is latched as it arrives, on the bus's thread (the latch is one atomic), before it is queued:
+    // neither this thread's scheduling nor a flood that pushes it out of a full queue can delay it. Its arrival
+    // time is kept, so that a reset that arrived before it is dropped even when the e-stop itself never reaches
+    // this thread's queue.
+    let estop_arrival = Arc::new(AtomicU64::new(0));
+    let latch = {
+        let (handle, arrival) = (handle.clone(), estop_arrival.clone());
+        move |r: &Received<OperatorCommand>| {
+            if matches!(r.msg.command, Command::EStop) && handle.command(&Command::EStop).is_ok() {
+                arrival.fetch_max(r.received.0, Ordering::AcqRel);
+            }
+        }
+    };
+    let commands = bus.subscribe_with::<OperatorCommand>(OPERATOR_COMMAND, None, latch.clone())?;
     // Any node's e-stop (`<node>/estop`, open to every certified node in the secure profile); nothing else there.
-    let estops = bus.subscribe::<OperatorCommand>(ESTOP, Some("*"))?;
+    let estops = bus.subscribe_with::<OperatorCommand>(ESTOP, Some("*"), latch)?;
     let token = bus.announce("controller")?;
     let period = Duration::from_secs_f64(1.0 / opts.state_hz.clamp(1.0, 1000.0));
     std::thread::Builder::new()
@@ -154,6 +171,7 @@ pub fn spawn(
             let now = Instant::now();
             let mut reporter = Reporter { events, gates: std::array::from_fn(|_| EventGate::new(now)) };
             let mut passes = Passes {
+                estop_arrival,
                 last_estop_arrival: Stamp(0),
                 refused_resets: 0,
                 dropped_commands: 0,
@@ -259,7 +277,8 @@ fn pass(
             continue;
         }
         service_estops(handle, estops, passes, reporter);
-        if matches!(c.msg.command, Command::ResetEStop) && c.received <= passes.last_estop_arrival {
+        let newest_estop = passes.last_estop_arrival.max(Stamp(passes.estop_arrival.load(Ordering::Acquire)));
+        if matches!(c.msg.command, Command::ResetEStop) && c.received <= newest_estop {
             passes.stale_resets += 1;
             let n = passes.stale_resets;
             reporter.report(EventKind::ResetRefused, Level::Warn, || {
