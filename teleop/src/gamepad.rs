@@ -211,7 +211,7 @@ impl TeleopSource for Gamepad {
             return Err(TeleopError::Disconnected { device: self.name.clone(), detail });
         }
         let (reading, held) = map_gamepad(&snapshot, &self.cfg, now);
-        Ok(DeviceSample { reading, controls: self.presses.pressed(held.controls) })
+        Ok(DeviceSample { reading, controls: self.presses.pressed(held.controls), estop: false })
     }
 }
 

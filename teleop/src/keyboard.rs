@@ -16,6 +16,7 @@
 //! | `Enter` / `Backspace` | label the episode a success / failure |
 //! | `X` | end the episode |
 //! | `Z` | reset and re-record the episode |
+//! | `Esc` | e-stop (a terminal's arrow and function keys start with `Esc` too: they e-stop, the safe side) |
 
 use crate::controls::EpisodeControl;
 use crate::error::TeleopError;
@@ -66,6 +67,8 @@ pub enum TeleopKey {
     X,
     /// `Z`: reset the episode.
     Z,
+    /// `Esc`: e-stop.
+    Esc,
 }
 
 /// Keys that drive a twist component: `(key, component, direction)`.
@@ -85,10 +88,10 @@ const MOTION_KEYS: [(TeleopKey, usize, f64); 12] = [
 ];
 
 /// Number of keys (size of the held-key table).
-const KEY_COUNT: usize = 19;
+const KEY_COUNT: usize = 20;
 
 impl TeleopKey {
-    /// The key a terminal byte stands for (letters in either case, `\r`/`\n`, DEL/BS, space).
+    /// The key a terminal byte stands for (letters in either case, `\r`/`\n`, DEL/BS, space, ESC).
     pub fn from_byte(b: u8) -> Option<Self> {
         Some(match b.to_ascii_lowercase() {
             b'w' => TeleopKey::W,
@@ -110,6 +113,7 @@ impl TeleopKey {
             0x7f | 0x08 => TeleopKey::Backspace,
             b'x' => TeleopKey::X,
             b'z' => TeleopKey::Z,
+            0x1b => TeleopKey::Esc,
             _ => return None,
         })
     }
@@ -123,6 +127,11 @@ impl TeleopKey {
             TeleopKey::Z => Some(EpisodeControl::Reset),
             _ => None,
         }
+    }
+
+    /// True for the e-stop key: every press of it (repeats included) asks for the e-stop.
+    pub fn is_estop(self) -> bool {
+        self == TeleopKey::Esc
     }
 
     fn index(self) -> usize {
@@ -277,10 +286,13 @@ impl TeleopSource for TerminalKeyboard {
 
     fn sample(&mut self, now: Stamp) -> Result<DeviceSample, TeleopError> {
         let mut controls = Vec::new();
+        let mut estop = false;
         loop {
             match self.bytes.try_recv() {
                 Ok(b) => {
-                    if let Some(c) = TeleopKey::from_byte(b).and_then(|k| self.keys.press(k, now)) {
+                    let key = TeleopKey::from_byte(b);
+                    estop |= key.is_some_and(TeleopKey::is_estop);
+                    if let Some(c) = key.and_then(|k| self.keys.press(k, now)) {
                         controls.push(c);
                     }
                 }
@@ -298,7 +310,7 @@ impl TeleopSource for TerminalKeyboard {
                 }
             }
         }
-        Ok(DeviceSample { reading: self.keys.reading(now), controls })
+        Ok(DeviceSample { reading: self.keys.reading(now), controls, estop })
     }
 }
 
@@ -365,5 +377,7 @@ mod tests {
         assert_eq!(TeleopKey::from_byte(b'X').and_then(TeleopKey::control), Some(EpisodeControl::Stop));
         assert_eq!(TeleopKey::from_byte(b'z').and_then(TeleopKey::control), Some(EpisodeControl::Reset));
         assert_eq!(TeleopKey::from_byte(b'q'), None);
+        assert!(TeleopKey::from_byte(0x1b).is_some_and(TeleopKey::is_estop), "Esc is the e-stop");
+        assert!(!TeleopKey::from_byte(b' ').is_some_and(TeleopKey::is_estop));
     }
 }

@@ -163,7 +163,7 @@ impl<L: SerialLink + Send> TeleopSource for LeaderArm<L> {
             reading.twist = [v.x, v.y, v.z, w.x, w.y, w.z];
             reading.gripper_close = Some(jaw < self.cfg.close_below);
         }
-        Ok(DeviceSample { reading, controls: Vec::<EpisodeControl>::new() })
+        Ok(DeviceSample { reading, controls: Vec::<EpisodeControl>::new(), estop: false })
     }
 }
 

@@ -1,5 +1,7 @@
 //! The teleop node (`corrigo teleop`): reads one device at a fixed rate and publishes [`TeleopCommand`]s on
-//! `teleop/command` and episode controls as [`OperatorCommand`]s on `operator/command`.
+//! `teleop/command`, episode controls as [`OperatorCommand`]s on `operator/command`, and its device's e-stop as
+//! `EStop` on the node's own `<node>/estop` key (never on `operator/command`, which the secure profile reserves
+//! to the operator: the controller and the actor listen to every node's e-stop key).
 //!
 //! Each tick (`teleop.rate_hz`): sample the device; express its twist in the base frame (for
 //! `teleop.frame = "end_effector"` with the TCP orientation of the newest `controller/arm_state`); publish it
@@ -18,8 +20,8 @@ use crate::source::TeleopSource;
 use crate::spacemouse::SpaceMouse;
 use bus::{Bus, Publisher};
 use interfaces::config::{TeleopConfig, TeleopFrameKind};
-use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
-use interfaces::msg::{ArmState, Event, Header, Level, OperatorCommand, TeleopCommand};
+use interfaces::keys::{ARM_STATE, ESTOP, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
 use interfaces::time::{Clock, MonotonicClock, Stamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -82,6 +84,8 @@ pub struct TeleopNodeReport {
     pub commands: u64,
     /// Episode controls published.
     pub controls: u64,
+    /// E-stops published on the node's `<node>/estop`.
+    pub estops: u64,
     /// Times the device was missing or went away.
     pub device_errors: u64,
     /// Ticks skipped because the end-effector frame was configured and no arm state had arrived.
@@ -89,20 +93,24 @@ pub struct TeleopNodeReport {
 }
 
 /// Runs the teleop node on `bus` with `device` until `stop` is set (see the module docs); `policy_hz` is the
-/// task's policy rate. Errors only on bus failures; device problems are reported and retried.
+/// task's policy rate; `node` is the node's name on the bus, the `<node>` of its e-stop key (the certificate's
+/// name, `bus.security.node`, under the secure profile; `teleop` otherwise). Errors only on bus failures; device
+/// problems are reported and retried.
 pub fn run_teleop_node(
     bus: &Bus,
     cfg: &TeleopConfig,
     device: DeviceChoice,
     policy_hz: f64,
+    node: &str,
     stop: &AtomicBool,
 ) -> Result<TeleopNodeReport, TeleopError> {
-    run_teleop_node_with(bus, cfg, device.as_str(), || device.open(cfg, policy_hz), &MonotonicClock, stop)
+    run_teleop_node_with(bus, cfg, node, device.as_str(), || device.open(cfg, policy_hz), &MonotonicClock, stop)
 }
 
 struct Outputs {
     commands: Publisher<TeleopCommand>,
     operator: Publisher<OperatorCommand>,
+    estop: Publisher<OperatorCommand>,
     events: Publisher<Event>,
 }
 
@@ -119,10 +127,12 @@ impl Outputs {
 }
 
 /// [`run_teleop_node`] with an injected device opener and clock (tests, the sim, or a device other than the
-/// built-in ones). `device_name` names the device in messages before it is open.
+/// built-in ones). `node` is the `<node>` of the e-stop key; `device_name` names the device in messages before it
+/// is open.
 pub fn run_teleop_node_with<F>(
     bus: &Bus,
     cfg: &TeleopConfig,
+    node: &str,
     device_name: &str,
     mut open: F,
     clock: &dyn Clock,
@@ -135,6 +145,7 @@ where
     let mut out = Outputs {
         commands: bus.publisher(TELEOP_COMMAND, None)?,
         operator: bus.publisher(OPERATOR_COMMAND, None)?,
+        estop: bus.publisher(ESTOP, Some(node))?,
         events: bus.publisher(EVENT, Some("teleop"))?,
     };
     // The arm's state: the TCP orientation of the end-effector frame, and the follower's pose for a leader arm.
@@ -190,6 +201,13 @@ where
                 continue;
             }
         };
+        if sample.estop {
+            // First: nothing else of this sample goes out before the e-stop.
+            let mut m = OperatorCommand { header: Header { seq: 0, stamp_ns: clock.now() }, command: Command::EStop };
+            out.estop.publish(&mut m)?;
+            report.estops += 1;
+            tracing::warn!(key = %bus.key(ESTOP, Some(node)), "e-stop from the teleop device");
+        }
         for c in &sample.controls {
             publish_control(&mut out.operator, clock, *c)?;
             report.controls += 1;

@@ -6,13 +6,16 @@ use interfaces::drivers::TeleopReading;
 use interfaces::time::Stamp;
 
 /// One reading of a device: its twist (scaled, dead-zoned, in the configured teleop frame), gripper and takeover,
-/// and the episode-control buttons pressed since the previous sample.
+/// the episode-control buttons pressed since the previous sample, and whether its e-stop was pressed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeviceSample {
     /// Twist, gripper and takeover.
     pub reading: TeleopReading,
     /// Episode controls pressed since the previous sample.
     pub controls: Vec<EpisodeControl>,
+    /// The device's e-stop key or button was pressed since the previous sample: the node sends `EStop` on its
+    /// own `<node>/estop` key before anything else of the sample.
+    pub estop: bool,
 }
 
 /// A teleoperation device as the node drives it. Unlike [`interfaces::drivers::TeleopDevice::poll`], a sample

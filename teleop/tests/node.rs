@@ -1,10 +1,11 @@
 //! The teleop node on a loopback bus: commands at the configured rate in the base frame, episode controls as
-//! operator commands, and a device that goes away is reported and re-opened while the node keeps running.
+//! operator commands, the device's e-stop on the node's own `<node>/estop` key, and a device that goes away is
+//! reported and re-opened while the node keeps running.
 
 use bus::Bus;
 use interfaces::config::{BusConfig, TeleopConfig, TeleopFrameKind};
 use interfaces::drivers::TeleopReading;
-use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::keys::{ARM_STATE, ESTOP, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Command, Event, OperatorCommand, Pose, TeleopCommand};
 use interfaces::time::{MonotonicClock, Stamp};
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use teleop::{DeviceSample, EpisodeControl, TeleopError, TeleopSource, run_teleop_node_with};
 
-/// A scripted device: pushes "forward" (+x of its frame); presses "success" on its 3rd sample; unplugs after
-/// `unplug_after` samples.
+/// A scripted device: pushes "forward" (+x of its frame); presses "success" on its 3rd sample and its e-stop on
+/// sample `estop_at`; unplugs after `unplug_after` samples.
 struct ScriptedDevice {
     samples: u32,
     unplug_after: u32,
+    estop_at: u32,
 }
 
 impl TeleopSource for ScriptedDevice {
@@ -38,7 +40,7 @@ impl TeleopSource for ScriptedDevice {
             takeover: false,
         };
         let controls = if self.samples == 3 { vec![EpisodeControl::Success] } else { vec![] };
-        Ok(DeviceSample { reading, controls })
+        Ok(DeviceSample { reading, controls, estop: self.samples == self.estop_at })
     }
 }
 
@@ -72,9 +74,9 @@ fn node_publishes_commands_controls_and_survives_an_unplugged_device() {
                             detail: "not plugged in".into(),
                         });
                     }
-                    Ok(Box::new(ScriptedDevice { samples: 0, unplug_after: 20 }))
+                    Ok(Box::new(ScriptedDevice { samples: 0, unplug_after: 20, estop_at: 0 }))
                 };
-                run_teleop_node_with(&bus, &cfg, "scripted", open, &MonotonicClock, &stop)
+                run_teleop_node_with(&bus, &cfg, "teleop", "scripted", open, &MonotonicClock, &stop)
             })
             .expect("spawn")
     };
@@ -107,4 +109,38 @@ fn node_publishes_commands_controls_and_survives_an_unplugged_device() {
     }
     assert!(texts.iter().any(|t| t.contains("scripted: not found (not plugged in)")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("scripted test-device: disconnected (unplugged)")), "{texts:?}");
+}
+
+#[test]
+fn the_device_estop_goes_on_the_node_own_estop_key_and_never_on_operator_command() {
+    let bus = bus();
+    let estops = bus.subscribe::<OperatorCommand>(ESTOP, Some("*")).expect("sub");
+    let operator = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None).expect("sub");
+    let cfg = TeleopConfig { rate_hz: 100.0, frame: TeleopFrameKind::Base, ..TeleopConfig::default() };
+    let stop = Arc::new(AtomicBool::new(false));
+    let node = {
+        let (bus, stop) = (bus.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("teleop-estop-test".into())
+            .spawn(move || {
+                let open = || -> Result<Box<dyn TeleopSource>, TeleopError> {
+                    Ok(Box::new(ScriptedDevice { samples: 0, unplug_after: u32::MAX, estop_at: 5 }))
+                };
+                run_teleop_node_with(&bus, &cfg, "bench-pad", "scripted", open, &MonotonicClock, &stop)
+            })
+            .expect("spawn")
+    };
+    let got = estops.recv_timeout(Duration::from_secs(10));
+    // The success label of sample 3 is on its way too; wait for it so that nothing the node sent is still in flight.
+    let label = operator.recv_timeout(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    let report = node.join().expect("node thread").expect("node result");
+    let got = got.expect("an e-stop on the node's e-stop key");
+    assert_eq!(got.msg.command, Command::EStop);
+    assert_eq!(got.key, "corrigo/teleop_test/bench-pad/estop", "the node's own key");
+    assert_eq!(report.estops, 1);
+    assert_eq!(label.map(|l| l.msg.command), Some(Command::Label(true)));
+    while let Some(c) = operator.try_recv() {
+        assert_ne!(c.msg.command, Command::EStop, "no e-stop on operator/command");
+    }
 }

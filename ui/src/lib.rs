@@ -31,6 +31,6 @@ pub use display::display_available;
 pub use error::UiError;
 pub use feed::BusFeed;
 pub use panel::Panel;
-pub use sink::{BusSink, CommandSink, RecordingSink, Sent};
+pub use sink::{BusSink, CommandSink, EStopRoute, RecordingSink, Sent};
 pub use state::{PanelState, StaleLimits};
 pub use window::{run_panel, run_panel_until};

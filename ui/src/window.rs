@@ -2,7 +2,7 @@
 
 use crate::feed::BusFeed;
 use crate::panel::Panel;
-use crate::sink::BusSink;
+use crate::sink::{BusSink, EStopRoute};
 use crate::{UiError, display_available};
 use bus::Bus;
 use interfaces::{CellConfig, MonotonicClock};
@@ -47,7 +47,7 @@ pub fn run_panel_until(bus: Bus, cfg: CellConfig, stop: Option<Arc<AtomicBool>>)
         return Err(UiError::NoDisplay);
     }
     let feed = BusFeed::open(&bus)?;
-    let sink = BusSink::new(&bus)?;
+    let sink = BusSink::new(&bus, &EStopRoute::for_bus(&cfg.bus))?;
     let panel = Panel::new(&cfg, Box::new(sink), Arc::new(MonotonicClock));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

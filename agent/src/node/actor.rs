@@ -24,9 +24,14 @@
 //! Every session carries a random nonce the learner binds it to; a step with a non-finite reward, action or
 //! proprio value is not sent (counted and said), the learner would refuse it.
 //!
-//! Operator commands: `EStop` latches the controller's e-stop and pauses the episode; `ResetEStop` clears it and
-//! starts a new episode; `StopEpisode`/`ResetEpisode` end the episode; `Label(bool)` overrides the success label
-//! of the current episode; `SetGains` changes the impedance gains (validated; rejected gains are reported).
+//! Operator commands ([`crate::node::commands`]: `operator/command`, and every node's `<node>/estop`, which
+//! carries `EStop` only; in order of arrival across the keys): `EStop` latches the controller's e-stop and pauses
+//! the episode; `ResetEStop` clears it and starts a new episode; `StopEpisode`/`ResetEpisode` end the episode;
+//! `Label(bool)` overrides the success label of the current episode; `SetGains` changes the impedance gains
+//! (validated; rejected gains are reported). A command a key may not carry is refused, counted
+//! ([`ActorSummary::commands_refused`]) and said (the first and every 100th). The e-stop keys matter to an
+//! environment in this process (the simulated cell of `corrigo run`); a cell over the bus has its controller
+//! listen to them itself.
 //!
 //! Interventions: the newest `teleop/command` (from `corrigo teleop`, the panel's virtual joystick, or any bus
 //! client) goes through [`teleop::InterventionArbiter`] every step. When the human takes over, the human's action
@@ -36,6 +41,7 @@
 
 use crate::delivery::{Spool, SpoolOptions, session_nonce, session_of};
 use crate::node::acting_policy::{ActingPolicy, WeightsOutcome};
+use crate::node::commands::CommandInbox;
 use crate::node::wire;
 use crate::replay::Transition;
 use crate::train::trainer::random_action;
@@ -44,10 +50,8 @@ use bus::Bus;
 use interfaces::CellConfig;
 use interfaces::Clock;
 use interfaces::env::CellEnv;
-use interfaces::keys::{
-    ARM_STATE, EPISODES, EVENT, OPERATOR_COMMAND, POLICY_WEIGHTS, TELEOP_COMMAND, TRANSITION_ACK, TRANSITIONS,
-};
-use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
+use interfaces::keys::{ARM_STATE, EPISODES, EVENT, POLICY_WEIGHTS, TELEOP_COMMAND, TRANSITION_ACK, TRANSITIONS};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, TeleopCommand};
 use interfaces::msg_training::{EpisodeReport, PolicyWeights, TransitionAck, TransitionMsg};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -104,6 +108,8 @@ pub struct ActorSummary {
     pub weights_refused: u64,
     /// Steps not sent because a reward, action or proprio value was not finite.
     pub non_finite_steps: u64,
+    /// Commands refused because their key may not carry them ([`crate::node::commands`]).
+    pub commands_refused: u64,
 }
 
 /// Runs the actor in `env` until `stop` is set or `max_steps` is reached and every transition is acknowledged
@@ -121,7 +127,7 @@ pub fn run(
     let _token = bus.announce("actor")?;
     let weights = bus.subscribe::<PolicyWeights>(POLICY_WEIGHTS, None)?;
     let acks = bus.subscribe::<TransitionAck>(TRANSITION_ACK, None)?;
-    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    let commands = CommandInbox::open(bus)?;
     let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
     let mut arbiter = InterventionArbiter::new(ArbiterConfig::new(&cfg.teleop, &cfg.task));
     let mut human: Option<(TeleopCommand, interfaces::Stamp)> = None;
@@ -224,8 +230,21 @@ pub fn run(
                 }
             }
             let mut end_episode = false;
-            while let Some(c) = commands.try_recv() {
-                match c.msg.command {
+            let drained = commands.drain();
+            for r in drained.refused {
+                summary.commands_refused += 1;
+                if summary.commands_refused == 1 || summary.commands_refused.is_multiple_of(100) {
+                    report(
+                        Level::Warn,
+                        format!(
+                            "{:?} on {} refused: that key does not carry it ({} refused so far)",
+                            r.command, r.key, summary.commands_refused
+                        ),
+                    );
+                }
+            }
+            for c in drained.commands {
+                match c {
                     Command::EStop => env.estop(),
                     Command::ResetEStop => {
                         env.reset_estop();

@@ -7,16 +7,18 @@
 //! fresh command as the action (the twist converted to the action space exactly as the intervention arbiter
 //! does; no fresh command: the arm holds still). Episode controls come from the device's buttons or the panel
 //! (`operator/command`): `Label(true|false)` marks the episode, `StopEpisode` ends it, `ResetEpisode` discards it
-//! and records it again. An episode goes to the demo buffer only when it is marked successful (or, unmarked, when
+//! and records it again. `EStop` (there or on any node's `<node>/estop`) and `ResetEStop` go to an environment
+//! in this process; commands a key may not carry are refused and counted ([`crate::node::commands`]). An episode goes to the demo buffer only when it is marked successful (or, unmarked, when
 //! the task's own success criterion holds at its end); the buffer is flushed after each kept episode, so a crash
 //! loses at most the episode in progress.
 
+use crate::node::commands::CommandInbox;
 use crate::replay::{Action, GripperAction, ReplayStore, StoreOptions, Transition};
 use anyhow::{Context, Result};
 use bus::Bus;
 use interfaces::env::{CellEnv, obs_spec};
-use interfaces::keys::{ARM_STATE, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
-use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
+use interfaces::keys::{ARM_STATE, EVENT, TELEOP_COMMAND};
+use interfaces::msg::{ArmState, Command, Event, Header, Level, TeleopCommand};
 use interfaces::{CellConfig, Clock, MonotonicClock, Stamp};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +46,8 @@ pub struct HumanRecordSummary {
     pub discarded: usize,
     /// Transitions added to the demo buffer.
     pub transitions: usize,
+    /// Commands refused because their key may not carry them ([`crate::node::commands`]).
+    pub commands_refused: u64,
 }
 
 /// Records demonstrations in `env` until `episodes` are kept or `stop` is set; `pace`: keep the policy rate here
@@ -61,7 +65,7 @@ pub fn run(
         .with_context(|| format!("opening the replay store in {}", opts.run_dir.display()))?;
     let _token = bus.announce("recorder")?;
     let teleop_sub = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None)?;
-    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?;
+    let commands = CommandInbox::open(bus)?;
     let mut state_pub = bus.publisher::<ArmState>(ARM_STATE, None)?;
     let mut events = bus.publisher::<Event>(EVENT, Some("recorder"))?;
     let mut say = |level: Level, text: String| {
@@ -95,8 +99,21 @@ pub fn run(
                 break;
             }
             let mut end = false;
-            while let Some(c) = commands.try_recv() {
-                match c.msg.command {
+            let drained = commands.drain();
+            for r in drained.refused {
+                summary.commands_refused += 1;
+                if summary.commands_refused == 1 || summary.commands_refused.is_multiple_of(100) {
+                    say(
+                        Level::Warn,
+                        format!(
+                            "{:?} on {} refused: that key does not carry it ({} refused so far)",
+                            r.command, r.key, summary.commands_refused
+                        ),
+                    );
+                }
+            }
+            for c in drained.commands {
+                match c {
                     Command::Label(b) => label = Some(b),
                     Command::StopEpisode => end = true,
                     Command::ResetEpisode => reset = true,

@@ -50,10 +50,13 @@ pub fn run(args: TeleopArgs) -> Result<i32> {
     let cfg = args.bus.load(&args.cfg)?;
     let stop = stop_flag()?;
     let bus = open_bus(&cfg)?;
-    let r = teleop::run_teleop_node(&bus, &cfg.teleop, args.device.into(), cfg.task.policy_hz, &stop)?;
+    // The `<node>` of its e-stop key: the certificate's name under the secure profile (the only `<node>/estop` it
+    // may put), the node's kind otherwise.
+    let node = if cfg.bus.security.enabled { cfg.bus.security.node.as_str() } else { "teleop" };
+    let r = teleop::run_teleop_node(&bus, &cfg.teleop, args.device.into(), cfg.task.policy_hz, node, &stop)?;
     println!(
-        "teleop: {} commands and {} episode controls published, device missing or lost {} times",
-        r.commands, r.controls, r.device_errors
+        "teleop: {} commands, {} episode controls and {} e-stops published, device missing or lost {} times",
+        r.commands, r.controls, r.estops, r.device_errors
     );
     Ok(exit::OK)
 }

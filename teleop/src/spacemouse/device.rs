@@ -134,7 +134,7 @@ impl TeleopSource for SpaceMouse {
             return Err(TeleopError::Disconnected { device: self.name.clone(), detail: "end of file".into() });
         }
         let (reading, held) = Self::map_state(&self.state, &self.cfg, now);
-        Ok(DeviceSample { reading, controls: self.presses.pressed(held.controls) })
+        Ok(DeviceSample { reading, controls: self.presses.pressed(held.controls), estop: false })
     }
 }
 

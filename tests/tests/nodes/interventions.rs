@@ -1,16 +1,19 @@
 //! Human-in-the-loop corrections in the simulated cell: a scripted "human" publishes teleop commands on the bus
 //! while the actor trains against the learner. The corrected steps are executed, flagged, stored in the online
 //! and the demo buffer with the executed (human) action, counted in the episode reports, and the learner's
-//! metrics carry the intervention rate.
+//! metrics carry the intervention rate. A teleop device's e-stop, sent by the teleop node on its own
+//! `<node>/estop` key, stops the simulated cell stepped in the actor's process (as under `corrigo run`).
 
 use tests::common;
 
 use agent::node::{actor as actor_node, learner as learner_node};
 use agent::replay::ReplayStore;
 use interfaces::CellConfig;
+use interfaces::drivers::TeleopReading;
 use interfaces::keys::{ARM_STATE, EPISODES, LEARNER_METRICS, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Header, LearnerMetrics, TeleopCommand};
 use interfaces::msg_training::EpisodeReport;
+use interfaces::time::{MonotonicClock, Stamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -137,4 +140,85 @@ fn a_scripted_human_corrects_the_policy_and_the_corrections_are_stored_flagged_i
         pushed += usize::from(!zero);
     }
     assert!(pushed > 0, "the pushes are stored");
+}
+
+/// A teleop device that holds still and presses its e-stop on its `estop_at`-th sample.
+struct EStopDevice {
+    samples: u32,
+    estop_at: u32,
+}
+
+impl teleop::TeleopSource for EStopDevice {
+    fn name(&self) -> &str {
+        "scripted e-stop"
+    }
+    fn sample(&mut self, now: Stamp) -> Result<teleop::DeviceSample, teleop::TeleopError> {
+        self.samples += 1;
+        let reading = TeleopReading { stamp: now, ..TeleopReading::default() };
+        Ok(teleop::DeviceSample { reading, controls: vec![], estop: self.samples == self.estop_at })
+    }
+}
+
+#[test]
+fn an_estop_from_the_teleop_node_on_its_own_key_stops_the_in_process_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let cfg = cell(port);
+    let bus = bus::Bus::open(&cfg.bus, &cfg.cell.name).expect("bus");
+    let states = bus.subscribe::<ArmState>(ARM_STATE, None).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let actor = {
+        let (bus, cfg, stop) = (bus.clone(), cfg.clone(), stop.clone());
+        let ao = actor_node::ActorOptions {
+            actor_id: "actor-estop".into(),
+            seed: 4,
+            pace: true,
+            max_steps: None,
+            spool_dir: dir.path().join("spool"),
+            spool: agent::delivery::SpoolOptions::from_config(&cfg.actor),
+            random_steps: 0,
+            final_ack_wait: Duration::ZERO,
+        };
+        std::thread::spawn(move || {
+            let mut env = sim::SimEnv::new(&cfg, ao.seed).expect("the simulated cell");
+            actor_node::run(&bus, &cfg, &ao, stop, &mut env)
+        })
+    };
+    // The cell steps: each step publishes the arm state with a later control cycle count.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut cycles = Vec::new();
+    while cycles.len() < 5 && Instant::now() < deadline {
+        if let Some(s) = states.recv_timeout(Duration::from_millis(100)) {
+            cycles.push(s.msg.cycles);
+        }
+    }
+    assert!(cycles.len() >= 5 && cycles.windows(2).all(|w| w[1] > w[0]), "stepping: {cycles:?}");
+    // The teleop node (no `operator/command` under the secure profile) sends its device's e-stop on
+    // `bench-pad/estop`.
+    let teleop_stop = Arc::new(AtomicBool::new(false));
+    let teleop_node = {
+        let (bus, stop, tcfg) = (bus.clone(), teleop_stop.clone(), cfg.teleop.clone());
+        std::thread::spawn(move || {
+            let open = || -> Result<Box<dyn teleop::TeleopSource>, teleop::TeleopError> {
+                Ok(Box::new(EStopDevice { samples: 0, estop_at: 3 }))
+            };
+            teleop::run_teleop_node_with(&bus, &tcfg, "bench-pad", "scripted", open, &MonotonicClock, &stop)
+        })
+    };
+    // Latched: the actor keeps publishing the arm state while it waits, and the control cycles no longer advance.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut last, mut unchanged) = (None, 0);
+    while unchanged < 20 && Instant::now() < deadline {
+        if let Some(s) = states.recv_timeout(Duration::from_millis(100)) {
+            unchanged = if last == Some(s.msg.cycles) { unchanged + 1 } else { 0 };
+            last = Some(s.msg.cycles);
+        }
+    }
+    teleop_stop.store(true, Ordering::Release);
+    let report = teleop_node.join().unwrap().expect("teleop node");
+    stop.store(true, Ordering::Release);
+    let summary = actor.join().unwrap().expect("actor");
+    assert_eq!(report.estops, 1, "{report:?}");
+    assert!(unchanged >= 20, "the cell went on stepping after the e-stop ({} steps)", summary.steps);
+    assert_eq!(summary.commands_refused, 0);
 }

@@ -6,7 +6,7 @@ use egui::vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use interfaces::config::BusConfig;
-use interfaces::keys::{ARM_STATE, FRAME, LEARNER_METRICS, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::keys::{ARM_STATE, ESTOP, FRAME, LEARNER_METRICS, OPERATOR_COMMAND, TELEOP_COMMAND};
 use interfaces::msg::{ArmState, Command, ControllerMode, Frame, LearnerMetrics, OperatorCommand, TeleopCommand};
 use interfaces::{Clock, MonotonicClock, Stamp};
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use ui::RecordingSink;
 use ui::feed::FULL_FRAME;
 use ui::panel::{BUS_SECTION, BusCounter, ESTOP_LABEL, bus_count_label};
 use ui::state::{FrameKind, PanelState, StaleLimits};
-use ui::{BusFeed, BusSink, Panel};
+use ui::{BusFeed, BusSink, EStopRoute, Panel};
 
 fn loopback_bus(cell: &str) -> Bus {
     let cfg = BusConfig { listen: vec!["tcp/127.0.0.1:0".into()], connect: vec![], ..BusConfig::default() };
@@ -22,21 +22,44 @@ fn loopback_bus(cell: &str) -> Bus {
 }
 
 #[test]
-fn clicking_estop_publishes_the_estop_command_on_the_bus() {
+fn clicking_estop_puts_it_on_the_panels_own_estop_key_and_on_operator_command() {
     let bus = loopback_bus("ui_estop");
+    let estops = bus.subscribe::<OperatorCommand>(ESTOP, Some("*")).expect("subscribe");
     let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None).expect("subscribe");
     let teleop = bus.subscribe::<TeleopCommand>(TELEOP_COMMAND, None).expect("subscribe");
-    let (p, _clock) = panel_on(Box::new(BusSink::new(&bus).expect("sink")));
+    let route = EStopRoute::for_bus(&BusConfig::default());
+    let (p, _clock) = panel_on(Box::new(BusSink::new(&bus, &route).expect("sink")));
     let mut h = Harness::builder().with_size(vec2(1600.0, 1000.0)).build_state(|ctx, p: &mut Panel| p.show(ctx), p);
     h.run();
     h.get_by_label(ESTOP_LABEL).click();
     h.run();
+    let own = estops.recv_timeout(Duration::from_secs(5)).expect("e-stop delivered on the panel's e-stop key");
+    assert_eq!(own.msg.command, Command::EStop);
+    assert_eq!(own.key, "corrigo/ui_estop/operator/estop");
+    assert!(own.msg.header.seq >= 1 && own.msg.header.stamp_ns > Stamp(0), "{:?}", own.msg.header);
     let got = commands.recv_timeout(Duration::from_secs(5)).expect("e-stop delivered on operator/command");
     assert_eq!(got.msg.command, Command::EStop);
     assert_eq!(got.key, "corrigo/ui_estop/operator/command");
-    assert!(got.msg.header.seq >= 1 && got.msg.header.stamp_ns > Stamp(0), "{:?}", got.msg.header);
-    assert!(commands.try_recv().is_none(), "exactly one command");
+    assert!(estops.try_recv().is_none() && commands.try_recv().is_none(), "exactly one e-stop on each key");
     assert!(teleop.try_recv().is_none(), "no joystick sample without a takeover");
+}
+
+#[test]
+fn a_panel_whose_role_may_not_put_operator_commands_estops_on_its_own_key_only() {
+    let bus = loopback_bus("ui_estop_own");
+    let estops = bus.subscribe::<OperatorCommand>(ESTOP, Some("*")).expect("subscribe");
+    let commands = bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None).expect("subscribe");
+    let route = EStopRoute { node: "wall-display".into(), operator_command: false };
+    let (p, _clock) = panel_on(Box::new(BusSink::new(&bus, &route).expect("sink")));
+    let mut h = Harness::builder().with_size(vec2(1600.0, 1000.0)).build_state(|ctx, p: &mut Panel| p.show(ctx), p);
+    h.run();
+    h.get_by_label(ESTOP_LABEL).click();
+    h.run();
+    let own = estops.recv_timeout(Duration::from_secs(5)).expect("e-stop delivered on the panel's e-stop key");
+    assert_eq!((own.key.as_str(), own.msg.command), ("corrigo/ui_estop_own/wall-display/estop", Command::EStop));
+    // Nothing on operator/command: a copy there would have been published right after the one that arrived (same
+    // session, same reliable class), so half a second is ample.
+    assert!(commands.recv_timeout(Duration::from_millis(500)).is_none(), "no e-stop on operator/command");
 }
 
 #[test]

@@ -1,0 +1,146 @@
+//! The command keys the actor and the recorder take commands from, and what each key may carry.
+//!
+//! | key | commands taken |
+//! |---|---|
+//! | `operator/command` | every [`Command`] (the operator's panel; the secure profile lets only the operator role put it) |
+//! | `<node>/estop`, every node's | `EStop` only |
+//!
+//! Anything else that arrives on a key is refused, counted by the caller and never acted on (a `ResetEStop` on
+//! an e-stop key does not reset anything).
+//!
+//! Commands of one drain are handed over in order of arrival across the keys (the bus's receive stamp, one
+//! monotonic clock for every subscriber of the process): a reset that arrived before an e-stop is applied before
+//! it, so the e-stop stands.
+
+use bus::{Bus, BusError, Received, Subscriber};
+use interfaces::keys::{ESTOP, OPERATOR_COMMAND};
+use interfaces::msg::{Command, OperatorCommand};
+
+/// Which command key a command arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKey {
+    /// `operator/command`.
+    Operator,
+    /// A node's `<node>/estop`.
+    EStop,
+}
+
+impl CommandKey {
+    /// Whether `command` may arrive on this key (see the module docs).
+    pub fn admits(self, command: &Command) -> bool {
+        match self {
+            CommandKey::Operator => true,
+            CommandKey::EStop => matches!(command, Command::EStop),
+        }
+    }
+}
+
+/// A command refused because its key may not carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The key it arrived on (`corrigo/<cell>/…`).
+    pub key: String,
+    /// The command refused.
+    pub command: Command,
+}
+
+/// What one drain of the command keys gave.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drained {
+    /// The commands to act on, in order of arrival.
+    pub commands: Vec<Command>,
+    /// The commands refused (their key may not carry them), in order of arrival.
+    pub refused: Vec<Refusal>,
+}
+
+/// Orders `received` by arrival (a stable sort: one key's messages keep their order) and keeps the commands their
+/// key admits.
+pub fn judge(mut received: Vec<(CommandKey, Received<OperatorCommand>)>) -> Drained {
+    received.sort_by_key(|(_, r)| r.received);
+    let mut out = Drained::default();
+    for (key, r) in received {
+        if key.admits(&r.msg.command) {
+            out.commands.push(r.msg.command);
+        } else {
+            out.refused.push(Refusal { key: r.key, command: r.msg.command });
+        }
+    }
+    out
+}
+
+/// The subscriptions to every command key of a cell.
+#[derive(Debug)]
+pub struct CommandInbox {
+    operator: Subscriber<OperatorCommand>,
+    estops: Subscriber<OperatorCommand>,
+}
+
+impl CommandInbox {
+    /// Subscribes to `operator/command` and to every node's `<node>/estop` of `bus`'s cell.
+    pub fn open(bus: &Bus) -> Result<Self, BusError> {
+        Ok(Self {
+            operator: bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?,
+            estops: bus.subscribe::<OperatorCommand>(ESTOP, Some("*"))?,
+        })
+    }
+
+    /// Everything received since the last drain, judged by [`judge`]. Never blocks.
+    pub fn drain(&self) -> Drained {
+        let mut all = Vec::new();
+        while let Some(r) = self.estops.try_recv() {
+            all.push((CommandKey::EStop, r));
+        }
+        while let Some(r) = self.operator.try_recv() {
+            all.push((CommandKey::Operator, r));
+        }
+        judge(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use interfaces::Stamp;
+    use interfaces::msg::Header;
+
+    fn at(key: CommandKey, t: u64, command: Command) -> (CommandKey, Received<OperatorCommand>) {
+        let name = match key {
+            CommandKey::Operator => "corrigo/c/operator/command",
+            CommandKey::EStop => "corrigo/c/teleop/estop",
+        };
+        (
+            key,
+            Received {
+                key: name.into(),
+                received: Stamp(t),
+                msg: OperatorCommand { header: Header::default(), command },
+            },
+        )
+    }
+
+    #[test]
+    fn an_estop_key_carries_estops_only_and_the_rest_is_refused() {
+        let d = judge(vec![
+            at(CommandKey::EStop, 1, Command::ResetEStop),
+            at(CommandKey::EStop, 2, Command::Label(true)),
+            at(CommandKey::EStop, 3, Command::EStop),
+        ]);
+        assert_eq!(d.commands, [Command::EStop]);
+        assert_eq!(
+            d.refused.iter().map(|r| r.command.clone()).collect::<Vec<_>>(),
+            [Command::ResetEStop, Command::Label(true)]
+        );
+        assert_eq!(d.refused[0].key, "corrigo/c/teleop/estop");
+    }
+
+    #[test]
+    fn commands_are_ordered_by_arrival_across_keys_so_an_earlier_reset_never_clears_a_later_estop() {
+        let d = judge(vec![
+            at(CommandKey::EStop, 20, Command::EStop),
+            at(CommandKey::Operator, 10, Command::ResetEStop),
+            at(CommandKey::Operator, 30, Command::StopEpisode),
+        ]);
+        assert_eq!(d.commands, [Command::ResetEStop, Command::EStop, Command::StopEpisode]);
+        assert!(d.refused.is_empty());
+    }
+}
