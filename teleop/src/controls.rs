@@ -3,7 +3,8 @@
 use interfaces::config::ButtonBindings;
 use interfaces::msg::Command;
 
-/// An episode control issued from a device button or a key, published as an [`interfaces::msg::OperatorCommand`].
+/// An episode control issued from a device button or a key, published as an [`interfaces::msg::OperatorCommand`]
+/// on `teleop/episode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EpisodeControl {
     /// Label the current episode a success.

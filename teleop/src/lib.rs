@@ -7,7 +7,8 @@
 //!   ([`spacemouse`]), gamepads through gilrs ([`gamepad`]), the keyboard of the panel or a terminal
 //!   ([`keyboard`]). The twist is expressed in `teleop.frame` (base or end effector, [`frame`]).
 //! - The node ([`run_teleop_node`], `corrigo teleop`) publishes [`interfaces::msg::TeleopCommand`]s at
-//!   `teleop.rate_hz` and episode controls as operator commands; a missing device is reported and retried.
+//!   `teleop.rate_hz`, episode controls on `teleop/episode` and its device's e-stop on its own `<node>/estop`; a
+//!   missing device is reported and retried.
 //! - The arbiter ([`InterventionArbiter`]), called by the actor once per step: the human's action replaces the
 //!   policy's while the human is moving (plus a hold time); flagged steps go to the online and demo buffers.
 //!

@@ -1,7 +1,9 @@
 //! The teleop node (`corrigo teleop`): reads one device at a fixed rate and publishes [`TeleopCommand`]s on
-//! `teleop/command`, episode controls as [`OperatorCommand`]s on `operator/command`, and its device's e-stop as
-//! `EStop` on the node's own `<node>/estop` key (never on `operator/command`, which the secure profile reserves
-//! to the operator: the controller and the actor listen to every node's e-stop key).
+//! `teleop/command`, episode controls (`Label`, `StopEpisode`, `ResetEpisode`) as [`OperatorCommand`]s on
+//! `teleop/episode`, and its device's e-stop as `EStop` on the node's own `<node>/estop` key. Never on
+//! `operator/command`, which the secure profile reserves to the operator (resets, gains): the actor and the
+//! recorder take episode controls from `teleop/episode`, the controller and the actor e-stops from every node's
+//! e-stop key.
 //!
 //! Each tick (`teleop.rate_hz`): sample the device; express its twist in the base frame (for
 //! `teleop.frame = "end_effector"` with the TCP orientation of the newest `controller/arm_state`); publish it
@@ -20,7 +22,7 @@ use crate::source::TeleopSource;
 use crate::spacemouse::SpaceMouse;
 use bus::{Bus, Publisher};
 use interfaces::config::{TeleopConfig, TeleopFrameKind};
-use interfaces::keys::{ARM_STATE, ESTOP, EVENT, OPERATOR_COMMAND, TELEOP_COMMAND};
+use interfaces::keys::{ARM_STATE, ESTOP, EVENT, TELEOP_COMMAND, TELEOP_EPISODE};
 use interfaces::msg::{ArmState, Command, Event, Header, Level, OperatorCommand, TeleopCommand};
 use interfaces::time::{Clock, MonotonicClock, Stamp};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,7 +111,7 @@ pub fn run_teleop_node(
 
 struct Outputs {
     commands: Publisher<TeleopCommand>,
-    operator: Publisher<OperatorCommand>,
+    episode: Publisher<OperatorCommand>,
     estop: Publisher<OperatorCommand>,
     events: Publisher<Event>,
 }
@@ -144,7 +146,7 @@ where
     let _token = bus.announce("teleop")?;
     let mut out = Outputs {
         commands: bus.publisher(TELEOP_COMMAND, None)?,
-        operator: bus.publisher(OPERATOR_COMMAND, None)?,
+        episode: bus.publisher(TELEOP_EPISODE, None)?,
         estop: bus.publisher(ESTOP, Some(node))?,
         events: bus.publisher(EVENT, Some("teleop"))?,
     };
@@ -209,7 +211,7 @@ where
             tracing::warn!(key = %bus.key(ESTOP, Some(node)), "e-stop from the teleop device");
         }
         for c in &sample.controls {
-            publish_control(&mut out.operator, clock, *c)?;
+            publish_control(&mut out.episode, clock, *c)?;
             report.controls += 1;
         }
         let frame = if dev.base_frame() { TeleopFrameKind::Base } else { cfg.frame };

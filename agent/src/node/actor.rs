@@ -24,7 +24,8 @@
 //! Every session carries a random nonce the learner binds it to; a step with a non-finite reward, action or
 //! proprio value is not sent (counted and said), the learner would refuse it.
 //!
-//! Operator commands ([`crate::node::commands`]: `operator/command`, and every node's `<node>/estop`, which
+//! Operator commands ([`crate::node::commands`]: `operator/command`; `teleop/episode`, which carries a teleop
+//! device's `Label`/`StartEpisode`/`StopEpisode`/`ResetEpisode` only; and every node's `<node>/estop`, which
 //! carries `EStop` only; in order of arrival across the keys): `EStop` latches the controller's e-stop and pauses
 //! the episode; `ResetEStop` clears it and starts a new episode; `StopEpisode`/`ResetEpisode` end the episode;
 //! `Label(bool)` overrides the success label of the current episode; `SetGains` changes the impedance gains

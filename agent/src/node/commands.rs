@@ -3,17 +3,18 @@
 //! | key | commands taken |
 //! |---|---|
 //! | `operator/command` | every [`Command`] (the operator's panel; the secure profile lets only the operator role put it) |
+//! | `teleop/episode` | a teleop device's episode controls: `Label`, `StartEpisode`, `StopEpisode`, `ResetEpisode` |
 //! | `<node>/estop`, every node's | `EStop` only |
 //!
-//! Anything else that arrives on a key is refused, counted by the caller and never acted on (a `ResetEStop` on
-//! an e-stop key does not reset anything).
+//! Anything else that arrives on a key is refused, counted by the caller and never acted on (a `ResetEStop` or
+//! `SetGains` on `teleop/episode` or an e-stop key does not reset or change anything).
 //!
 //! Commands of one drain are handed over in order of arrival across the keys (the bus's receive stamp, one
 //! monotonic clock for every subscriber of the process): a reset that arrived before an e-stop is applied before
 //! it, so the e-stop stands.
 
 use bus::{Bus, BusError, Received, Subscriber};
-use interfaces::keys::{ESTOP, OPERATOR_COMMAND};
+use interfaces::keys::{ESTOP, OPERATOR_COMMAND, TELEOP_EPISODE};
 use interfaces::msg::{Command, OperatorCommand};
 
 /// Which command key a command arrived on.
@@ -21,6 +22,8 @@ use interfaces::msg::{Command, OperatorCommand};
 pub enum CommandKey {
     /// `operator/command`.
     Operator,
+    /// `teleop/episode`.
+    TeleopEpisode,
     /// A node's `<node>/estop`.
     EStop,
 }
@@ -30,6 +33,10 @@ impl CommandKey {
     pub fn admits(self, command: &Command) -> bool {
         match self {
             CommandKey::Operator => true,
+            CommandKey::TeleopEpisode => matches!(
+                command,
+                Command::Label(_) | Command::StartEpisode | Command::StopEpisode | Command::ResetEpisode
+            ),
             CommandKey::EStop => matches!(command, Command::EStop),
         }
     }
@@ -72,14 +79,16 @@ pub fn judge(mut received: Vec<(CommandKey, Received<OperatorCommand>)>) -> Drai
 #[derive(Debug)]
 pub struct CommandInbox {
     operator: Subscriber<OperatorCommand>,
+    episode: Subscriber<OperatorCommand>,
     estops: Subscriber<OperatorCommand>,
 }
 
 impl CommandInbox {
-    /// Subscribes to `operator/command` and to every node's `<node>/estop` of `bus`'s cell.
+    /// Subscribes to `operator/command`, `teleop/episode` and every node's `<node>/estop` of `bus`'s cell.
     pub fn open(bus: &Bus) -> Result<Self, BusError> {
         Ok(Self {
             operator: bus.subscribe::<OperatorCommand>(OPERATOR_COMMAND, None)?,
+            episode: bus.subscribe::<OperatorCommand>(TELEOP_EPISODE, None)?,
             estops: bus.subscribe::<OperatorCommand>(ESTOP, Some("*"))?,
         })
     }
@@ -92,6 +101,9 @@ impl CommandInbox {
         }
         while let Some(r) = self.operator.try_recv() {
             all.push((CommandKey::Operator, r));
+        }
+        while let Some(r) = self.episode.try_recv() {
+            all.push((CommandKey::TeleopEpisode, r));
         }
         judge(all)
     }
@@ -106,6 +118,7 @@ mod tests {
     fn at(key: CommandKey, t: u64, command: Command) -> (CommandKey, Received<OperatorCommand>) {
         let name = match key {
             CommandKey::Operator => "corrigo/c/operator/command",
+            CommandKey::TeleopEpisode => "corrigo/c/teleop/episode",
             CommandKey::EStop => "corrigo/c/teleop/estop",
         };
         (
@@ -131,6 +144,30 @@ mod tests {
             [Command::ResetEStop, Command::Label(true)]
         );
         assert_eq!(d.refused[0].key, "corrigo/c/teleop/estop");
+    }
+
+    #[test]
+    fn teleop_episode_carries_the_four_episode_controls_only() {
+        let episode = [Command::Label(true), Command::Label(false), Command::StartEpisode, Command::StopEpisode];
+        let mut sent: Vec<_> = episode.iter().map(|c| at(CommandKey::TeleopEpisode, 1, c.clone())).collect();
+        sent.push(at(CommandKey::TeleopEpisode, 2, Command::ResetEpisode));
+        let gains = interfaces::msg::ImpedanceGains {
+            translational_stiffness: [1e9; 3],
+            rotational_stiffness: [1e9; 3],
+            translational_damping: [0.0; 3],
+            rotational_damping: [0.0; 3],
+            translational_clip: [1.0; 3],
+            rotational_clip: [1.0; 3],
+            nullspace_stiffness: 0.0,
+        };
+        for hostile in [Command::EStop, Command::ResetEStop, Command::SetGains(gains)] {
+            sent.push(at(CommandKey::TeleopEpisode, 3, hostile));
+        }
+        let d = judge(sent);
+        assert_eq!(d.commands, [&episode[..], &[Command::ResetEpisode]].concat());
+        assert_eq!(d.refused.len(), 3, "{:?}", d.refused);
+        assert!(d.refused.iter().all(|r| r.key == "corrigo/c/teleop/episode"));
+        assert!(CommandKey::Operator.admits(&Command::ResetEStop), "operator/command carries every command");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! The device runs as its own node (`corrigo teleop --device spacemouse|gamepad|keyboard`, or the panel's virtual
 //! joystick) and publishes `teleop/command`; this node runs the cell at the policy rate and executes the newest
 //! fresh command as the action (the twist converted to the action space exactly as the intervention arbiter
-//! does; no fresh command: the arm holds still). Episode controls come from the device's buttons or the panel
-//! (`operator/command`): `Label(true|false)` marks the episode, `StopEpisode` ends it, `ResetEpisode` discards it
+//! does; no fresh command: the arm holds still). Episode controls come from the device's buttons
+//! (`teleop/episode`) or the panel (`operator/command`): `Label(true|false)` marks the episode, `StopEpisode` ends it, `ResetEpisode` discards it
 //! and records it again. `EStop` (there or on any node's `<node>/estop`) and `ResetEStop` go to an environment
 //! in this process; commands a key may not carry are refused and counted ([`crate::node::commands`]). An episode goes to the demo buffer only when it is marked successful (or, unmarked, when
 //! the task's own success criterion holds at its end); the buffer is flushed after each kept episode, so a crash

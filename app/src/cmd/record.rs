@@ -61,6 +61,12 @@ pub fn run(args: RecordArgs) -> Result<i32> {
             s.transitions,
             s.discarded
         );
+        if s.commands_refused > 0 {
+            println!(
+                "record: {} commands refused (a key that may not carry them, e.g. a reset on teleop/episode)",
+                s.commands_refused
+            );
+        }
         return Ok(if s.kept == args.episodes { exit::OK } else { exit::FAILURE });
     }
     let n = corrigo_app::run_training::ensure_demos(&cfg, &run_dir, args.episodes, cfg.task.seed)?;
