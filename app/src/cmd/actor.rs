@@ -65,6 +65,11 @@ pub fn run(args: ActorArgs) -> Result<i32> {
         "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
         s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version
     );
+    // A line of its own: the first line's format is parsed by the benchmarks.
+    println!(
+        "actor: refused {} acknowledgements, {} weights, {} commands; {} non-finite transitions not sent",
+        s.acks_refused, s.weights_refused, s.commands_refused, s.non_finite_steps
+    );
     if s.spooled > 0 {
         println!(
             "actor: {} transitions are not acknowledged yet; they stay in the spool {} and are resent on the next start",
