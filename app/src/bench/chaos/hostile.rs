@@ -21,7 +21,8 @@
 //!
 //! It prints: the actor's transitions sent, stored, duplicated and lost; records stored from forged sessions and
 //! how the demo buffer grew; the e-stop latency under the flood (p50, p99, max; target p99 ≤ 20 ms); and how many of
-//! the actor's pose targets were built from a forged arm state (nearer the forged corner than the real arm).
+//! the actor's pose targets were built from a forged arm state (within one action step of the forged corner while the
+//! real arm was further than a step and 5 cm from it).
 
 use super::{Ctx, code, delivery_row, sigint, tail, wait_exit, wait_log};
 use anyhow::{Context, Result, bail};
@@ -309,6 +310,8 @@ pub(super) fn run(ctx: &Ctx, run: &Path, seconds: f64, outage: Duration) -> Resu
         let targets = attacker.subscribe::<PoseTarget>(POSE_TARGET, None)?;
         let states = attacker.subscribe::<ArmState>(ARM_STATE, None)?;
         let (stop, steered, targets_seen) = (stop.clone(), steered.clone(), targets_seen.clone());
+        // The farthest one action moves the TCP target from the arm's pose.
+        let reach = ctx.cell.task.action_scale_m * 3f64.sqrt();
         threads.push(std::thread::Builder::new().name("hostile-watch".into()).spawn(move || {
             let mut real: Option<[f64; 3]> = None;
             while !stop.load(Ordering::Acquire) {
@@ -320,9 +323,11 @@ pub(super) fn run(ctx: &Ctx, run: &Path, seconds: f64, outage: Duration) -> Resu
                 if let Some(t) = targets.recv_timeout(Duration::from_millis(20)) {
                     targets_seen.fetch_add(1, Ordering::Relaxed);
                     let p = t.msg.pose.position;
+                    // A target built from the forged state lies within one action step of the forged corner; the
+                    // real arm, further than a step (and 5 cm) from it, could not have produced it.
                     if let Some(r) = real
-                        && dist(&r, &corner) > 0.05
-                        && dist(&p, &corner) < dist(&p, &r)
+                        && dist(&r, &corner) > reach + 0.05
+                        && dist(&p, &corner) <= reach + 0.01
                     {
                         steered.fetch_add(1, Ordering::Relaxed);
                     }
