@@ -48,7 +48,7 @@ use interfaces::env::{
     ACTION_DIM, Action, CellEnv, Env, EnvError, GripperLatch, ObsSpec, Observation, Step, action_target, obs_spec,
     proprio,
 };
-use interfaces::keys::{ARM_STATE, OPERATOR_COMMAND, POSE_TARGET, SCENE_RESET, SIM_SCENE};
+use interfaces::keys::{ARM_STATE, OPERATOR_COMMAND, POSE_TARGET, SCENE_RESET, SIM_SCENE, TELEOP_EPISODE};
 use interfaces::msg::{ArmState, Command, ControllerMode, GripperCommand, Header, OperatorCommand, Pose, PoseTarget};
 use interfaces::msg_training::{SceneReset, SceneState};
 use interfaces::time::MonotonicClock;
@@ -144,8 +144,9 @@ impl ArmInput {
 enum Source {
     /// A simulated cell: its privileged scene state, and the channel to reset it.
     Scene { states: Subscriber<SceneState>, resets: Box<Publisher<SceneReset>>, newest: Option<SceneState> },
-    /// A real cell: the operator's success label.
-    Operator { commands: Subscriber<OperatorCommand> },
+    /// A real cell: the operator's success label, from the panel (`operator/command`) or a teleop device
+    /// (`teleop/episode`, where only the episode controls count).
+    Operator { commands: Subscriber<OperatorCommand>, episode: Subscriber<OperatorCommand> },
 }
 
 /// The environment over the bus.
@@ -219,7 +220,10 @@ impl BusEnv {
                 newest: None,
             }
         } else {
-            Source::Operator { commands: bus.subscribe(OPERATOR_COMMAND, None)? }
+            Source::Operator {
+                commands: bus.subscribe(OPERATOR_COMMAND, None)?,
+                episode: bus.subscribe(TELEOP_EPISODE, None)?,
+            }
         };
         let classifier = match &cfg.agent.reward_classifier {
             Some(path) => Some(agent::train::classifier::load(cfg, std::path::Path::new(path))?),
@@ -466,8 +470,10 @@ impl Env for BusEnv {
             }
             self.task.set_goal(goal);
         }
-        if let Source::Operator { commands } = &self.source {
-            while commands.try_recv().is_some() {} // labels of the previous episode
+        if let Source::Operator { commands, episode } = &self.source {
+            // Labels of the previous episode.
+            while commands.try_recv().is_some() {}
+            while episode.try_recv().is_some() {}
         }
         let settle_until = self.newest_arm.as_ref().map_or(0, |s| s.header.stamp_ns.0) + (SETTLE_S * 1e9) as u64;
         self.wait_arm(RESET_TIMEOUT, Some(&target), "no arm state after the reset", |s| {
@@ -503,9 +509,11 @@ impl Env for BusEnv {
         let (obs, arm, scene) = self.observe(Stamp(due))?;
         self.steps += 1;
         let labelled = match &self.source {
-            Source::Operator { commands } => {
+            Source::Operator { commands, episode } => {
                 let mut labelled = false;
-                while let Some(c) = commands.try_recv() {
+                // A teleop device's success label comes on `teleop/episode`; any other command there is not this
+                // environment's business (the actor refuses and counts it).
+                while let Some(c) = commands.try_recv().or_else(|| episode.try_recv()) {
                     labelled |= c.msg.command == Command::Label(true);
                 }
                 labelled

@@ -15,7 +15,7 @@
 //! | `cell`, `router` | every key (`**`) | every key |
 //! | `controller` | `controller/arm_state`, `controller/sim_scene`, `controller/event`; a simulated cell's cameras: `camera/*/frame`, `camera/*/full`, `camera/event` | `actor/pose_target`, `operator/command`, `*/estop`, `actor/scene_reset` |
 //! | `camera` | `camera/*/frame`, `camera/*/full`, `camera/event` | — |
-//! | `actor` | `actor/pose_target`, `actor/transitions`, `actor/episodes`, `actor/scene_reset`, `actor/event`, `recorder/event` | `controller/arm_state`, `controller/sim_scene`, `camera/*/frame`, `operator/command`, `teleop/command`, `teleop/episode`, `learner/weights`, `learner/ack` |
+//! | `actor` | `actor/pose_target`, `actor/transitions`, `actor/episodes`, `actor/scene_reset`, `actor/event`, `recorder/event` | `controller/arm_state`, `controller/sim_scene`, `camera/*/frame`, `operator/command`, `teleop/command`, `teleop/episode`, `learner/weights`, `learner/ack`, `*/estop` |
 //! | `learner` | `learner/ack`, `learner/weights`, `learner/metrics`, `learner/event` | `actor/transitions`, `actor/episodes` |
 //! | `operator` | `operator/command`, `teleop/command`, `teleop/episode` | the monitoring set: arm state, scene state, frames, full frames, metrics, `*/event`, `*/estop`, commands, episodes |
 //! | `teleop` | `teleop/command`, `teleop/episode`, `teleop/event` | `controller/arm_state` |
@@ -236,6 +236,8 @@ impl Role {
                 only(TELEOP_EPISODE.info()),
                 only(POLICY_WEIGHTS.info()),
                 only(TRANSITION_ACK.info()),
+                // An actor stepping a simulated cell in-process stops it on any node's e-stop.
+                any(ESTOP.info()),
             ],
             Role::Learner => vec![only(TRANSITIONS.info()), only(EPISODES.info())],
             Role::Operator | Role::Observer => MONITORING.to_vec(),
