@@ -61,14 +61,15 @@ pub fn run(args: ActorArgs) -> Result<i32> {
         final_ack_wait: Duration::from_secs_f64(args.ack_wait.clamp(0.0, 86_400.0)),
     };
     let s = actor::run(&bus, &cfg, &opts, stop, cell.env.as_mut())?;
+    // What was refused, on a line of its own before the summary: the summary line (`actor: N steps, …, weights vN`)
+    // is parsed by the benchmarks and tests, and stays the last line of a run that delivered everything.
+    println!(
+        "actor refused: {} acknowledgements, {} weights, {} commands; {} non-finite transitions not sent",
+        s.acks_refused, s.weights_refused, s.commands_refused, s.non_finite_steps
+    );
     println!(
         "actor: {} steps, {} episodes ({} successful), {} acknowledged, {} resent, weights v{}",
         s.steps, s.episodes, s.successes, s.acked, s.resent, s.policy_version
-    );
-    // A line of its own: the first line's format is parsed by the benchmarks.
-    println!(
-        "actor: refused {} acknowledgements, {} weights, {} commands; {} non-finite transitions not sent",
-        s.acks_refused, s.weights_refused, s.commands_refused, s.non_finite_steps
     );
     if s.spooled > 0 {
         println!(
