@@ -51,6 +51,17 @@ pub struct Refusal {
     pub command: Command,
 }
 
+impl Refusal {
+    /// Counts this refusal in `count` and returns the warning to report when it is worth one (the first, then every
+    /// 100th), naming the command, the key and the count.
+    pub fn count_and_report(&self, count: &mut u64) -> Option<String> {
+        *count = count.saturating_add(1);
+        (*count == 1 || count.is_multiple_of(100)).then(|| {
+            format!("{:?} on {} refused: that key does not carry it ({count} refused so far)", self.command, self.key)
+        })
+    }
+}
+
 /// What one drain of the command keys gave.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Drained {

@@ -101,15 +101,8 @@ pub fn run(
             let mut end = false;
             let drained = commands.drain();
             for r in drained.refused {
-                summary.commands_refused += 1;
-                if summary.commands_refused == 1 || summary.commands_refused.is_multiple_of(100) {
-                    say(
-                        Level::Warn,
-                        format!(
-                            "{:?} on {} refused: that key does not carry it ({} refused so far)",
-                            r.command, r.key, summary.commands_refused
-                        ),
-                    );
+                if let Some(text) = r.count_and_report(&mut summary.commands_refused) {
+                    say(Level::Warn, text);
                 }
             }
             for c in drained.commands {
