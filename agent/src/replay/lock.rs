@@ -23,6 +23,9 @@ fn run_dir_of(store: &Path) -> PathBuf {
     }
 }
 
+/// How long a held lock is tried again before the writer is refused (see [`WriterLock::acquire`]).
+const HELD_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl WriterLock {
     /// Takes the lock of the store directory `dir` (created when missing), or says who holds it.
     pub(crate) fn acquire(dir: &Path) -> Result<Self> {
@@ -35,7 +38,17 @@ impl WriterLock {
             .truncate(false)
             .open(&path)
             .map_err(io_err("open", &path))?;
-        match file.try_lock() {
+        // A child this process is starting holds a copy of every open descriptor from its fork until its exec
+        // closes them (the descriptors are close-on-exec), and a copy keeps the lock: a store closed and reopened
+        // while another thread starts a process can find its own lock held for that instant. So a held lock is
+        // tried again for a short while before it is reported.
+        let deadline = std::time::Instant::now() + HELD_LOCK_PATIENCE;
+        let mut attempt = file.try_lock();
+        while matches!(attempt, Err(TryLockError::WouldBlock)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            attempt = file.try_lock();
+        }
+        match attempt {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
@@ -59,6 +72,24 @@ impl WriterLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_released_within_the_patience_is_taken() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = tmp.path().join("replay");
+        let first = WriterLock::acquire(&store).expect("first writer");
+        // As a starting child's copy of the descriptor holds the lock until its exec: released a moment later.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let releaser = std::thread::spawn(move || {
+            let _ = rx.recv();
+            std::thread::sleep(HELD_LOCK_PATIENCE / 10);
+            drop(first);
+        });
+        tx.send(()).expect("send");
+        let second = WriterLock::acquire(&store);
+        releaser.join().expect("join");
+        assert!(second.is_ok(), "a lock released within {HELD_LOCK_PATIENCE:?} was reported held: {second:?}");
+    }
 
     #[test]
     fn a_second_writer_is_refused_naming_the_directory_and_holder() {
