@@ -30,3 +30,22 @@ pub fn corrigo_bin() -> PathBuf {
     );
     bin
 }
+
+/// `corrigo ARGS…` ([`corrigo_bin`]) with the test suites' log filter (`info`, zenoh at `warn`).
+pub fn corrigo(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(corrigo_bin());
+    c.args(args).env("RUST_LOG", "info,zenoh=warn");
+    c
+}
+
+/// A `corrigo learner` process for the cell config `cfg` on run directory `run`, a progress line every second,
+/// its log (stderr) written to `log`.
+pub fn spawn_learner(cfg: &Path, run: &Path, log: &Path) -> std::process::Child {
+    let err = std::fs::File::create(log).expect("the learner's log file");
+    let (cfg, run) = (cfg.to_str().expect("a UTF-8 config path"), run.to_str().expect("a UTF-8 run directory"));
+    corrigo(&["learner", "--config", cfg, "--run-dir", run, "--progress", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("start the learner")
+}

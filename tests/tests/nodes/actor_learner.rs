@@ -7,12 +7,9 @@ use tests::common;
 use agent::replay::ReplayStore;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> std::path::PathBuf {
-    tests::corrigo_bin()
-}
+use tests::corrigo;
 
 fn cell_config(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("cell.toml");
@@ -20,21 +17,6 @@ fn cell_config(dir: &Path, port: u16) -> PathBuf {
     cfg.agent.checkpoint_every = 10;
     common::write_cell(&cfg, &path);
     path
-}
-
-fn corrigo(args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
-    c.args(args).env("RUST_LOG", "info,zenoh=warn");
-    c
-}
-
-fn start_learner(cfg: &Path, run: &Path, log: &Path) -> Child {
-    let err = std::fs::File::create(log).unwrap();
-    corrigo(&["learner", "--config", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap(), "--progress", "1"])
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("start the learner")
 }
 
 #[test]
@@ -57,7 +39,7 @@ fn actor_and_learner_processes_store_every_transition_once_across_learner_crashe
     .unwrap();
     assert!(status.success(), "recording demos");
 
-    let mut learner = start_learner(&cfg, &run, &dir.path().join("learner1.log"));
+    let mut learner = tests::spawn_learner(&cfg, &run, &dir.path().join("learner1.log"));
     let steps = 600;
     let actor_dir = dir.path().join("actor");
     let mut actor = corrigo(&[
@@ -95,7 +77,7 @@ fn actor_and_learner_processes_store_every_transition_once_across_learner_crashe
         learner.kill().unwrap();
         learner.wait().unwrap();
         let log = dir.path().join(format!("learner{k}.log"));
-        learner = start_learner(&cfg, &run, &log);
+        learner = tests::spawn_learner(&cfg, &run, &log);
         if k == 4 {
             break;
         }

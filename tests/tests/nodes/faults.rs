@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tests::corrigo;
 
 fn stored(cfg: &CellConfig, run_dir: &Path) -> ReplayStore {
     ReplayStore::open_read_only(run_dir.join("replay"), &interfaces::env::obs_spec(cfg)).expect("the store")
@@ -160,12 +161,6 @@ fn a_full_disk_pauses_the_learner_which_resumes_by_itself_losing_and_duplicating
     let store = stored(&cfg, &run_dir);
     assert_eq!(store.online_len(), steps as usize, "nothing lost, nothing stored twice");
     assert_eq!(store.delivered().into_values().collect::<Vec<_>>(), vec![steps]);
-}
-
-fn corrigo(args: &[&str]) -> Command {
-    let mut c = Command::new(tests::corrigo_bin());
-    c.args(args).env("RUST_LOG", "info,zenoh=warn");
-    c
 }
 
 fn demo_segment(run: &Path) -> PathBuf {

@@ -9,24 +9,9 @@ use interfaces::keys::{EPISODES, EVENT, TRANSITION_ACK, TRANSITIONS};
 use interfaces::msg::{Event, Header};
 use interfaces::msg_training::{EpisodeReport, TransitionAck, TransitionMsg};
 use std::io::Read;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn corrigo(args: &[&str]) -> Command {
-    let mut c = Command::new(tests::corrigo_bin());
-    c.args(args).env("RUST_LOG", "info,zenoh=warn");
-    c
-}
-
-fn start_learner(cfg: &Path, run: &Path, log: &Path) -> Child {
-    let err = std::fs::File::create(log).unwrap();
-    corrigo(&["learner", "--config", cfg.to_str().unwrap(), "--run-dir", run.to_str().unwrap(), "--progress", "1"])
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("start the learner")
-}
+use tests::corrigo;
 
 #[test]
 fn forged_acknowledgements_sent_while_the_learner_is_down_lose_no_transition() {
@@ -99,7 +84,7 @@ fn forged_acknowledgements_sent_while_the_learner_is_down_lose_no_transition() {
         }
     }
 
-    let mut learner = start_learner(&cfg, &run, &dir.path().join("learner.log"));
+    let mut learner = tests::spawn_learner(&cfg, &run, &dir.path().join("learner.log"));
     let deadline = Instant::now() + Duration::from_secs(240);
     let actor_status = loop {
         if let Some(s) = actor.try_wait().unwrap() {
