@@ -49,3 +49,16 @@ pub fn spawn_learner(cfg: &Path, run: &Path, log: &Path) -> std::process::Child 
         .spawn()
         .expect("start the learner")
 }
+
+/// A `corrigo actor` process for the cell config `cfg` with its run directory (spool) `run`: `steps` steps as fast
+/// as the cell steps (`--fast`), waiting up to 600 s for the last acknowledgements; its stdout piped (the summary
+/// line), its stderr discarded.
+pub fn spawn_fast_actor(cfg: &Path, run: &Path, steps: u64) -> std::process::Child {
+    let (cfg, run) = (cfg.to_str().expect("a UTF-8 config path"), run.to_str().expect("a UTF-8 run directory"));
+    let steps = steps.to_string();
+    corrigo(&["actor", "--config", cfg, "--run-dir", run, "--steps", &steps, "--fast", "--ack-wait", "600"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the actor")
+}

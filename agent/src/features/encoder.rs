@@ -276,15 +276,20 @@ mod tests {
         assert!((v[0] - 0.5).abs() < 1e-4 && (v[1] + 1.0).abs() < 1e-4, "{v:?}");
     }
 
-    #[test]
-    fn encoder_round_trips_through_its_file() {
+    /// A cell of one 32×32 camera and an encoder of 4 keypoints, for the file tests.
+    fn one_small_camera() -> (ObsSpec, EncoderConfig) {
         let spec = ObsSpec {
             proprio_dim: 3,
             cameras: vec![CameraSpec { name: "front".into(), height: 32, width: 32 }],
             action_dim: 2,
             gripper: false,
         };
-        let cfg = EncoderConfig { keypoints: 4, ..EncoderConfig::default() };
+        (spec, EncoderConfig { keypoints: 4, ..EncoderConfig::default() })
+    }
+
+    #[test]
+    fn encoder_round_trips_through_its_file() {
+        let (spec, cfg) = one_small_camera();
         let e = FrameEncoder::new(&cfg, &spec, Device::Cpu, 5, false).expect("encoder");
         assert_eq!(e.dim(), 8);
         let dir = tempfile::tempdir().expect("tmp");
@@ -304,13 +309,7 @@ mod tests {
     /// that loads, and no temporary file stays behind.
     #[test]
     fn save_replaces_the_file_whole_and_never_writes_through_a_stale_temporary() {
-        let spec = ObsSpec {
-            proprio_dim: 3,
-            cameras: vec![CameraSpec { name: "front".into(), height: 32, width: 32 }],
-            action_dim: 2,
-            gripper: false,
-        };
-        let cfg = EncoderConfig { keypoints: 4, ..EncoderConfig::default() };
+        let (spec, cfg) = one_small_camera();
         let e = FrameEncoder::new(&cfg, &spec, Device::Cpu, 5, false).expect("encoder");
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("encoder.safetensors");

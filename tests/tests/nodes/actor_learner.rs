@@ -7,7 +7,7 @@ use tests::common;
 use agent::replay::ReplayStore;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tests::corrigo;
 
@@ -42,22 +42,7 @@ fn actor_and_learner_processes_store_every_transition_once_across_learner_crashe
     let mut learner = tests::spawn_learner(&cfg, &run, &dir.path().join("learner1.log"));
     let steps = 600;
     let actor_dir = dir.path().join("actor");
-    let mut actor = corrigo(&[
-        "actor",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--run-dir",
-        actor_dir.to_str().unwrap(),
-        "--steps",
-        &steps.to_string(),
-        "--fast",
-        "--ack-wait",
-        "600",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start the actor");
+    let mut actor = tests::spawn_fast_actor(&cfg, &actor_dir, steps as u64);
     // Let training start and a checkpoint be written, then crash the learner.
     let ckpt = run.join("checkpoint.safetensors");
     let deadline = Instant::now() + Duration::from_secs(120);

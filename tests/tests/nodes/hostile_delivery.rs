@@ -9,9 +9,8 @@ use interfaces::keys::{EPISODES, EVENT, TRANSITION_ACK, TRANSITIONS};
 use interfaces::msg::{Event, Header};
 use interfaces::msg_training::{EpisodeReport, TransitionAck, TransitionMsg};
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use tests::corrigo;
 
 #[test]
 fn forged_acknowledgements_sent_while_the_learner_is_down_lose_no_transition() {
@@ -35,22 +34,7 @@ fn forged_acknowledgements_sent_while_the_learner_is_down_lose_no_transition() {
     let mut acks = bus.publisher::<TransitionAck>(TRANSITION_ACK, None).unwrap();
 
     let actor_dir = dir.path().join("actor");
-    let mut actor = corrigo(&[
-        "actor",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--run-dir",
-        actor_dir.to_str().unwrap(),
-        "--steps",
-        &steps.to_string(),
-        "--fast",
-        "--ack-wait",
-        "600",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("start the actor");
+    let mut actor = tests::spawn_fast_actor(&cfg, &actor_dir, steps);
 
     // No learner: the actor spools every step. Wait until (nearly) all of them are taken: the episodes it
     // reports cover all but the last one.
