@@ -390,6 +390,22 @@ pub fn run(
             ckpt.display()
         );
     }
+    if learner.bc_prior_left() > 0 && store.demo_len() > 0 {
+        // The behaviour prior (`agent.bc_prior`), fitted to the demonstrations once; checkpointed with the rest.
+        let t = Instant::now();
+        let json = opts.json;
+        let steps = learner.fit_bc_prior(&store, |i, n, loss| {
+            if i % (n / 5).max(1) == 0 || i == n {
+                if json {
+                    tracing::info!(step = i, of = n, loss, "behaviour prior");
+                } else {
+                    println!("behaviour prior: {i}/{n} steps, negative log-likelihood {loss:.3}");
+                }
+            }
+        })?;
+        learner.save_checkpoint(&ckpt)?;
+        tracing::info!(steps, seconds = t.elapsed().as_secs_f64(), "behaviour prior fitted");
+    }
     if learner.pretraining_left() > 0 && store.demo_len() > 0 {
         // Offline pretraining on the demonstrations before the first weights go out (the actors' transitions
         // wait in their spools meanwhile); checkpointed, so a restart does not do it twice.

@@ -55,6 +55,9 @@ impl Learner {
         if let Some(f) = &self.p.frozen {
             g.push(("frozen", f, None));
         }
+        if let Some(p) = self.prior.as_ref().filter(|p| p.trained) {
+            g.push(("prior", &p.p, None));
+        }
         g
     }
 
@@ -147,6 +150,20 @@ impl Learner {
                 opt.v.copy_(&v);
             });
             opt.step = step;
+        }
+        // A fitted behaviour prior comes back fitted (one written before the prior was configured: fitted anew).
+        if let Some(prior) = self.prior.as_mut().filter(|p| !p.trained)
+            && let Some(t) = l.get("prior.flat")
+        {
+            if t.size() != prior.p.flat().size() {
+                return Err(err(format!(
+                    "tensor `prior.flat` has shape {:?}, expected {:?}",
+                    t.size(),
+                    prior.p.flat().size()
+                )));
+            }
+            tch::no_grad(|| prior.p.flat().shallow_clone().copy_(&t.to_device(prior.p.flat().device())));
+            prior.trained = true;
         }
         self.updates = updates;
         self.pretrained = pretrained;

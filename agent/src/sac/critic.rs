@@ -82,6 +82,14 @@ impl CriticHead {
     }
 
     /// Q values `[E, B]` of the ensemble's raw outputs (`[E, B]` or `[E, B, 1]` for MSE, `[E, B, K]`).
+    /// The HL-Gauss support's bin centres (`None` for the MSE critic).
+    pub fn centres(&self) -> Option<&Tensor> {
+        match self {
+            CriticHead::Mse => None,
+            CriticHead::HlGauss(s) => Some(&s.centres),
+        }
+    }
+
     pub fn values(&self, out: &Tensor) -> Tensor {
         match self {
             CriticHead::Mse => {

@@ -78,6 +78,10 @@ pub struct Learner {
     pub(crate) pretraining: bool,
     /// The demo buffer's returns-to-go (Cal-QL's floor), computed when pretraining starts.
     pub(crate) demo_returns: Vec<f32>,
+    /// The behaviour prior (`agent.bc_prior`, [`crate::sac::prior`]).
+    pub(crate) prior: Option<crate::sac::prior::Prior>,
+    /// Share of the last critic step's TD-target rows that took the prior's proposal.
+    pub(crate) prior_share: std::cell::Cell<f64>,
 }
 
 /// The networks of the fused CPU path.
@@ -118,6 +122,17 @@ impl Learner {
         let mut pb = ParamBuilder::default();
         pb.add("log_alpha", &[1], Init::Const(cfg.init_temperature.ln() as f32));
         let log_alpha = pb.build(device, &mut rng, true);
+        // The prior needs fixed inputs (state or cached features) and no base policy.
+        let prior = (cfg.uses_bc_prior() && s.encoders.is_none()).then(|| {
+            let hidden: Vec<i64> = cfg.hidden.iter().map(|&h| h as i64).collect();
+            crate::sac::prior::Prior::new(&hidden, s.feat_dim, spec.action_dim as i64, device, &mut rng)
+        });
+        if cfg.uses_bc_prior() && prior.is_none() {
+            tracing::warn!(
+                "agent.bc_prior is on but the image encoders train end to end here: the behaviour prior is not used \
+                 (it needs fixed inputs: state, or cached image features)"
+            );
+        }
         let lr = cfg.lr;
         Ok(Self {
             opt_critic: Adam::new(&p.critic, lr),
@@ -143,6 +158,8 @@ impl Learner {
             pretrained: 0,
             pretraining: false,
             demo_returns: Vec::new(),
+            prior,
+            prior_share: std::cell::Cell::new(0.0),
         })
     }
 
@@ -334,11 +351,15 @@ impl Learner {
             };
             let (a_next, logp_next) = self.sample_action(&f_next_online);
             let subset = (m < e).then(|| Tensor::from_slice(&self.rng.subset(e, m)).to_device(self.device));
-            let q_next = self.head.values(&self.s.ensemble.forward(
-                &self.critic_target,
-                &Tensor::cat(&[&f_next_target, &a_next], 1),
-                subset.as_ref(),
-            ));
+            let q_of = |a: &Tensor| {
+                self.head.values(&self.s.ensemble.forward(
+                    &self.critic_target,
+                    &Tensor::cat(&[&f_next_target, a], 1),
+                    subset.as_ref(),
+                ))
+            };
+            let q_next = q_of(&a_next);
+            let (q_next, logp_next) = self.with_prior_next(&f_next_online, q_next, logp_next, q_of);
             let y = self.td_target(mb, &q_next, &logp_next, alpha);
             (y, f_next_online, f_next_target)
         };
@@ -443,6 +464,9 @@ impl Learner {
         if let Some(g) = &self.p.gripper {
             named.extend(g.named(""));
         }
+        let (prior, prior_meta) = self.prior_for_policy();
+        named.extend(prior);
+        meta.extend(prior_meta);
         meta.insert("updates".into(), self.updates.to_string());
         crate::nn::weights::to_bytes(&named, meta)
     }

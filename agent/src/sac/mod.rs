@@ -10,6 +10,7 @@ pub mod losses;
 pub mod model;
 pub mod offline;
 pub(crate) mod policy;
+pub(crate) mod prior;
 
 pub use learner::{DRQ_PAD, GRIPPER_MARGIN, Learner, UpdateMetrics};
 pub use policy::Policy;

@@ -65,6 +65,11 @@ pub struct Policy {
     version: u64,
     /// The frozen base policy of residual RL (`agent.base_policy`), loaded by the actor itself.
     base: Option<crate::sac::base::BasePolicy>,
+    /// The behaviour prior and the critics that choose between its proposal and the actor's (when the weights
+    /// carry them: [`crate::sac::prior`]).
+    prior: Option<crate::sac::prior::ActingPrior>,
+    /// Whether the last [`Policy::act`] took the prior's proposal.
+    took_prior: bool,
 }
 
 impl Policy {
@@ -107,6 +112,8 @@ impl Policy {
             rng,
             version: 0,
             base,
+            prior: None,
+            took_prior: false,
         })
     }
 
@@ -133,8 +140,26 @@ impl Policy {
         if let Some((_, g)) = &self.gripper {
             g.load("", "<policy weights>", &look)?;
         }
+        self.prior = if self.base.is_none() {
+            let hidden: Vec<i64> = self.cfg.hidden.iter().map(|&h| h as i64).collect();
+            let feat = self.encoders.as_ref().map_or(0, |e| e.out_dim) + self.spec.proprio_dim as i64;
+            let a = self.spec.action_dim as i64;
+            crate::sac::prior::ActingPrior::load(&l, &hidden, feat, a, self.device, &mut self.rng)?
+        } else {
+            None
+        };
         self.version = l.meta("<policy weights>", "updates").unwrap_or(0);
         Ok(())
+    }
+
+    /// True when the loaded weights carry a behaviour prior ([`crate::sac::prior`]).
+    pub fn has_bc_prior(&self) -> bool {
+        self.prior.is_some()
+    }
+
+    /// Whether the last [`Policy::act`] took the behaviour prior's proposal (false without a prior).
+    pub fn took_prior(&self) -> bool {
+        self.took_prior
     }
 
     /// Learner updates the loaded weights come from.
@@ -183,6 +208,12 @@ impl Policy {
         };
         if let Some(b) = &self.base {
             act = b.combine(&f, &act);
+        }
+        self.took_prior = false;
+        if let Some(p) = &self.prior {
+            let (chosen, took) = p.choose(&f, &act);
+            self.took_prior = took.to_kind(Kind::Int64).int64_value(&[0]) != 0;
+            act = chosen;
         }
         let continuous: Vec<f32> = Vec::try_from(act.to_device(Device::Cpu).to_kind(Kind::Float).reshape([-1]))?;
         let gripper = match &self.gripper {

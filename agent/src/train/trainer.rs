@@ -106,6 +106,15 @@ pub fn train(
         learner.load_checkpoint(&ckpt)?;
         tracing::info!(updates = learner.updates(), "resumed from {}", ckpt.display());
     }
+    if learner.bc_prior_left() > 0 && store.demo_len() > 0 {
+        let t = Instant::now();
+        let steps = learner.fit_bc_prior(&store, |i, n, loss| {
+            if i % (n / 5).max(1) == 0 {
+                tracing::info!(step = i, of = n, loss, "behaviour prior");
+            }
+        })?;
+        tracing::info!(steps, seconds = t.elapsed().as_secs_f64(), "behaviour prior fitted");
+    }
     if learner.pretraining_left() > 0 && store.demo_len() > 0 {
         let t = Instant::now();
         let done = learner.pretrain(&store, |i, n, m| {

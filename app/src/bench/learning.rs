@@ -119,6 +119,10 @@ pub enum AgentOption {
     Wsrl,
     /// Residual RL on a BC base trained on the first 5 demonstrations (`agent.base_policy`).
     Residual,
+    /// The configured agent with the behaviour prior (`agent.bc_prior = true`, IBRL).
+    Prior,
+    /// The configured agent without the behaviour prior (`agent.bc_prior = false`).
+    NoPrior,
 }
 
 /// Pretraining cycles of the `pretrain` and `wsrl` options unless the config sets `agent.pretrain_updates`.
@@ -128,13 +132,15 @@ pub const WEAK_BASE_DEMOS: usize = 5;
 
 impl AgentOption {
     /// Every option, in the order they run.
-    pub const ALL: [AgentOption; 6] = [
+    pub const ALL: [AgentOption; 8] = [
         AgentOption::Configured,
         AgentOption::Plain,
         AgentOption::HlGauss,
         AgentOption::Pretrain,
         AgentOption::Wsrl,
         AgentOption::Residual,
+        AgentOption::Prior,
+        AgentOption::NoPrior,
     ];
 
     /// The command-line name.
@@ -146,6 +152,8 @@ impl AgentOption {
             AgentOption::Pretrain => "pretrain",
             AgentOption::Wsrl => "wsrl",
             AgentOption::Residual => "residual",
+            AgentOption::Prior => "prior",
+            AgentOption::NoPrior => "no-prior",
         }
     }
 
@@ -156,7 +164,8 @@ impl AgentOption {
                 let n = n.trim();
                 Self::ALL.into_iter().find(|v| v.name() == n).ok_or_else(|| {
                     anyhow::anyhow!(
-                        "unknown option `{n}`: one of configured, plain, hl-gauss, pretrain, wsrl, residual"
+                        "unknown option `{n}`: one of configured, plain, hl-gauss, pretrain, wsrl, residual, prior, \
+                         no-prior"
                     )
                 })
             })
@@ -168,8 +177,13 @@ impl AgentOption {
     /// unless the config says otherwise.
     pub fn apply(self, cfg: &CellConfig) -> CellConfig {
         let mut c = cfg.clone();
-        if self == AgentOption::Configured {
-            return c;
+        match self {
+            AgentOption::Configured => return c,
+            AgentOption::Prior | AgentOption::NoPrior => {
+                c.agent.bc_prior = Some(self == AgentOption::Prior);
+                return c;
+            }
+            _ => {}
         }
         c.agent.critic.get_or_insert(interfaces::config::CriticKind::Mse);
         c.agent.pretrain_updates.get_or_insert(0);
@@ -178,7 +192,11 @@ impl AgentOption {
             _ => BENCH_PRETRAIN_UPDATES,
         };
         match self {
-            AgentOption::Configured | AgentOption::Plain | AgentOption::Residual => {}
+            AgentOption::Configured
+            | AgentOption::Plain
+            | AgentOption::Residual
+            | AgentOption::Prior
+            | AgentOption::NoPrior => {}
             AgentOption::HlGauss => c.agent.critic = Some(interfaces::config::CriticKind::HlGauss),
             AgentOption::Pretrain => c.agent.pretrain_updates = Some(pretrain),
             AgentOption::Wsrl => {

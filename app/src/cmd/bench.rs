@@ -60,7 +60,7 @@ pub enum BenchCmd {
         seeds: u64,
         /// Agent options to compare on each setting, side by side on the same seeds, comma-separated: configured
         /// (the agent as configured, with the task's defaults), plain (MSE critic, no pretraining), hl-gauss,
-        /// pretrain, wsrl, residual.
+        /// pretrain, wsrl, residual, prior (the configured agent with the behaviour prior), no-prior (without).
         #[arg(long, default_value = "configured")]
         options: String,
         /// The first seed (the others follow it).

@@ -190,6 +190,15 @@ pub struct AgentConfig {
     /// (measured with `corrigo bench learning --options wsrl`: without it the pretrained policy's 90 % fell to 0 %
     /// within 200 online updates, with it 100 %). 0: SAC's actor objective alone.
     pub finetune_bc_weight: f64,
+    /// A behaviour prior (IBRL, Hu et al. 2023): a behaviour-cloning policy fitted to the demonstrations before
+    /// learning starts proposes an action beside the actor's; for acting and for the critic's TD target the
+    /// proposal the critic values higher is taken, so what the demonstrations do stays available to the agent
+    /// however far the actor drifts. Only where the networks' inputs are fixed (state-based, or image-based on
+    /// cached frozen features); not with a base policy. Unset (the default): see
+    /// [`AgentConfig::with_task_defaults`].
+    pub bc_prior: Option<bool>,
+    /// Behaviour-cloning steps (batches of `batch_size` demo transitions) that fit the behaviour prior.
+    pub bc_prior_steps: u64,
     /// Residual RL: a frozen base policy (corrigo's BC policy written by `corrigo bc`, or a TorchScript module
     /// mapping `(proprio [B, P])` → actions `[B, A]` in `[-1, 1]`); the action is the base action plus a learned
     /// residual of at most `residual_scale`, clamped to `[-1, 1]`; actor and critic see the base action.
@@ -232,6 +241,8 @@ impl Default for AgentConfig {
             retain_offline: true,
             offline_warmup_steps: 1000,
             finetune_bc_weight: 1.0,
+            bc_prior: None,
+            bc_prior_steps: 2000,
             base_policy: None,
             residual_scale: 0.25,
             trust_torchscript: false,
@@ -258,7 +269,13 @@ impl AgentConfig {
         c.backup_entropy.get_or_insert(shaped);
         c.critic.get_or_insert(if shaped { CriticKind::Mse } else { CriticKind::HlGauss });
         c.pretrain_updates.get_or_insert(if shaped { 0 } else { SPARSE_PRETRAIN_UPDATES });
+        c.bc_prior.get_or_insert(false);
         c
+    }
+
+    /// True when the behaviour prior is on (`bc_prior`, unset: off).
+    pub fn uses_bc_prior(&self) -> bool {
+        self.bc_prior == Some(true) && self.base_policy.is_none()
     }
 
     /// True for WSRL: pretraining and then online data only (`retain_offline = false`).
@@ -332,6 +349,7 @@ impl AgentConfig {
         v.range("agent.conservative_weight", self.conservative_weight, 0.0, 1000.0, "");
         v.range_u64("agent.offline_warmup_steps", self.offline_warmup_steps, 0, 10_000_000, "env steps");
         v.range("agent.finetune_bc_weight", self.finetune_bc_weight, 0.0, 1000.0, "");
+        v.range_u64("agent.bc_prior_steps", self.bc_prior_steps, 1, 10_000_000, "behaviour-cloning steps");
         v.range("agent.residual_scale", self.residual_scale, 0.0, 2.0, "normalised action units");
         if let Some(base) = &self.base_policy
             && Self::looks_like_torchscript(base)
