@@ -420,6 +420,7 @@ fn the_limits_hold_the_largest_messages_the_config_allows() {
         intervention_rate: Some(wide(9)),
         policy_version: u64::MAX,
         fleet: Vec::new(),
+        diagnostics: None,
     };
     let small = [
         encode(&state).expect("encode").len(),

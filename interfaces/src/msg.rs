@@ -58,7 +58,7 @@ use impl_message as message;
 
 #[path = "msg_learning.rs"]
 mod learning;
-pub use learning::{CellFigures, LearnerMetrics};
+pub use learning::{CellFigures, LearnerDiagnostics, LearnerMetrics};
 #[path = "msg_teleop.rs"]
 mod teleop;
 pub use teleop::TeleopCommand;

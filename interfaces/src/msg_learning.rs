@@ -43,6 +43,44 @@ pub struct LearnerMetrics {
     /// are then the fleet's (the episode statistics of the cell whose key the message is on are in its entry).
     #[serde(default)]
     pub fleet: Vec<CellFigures>,
+    /// What shows a run going wrong early (critic values on demo against online data, the behaviour-cloning term,
+    /// dormant units, norms), taken on a fresh batch at each report; `None` before the first update.
+    #[serde(default)]
+    pub diagnostics: Option<LearnerDiagnostics>,
+}
+
+/// The learner's diagnostics, on one batch of `agent.batch_size` rows, half demo and half online (RLPD's split).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LearnerDiagnostics {
+    /// Mean Q (over the critic ensemble) of the demo rows' own actions.
+    pub q_demo: f64,
+    /// Mean Q of the online rows' own actions (`None` without online data).
+    pub q_online: Option<f64>,
+    /// Mean Q of the actor's deterministic actions at the demo rows' states.
+    pub q_policy_demo: f64,
+    /// Mean Q of the actor's deterministic actions at the online rows' states.
+    pub q_policy_online: Option<f64>,
+    /// Mean negative log-likelihood of the demo rows' actions under the actor (the behaviour-cloning term).
+    pub bc_nll_demo: f64,
+    /// Weight of the behaviour-cloning term in the online actor objective (0: none).
+    pub bc_weight: f64,
+    /// Share of the rows where the critics value the behaviour prior's proposal above the actor's action (0
+    /// without a prior).
+    pub prior_share: f64,
+    /// Fraction of the critics' hidden units that are dormant (mean |activation| at most 2.5 % of their layer's
+    /// mean: ReDo's and DrM's τ = 0.025).
+    pub dormant_critic: f64,
+    /// Fraction of the actor's hidden units that are dormant.
+    pub dormant_actor: f64,
+    /// L2 norm of the critics' parameters.
+    pub critic_norm: f64,
+    /// L2 norm of the actor's parameters.
+    pub actor_norm: f64,
+    /// Mean L2 norm of the networks' input rows (image features and proprio) of the demo rows.
+    pub feature_norm_demo: f64,
+    /// Mean L2 norm of the networks' input rows of the online rows.
+    pub feature_norm_online: Option<f64>,
 }
 
 /// One cell of a fleet, as its learner sees it.

@@ -68,6 +68,17 @@ impl Mlp {
 
     /// `x: [B, input]` → `[B, out]` (or `[B, hidden.last]` without head).
     pub fn forward(&self, p: &ParamGroup, x: &Tensor) -> Tensor {
+        self.forward_collect(p, x, None)
+    }
+
+    /// Each hidden layer's activations `[B, h]` for `x` (diagnostics: dormant units).
+    pub fn hidden_activations(&self, p: &ParamGroup, x: &Tensor) -> Vec<Tensor> {
+        let mut acts = Vec::new();
+        let _ = self.forward_collect(p, x, Some(&mut acts));
+        acts
+    }
+
+    fn forward_collect(&self, p: &ParamGroup, x: &Tensor, mut collect: Option<&mut Vec<Tensor>>) -> Tensor {
         let mut h = x.shallow_clone();
         for d in &self.hidden {
             h = p.get(d.b).addmm(&h, p.get(d.w));
@@ -76,6 +87,9 @@ impl Mlp {
                 h = h.layer_norm([n], Some(p.get(g)), Some(p.get(be)), LN_EPS, false);
             }
             h = h.silu();
+            if let Some(c) = collect.as_deref_mut() {
+                c.push(h.shallow_clone());
+            }
         }
         match &self.head {
             Some(d) => p.get(d.b).addmm(&h, p.get(d.w)),
@@ -122,6 +136,23 @@ impl EnsembleMlp {
     /// `x: [B, input]` → outputs `[E', B]` (one output) or `[E', B, out]`, where `E' = E`, or the members listed in
     /// `subset` (`[E']` i64 on the device; their weights are gathered first, so unused members cost nothing).
     pub fn forward(&self, p: &ParamGroup, x: &Tensor, subset: Option<&Tensor>) -> Tensor {
+        self.forward_collect(p, x, subset, None)
+    }
+
+    /// Each hidden layer's activations `[E, B, h]` for `x` (diagnostics: dormant units).
+    pub fn hidden_activations(&self, p: &ParamGroup, x: &Tensor) -> Vec<Tensor> {
+        let mut acts = Vec::new();
+        let _ = self.forward_collect(p, x, None, Some(&mut acts));
+        acts
+    }
+
+    fn forward_collect(
+        &self,
+        p: &ParamGroup,
+        x: &Tensor,
+        subset: Option<&Tensor>,
+        mut collect: Option<&mut Vec<Tensor>>,
+    ) -> Tensor {
         let sel = |t: &Tensor| match subset {
             Some(s) => t.index_select(0, s),
             None => t.shallow_clone(),
@@ -145,6 +176,9 @@ impl EnsembleMlp {
                 h = sel(p.get(be))
                     .addcmul(&h.layer_norm([n], None::<Tensor>, None::<Tensor>, LN_EPS, false), &sel(p.get(g)));
                 h = h.silu();
+                if let Some(c) = collect.as_deref_mut() {
+                    c.push(h.shallow_clone());
+                }
             }
         }
         h.squeeze_dim(-1)

@@ -299,6 +299,24 @@ fn tensorboard_scalars(m: &LearnerMetrics) -> Vec<(String, f64)> {
     .into_iter()
     .filter_map(|(k, x)| Some((k.to_string(), x?)))
     .collect();
+    if let Some(d) = &m.diagnostics {
+        let diag = [
+            ("q_demo", Some(d.q_demo)),
+            ("q_online", d.q_online),
+            ("q_policy_demo", Some(d.q_policy_demo)),
+            ("q_policy_online", d.q_policy_online),
+            ("bc_nll_demo", Some(d.bc_nll_demo)),
+            ("bc_weight", Some(d.bc_weight)),
+            ("prior_share", Some(d.prior_share)),
+            ("dormant_critic", Some(d.dormant_critic)),
+            ("dormant_actor", Some(d.dormant_actor)),
+            ("critic_norm", Some(d.critic_norm)),
+            ("actor_norm", Some(d.actor_norm)),
+            ("feature_norm_demo", Some(d.feature_norm_demo)),
+            ("feature_norm_online", d.feature_norm_online),
+        ];
+        v.extend(diag.into_iter().filter_map(|(k, x)| Some((format!("diagnostics/{k}"), x?))));
+    }
     for c in &m.fleet {
         v.push((format!("cell/{}/steps_per_s", c.cell), c.steps_per_s));
         if let Some(s) = c.success_rate {
@@ -667,6 +685,7 @@ pub fn run(
                 intervention_rate: recent.intervention_rate(),
                 policy_version: inbox.version(),
                 fleet: if fleet { figures.clone() } else { Vec::new() },
+                diagnostics: learner.diagnostics(&store).ok(),
             };
             for l in &mut cells {
                 l.metrics.publish(&mut m)?;

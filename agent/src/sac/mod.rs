@@ -4,6 +4,7 @@
 pub mod base;
 pub mod checkpoint;
 pub mod critic;
+pub mod diagnostics;
 mod fused_step;
 mod learner;
 pub mod losses;

@@ -55,6 +55,10 @@ pub struct CurvePoint {
     pub eval_return: f64,
     /// Wall-clock seconds since the start of this run (demo recording and encoder pretraining included).
     pub wall_s: f64,
+    /// The learner's diagnostics at this point ([`crate::sac::Learner::diagnostics`]).
+    pub diagnostics: Option<interfaces::msg::LearnerDiagnostics>,
+    /// Exploration episodes (the training env's) finished since the previous point, and how many succeeded.
+    pub explore: (u64, u64),
 }
 
 /// The outcome of a run.
@@ -139,7 +143,7 @@ pub fn train(
     let mut curve = Vec::new();
     if agent_cfg.pretrain_cycles() > 0 && store.online_len() == 0 && opts.eval_every > 0 {
         // The pretrained policy before any online step.
-        let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, 0, start)?;
+        let p = eval_point(&mut learner, &store, &mut policy, eval_env, opts.eval_episodes, 0, start, (0, 0))?;
         on_point(&p);
         curve.push(p);
     }
@@ -153,6 +157,8 @@ pub fn train(
     let min_batch = (cfg.agent.batch_size / 2).max(1) as usize;
     let mut next_eval = if opts.eval_every == 0 { opts.env_steps } else { steps + opts.eval_every };
     let mut last_eval_at = u64::MAX;
+    // Exploration episodes and successes since the last evaluation.
+    let mut explored = (0u64, 0u64);
     while steps < opts.env_steps {
         let out_of_time = opts.max_wall.is_some_and(|m| start.elapsed() > m);
         let action = if steps < warmup { random_action(spec.action_dim, &mut rng) } else { policy.act(&obs, false)? };
@@ -160,6 +166,8 @@ pub fn train(
         store.append(&Transition::from_step(&obs, stamp, action, &s, episode))?;
         steps += 1;
         if s.done || s.truncated {
+            explored.0 += 1;
+            explored.1 += u64::from(s.success);
             (obs, stamp) = env.reset()?;
             episode += 1;
         } else {
@@ -181,7 +189,8 @@ pub fn train(
         if steps >= next_eval || steps >= opts.env_steps || out_of_time {
             last_eval_at = steps;
             next_eval += opts.eval_every.max(1);
-            let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, steps, start)?;
+            let explore = std::mem::take(&mut explored);
+            let p = eval_point(&mut learner, &store, &mut policy, eval_env, opts.eval_episodes, steps, start, explore)?;
             on_point(&p);
             curve.push(p);
             let success = p.success;
@@ -191,7 +200,8 @@ pub fn train(
         }
     }
     if last_eval_at != steps {
-        let p = eval_point(&learner, &mut policy, eval_env, opts.eval_episodes, steps, start)?;
+        let explore = std::mem::take(&mut explored);
+        let p = eval_point(&mut learner, &store, &mut policy, eval_env, opts.eval_episodes, steps, start, explore)?;
         on_point(&p);
         curve.push(p);
     }
@@ -204,23 +214,30 @@ pub fn train(
     Ok(TrainReport { curve, env_steps: steps, pretrain })
 }
 
-/// Evaluates the learner's current policy and returns the curve point.
+/// Evaluates the learner's current policy and returns the curve point (with the learner's diagnostics and the
+/// exploration episodes `explore` since the last point).
+#[allow(clippy::too_many_arguments)]
 fn eval_point(
-    learner: &Learner,
+    learner: &mut Learner,
+    store: &ReplayStore,
     policy: &mut Policy,
     eval_env: &mut dyn Env,
     episodes: u64,
     env_steps: u64,
     start: Instant,
+    explore: (u64, u64),
 ) -> Result<CurvePoint> {
     policy.load_weights(&learner.policy_weights()?)?;
     let (success, eval_return) = evaluate(eval_env, policy, episodes)?;
+    let diagnostics = learner.diagnostics(store).ok();
     Ok(CurvePoint {
         env_steps,
         updates: learner.updates(),
         success,
         eval_return,
         wall_s: start.elapsed().as_secs_f64(),
+        diagnostics,
+        explore,
     })
 }
 

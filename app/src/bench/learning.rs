@@ -434,6 +434,9 @@ fn run_seed(
             p.wall_s,
             eta
         );
+        if let Some(d) = &p.diagnostics {
+            println!("            {}", diagnostics_line(d, p.explore));
+        }
     });
     if v.images()
         && !shared.exists()
@@ -460,6 +463,30 @@ fn run_seed(
         }
         Err(e) => fail(e),
     }
+}
+
+/// One line of a curve point's learner diagnostics and exploration successes.
+fn diagnostics_line(d: &interfaces::msg::LearnerDiagnostics, explore: (u64, u64)) -> String {
+    let opt = |x: Option<f64>| x.map_or_else(|| "–".to_string(), |v| format!("{v:.3}"));
+    format!(
+        "Q demo {:.3} online {} | Q(π) demo {:.3} online {} | BC nll {:.2} ×{} | prior {:.0} % | dormant critic \
+         {:.1} % actor {:.1} % | ‖θ‖ critic {:.1} actor {:.1} | ‖x‖ demo {:.2} online {} | explore {}/{}",
+        d.q_demo,
+        opt(d.q_online),
+        d.q_policy_demo,
+        opt(d.q_policy_online),
+        d.bc_nll_demo,
+        d.bc_weight,
+        100.0 * d.prior_share,
+        100.0 * d.dormant_critic,
+        100.0 * d.dormant_actor,
+        d.critic_norm,
+        d.actor_norm,
+        d.feature_norm_demo,
+        opt(d.feature_norm_online),
+        explore.1,
+        explore.0,
+    )
 }
 
 /// The `residual` option's base: BC on the first [`WEAK_BASE_DEMOS`] scripted demonstrations of the seed (recorded

@@ -163,6 +163,7 @@ pub fn metrics_at(minutes: f64, noise: &mut Noise) -> LearnerMetrics {
         intervention_rate: Some(intervention.max(0.0)),
         policy_version: updates / 500,
         fleet: Vec::new(),
+        diagnostics: None,
     }
 }
 
