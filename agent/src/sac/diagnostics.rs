@@ -55,9 +55,11 @@ impl Learner {
             batch.proprio.shallow_clone()
         };
         let q_of = |a: &Tensor| {
-            self.head
-                .values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, a], 1), None))
-                .mean_dim([0i64].as_slice(), false, Kind::Float)
+            self.head.values(&self.s.ensemble.forward(&self.p.critic, &Tensor::cat(&[&f, a], 1), None)).mean_dim(
+                [0i64].as_slice(),
+                false,
+                Kind::Float,
+            )
         };
         let (mean, log_std) = self.s.actor_head(&self.p.actor, &f);
         let a_pi = self.executed(&f, mean.tanh());
@@ -101,12 +103,98 @@ impl Learner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::{Action, GripperAction, Observation, StoreOptions, Transition};
+    use crate::spec::ObsSpec;
+    use interfaces::config::AgentConfig;
+    use interfaces::msg::LearnerMetrics;
+    use tch::Device;
+
+    fn transition(i: usize, spec: &ObsSpec) -> Transition {
+        let obs = |k: usize| Observation {
+            proprio: (0..spec.proprio_dim).map(|j| ((k * 7 + j) % 11) as f32 / 11.0).collect(),
+            images: vec![],
+        };
+        Transition {
+            obs: obs(i),
+            action: Action {
+                continuous: (0..spec.action_dim).map(|j| ((i + j) % 5) as f32 / 5.0 - 0.4).collect(),
+                gripper: GripperAction::Stay,
+            },
+            reward: (i % 9 == 0) as u8 as f32,
+            next_obs: obs(i + 1),
+            done: i % 9 == 0,
+            truncated: false,
+            intervention: false,
+            gripper_changed: false,
+            episode: i as u64 / 9,
+            obs_stamp_ns: i as u64,
+            next_stamp_ns: i as u64 + 1,
+        }
+    }
+
+    /// Every diagnostic is computed on a store with demo and online data, written into `metrics.jsonl` with the
+    /// learner's metrics and read back unchanged; the online columns are absent without online data.
+    #[test]
+    fn each_diagnostic_is_written_and_read_back() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let spec = ObsSpec { proprio_dim: 5, cameras: vec![], action_dim: 3, gripper: false };
+        let cfg = AgentConfig {
+            hidden: vec![16, 16],
+            batch_size: 32,
+            bc_prior: Some(true),
+            bc_prior_steps: 5,
+            pretrain_updates: Some(2),
+            ..AgentConfig::default()
+        };
+        let opts = StoreOptions::from_config(&cfg);
+        let mut store = crate::replay::ReplayStore::open(tmp.path().join("replay"), &spec, &opts).expect("store");
+        for i in 0..40 {
+            store.append_demo(&transition(i, &spec)).expect("demo");
+        }
+        let mut l = Learner::new(&cfg, 0.9, &spec, Device::Cpu).expect("learner");
+        let d = l.diagnostics(&store).expect("demo only");
+        assert!(d.q_online.is_none() && d.feature_norm_online.is_none(), "no online data yet: {d:?}");
+        assert_eq!(d.prior_share, 0.0, "the prior is not fitted yet");
+        assert_eq!(l.fit_bc_prior(&store, |_, _, _| {}).expect("fit"), 5);
+        for i in 100..140 {
+            store.append(&transition(i, &spec)).expect("online");
+        }
+        l.update(&store).expect("update");
+        let d = l.diagnostics(&store).expect("diagnostics");
+        assert!(d.q_online.is_some() && d.q_policy_online.is_some() && d.feature_norm_online.is_some(), "{d:?}");
+        assert_eq!(d.bc_weight, cfg.finetune_bc_weight, "after pretraining the BC term keeps its weight");
+        for (name, x) in [
+            ("q_demo", d.q_demo),
+            ("q_policy_demo", d.q_policy_demo),
+            ("bc_nll_demo", d.bc_nll_demo),
+            ("critic_norm", d.critic_norm),
+            ("actor_norm", d.actor_norm),
+            ("feature_norm_demo", d.feature_norm_demo),
+        ] {
+            assert!(x.is_finite() && x != 0.0, "{name} = {x}");
+        }
+        for (name, x) in
+            [("prior_share", d.prior_share), ("dormant_critic", d.dormant_critic), ("dormant_actor", d.dormant_actor)]
+        {
+            assert!((0.0..=1.0).contains(&x), "{name} = {x}");
+        }
+        let path = tmp.path().join("metrics.jsonl");
+        let m = LearnerMetrics { updates: l.updates(), diagnostics: Some(d), ..LearnerMetrics::default() };
+        crate::node::runlog::JsonLines::open(&path).append(&m, &[]);
+        let (rows, skipped) = crate::node::runlog::read(&path).expect("read");
+        assert_eq!((rows.len(), skipped), (1, 0));
+        let back: LearnerMetrics = serde_json::from_value(rows[0].clone()).expect("parse");
+        assert_eq!(back.diagnostics, Some(d), "every diagnostic reads back as written");
+        assert!(rows[0]["diagnostics"]["dormant_critic"].is_number());
+    }
 
     #[test]
     fn a_unit_is_dormant_when_its_mean_activation_is_tiny_against_its_layer() {
         // Batch of 4, 4 units: unit 2 silent, unit 3 at 1 % of the others.
-        let h = Tensor::from_slice(&[1.0f32, -2.0, 0.0, 0.01, 1.0, 2.0, 0.0, -0.01, -1.0, 2.0, 0.0, 0.01, 1.0, 2.0, 0.0, 0.01])
-            .view([4, 4]);
+        let h = Tensor::from_slice(&[
+            1.0f32, -2.0, 0.0, 0.01, 1.0, 2.0, 0.0, -0.01, -1.0, 2.0, 0.0, 0.01, 1.0, 2.0, 0.0, 0.01,
+        ])
+        .view([4, 4]);
         assert_eq!(dormant_units(&[h.shallow_clone()]), (2, 4));
         // An ensemble of two members: counted per member.
         let e = Tensor::stack(&[h.shallow_clone(), h.ones_like()], 0);

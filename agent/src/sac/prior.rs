@@ -268,7 +268,8 @@ mod tests {
             let (mut took, mut kept) = (0, 0);
             for _ in 0..64 {
                 let f = rng.normal(&[1, 6], Device::Cpu);
-                let obs = crate::replay::Observation { proprio: Vec::try_from(f.reshape([-1])).unwrap(), images: vec![] };
+                let obs =
+                    crate::replay::Observation { proprio: Vec::try_from(f.reshape([-1])).unwrap(), images: vec![] };
                 let a = policy.act(&obs, true).expect("act");
                 let a = Tensor::from_slice(&a.continuous).view([1, 3]);
                 let (mean, _) = l.s.actor_head(&l.p.actor, &f);
