@@ -166,7 +166,8 @@ pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<Cri
         out,
         format!(
             "critic objective on the fused CPU path: update cycles/s (state only, batch 256, critic:actor {}:1, {} \
-             threads, HL-Gauss with {} bins; medians of {} interleaved rounds of {} cycles)\n{:<9} {:>10} {:>10} {:>7}\n",
+             threads, HL-Gauss with {} bins; `+ prior`: HL-Gauss with the behaviour prior; ratios against mse; medians \
+             of {} interleaved rounds of {} cycles)\n{:<9} {:>10} {:>10} {:>7} {:>10} {:>7}\n",
             o.ratio,
             o.threads,
             interfaces::config::HlGaussConfig::default().bins,
@@ -175,6 +176,8 @@ pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<Cri
             "ensemble",
             "mse",
             "hl-gauss",
+            "ratio",
+            "+ prior",
             "ratio"
         ),
     )?;
@@ -184,14 +187,30 @@ pub fn run_critic_bench(o: &BenchOptions, out: &mut dyn Write) -> Result<Vec<Cri
     for ensemble in [(2, 2), (10, 2)] {
         let mse = cfg(ensemble, o.ratio, false);
         let hl = AgentConfig { critic: Some(interfaces::config::CriticKind::HlGauss), ..mse.clone() };
-        let (mut a, mut b) = (vec![], vec![]);
+        // The prior's fitting is not timed; a few steps give it its shape.
+        let prior = AgentConfig { bc_prior: Some(true), bc_prior_steps: 10, ..hl.clone() };
+        let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
         for _ in 0..o.rounds.max(1) {
             a.extend(rust_rate(&store, &mse, Device::Cpu, o.iters_state, false)?);
             b.extend(rust_rate(&store, &hl, Device::Cpu, o.iters_state, false)?);
+            c.extend(rust_rate(&store, &prior, Device::Cpu, o.iters_state, false)?);
         }
-        let (m, h) = (quantile(&mut a, 0.5).unwrap_or_default(), quantile(&mut b, 0.5).unwrap_or_default());
-        w(out, format!("{:<9} {:>10.2} {:>10.2} {:>6.2}x\n", format!("{}/{}", ensemble.0, ensemble.1), m, h, h / m))?;
-        rows.push(CriticRow { ensemble, mse: m, hl_gauss: h });
+        let m = quantile(&mut a, 0.5).unwrap_or_default();
+        let h = quantile(&mut b, 0.5).unwrap_or_default();
+        let p = quantile(&mut c, 0.5).unwrap_or_default();
+        w(
+            out,
+            format!(
+                "{:<9} {:>10.2} {:>10.2} {:>6.2}x {:>10.2} {:>6.2}x\n",
+                format!("{}/{}", ensemble.0, ensemble.1),
+                m,
+                h,
+                h / m,
+                p,
+                p / m
+            ),
+        )?;
+        rows.push(CriticRow { ensemble, mse: m, hl_gauss: h, prior: p });
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
@@ -207,6 +226,8 @@ pub struct CriticRow {
     pub mse: f64,
     /// With the HL-Gauss critic.
     pub hl_gauss: f64,
+    /// With the HL-Gauss critic and the behaviour prior.
+    pub prior: f64,
 }
 
 /// Update cycles/s of a learner on `device`, on the fused CPU path where it applies unless `autograd`; `None` when
@@ -223,6 +244,7 @@ fn rust_rate(
         return Ok(None);
     }
     learner.set_fused_cpu_path(!autograd);
+    learner.fit_bc_prior(store, |_, _, _| {})?;
     for _ in 0..2 {
         learner.update(store)?;
     }

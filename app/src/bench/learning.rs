@@ -342,6 +342,23 @@ pub fn run(base: &CellConfig, b: &LearningBench) -> Result<()> {
             ci(&bests),
             if early.is_empty() { "–".to_string() } else { ci(&early) }
         );
+        let worst = |pick: fn(&SeedResult) -> Option<CurvePoint>| {
+            results
+                .iter()
+                .filter_map(|r| pick(r).map(|p| (r.seed, p)))
+                .min_by(|a, b| a.1.success.rate().total_cmp(&b.1.success.rate()))
+        };
+        if let (Some((fs, f)), Some((bs, b))) = (worst(|r| r.last), worst(|r| r.best)) {
+            println!(
+                "    worst seed: final {} (seed {fs}, at {} env steps); lowest best {} (seed {bs}, at {} env steps)",
+                f.success, f.env_steps, b.success, b.env_steps
+            );
+        }
+        let kept = results
+            .iter()
+            .filter(|r| matches!((r.last, r.best), (Some(l), Some(b)) if b.success.rate() - l.success.rate() <= 0.10 + 1e-9))
+            .count();
+        println!("    seeds ending within 10 points of their own best (no unlearning): {kept} of {}", results.len());
         let to_80: Vec<String> =
             results.iter().map(|r| r.at_80.map_or_else(|| "never".to_string(), |p| p.env_steps.to_string())).collect();
         println!("    env steps to ≥ 80 % per seed: {}", to_80.join(", "));
