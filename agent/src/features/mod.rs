@@ -106,8 +106,14 @@ pub fn prepare(
                 say(&format!("  encoder pretraining step {step}: loss {loss:.4}"));
             })?;
             say(&format!(
-                "encoder pretrained in {:.0} s: held-out loss {:.4} → {:.4} ({} held-out frames)",
-                report.seconds, report.heldout_before, report.heldout_after, report.heldout_frames
+                "encoder pretrained in {:.0} s, {} steps, kept step {} (lowest held-out loss): held-out loss {:.4} → \
+                 {:.4} ({} held-out frames)",
+                report.seconds,
+                report.steps,
+                report.best_step,
+                report.heldout_before,
+                report.heldout_after,
+                report.heldout_frames
             ));
             (enc, Prepared::Pretrained { report, frames: 0 })
         }

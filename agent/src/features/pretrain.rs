@@ -29,6 +29,10 @@ const GRASP_SCALE_M: f32 = 0.1;
 const BATCH: usize = 64;
 /// Learning rate of the pretraining.
 const LR: f64 = 1e-3;
+/// The held-out loss is measured every this many steps; the encoder kept is the one where it was lowest.
+pub const HELDOUT_EVERY: u64 = 100;
+/// Pretraining stops after this many held-out measurements in a row without a new lowest loss.
+pub const PATIENCE: u32 = 3;
 
 /// What the pretraining did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +55,8 @@ pub struct PretrainReport {
     pub heldout_after: f64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// The step whose encoder was kept: the lowest held-out loss (the last step without held-out episodes).
+    pub best_step: u64,
 }
 
 /// One demo frame's inputs and targets.
@@ -150,7 +156,12 @@ pub fn pretrain(
     let heldout_before = heldout_loss(store, &enc, &head, &heldout, spec.gripper);
     let mut recent = std::collections::VecDeque::new();
     let mut pick = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xfea9);
+    // The lowest held-out loss so far, its step and the encoder and head then (early stopping).
+    let mut best: Option<(f64, u64, Tensor, Tensor)> = None;
+    let mut stale = 0u32;
+    let mut steps = 0;
     for step in 1..=cfg.encoder.pretrain_steps {
+        steps = step;
         let rows: Vec<&Row> =
             (0..BATCH.min(train.len().max(1))).map(|_| train[pick.random_range(0..train.len())]).collect();
         let (imgs, targets) = batch(store, &rows, device);
@@ -166,10 +177,34 @@ pub fn pretrain(
         if step % 100 == 0 {
             progress(step, recent.iter().sum::<f64>() / recent.len() as f64);
         }
+        if step % HELDOUT_EVERY == 0 && !heldout.is_empty() {
+            let h = heldout_loss(store, &enc, &head, &heldout, spec.gripper);
+            tracing::info!(step, heldout_loss = h, "encoder pretraining: held-out loss");
+            if best.as_ref().is_none_or(|b| h < b.0) {
+                best = Some((h, step, enc.params().flat().copy(), head.params.flat().copy()));
+                stale = 0;
+            } else {
+                stale += 1;
+                if stale >= PATIENCE {
+                    break;
+                }
+            }
+        }
     }
+    let best_step = match &best {
+        Some((_, step, e, h)) => {
+            tch::no_grad(|| {
+                enc.params().flat().shallow_clone().copy_(e);
+                head.params.flat().shallow_clone().copy_(h);
+            });
+            *step
+        }
+        None => steps,
+    };
     let heldout_after = heldout_loss(store, &enc, &head, &heldout, spec.gripper);
     let report = PretrainReport {
-        steps: cfg.encoder.pretrain_steps,
+        best_step,
+        steps,
         train_frames: train.len(),
         heldout_frames: heldout.len(),
         train_episodes: train_eps.len(),

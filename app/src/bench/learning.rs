@@ -466,8 +466,15 @@ fn run_seed(
         Ok(r) => {
             if let Some(p) = r.pretrain {
                 println!(
-                    "  encoder pretraining: {} steps in {:.0} s on {} demo frames, held-out loss {:.4} → {:.4} ({} frames)",
-                    p.steps, p.seconds, p.train_frames, p.heldout_before, p.heldout_after, p.heldout_frames
+                    "  encoder pretraining: {} steps in {:.0} s on {} demo frames, kept step {}, held-out loss {:.4} → \
+                     {:.4} ({} frames)",
+                    p.steps,
+                    p.seconds,
+                    p.train_frames,
+                    p.best_step,
+                    p.heldout_before,
+                    p.heldout_after,
+                    p.heldout_frames
                 );
             }
             let best = r.curve.iter().copied().fold(None::<CurvePoint>, |acc, p| match acc {
