@@ -2,7 +2,8 @@
 //! charts drawn with plotters; no server, no script), for a lab notebook.
 //!
 //! The curves come from `metrics.jsonl` (success rate with its 95 % interval, return, intervention rate, losses,
-//! update cycles/s), each against environment steps and against wall time (minutes since the first sample,
+//! update cycles/s, and the learner's diagnostics when it wrote them: critic values on demo against online data,
+//! dormant units, the behaviour prior's share), each against environment steps and against wall time (minutes since the first sample,
 //! learner restarts included); the evaluation table from `evals.jsonl`. The exact points of every chart are embedded in
 //! the file as JSON (`<script type="application/json" id="corrigo-report-data">`), so a reader can check or reuse
 //! them.
@@ -104,6 +105,28 @@ pub fn charts(metrics: &[Value]) -> Vec<Chart> {
             x: x_name.into(),
             series: vec![series("updates/s", x, &field("updates_per_s"))],
         });
+        if metrics.iter().any(|m| m["diagnostics"].is_object()) {
+            let diag = |name: &'static str| move |m: &Value| m["diagnostics"][name].as_f64();
+            out.push(Chart {
+                title: "critic values: demonstrations against online data".into(),
+                x: x_name.into(),
+                series: vec![
+                    series("Q of demo actions", x, &diag("q_demo")),
+                    series("Q of online actions", x, &diag("q_online")),
+                    series("Q of the actor at demo states", x, &diag("q_policy_demo")),
+                    series("Q of the actor at online states", x, &diag("q_policy_online")),
+                ],
+            });
+            out.push(Chart {
+                title: "dormant units and the behaviour prior".into(),
+                x: x_name.into(),
+                series: vec![
+                    series("dormant critic units", x, &diag("dormant_critic")),
+                    series("dormant actor units", x, &diag("dormant_actor")),
+                    series("prior's proposal preferred", x, &diag("prior_share")),
+                ],
+            });
+        }
     }
     out
 }
@@ -215,6 +238,28 @@ pub fn write(run_dir: &Path, out: &Path, config: &str) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The learner's diagnostics get their charts when the metrics carry them, with their values.
+    #[test]
+    fn diagnostics_are_charted_when_the_metrics_carry_them() {
+        let plain: Vec<Value> =
+            (0..3).map(|i| serde_json::json!({"step": i, "time_unix_s": 10.0 * f64::from(i)})).collect();
+        let n = charts(&plain).len();
+        let with: Vec<Value> = (0..3)
+            .map(|i| {
+                let f = f64::from(i);
+                serde_json::json!({"step": i, "time_unix_s": 10.0 * f, "diagnostics": {
+                    "q_demo": 0.6, "q_online": 0.1 * f, "q_policy_demo": 0.5, "q_policy_online": 0.2 * f,
+                    "dormant_critic": 0.01 * f, "dormant_actor": 0.0, "prior_share": 0.5 - 0.1 * f}})
+            })
+            .collect();
+        let c = charts(&with);
+        assert_eq!(c.len(), n + 4, "two diagnostics charts, against env steps and against wall time");
+        let values = c.iter().find(|c| c.title.starts_with("critic values")).expect("the critic values chart");
+        assert_eq!(values.series[1].points, vec![(0.0, 0.0), (1.0, 0.1), (2.0, 0.2)]);
+        let prior = c.iter().find(|c| c.title.starts_with("dormant")).expect("the dormant units chart");
+        assert_eq!(prior.series[2].points, vec![(0.0, 0.5), (1.0, 0.4), (2.0, 0.3)]);
+    }
 
     /// The report's embedded points are the metrics' values, and each chart's SVG draws one polyline of as many
     /// points per curve.
