@@ -31,6 +31,9 @@ pub(crate) const ENSEMBLE_META: &str = "critic_ensemble";
 /// Published tensor: the HL-Gauss critic's bin centres (absent for the MSE critic).
 pub(crate) const SUPPORT_TENSOR: &str = "q_support.centres";
 
+/// Metadata entries of published weights.
+type Metadata = Vec<(String, String)>;
+
 /// The frozen behaviour-cloning policy.
 #[derive(Debug)]
 pub(crate) struct Prior {
@@ -135,7 +138,7 @@ impl Learner {
 
     /// The prior's and the critic's tensors for publishing with the policy (empty without a fitted prior), and the
     /// metadata that announces them.
-    pub(crate) fn prior_for_policy(&self) -> (Vec<(String, Tensor)>, Vec<(String, String)>) {
+    pub(crate) fn prior_for_policy(&self) -> (Vec<(String, Tensor)>, Metadata) {
         let Some(prior) = self.prior.as_ref().filter(|p| p.trained) else { return (vec![], vec![]) };
         let mut named = prior.p.named("");
         named.extend(self.p.critic.named("").into_iter().filter(|(n, _)| n.starts_with("q.")));
@@ -170,7 +173,7 @@ impl ActingPrior {
         rng: &mut Rng,
     ) -> Result<Option<Self>> {
         const SOURCE: &str = "<policy weights>";
-        if !l.metadata.get(PRIOR_META).is_some_and(|v| v == "1") {
+        if l.metadata.get(PRIOR_META).is_none_or(|v| v != "1") {
             return Ok(None);
         }
         let members: i64 = l.meta(SOURCE, ENSEMBLE_META)?;
