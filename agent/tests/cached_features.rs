@@ -155,6 +155,9 @@ fn encoder_pretraining_lowers_its_loss_on_held_out_demo_frames() {
     let (enc, report) = features::pretrain(&cfg(), &store, Device::Cpu, |s, l| eprintln!("step {s}: loss {l:.4}"))
         .expect("pretraining");
     assert_eq!((report.train_episodes, report.heldout_episodes), (20, 4));
+    // The encoder kept is one measured on the held-out episodes, at most the steps run.
+    assert!(report.steps <= cfg().encoder.pretrain_steps && report.best_step <= report.steps, "{report:?}");
+    assert_eq!(report.best_step % features::HELDOUT_EVERY, 0, "{report:?}");
     assert_eq!(report.heldout_frames, 4 * STEPS);
     eprintln!("{report:?}");
     assert!(
@@ -269,9 +272,19 @@ fn learner_and_policy_on_cached_features() {
 /// the untrained one by a fixed margin.
 #[test]
 fn sac_on_cached_features_learns_from_pixels() {
+    learns_from_pixels(cfg());
+}
+
+/// The same with the behaviour prior (`agent.bc_prior`): fitted to the demos, published with the policy, and the
+/// policy still learns.
+#[test]
+fn sac_with_the_behaviour_prior_learns_from_pixels() {
+    learns_from_pixels(AgentConfig { bc_prior: Some(true), bc_prior_steps: 300, ..cfg() });
+}
+
+fn learns_from_pixels(c: AgentConfig) {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path();
-    let c = cfg();
     let mut store = ReplayStore::open(run.join("replay"), &spec(), &store_opts()).unwrap();
     record_demos(&mut store, 20, 8);
     features::prepare(&c, &mut store, run, Device::Cpu, |_| {}).expect("prepare");
@@ -279,6 +292,11 @@ fn sac_on_cached_features_learns_from_pixels() {
     let mut policy = Policy::new(&c, &spec(), Device::Cpu).unwrap();
     policy.load_weights(&learner.policy_weights().unwrap()).unwrap();
     let untrained = evaluate(&mut policy);
+    let fitted = learner.fit_bc_prior(&store, |_, _, _| {}).expect("fit the prior");
+    assert_eq!(fitted, if c.uses_bc_prior() { c.bc_prior_steps } else { 0 });
+    assert_eq!(learner.uses_bc_prior(), c.uses_bc_prior());
+    policy.load_weights(&learner.policy_weights().unwrap()).unwrap();
+    assert_eq!(policy.has_bc_prior(), c.uses_bc_prior(), "the policy carries the prior when it is on");
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     let mut ep = 1000;
     while store.online_len() < 1500 {

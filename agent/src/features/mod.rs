@@ -18,7 +18,7 @@ mod encoder;
 mod pretrain;
 
 pub use encoder::{ENCODE_CHUNK, FrameEncoder, encoded_spec, spatial_softmax};
-pub use pretrain::{PretrainReport, pretrain};
+pub use pretrain::{HELDOUT_EVERY, PATIENCE, PretrainReport, pretrain};
 
 use crate::error::{AgentError, Result};
 use crate::replay::ReplayStore;
