@@ -132,9 +132,9 @@ impl Learner {
             crate::sac::prior::Prior::new(&hidden, s.feat_dim, spec.action_dim as i64, device, &mut rng)
         });
         if cfg.uses_bc_prior() && prior.is_none() {
-            tracing::warn!(
-                "agent.bc_prior is on but the image encoders train end to end here: the behaviour prior is not used \
-                 (it needs fixed inputs: state, or cached image features)"
+            tracing::info!(
+                "the image encoders train end to end here: the behaviour prior (agent.bc_prior) is not used (it needs \
+                 fixed inputs: state, or cached image features)"
             );
         }
         let lr = cfg.lr;

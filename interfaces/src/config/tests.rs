@@ -302,6 +302,13 @@ fn the_task_fills_in_the_agents_unset_defaults() {
     assert_eq!((set.agent.pretrain_updates, set.agent.retain_offline), (Some(500), false));
     assert_eq!(sparse.pretrain_updates, Some(SPARSE_PRETRAIN_UPDATES));
     assert_eq!(shaped.pretrain_updates, Some(0));
+    // The behaviour prior: on for a sparse reward with images only.
+    assert_eq!((sparse.bc_prior, shaped.bc_prior), (Some(cfg.agent.use_images), Some(false)));
+    let images = crate::config::AgentConfig { use_images: true, ..cfg.agent.clone() };
+    assert!(images.with_task_defaults(RewardKind::Sparse).uses_bc_prior());
+    assert!(!images.with_task_defaults(RewardKind::Shaped).uses_bc_prior());
+    let off = crate::config::AgentConfig { bc_prior: Some(false), ..images.clone() };
+    assert!(!off.with_task_defaults(RewardKind::Sparse).uses_bc_prior(), "a setting in the file wins");
     let bad =
         DEFAULT.replace("[agent]", "[agent]\nretain_offline = false\npretrain_updates = 0\nhl_gauss = { bins = 1 }");
     let msg = load(&bad).unwrap_err().to_string();
