@@ -155,9 +155,16 @@ fn encoder_pretraining_lowers_its_loss_on_held_out_demo_frames() {
     let (enc, report) = features::pretrain(&cfg(), &store, Device::Cpu, |s, l| eprintln!("step {s}: loss {l:.4}"))
         .expect("pretraining");
     assert_eq!((report.train_episodes, report.heldout_episodes), (20, 4));
-    // The encoder kept is one measured on the held-out episodes, at most the steps run.
-    assert!(report.steps <= cfg().encoder.pretrain_steps && report.best_step <= report.steps, "{report:?}");
-    assert_eq!(report.best_step % features::HELDOUT_EVERY, 0, "{report:?}");
+    // By default every step runs and the last encoder is kept.
+    assert_eq!((report.steps, report.best_step), (cfg().encoder.pretrain_steps, cfg().encoder.pretrain_steps));
+    // With early stopping the encoder kept is one measured on the held-out episodes, at most the steps run, and
+    // its held-out loss is no higher than the full run's last (300 steps: it cannot stop before them, so their last
+    // measurement is among those compared).
+    let early = AgentConfig { encoder: EncoderConfig { early_stop: true, ..cfg().encoder }, ..cfg() };
+    let (_, es) = features::pretrain(&early, &store, Device::Cpu, |_, _| {}).expect("pretraining");
+    assert!(es.steps <= cfg().encoder.pretrain_steps && es.best_step <= es.steps, "{es:?}");
+    assert_eq!(es.best_step % features::HELDOUT_EVERY, 0, "{es:?}");
+    assert!(es.heldout_after <= report.heldout_after * 1.05, "{es:?} against {report:?}");
     assert_eq!(report.heldout_frames, 4 * STEPS);
     eprintln!("{report:?}");
     assert!(

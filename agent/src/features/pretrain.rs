@@ -29,9 +29,11 @@ const GRASP_SCALE_M: f32 = 0.1;
 const BATCH: usize = 64;
 /// Learning rate of the pretraining.
 const LR: f64 = 1e-3;
-/// The held-out loss is measured every this many steps; the encoder kept is the one where it was lowest.
+/// The held-out loss is measured every this many steps (logged; with `agent.encoder.early_stop` the encoder kept is
+/// the one where it was lowest).
 pub const HELDOUT_EVERY: u64 = 100;
-/// Pretraining stops after this many held-out measurements in a row without a new lowest loss.
+/// With `agent.encoder.early_stop`: pretraining stops after this many held-out measurements in a row without a new
+/// lowest loss.
 pub const PATIENCE: u32 = 3;
 
 /// What the pretraining did.
@@ -55,7 +57,8 @@ pub struct PretrainReport {
     pub heldout_after: f64,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// The step whose encoder was kept: the lowest held-out loss (the last step without held-out episodes).
+    /// The step whose encoder was kept: the last, or with `agent.encoder.early_stop` the one of the lowest held-out
+    /// loss (the last without held-out episodes).
     pub best_step: u64,
 }
 
@@ -185,13 +188,13 @@ pub fn pretrain(
                 stale = 0;
             } else {
                 stale += 1;
-                if stale >= PATIENCE {
+                if stale >= PATIENCE && cfg.encoder.early_stop {
                     break;
                 }
             }
         }
     }
-    let best_step = match &best {
+    let best_step = match best.as_ref().filter(|_| cfg.encoder.early_stop) {
         Some((_, step, e, h)) => {
             tch::no_grad(|| {
                 enc.params().flat().shallow_clone().copy_(e);

@@ -47,6 +47,11 @@ pub struct EncoderConfig {
     pub pretrain_steps: u64,
     /// `cached` with `small_cnn`: keypoints (spatial-softmax channels) per camera; 2 features each.
     pub keypoints: u64,
+    /// `cached` with `small_cnn`: keep the encoder of the lowest held-out loss (measured every 100 steps) and stop
+    /// after three measurements without a new lowest, instead of training all `pretrain_steps` and keeping the
+    /// last. Off by default: it halved the pretraining time, but on `image-sparse` seed 1 the pretrained policy
+    /// then started at 25 % against 85 % with the full pretraining (`corrigo bench learning`).
+    pub early_stop: bool,
 }
 
 impl Default for EncoderConfig {
@@ -59,6 +64,7 @@ impl Default for EncoderConfig {
             training: EncoderTraining::Auto,
             pretrain_steps: 1500,
             keypoints: 16,
+            early_stop: false,
         }
     }
 }
