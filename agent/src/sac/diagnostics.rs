@@ -33,10 +33,10 @@ impl Learner {
     /// The diagnostics on a fresh batch from `store` (half demo, half online when both hold data). Errors when
     /// both buffers are empty.
     pub fn diagnostics(&mut self, store: &ReplayStore) -> Result<LearnerDiagnostics> {
-        let spec = self.sampler_spec.clone();
         let (batch_size, device, seed) = (self.cfg.batch_size as usize, self.device, self.cfg.seed);
+        let spec = &self.spec;
         let sampler =
-            self.diag_sampler.get_or_insert_with(|| BatchSampler::new(&spec, batch_size, device, seed ^ DIAG_SEED_MIX));
+            self.diag_sampler.get_or_insert_with(|| BatchSampler::new(spec, batch_size, device, seed ^ DIAG_SEED_MIX));
         let raw = sampler.sample_many_from(store, 1, Source::Both)?;
         let split = store.demo_len() > 0 && store.online_len() > 0;
         let demo_rows = if split {

@@ -19,12 +19,11 @@ impl Learner {
             let _no_grad = tch::no_grad_guard();
             let (a_next, logp_next) = self.sample_action_fused(&nets.actor, &mb.next_proprio);
             let subset = (m < e).then(|| self.rng.subset(e, m));
-            let x_next = Tensor::cat(&[&mb.next_proprio, &a_next], 1);
             let q_of = |a: &Tensor| {
                 let x = Tensor::cat(&[&mb.next_proprio, a], 1);
                 self.head.values(&ens.forward(&self.critic_target, &x, subset.as_deref(), false).out)
             };
-            let q_next = self.head.values(&ens.forward(&self.critic_target, &x_next, subset.as_deref(), false).out);
+            let q_next = q_of(&a_next);
             let (q_next, logp_next) = self.with_prior_next(&mb.next_proprio, q_next, logp_next, q_of);
             let y = self.td_target(mb, &q_next, &logp_next, alpha);
             let tape = ens.forward(&self.p.critic, &Tensor::cat(&[&mb.proprio, &mb.action], 1), None, true);

@@ -82,8 +82,6 @@ pub struct Learner {
     pub(crate) prior: Option<crate::sac::prior::Prior>,
     /// Share of the last critic step's TD-target rows that took the prior's proposal.
     pub(crate) prior_share: std::cell::Cell<f64>,
-    /// The spec the samplers gather rows of (the encoded spec on the cached-feature path).
-    pub(crate) sampler_spec: ObsSpec,
     /// The diagnostics' own batch sampler ([`crate::sac::diagnostics`]), made on first use.
     pub(crate) diag_sampler: Option<BatchSampler>,
 }
@@ -164,7 +162,6 @@ impl Learner {
             demo_returns: Vec::new(),
             prior,
             prior_share: std::cell::Cell::new(0.0),
-            sampler_spec: spec.clone(),
             diag_sampler: None,
         })
     }
