@@ -144,7 +144,7 @@ impl Policy {
             let hidden: Vec<i64> = self.cfg.hidden.iter().map(|&h| h as i64).collect();
             let feat = self.encoders.as_ref().map_or(0, |e| e.out_dim) + self.spec.proprio_dim as i64;
             let a = self.spec.action_dim as i64;
-            crate::sac::prior::ActingPrior::load(&l, &hidden, feat, a, self.device, &mut self.rng)?
+            crate::sac::prior::ActingPrior::load(self.prior.take(), &l, &hidden, feat, a, self.device, &mut self.rng)?
         } else {
             None
         };

@@ -163,8 +163,10 @@ pub(crate) struct ActingPrior {
 }
 
 impl ActingPrior {
-    /// The prior of published weights `l` for actor features of width `feat` (`None` when they carry none).
+    /// The prior of published weights `l` for actor features of width `feat` (`None` when they carry none); the
+    /// networks of `previous` are reused when they have the same shape (a policy reloads weights often).
     pub(crate) fn load(
+        previous: Option<Self>,
         l: &crate::nn::weights::Loaded,
         hidden: &[i64],
         feat: i64,
@@ -185,11 +187,17 @@ impl ActingPrior {
         }
         let centres = l.get(SUPPORT_TENSOR).map(|c| c.to_device(device).to_kind(Kind::Float));
         let outputs = centres.as_ref().map_or(1, |c| c.numel() as i64);
-        let (net, pb) = Prior::declare(hidden, feat, action);
-        let p = pb.build(device, rng, false);
-        let mut qb = ParamBuilder::default();
-        let critic = EnsembleMlp::declare(&mut qb, "q.", members, feat + action, hidden, outputs);
-        let q = qb.build(device, rng, false);
+        let same =
+            |p: &Self| p.critic.members == members && p.centres.as_ref().map_or(1, |c| c.numel() as i64) == outputs;
+        let (net, p, critic, q) = match previous.filter(same) {
+            Some(prev) => (prev.net, prev.p, prev.critic, prev.q),
+            None => {
+                let (net, pb) = Prior::declare(hidden, feat, action);
+                let mut qb = ParamBuilder::default();
+                let critic = EnsembleMlp::declare(&mut qb, "q.", members, feat + action, hidden, outputs);
+                (net, pb.build(device, rng, false), critic, qb.build(device, rng, false))
+            }
+        };
         let look = |k: &str| l.get(k);
         p.load("", SOURCE, &look)?;
         q.load("", SOURCE, &look)?;
@@ -265,7 +273,10 @@ mod tests {
             let l = learner(critic, 5);
             let cfg = AgentConfig { hidden: vec![32, 32], ..AgentConfig::default() };
             let mut policy = crate::sac::Policy::new(&cfg, &l.spec, Device::Cpu).expect("policy");
-            policy.load_weights(&l.policy_weights().expect("weights")).expect("load");
+            let w = l.policy_weights().expect("weights");
+            policy.load_weights(&w).expect("load");
+            // A reload reuses the prior's networks and loads the weights again.
+            policy.load_weights(&w).expect("reload");
             assert!(policy.has_bc_prior(), "the published weights carry the prior");
             let mut rng = crate::nn::Rng::new(9);
             let (mut took, mut kept) = (0, 0);
