@@ -80,7 +80,8 @@ impl Learner {
         let (dc, tc) = dormant_units(&critic_acts);
         let (da, ta) = dormant_units(&self.s.actor.hidden_activations(&self.p.actor, &f));
         let norm = |t: &Tensor| t.norm().double_value(&[]);
-        // With a demo buffer only (or online only) the one side present stands for both columns it fills.
+        // The demo columns read 0 without demo rows (an online-only store); the online ones are `None` without
+        // online rows.
         let or_zero = |x: Option<f64>| x.unwrap_or(0.0);
         Ok(LearnerDiagnostics {
             q_demo: or_zero(part(&q_data, true)),
